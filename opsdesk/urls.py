@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from tickets import views as ticket_views
+
+urlpatterns = [
+    path("", ticket_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", ticket_views.set_language, name="set_language"),
+    path("tickets/", include("tickets.urls")),
+    path("api/", include("tickets.api_urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,64 @@
+"""Shared fixtures: the four roles in one queue, plus an outsider, as in every access test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
+from tickets.models import BlockingReason, QueueMembership
+
+
+@pytest.fixture
+def queue(db):
+    return QueueFactory(name="Service", slug="service")
+
+
+@pytest.fixture
+def other_queue(db):
+    return QueueFactory(name="Sales", slug="sales")
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role="manager")
+
+
+@pytest.fixture
+def engineer(db, queue, manager):
+    user = UserFactory(username="engineer", role="engineer", profile__manager=manager)
+    MembershipFactory(queue=queue, user=user)
+    return user
+
+
+@pytest.fixture
+def other_engineer(db, other_queue):
+    user = UserFactory(username="outsider", role="engineer")
+    MembershipFactory(queue=other_queue, user=user)
+    return user
+
+
+@pytest.fixture
+def dispatcher(db, queue):
+    user = UserFactory(username="dispatcher", role="dispatcher")
+    MembershipFactory(queue=queue, user=user, role=QueueMembership.Role.DISPATCHER)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def ticket(db, queue):
+    return TicketFactory(queue=queue)
+
+
+@pytest.fixture
+def waiting_reason(db):
+    return BlockingReason.objects.get(code="customer")
+
+
+@pytest.fixture
+def no_stock(db):
+    return BlockingReason.objects.get(code="no-stock")

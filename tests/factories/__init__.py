@@ -1,0 +1,96 @@
+"""factory-boy factories for OpsDesk models."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from tickets import models as m
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pass12345")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+    @factory.post_generation
+    def profile(self, create, extracted, **kwargs):
+        if create:
+            m.Profile.objects.get_or_create(user=self, defaults={"display_name": self.username.title(), **kwargs})
+
+
+class VipTierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.VipTier
+        django_get_or_create = ("name",)
+
+    name = "Gold"
+    rank = 1
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.Sequence(lambda n: f"customer{n}@client.example")
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Queue
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+    slug = factory.Sequence(lambda n: f"queue-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.QueueMembership
+
+    queue = factory.SubFactory(QueueFactory)
+    user = factory.SubFactory(UserFactory)
+    role = m.QueueMembership.Role.AGENT
+
+
+class TicketTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.TicketType
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Type {n}")
+    slug = factory.Sequence(lambda n: f"type-{n}")
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Ticket
+
+    title = factory.Sequence(lambda n: f"Ticket {n}")
+    customer = factory.SubFactory(CustomerFactory)
+    queue = factory.SubFactory(QueueFactory)
+    ticket_type = factory.SubFactory(TicketTypeFactory)
+
+
+class IntakeChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.IntakeChannel
+
+    name = factory.Sequence(lambda n: f"Gateway {n}")
+    channel = m.Channel.EMAIL
+    default_queue = factory.SubFactory(QueueFactory)
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")

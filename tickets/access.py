@@ -1,0 +1,111 @@
+"""Roles and permissions: views, services and the API ask here, never re-derive.
+
+Roles are Django groups (created from ``ROLE_PERMISSIONS`` after every
+migrate); what a role may do is its group's permissions, which admins can
+adjust. Which tickets a user sees is ``Ticket.objects.visible_to(user)``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+ENGINEER = "engineer"
+DISPATCHER = "dispatcher"
+MANAGER = "manager"
+ADMIN = "admin"
+ROLES = (ENGINEER, DISPATCHER, MANAGER, ADMIN)
+ROLE_LABELS = {ENGINEER: _("Engineer"), DISPATCHER: _("Dispatcher"), MANAGER: _("Manager"), ADMIN: _("Admin")}
+
+_WORK = ["tickets.view_ticket", "tickets.change_ticket", "tickets.add_message", "tickets.view_customer"]
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ENGINEER: _WORK,
+    DISPATCHER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
+    MANAGER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
+    ADMIN: [
+        *_WORK,
+        "tickets.add_ticket",
+        "tickets.assign_ticket",
+        "tickets.set_deadline",
+        "tickets.override_deadline",
+        "tickets.view_all_tickets",
+        "tickets.add_customer",
+    ],
+}
+
+
+def sync_roles() -> None:
+    """Create the role groups and give them exactly the permissions in the table (idempotent)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        query = Q(pk__in=[])
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.add(*Permission.objects.filter(query))
+
+
+def roles_of(user) -> frozenset[str]:
+    """The role names of ``user``, cached on the user object for the request."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_opsdesk_roles", None)
+    if cached is None:
+        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(ADMIN)
+        cached = frozenset(names)
+        user._opsdesk_roles = cached
+    return cached
+
+
+def sees_everything(user) -> bool:
+    return user.is_superuser or ADMIN in roles_of(user) or user.has_perm("tickets.view_all_tickets")
+
+
+def team_user_ids(manager):
+    """Users whose direct manager is ``manager`` (a subquery)."""
+    from .models import Profile
+
+    return Profile.objects.filter(manager=manager).values("user_id")
+
+
+def is_staff_role(user) -> bool:
+    return bool(roles_of(user) & {DISPATCHER, MANAGER, ADMIN})
+
+
+def can_create_ticket(user) -> bool:
+    return user.has_perm("tickets.add_ticket")
+
+
+def can_set_deadline_on_create(user) -> bool:
+    return user.has_perm("tickets.set_deadline")
+
+
+def can_override_deadline(user) -> bool:
+    return user.has_perm("tickets.override_deadline")
+
+
+def can_assign(user, ticket) -> bool:
+    """Dispatchers of the ticket's queue, managers who see it, and admins may assign."""
+    if not user.has_perm("tickets.assign_ticket"):
+        return False
+    return _visible(user, ticket)
+
+
+def can_work(user, ticket) -> bool:
+    """Reply, add notes, change status and next step: everyone who sees it except pure observers."""
+    if not user.has_perm("tickets.change_ticket") or not _visible(user, ticket):
+        return False
+    if is_staff_role(user) or user.pk in (ticket.performer_id, ticket.owner_id, ticket.approver_id):
+        return True
+    from .models import QueueMembership
+
+    return QueueMembership.objects.filter(user=user, queue_id=ticket.queue_id).exists()
+
+
+def _visible(user, ticket) -> bool:
+    from .models import Ticket
+
+    return Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists()

@@ -1,0 +1,494 @@
+"""Every write to a ticket goes through here.
+
+Views, admin, the intake API and django-q2 tasks all call these functions.
+Each runs in a transaction, locks the ticket row it changes, and writes an
+immutable ``TicketEvent`` saying who did what. Domain errors are
+``TicketError`` with a message fit for the person who caused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import access
+from .models import (
+    CLOSED_STATUSES,
+    BlockingReason,
+    Channel,
+    Customer,
+    IntakeChannel,
+    Message,
+    Priority,
+    Queue,
+    RelatedObject,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketType,
+)
+
+
+class TicketError(Exception):
+    """A domain rule was broken; the message is shown to the user as is."""
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+# Which status may follow which. Reopening a done ticket goes back to work;
+# restoring a canceled one puts it back in the queue.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING, Status.CANCELED}),
+    Status.ASSIGNED: frozenset(
+        {Status.NEW, Status.IN_PROGRESS, Status.WAITING, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}
+    ),
+    Status.IN_PROGRESS: frozenset({Status.WAITING, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}),
+    Status.WAITING: frozenset({Status.IN_PROGRESS, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}),
+    Status.ON_APPROVAL: frozenset({Status.IN_PROGRESS, Status.WAITING, Status.DONE, Status.CANCELED}),
+    Status.DONE: frozenset({Status.IN_PROGRESS}),
+    Status.CANCELED: frozenset({Status.NEW}),
+}
+NEEDS_PERFORMER = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.ON_APPROVAL, Status.DONE})
+
+
+def allowed_statuses(ticket: Ticket) -> list[str]:
+    """The statuses ``ticket`` may move to now, in lifecycle order."""
+    nxt = TRANSITIONS[ticket.status]
+    return [s for s in Status.values if s in nxt and (ticket.performer_id or s not in NEEDS_PERFORMER)]
+
+
+def record(ticket: Ticket, kind: str, actor=None, at: datetime | None = None, **data) -> TicketEvent:
+    """Append one history row."""
+    return TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, data=data, created_at=at or timezone.now())
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read ``ticket`` under a row lock and copy the fresh state onto the caller's object."""
+    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    for field in Ticket._meta.concrete_fields:
+        setattr(ticket, field.attname, getattr(fresh, field.attname))
+    return ticket
+
+
+def _user_ref(user) -> dict | None:
+    from .models import display_name
+
+    return None if user is None else {"id": user.pk, "name": display_name(user)}
+
+
+# --- Customers --------------------------------------------------------------------
+
+
+def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "", language: str = "") -> Customer:
+    """The customer with this email (or else phone); a first-time sender becomes a new customer."""
+    email = (email or "").strip().lower()
+    phone = normalize_phone(phone)
+    if not email and not phone:
+        raise TicketError(_("A customer needs an email or a phone number."))
+    customer = None
+    if email:
+        customer = Customer.objects.filter(email=email).first()
+    if customer is None and phone:
+        customer = Customer.objects.filter(phone=phone).first()
+    if customer is not None:
+        return customer
+    fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
+    if language in ("ru", "en"):
+        fields["language"] = language
+    return Customer.objects.create(**fields)
+
+
+def normalize_phone(phone: str) -> str:
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" + digits) if digits else ""
+
+
+# --- Creation ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor,
+    title: str,
+    customer: Customer,
+    queue: Queue,
+    ticket_type: TicketType | None = None,
+    description: str = "",
+    channel: str = Channel.PORTAL,
+    priority: int = Priority.NORMAL,
+    related_object: RelatedObject | None = None,
+    deadline: datetime | None = None,
+    performer=None,
+    owner=None,
+    approver=None,
+    observers: Iterable = (),
+    intake_channel: IntakeChannel | None = None,
+    external_id: str = "",
+) -> Ticket:
+    """Open a ticket; the description becomes the customer's first message."""
+    title = (title or "").strip()
+    if not title:
+        raise TicketError(_("A ticket needs a title."))
+    if deadline is not None and actor is not None and not access.can_set_deadline_on_create(actor):
+        raise TicketError(_("You may not set a deadline."))
+    if deadline is not None and deadline <= timezone.now():
+        raise TicketError(_("The deadline must be in the future."))
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        title=title[:200],
+        description=description,
+        customer=customer,
+        queue=queue,
+        ticket_type=ticket_type,
+        channel=channel,
+        priority=priority,
+        related_object=related_object,
+        deadline=deadline,
+        owner=owner,
+        approver=approver,
+        created_by=actor,
+        created_at=now,
+        status_changed_at=now,
+    )
+    if observers:
+        ticket.observers.set(observers)
+    record(
+        ticket,
+        "ticket.created",
+        actor,
+        at=now,
+        channel=channel,
+        queue=queue.slug,
+        priority=int(priority),
+        deadline=deadline.isoformat() if deadline else None,
+    )
+    if description.strip():
+        Message.objects.create(
+            ticket=ticket,
+            kind=Message.Kind.INBOUND,
+            channel=channel,
+            customer=customer,
+            author=actor if channel == Channel.PHONE else None,
+            body=description,
+            intake_channel=intake_channel,
+            external_id=external_id,
+            created_at=now,
+        )
+    if performer is not None:
+        ticket_assign(ticket, performer=performer, actor=actor)
+    return ticket
+
+
+# --- Assignment -------------------------------------------------------------------
+
+
+def _check_assignable(performer) -> None:
+    if performer is None or not performer.is_active:
+        raise TicketError(_("The performer must be an active user."))
+    if not access.roles_of(performer):
+        raise TicketError(_("The performer must have a role in OpsDesk."))
+
+
+@transaction.atomic
+def ticket_assign(ticket: Ticket, *, performer, actor) -> Ticket:
+    """Give the ticket to ``performer``; a new ticket becomes assigned. The first performer owns the result."""
+    _lock(ticket)
+    if ticket.status in CLOSED_STATUSES:
+        raise TicketError(_("A closed ticket cannot be assigned."))
+    _check_assignable(performer)
+    if ticket.performer_id == performer.pk:
+        return ticket
+    previous = ticket.performer
+    ticket.performer = performer
+    fields = ["performer", "updated_at"]
+    if ticket.owner_id is None:
+        ticket.owner = performer
+        fields.append("owner")
+    record(ticket, "ticket.assigned", actor, performer=_user_ref(performer), previous=_user_ref(previous))
+    if ticket.status == Status.NEW:
+        _set_status(ticket, Status.ASSIGNED, actor=actor)
+        fields += ["status", "status_changed_at"]
+    ticket.save(update_fields=fields)
+    return ticket
+
+
+@transaction.atomic
+def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
+    """Hand the ticket back to its queue."""
+    _lock(ticket)
+    if ticket.performer_id is None:
+        return ticket
+    if ticket.status in CLOSED_STATUSES:
+        raise TicketError(_("A closed ticket cannot be returned to the queue."))
+    previous = ticket.performer
+    ticket.performer = None
+    record(ticket, "ticket.unassigned", actor, previous=_user_ref(previous), reason=reason)
+    fields = ["performer", "updated_at"]
+    if ticket.status != Status.NEW:
+        _set_status(ticket, Status.NEW, actor=actor, cause="returned_to_queue")
+        fields += ["status", "status_changed_at", "blocking_reason"]
+    ticket.save(update_fields=fields)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, observers=UNSET) -> Ticket:
+    """Change the owner of the result, the approver or the observers."""
+    _lock(ticket)
+    fields = []
+    for name, value in (("owner", owner), ("approver", approver)):
+        if value is UNSET or getattr(ticket, f"{name}_id") == (value.pk if value else None):
+            continue
+        if value is not None:
+            _check_assignable(value)
+        record(ticket, f"ticket.{name}_changed", actor, previous=_user_ref(getattr(ticket, name)), to=_user_ref(value))
+        setattr(ticket, name, value)
+        fields.append(name)
+    if fields:
+        ticket.save(update_fields=[*fields, "updated_at"])
+    if observers is not UNSET:
+        before = set(ticket.observers.values_list("pk", flat=True))
+        after = {u.pk for u in observers}
+        if before != after:
+            ticket.observers.set(observers)
+            record(ticket, "ticket.observers_changed", actor, added=sorted(after - before), removed=sorted(before - after))
+    return ticket
+
+
+# --- Status -------------------------------------------------------------------------
+
+
+def _set_status(
+    ticket: Ticket, status: str, *, actor, reason: BlockingReason | None = None, comment: str = "", cause: str = ""
+) -> None:
+    """Apply a status change in memory and record it; the caller saves."""
+    old = ticket.status
+    now = timezone.now()
+    ticket.status = status
+    ticket.status_changed_at = now
+    ticket.blocking_reason = reason if status == Status.WAITING else None
+    if status == Status.DONE:
+        ticket.done_at = now
+    elif status == Status.CANCELED:
+        ticket.canceled_at = now
+    elif old == Status.DONE:
+        ticket.done_at = None
+    elif old == Status.CANCELED:
+        ticket.canceled_at = None
+    data = {"from": old, "to": status}
+    if reason is not None:
+        data["reason"] = reason.code
+    if comment:
+        data["comment"] = comment
+    if cause:
+        data["cause"] = cause
+    record(ticket, "ticket.status_changed", actor, at=now, **data)
+
+
+@transaction.atomic
+def ticket_change_status(
+    ticket: Ticket, *, status: str, actor, reason: BlockingReason | None = None, comment: str = ""
+) -> Ticket:
+    """The only way a ticket's status changes: enforces the lifecycle and the blocking-reason rule."""
+    _lock(ticket)
+    if status not in Status.values:
+        raise TicketError(_("Unknown status."))
+    if status == ticket.status:
+        if status == Status.WAITING and reason is not None and reason.pk != ticket.blocking_reason_id:
+            return _change_reason(ticket, reason=reason, actor=actor, comment=comment)
+        raise TicketError(_("The ticket already has this status."))
+    if status not in TRANSITIONS[ticket.status]:
+        raise TicketError(
+            _("A ticket cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": Status(ticket.status).label, "new": Status(status).label}
+        )
+    if status in NEEDS_PERFORMER and ticket.performer_id is None:
+        raise TicketError(_("Assign a performer first."))
+    if status == Status.WAITING:
+        if reason is None:
+            raise TicketError(_("Choose a blocking reason: what is the ticket waiting for?"))
+        if not reason.is_active:
+            raise TicketError(_("This blocking reason is no longer in use."))
+    elif reason is not None:
+        raise TicketError(_("A blocking reason is only for “waiting for external action”."))
+    if status == Status.NEW and ticket.performer_id is not None:
+        # Back to the queue: the performer lets go.
+        record(ticket, "ticket.unassigned", actor, previous=_user_ref(ticket.performer), reason=comment)
+        ticket.performer = None
+    _set_status(ticket, status, actor=actor, reason=reason, comment=comment)
+    ticket.save()
+    return ticket
+
+
+def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: str) -> Ticket:
+    old = ticket.blocking_reason
+    ticket.blocking_reason = reason
+    ticket.save(update_fields=["blocking_reason", "updated_at"])
+    record(ticket, "ticket.reason_changed", actor, previous=old.code if old else None, reason=reason.code,
+           comment=comment)
+    return ticket
+
+
+# --- Conversation ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_reply(ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL) -> Message:
+    """A public reply to the customer. The first one stops the first-response clock."""
+    body = (body or "").strip()
+    if not body:
+        raise TicketError(_("The reply is empty."))
+    _lock(ticket)
+    if ticket.status == Status.CANCELED:
+        raise TicketError(_("A canceled ticket cannot be answered."))
+    now = timezone.now()
+    message = Message.objects.create(
+        ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor, body=body, created_at=now
+    )
+    fields = ["updated_at"]
+    first = ticket.first_public_reply_at is None
+    if first:
+        ticket.first_public_reply_at = now
+        fields.append("first_public_reply_at")
+    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first)
+    if ticket.status == Status.ASSIGNED and actor is not None and actor.pk == ticket.performer_id:
+        _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
+        fields += ["status", "status_changed_at", "blocking_reason"]
+    ticket.save(update_fields=fields)
+    return message
+
+
+@transaction.atomic
+def ticket_add_note(ticket: Ticket, *, body: str, actor) -> Message:
+    """An internal note: colleagues see it, the customer does not, and it stops no clock."""
+    body = (body or "").strip()
+    if not body:
+        raise TicketError(_("The note is empty."))
+    message = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=body)
+    record(ticket, "ticket.noted", actor, message=message.pk)
+    return message
+
+
+@transaction.atomic
+def ticket_receive_customer_message(
+    ticket: Ticket,
+    *,
+    body: str,
+    channel: str,
+    intake_channel: IntakeChannel | None = None,
+    external_id: str = "",
+) -> Message:
+    """A customer wrote. A ticket waiting for the customer goes back to work; a done one reopens."""
+    _lock(ticket)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.INBOUND,
+        channel=channel,
+        customer=ticket.customer,
+        body=body,
+        intake_channel=intake_channel,
+        external_id=external_id,
+    )
+    record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel)
+    reason = ticket.blocking_reason
+    if ticket.status == Status.WAITING and reason is not None and reason.waits_for_customer:
+        _set_status(ticket, Status.IN_PROGRESS, actor=None, cause="customer_message")
+        ticket.save()
+    elif ticket.status == Status.DONE:
+        _set_status(ticket, Status.IN_PROGRESS, actor=None, cause="customer_message")
+        ticket.save()
+    return message
+
+
+# --- Planning ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_set_next_step(ticket: Ticket, *, actor, text: str, due: datetime | None) -> Ticket:
+    """What happens next and by when; empty text clears it."""
+    _lock(ticket)
+    text = (text or "").strip()
+    if not text and due is not None:
+        raise TicketError(_("Describe the next step before giving it a date."))
+    if ticket.status in CLOSED_STATUSES:
+        raise TicketError(_("A closed ticket has no next step."))
+    if text == ticket.next_step and due == ticket.next_step_due:
+        return ticket
+    ticket.next_step = text[:300]
+    ticket.next_step_due = due
+    ticket.save(update_fields=["next_step", "next_step_due", "updated_at"])
+    record(ticket, "ticket.next_step_set", actor, text=ticket.next_step, due=due.isoformat() if due else None)
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(
+    ticket: Ticket, *, actor, title=UNSET, priority=UNSET, queue=UNSET, ticket_type=UNSET, related_object=UNSET
+) -> Ticket:
+    """Triage fields; each change is one history row."""
+    _lock(ticket)
+    changes = {}
+    for name, value in (
+        ("title", title),
+        ("priority", priority),
+        ("queue", queue),
+        ("ticket_type", ticket_type),
+        ("related_object", related_object),
+    ):
+        if value is UNSET:
+            continue
+        current = getattr(ticket, name)
+        if current == value:
+            continue
+        changes[name] = {"from": _plain(current), "to": _plain(value)}
+        setattr(ticket, name, value)
+    if "title" in changes and not str(ticket.title).strip():
+        raise TicketError(_("A ticket needs a title."))
+    if changes:
+        ticket.save(update_fields=[*changes, "updated_at"])
+        record(ticket, "ticket.updated", actor, changes=changes)
+    return ticket
+
+
+@transaction.atomic
+def ticket_override_deadline(ticket: Ticket, *, deadline: datetime | None, actor, reason: str) -> Ticket:
+    """Admins only: move the deadline outside the deferral workflow, logged as an override."""
+    if actor is None or not access.can_override_deadline(actor):
+        raise TicketError(_("Only an administrator can change a deadline directly."))
+    if not (reason or "").strip():
+        raise TicketError(_("Say why the deadline is overridden."))
+    _lock(ticket)
+    previous = ticket.deadline
+    if previous == deadline:
+        return ticket
+    ticket.deadline = deadline
+    ticket.save(update_fields=["deadline", "updated_at"])
+    record(
+        ticket,
+        "ticket.deadline_overridden",
+        actor,
+        previous=previous.isoformat() if previous else None,
+        to=deadline.isoformat() if deadline else None,
+        reason=reason.strip(),
+    )
+    return ticket
+
+
+def _plain(value):
+    if value is None or isinstance(value, str | int):
+        return value
+    return str(getattr(value, "slug", None) or getattr(value, "pk", value))
