@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class EscalationsConfig(AppConfig):
     name = "escalations"
     verbose_name = _("Escalations")
+
+    def ready(self) -> None:
+        from .schedules import post_migrate_handler
+
+        # After every migrate and after the flush of transactional tests: schedules always exist.
+        post_migrate.connect(post_migrate_handler, sender=self, dispatch_uid="escalations.register_schedules")

@@ -9,6 +9,7 @@ Development defaults are safe and need no configuration: SQLite in
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -167,7 +168,7 @@ SESSION_COOKIE_HTTPONLY = True
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        "script-src": ["'self'", NONCE],  # csp.constants.NONCE: the literal "'nonce'" is an invalid source
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
@@ -202,6 +203,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # --- Intake API -----------------------------------------------------------
 INTAKE_MAX_BODY_BYTES = env.int("INTAKE_MAX_BODY_BYTES", default=256 * 1024)
+
+# --- Notifications (escalations.notifications; see docs/notifications.md) ---
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="escalations.notifications.channels.LogSmsProvider")
+NOTIFY_SITE_URL = env.str("NOTIFY_SITE_URL", default="http://127.0.0.1:8000")  # links in emails and webhooks
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)  # then a delivery is failed
+NOTIFY_SENDING_TIMEOUT = env.int("NOTIFY_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed
+# --- end of notifications --------------------------------------------------
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

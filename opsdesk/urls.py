@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", ticket_views.set_language, name="set_language"),
     path("tickets/", include("tickets.urls")),
+    path("notifications/", include("escalations.urls")),
     path("api/", include("tickets.api_urls")),
     path("admin/", admin.site.urls),
 ]

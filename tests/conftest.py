@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone, translation
 
 from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
 from tickets.models import BlockingReason, QueueMembership
+
+
+@pytest.fixture(autouse=True)
+def _no_leaking_locale():
+    """Requests activate the user's language and zone in the thread: keep them inside each test."""
+    with translation.override("en"), timezone.override(None):
+        yield
 
 
 @pytest.fixture
@@ -62,3 +70,15 @@ def waiting_reason(db):
 @pytest.fixture
 def no_stock(db):
     return BlockingReason.objects.get(code="no-stock")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` need real row locks: skip them on SQLite."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)

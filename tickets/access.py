@@ -23,15 +23,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ENGINEER: _WORK,
     DISPATCHER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
     MANAGER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
-    ADMIN: [
-        *_WORK,
-        "tickets.add_ticket",
-        "tickets.assign_ticket",
-        "tickets.set_deadline",
-        "tickets.override_deadline",
-        "tickets.view_all_tickets",
-        "tickets.add_customer",
-    ],
+    # Admins configure OpsDesk in Django admin: every permission of these apps
+    # (history stays read-only there whatever the permissions say).
+    ADMIN: ["tickets.*", "sla.*", "escalations.*", "reports.*", "auth.view_user", "auth.change_user", "auth.add_user"],
 }
 
 
@@ -42,7 +36,10 @@ def sync_roles() -> None:
         query = Q(pk__in=[])
         for perm in perms:
             app_label, codename = perm.split(".")
-            query |= Q(content_type__app_label=app_label, codename=codename)
+            if codename == "*":
+                query |= Q(content_type__app_label=app_label)
+            else:
+                query |= Q(content_type__app_label=app_label, codename=codename)
         group.permissions.add(*Permission.objects.filter(query))
 
 

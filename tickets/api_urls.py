@@ -1,4 +1,8 @@
 from django.urls import path
 
+from . import api
+
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("intake/v1/messages", api.intake_message, name="intake_message"),
+]

@@ -18,12 +18,18 @@ BLOCKING_REASONS: list[tuple[str, str, str, bool, int]] = [
 ]
 
 
+# Reasons that pause the SLA resolution clock by default (the ball is on the customer's side).
+PAUSES_RESOLUTION: frozenset[str] = frozenset({"customer"})
+
+
 def ensure_blocking_reasons(model) -> None:
+    # Migration 0002 passes a historical model that predates ``pauses_resolution`` (added in 0003).
+    has_pause_flag = any(f.name == "pauses_resolution" for f in model._meta.get_fields())
     for code, name, name_ru, customer, position in BLOCKING_REASONS:
-        model.objects.get_or_create(
-            code=code,
-            defaults={"name": name, "name_ru": name_ru, "waits_for_customer": customer, "position": position},
-        )
+        defaults = {"name": name, "name_ru": name_ru, "waits_for_customer": customer, "position": position}
+        if has_pause_flag:
+            defaults["pauses_resolution"] = code in PAUSES_RESOLUTION
+        model.objects.get_or_create(code=code, defaults=defaults)
 
 
 def ensure_reference_data() -> None:

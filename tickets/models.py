@@ -30,14 +30,14 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.label
+
     @property
     def label(self) -> str:
         if self.name_ru and (get_language() or "").startswith("ru"):
             return self.name_ru
         return self.name
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class Language(models.TextChoices):
@@ -62,6 +62,15 @@ class Profile(models.Model):
         null=True,
         blank=True,
         related_name="team_profiles",
+    )
+    work_calendar = models.ForeignKey(
+        "sla.Calendar",
+        verbose_name=_("working calendar"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("When this person is on shift; empty means always available."),
     )
 
     class Meta:
@@ -153,7 +162,12 @@ class RelatedObject(models.Model):
     external_ref = models.CharField(_("external reference"), max_length=120)
     title = models.CharField(_("title"), max_length=200, blank=True)
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, null=True, blank=True, related_name="related_objects"
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="related_objects",
     )
 
     class Meta:
@@ -229,6 +243,11 @@ class BlockingReason(BilingualName):
         _("waits for the customer"),
         default=False,
         help_text=_("A message from the customer puts the ticket back to work."),
+    )
+    pauses_resolution = models.BooleanField(
+        _("pauses the resolution clock"),
+        default=False,
+        help_text=_("While a ticket waits for this reason, its SLA resolution clock stands still."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveSmallIntegerField(_("position"), default=100)

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sla import services as sla_services
+
 from . import access
 from .models import (
     CLOSED_STATUSES,
@@ -95,17 +97,25 @@ def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "",
     phone = normalize_phone(phone)
     if not email and not phone:
         raise TicketError(_("A customer needs an email or a phone number."))
-    customer = None
-    if email:
-        customer = Customer.objects.filter(email=email).first()
-    if customer is None and phone:
-        customer = Customer.objects.filter(phone=phone).first()
+    customer = customer_find(email=email, phone=phone)
     if customer is not None:
         return customer
     fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
     if language in ("ru", "en"):
         fields["language"] = language
     return Customer.objects.create(**fields)
+
+
+def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
+    """The existing customer with this email (case-insensitive), or else this phone; never creates one."""
+    email = (email or "").strip()
+    phone = normalize_phone(phone)
+    customer = None
+    if email:
+        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
+    if customer is None and phone:
+        customer = Customer.objects.filter(phone=phone).first()
+    return customer
 
 
 def normalize_phone(phone: str) -> str:
@@ -166,6 +176,11 @@ def ticket_create(
     )
     if observers:
         ticket.observers.set(observers)
+    # SLA (sla.services): start the clocks; without a deadline from the dispatcher, it is the resolution due.
+    sla_deadline = sla_services.default_deadline(sla_services.start_clocks(ticket, at=now, actor=actor))
+    if deadline is None and sla_deadline is not None:
+        ticket.deadline = sla_deadline
+        ticket.save(update_fields=["deadline"])
     record(
         ticket,
         "ticket.created",
@@ -174,7 +189,8 @@ def ticket_create(
         channel=channel,
         queue=queue.slug,
         priority=int(priority),
-        deadline=deadline.isoformat() if deadline else None,
+        deadline=ticket.deadline.isoformat() if ticket.deadline else None,
+        **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
     )
     if description.strip():
         Message.objects.create(
@@ -265,7 +281,8 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
         after = {u.pk for u in observers}
         if before != after:
             ticket.observers.set(observers)
-            record(ticket, "ticket.observers_changed", actor, added=sorted(after - before), removed=sorted(before - after))
+            added, removed = sorted(after - before), sorted(before - after)
+            record(ticket, "ticket.observers_changed", actor, added=added, removed=removed)
     return ticket
 
 
@@ -297,6 +314,7 @@ def _set_status(
     if cause:
         data["cause"] = cause
     record(ticket, "ticket.status_changed", actor, at=now, **data)
+    sla_services.sync_clocks(ticket, at=now, actor=actor, cause=cause)  # SLA: pause/resume/stop the clocks
 
 
 @transaction.atomic
@@ -340,6 +358,7 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
     ticket.save(update_fields=["blocking_reason", "updated_at"])
     record(ticket, "ticket.reason_changed", actor, previous=old.code if old else None, reason=reason.code,
            comment=comment)
+    sla_services.sync_clocks(ticket, actor=actor, cause="reason_changed")  # SLA: the new reason may (not) pause
     return ticket
 
 
@@ -365,6 +384,7 @@ def ticket_reply(ticket: Ticket, *, body: str, actor, channel: str = Channel.POR
         ticket.first_public_reply_at = now
         fields.append("first_public_reply_at")
     record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first)
+    sla_services.on_public_reply(ticket, at=now, actor=actor)  # SLA: stops first response / next reply
     if ticket.status == Status.ASSIGNED and actor is not None and actor.pk == ticket.performer_id:
         _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
         fields += ["status", "status_changed_at", "blocking_reason"]
@@ -405,12 +425,11 @@ def ticket_receive_customer_message(
     )
     record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel)
     reason = ticket.blocking_reason
-    if ticket.status == Status.WAITING and reason is not None and reason.waits_for_customer:
+    waits_for_customer = ticket.status == Status.WAITING and reason is not None and reason.waits_for_customer
+    if waits_for_customer or ticket.status == Status.DONE:
         _set_status(ticket, Status.IN_PROGRESS, actor=None, cause="customer_message")
         ticket.save()
-    elif ticket.status == Status.DONE:
-        _set_status(ticket, Status.IN_PROGRESS, actor=None, cause="customer_message")
-        ticket.save()
+    sla_services.on_customer_message(ticket, at=message.created_at)  # SLA: may start a next-reply clock
     return message
 
 
@@ -461,6 +480,8 @@ def ticket_update(
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
         record(ticket, "ticket.updated", actor, changes=changes)
+        if changes.keys() & {"priority", "queue", "ticket_type"}:
+            sla_services.sla_rematch(ticket, actor=actor)  # SLA: another policy may apply now
     return ticket
 
 

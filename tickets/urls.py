@@ -5,4 +5,16 @@ from . import views
 app_name = "tickets"
 urlpatterns = [
     path("", views.ticket_list, name="list"),
+    path("my/", views.my_work, name="my_work"),
+    path("intake/", views.intake, name="intake"),
+    path("new/", views.ticket_create, name="create"),
+    path("new/customers/", views.customer_search, name="customer_search"),
+    path("<int:pk>/", views.ticket_detail, name="detail"),
+    path("<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("<int:pk>/note/", views.ticket_note, name="note"),
+    path("<int:pk>/status/", views.ticket_status, name="status"),
+    path("<int:pk>/next-step/", views.ticket_next_step, name="next_step"),
+    path("<int:pk>/assign/", views.ticket_assign, name="assign"),
+    path("<int:pk>/unassign/", views.ticket_unassign, name="unassign"),
+    path("<int:pk>/triage/", views.ticket_triage, name="triage"),
 ]

@@ -17,7 +17,10 @@ def forwards(apps, schema_editor):
         group, _ = Group.objects.get_or_create(name=role)
         for perm in perms:
             app_label, codename = perm.split(".")
-            group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+            found = Permission.objects.filter(content_type__app_label=app_label)
+            if codename != "*":
+                found = found.filter(codename=codename)
+            group.permissions.add(*found)
     ensure_blocking_reasons(apps.get_model("tickets", "BlockingReason"))
 
 

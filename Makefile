@@ -1,0 +1,68 @@
+# OpsDesk developer commands. `make run` and `make test` work on a fresh clone
+# with only Python 3.11, git and make; everything else is installed here.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+DEMO_TICKETS ?= 300
+
+.PHONY: run test lint bench install install-dev browser messages demo clean help
+
+help:
+	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT) with the django-q2 cluster"
+	@echo "make test   - install test tools (Chromium via apt where possible) and run the whole suite"
+	@echo "make lint   - ruff, migrations check, deploy check"
+	@echo "make bench  - benchmarks into bench/results.json and docs/performance.md"
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Debian's Chromium for the Playwright tests (never `playwright install`).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+		|| echo "warning: could not install chromium; browser tests will be skipped (fail under CI=true)"; \
+	else echo "warning: no apt-get; install Chromium at /usr/bin/chromium to run the browser tests"; fi
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --tickets $(DEMO_TICKETS)
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bin/run-dev
+
+test: install-dev browser
+	$(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(60))') \
+		ALLOWED_HOSTS=opsdesk.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+bench: install-dev
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PY) bench/run.py
+
+# Regenerate the Russian catalogue (needs GNU gettext); the compiled .mo is committed.
+messages: install
+	$(PY) manage.py makemessages -l ru --no-location --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages -l ru --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

@@ -1,0 +1,9 @@
+"""django-q2 entry points: one line each, the logic lives in the services."""
+
+from __future__ import annotations
+
+
+def deliver_pending():
+    from escalations.notifications.delivery import deliver_pending
+
+    return deliver_pending()

@@ -1,0 +1,448 @@
+"""SLA data: working calendars, SLA policies, and the clocks that run on tickets.
+
+Business-time arithmetic lives in ``sla.businesstime`` (pure); every write to
+a clock goes through ``sla.services``; reads and display helpers live in
+``sla.selectors``. Models hold data and a few small derived things only.
+
+A calendar's ``version`` changes on every edit of the calendar or of one of
+its rows (window, holiday, override); its ``WorkCalendar`` is cached in-process
+under ``(pk, version)``, so an edit anywhere is seen by every process at its
+next read of the row, and the edit also enqueues a recomputation of the due
+instants of the running clocks on that calendar (``sla.tasks``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import AppendOnlyQuerySet, Priority
+
+from .businesstime import WEEKDAYS, WorkCalendar
+
+_TIME_START = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+_TIME_END = r"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+start_time_validator = RegexValidator(_TIME_START, _("Enter a time as HH:MM (00:00-23:59)."))
+end_time_validator = RegexValidator(_TIME_END, _("Enter a time as HH:MM (00:00-24:00)."))
+
+
+def _hhmm(value: str) -> str:
+    """Normalise ``9:00`` to ``09:00``; anything else is returned unchanged for the validators."""
+    value = (value or "").strip()
+    if re.fullmatch(r"[0-9]:[0-5][0-9]", value):
+        return "0" + value
+    return value
+
+
+class Weekday(models.IntegerChoices):
+    MON = 0, _("Monday")
+    TUE = 1, _("Tuesday")
+    WED = 2, _("Wednesday")
+    THU = 3, _("Thursday")
+    FRI = 4, _("Friday")
+    SAT = 5, _("Saturday")
+    SUN = 6, _("Sunday")
+
+
+# --- Calendars ---------------------------------------------------------------------------
+
+_WORK_CALENDARS: dict[int, tuple[uuid.UUID, WorkCalendar]] = {}
+_WORK_CALENDARS_LOCK = threading.Lock()
+
+
+def forget_work_calendars() -> None:
+    """Drop the in-process cache (it is keyed by version, so this is never needed for correctness)."""
+    with _WORK_CALENDARS_LOCK:
+        _WORK_CALENDARS.clear()
+
+
+class Calendar(models.Model):
+    """Working time of a team: weekly windows, holidays and per-date overrides in one time zone."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Almaty")
+    holiday_country = models.CharField(
+        _("holiday country"),
+        max_length=8,
+        blank=True,
+        help_text=_("ISO code known to the holidays package, e.g. KZ. Used by “Generate holidays”."),
+    )
+    holiday_subdivision = models.CharField(
+        _("holiday subdivision"), max_length=16, blank=True, help_text=_("Optional region code, e.g. BY for Bavaria.")
+    )
+    holiday_years_from = models.PositiveSmallIntegerField(
+        _("holidays from year"), null=True, blank=True, help_text=_("Empty: last year.")
+    )
+    holiday_years_to = models.PositiveSmallIntegerField(
+        _("holidays to year"), null=True, blank=True, help_text=_("Empty: next year.")
+    )
+    version = models.UUIDField(_("version"), default=uuid.uuid4, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("working calendar")
+        verbose_name_plural = _("working calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        self.version = uuid.uuid4()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        super().save(*args, **kwargs)
+        if not adding:
+            from .services import calendar_enqueue_recompute
+
+            calendar_enqueue_recompute(self.pk, self.version)
+
+    # The spec and the engine ------------------------------------------------------------
+
+    def holiday_years(self) -> range:
+        this_year = timezone.localdate().year
+        first = self.holiday_years_from or this_year - 1
+        last = self.holiday_years_to or max(this_year + 1, first)
+        return range(first, last + 1)
+
+    def to_spec(self) -> dict:
+        """The calendar as plain data (the ``sla.businesstime`` spec), read from the database."""
+        week: dict[str, list[list[str]]] = {day: [] for day in WEEKDAYS}
+        for weekday, start, end in self.windows.order_by("weekday", "start").values_list("weekday", "start", "end"):
+            week[WEEKDAYS[weekday]].append([start, end])
+        holidays = [d.isoformat() for d in self.holidays.order_by("date").values_list("date", flat=True)]
+        overrides = {d.isoformat(): list(w) for d, w in self.overrides.order_by("date").values_list("date", "windows")}
+        return {"tz": self.time_zone, "week": week, "holidays": holidays, "overrides": overrides}
+
+    def work_calendar(self) -> WorkCalendar:
+        """The engine for this calendar, built once per (pk, version) and shared in-process.
+
+        Raises ``ValueError`` if the stored rows do not form a valid calendar.
+        """
+        cached = _WORK_CALENDARS.get(self.pk)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        built = WorkCalendar.from_spec(self.to_spec())
+        with _WORK_CALENDARS_LOCK:
+            _WORK_CALENDARS[self.pk] = (self.version, built)
+        return built
+
+
+class CalendarRow(models.Model):
+    """A row that belongs to a calendar: any save or delete is an edit of the calendar."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from .services import calendar_changed
+
+        calendar_changed(self.calendar_id)
+
+    def delete(self, *args, **kwargs):
+        calendar_id = self.calendar_id
+        result = super().delete(*args, **kwargs)
+        from .services import calendar_changed
+
+        calendar_changed(calendar_id)
+        return result
+
+
+class CalendarWindow(CalendarRow):
+    """One working window of a weekday, in local wall-clock time; several make a split day."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.CharField(_("from"), max_length=5, validators=[start_time_validator], help_text="HH:MM")
+    end = models.CharField(_("to"), max_length=5, validators=[end_time_validator], help_text=_("HH:MM, 24:00 allowed"))
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        verbose_name = _("working window")
+        verbose_name_plural = _("weekly working windows")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start}–{self.end}"
+
+    def clean(self) -> None:
+        self.start, self.end = _hhmm(self.start), _hhmm(self.end)
+        if re.fullmatch(_TIME_START, self.start) and re.fullmatch(_TIME_END, self.end) and self.end <= self.start:
+            raise ValidationError({"end": _("The window must end after it starts.")})
+
+
+class CalendarHoliday(CalendarRow):
+    """A whole local date off. Generated rows come from the holidays package; others are manual."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    generated = models.BooleanField(_("generated"), default=False, help_text=_("Created by “Generate holidays”."))
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_holiday_once_per_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class CalendarOverride(CalendarRow):
+    """Replaces one date's windows (shortened day, transferred working Saturday); no windows = day off.
+
+    An override wins over the weekly windows and over a holiday on the same date.
+    """
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="overrides")
+    date = models.DateField(_("date"))
+    windows = models.JSONField(_("windows"), default=list, blank=True, help_text=_("Empty: a day off."))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    generated = models.BooleanField(_("generated"), default=False, help_text=_("Created by “Generate holidays”."))
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("date override")
+        verbose_name_plural = _("date overrides")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_override_once_per_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.windows_text or _('day off')}"
+
+    @property
+    def windows_text(self) -> str:
+        return ", ".join(f"{s}–{e}" for s, e in self.windows or [])
+
+
+# --- Policies ------------------------------------------------------------------------------
+
+
+def _positive(value: timedelta) -> None:
+    if value is not None and value <= timedelta(0):
+        raise ValidationError(_("A target must be longer than zero."))
+
+
+class SLAPolicy(models.Model):
+    """Targets for the tickets it matches; the active policy with the lowest precedence number wins."""
+
+    class RetargetMode(models.TextChoices):
+        RETROACTIVE = "retroactive", _("Retroactive from creation")
+        CARRY_OVER = "carry_over", _("Carry consumed time over")
+
+    name = models.CharField(_("name"), max_length=120)
+    precedence = models.PositiveIntegerField(
+        _("precedence"), unique=True, help_text=_("Lower numbers are tried first; the first match applies.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    queue = models.ForeignKey(
+        "tickets.Queue", verbose_name=_("queue"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ticket_type = models.ForeignKey(
+        "tickets.TicketType", verbose_name=_("type"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, null=True, blank=True)
+    vip_tier = models.ForeignKey(
+        "tickets.VipTier", verbose_name=_("VIP tier"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    calendar = models.ForeignKey(
+        Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="policies"
+    )
+    first_response_target = models.DurationField(
+        _("first response target"), validators=[_positive], help_text=_("Business time, e.g. 2:00:00.")
+    )
+    resolution_target = models.DurationField(_("resolution target"), validators=[_positive])
+    next_reply_target = models.DurationField(
+        _("next reply target"),
+        null=True,
+        blank=True,
+        validators=[_positive],
+        help_text=_("Optional: time to answer each later customer message."),
+    )
+    retarget_mode = models.CharField(
+        _("when the policy changes"),
+        max_length=20,
+        choices=RetargetMode.choices,
+        default=RetargetMode.RETROACTIVE,
+        help_text=_(
+            "Applies when a ticket moves to this policy: count its targets from the ticket's creation "
+            "through this calendar (pauses kept), or keep the business time consumed so far."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["precedence"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def matches(self, *, queue_id, ticket_type_id, priority, vip_tier_id) -> bool:
+        return (
+            (self.queue_id is None or self.queue_id == queue_id)
+            and (self.ticket_type_id is None or self.ticket_type_id == ticket_type_id)
+            and (self.priority is None or self.priority == priority)
+            and (self.vip_tier_id is None or self.vip_tier_id == vip_tier_id)
+        )
+
+    def target_for(self, kind: str) -> timedelta | None:
+        return {
+            SLAClock.Kind.FIRST_RESPONSE: self.first_response_target,
+            SLAClock.Kind.RESOLUTION: self.resolution_target,
+            SLAClock.Kind.NEXT_REPLY: self.next_reply_target,
+        }[kind]
+
+
+# --- Clocks ------------------------------------------------------------------------------------
+
+
+class SLAClock(models.Model):
+    """One SLA clock of a ticket. Changed only by ``sla.services``; every change is an ``SLAClockEvent``.
+
+    ``consumed`` is the business time consumed up to ``state_changed_at`` (the
+    last state change or retarget); while running, the live value adds the
+    business time since then, and ``due_at`` is where it reaches ``target``.
+    """
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        RESOLUTION = "resolution", _("Resolution")
+        NEXT_REPLY = "next_reply", _("Next reply")
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        STOPPED = "stopped", _("Stopped")
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks")
+    kind = models.CharField(_("clock"), max_length=20, choices=Kind.choices)
+    policy = models.ForeignKey(
+        SLAPolicy,
+        verbose_name=_("SLA policy"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clocks",
+        help_text=_("Empty when no policy matches the ticket any more."),
+    )
+    calendar = models.ForeignKey(Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="clocks")
+    target = models.DurationField(_("target"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RUNNING)
+    consumed = models.DurationField(_("consumed"), default=timedelta(0))
+    state_changed_at = models.DateTimeField(_("state changed"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    counts_for_compliance = models.BooleanField(_("counts for compliance"), default=True)
+    pause_reason = models.ForeignKey(
+        "tickets.BlockingReason",
+        verbose_name=_("pause reason"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    next_escalation_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["ticket_id", "started_at", "id"]
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "kind"],
+                condition=Q(kind__in=["first_response", "resolution"]),
+                name="sla_clock_one_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(kind="next_reply") & ~Q(state="stopped"),
+                name="sla_clock_one_open_next_reply",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="running", due_at__isnull=False) | (~Q(state="running") & Q(due_at__isnull=True)),
+                name="sla_clock_due_only_when_running",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(state="running"), name="sla_clock_running_due"),
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=Q(next_escalation_at__isnull=False),
+                name="sla_clock_next_escalation",
+            ),
+            models.Index(fields=["calendar", "state"], name="sla_clock_calendar_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.ticket_id}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == self.State.RUNNING
+
+
+class SLAClockEvent(models.Model):
+    """One immutable step of a clock: what happened, when, and the clock's state right after it.
+
+    Replaying a clock's events in order (``sla.services.replay``) rebuilds its
+    stored state, which is how clocks are audited.
+    """
+
+    class Kind(models.TextChoices):
+        START = "start", _("Started")
+        PAUSE = "pause", _("Paused")
+        RESUME = "resume", _("Resumed")
+        STOP = "stop", _("Stopped")
+        RETARGET = "retarget", _("Retargeted")
+        BREACH = "breach", _("Breached")
+        COMPLIANCE = "compliance", _("Compliance changed")
+
+    clock = models.ForeignKey(SLAClock, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    state = models.CharField(_("state"), max_length=10, choices=SLAClock.State.choices)
+    consumed = models.DurationField(_("consumed"))
+    target = models.DurationField(_("target"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("who"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("SLA clock event")
+        verbose_name_plural = _("SLA clock events")
+        indexes = [models.Index(fields=["clock", "id"], name="sla_event_clock")]
+        constraints = [
+            models.UniqueConstraint(fields=["clock"], condition=Q(kind="breach"), name="sla_event_one_breach"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.clock}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("History is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("History is append-only.")

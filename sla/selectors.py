@@ -1,0 +1,328 @@
+"""SLA reads for pages: prefetching clocks, what a clock looks like now, the calendar preview.
+
+``clock_view`` is pure (no queries when the clock's calendar is loaded, as
+``with_clocks`` does): lists call it for every row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tickets.models import Status, display_name
+
+from .models import Calendar, SLAClock, SLAClockEvent
+
+ZERO = timedelta(0)
+State = SLAClock.State
+Kind = SLAClock.Kind
+
+KIND_ORDER = {Kind.FIRST_RESPONSE: 0, Kind.RESOLUTION: 1, Kind.NEXT_REPLY: 2}
+SHORT_LABELS = {
+    Kind.FIRST_RESPONSE: gettext_lazy("FR"),
+    Kind.RESOLUTION: gettext_lazy("RES"),
+    Kind.NEXT_REPLY: gettext_lazy("NR"),
+}
+
+# Share of the target consumed at which the colour changes (DOMAIN: escalation by share of SLA).
+YELLOW_FROM = 50
+ORANGE_FROM = 80
+
+
+def with_clocks(queryset: QuerySet) -> QuerySet:
+    """Tickets with their SLA clocks (and the clocks' calendars, policies, pause reasons) prefetched."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "sla_clocks",
+            queryset=SLAClock.objects.select_related("calendar", "policy", "pause_reason").order_by("started_at", "pk"),
+        )
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    """Human business time: "2 h 15 min", "45 min", "3 h", "less than a minute", "0 min"."""
+    seconds = abs(value).total_seconds()
+    if seconds == 0:
+        return _("0 min")
+    hours, minutes = divmod(int(seconds // 60), 60)
+    if hours and minutes:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    if hours:
+        return _("%(hours)d h") % {"hours": hours}
+    if minutes:
+        return _("%(minutes)d min") % {"minutes": minutes}
+    return _("less than a minute")
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One clock as the UI shows it at ``now``."""
+
+    clock: SLAClock
+    kind: str
+    label: str
+    short_label: str
+    state: str
+    state_label: str
+    target: timedelta
+    consumed: timedelta
+    remaining: timedelta  # business time left (zero when over)
+    overdue: timedelta  # business time past the target (zero when not over)
+    due_at: datetime | None  # only while running
+    percent: int  # share of the target consumed, not capped
+    colour: str  # green | yellow | orange | red
+    breached: bool
+    pause_reason: str
+
+    @property
+    def running(self) -> bool:
+        return self.state == State.RUNNING
+
+    @property
+    def paused(self) -> bool:
+        return self.state == State.PAUSED
+
+    @property
+    def stopped(self) -> bool:
+        return self.state == State.STOPPED
+
+    @property
+    def meter(self) -> int:
+        return min(self.percent, 100)
+
+    @property
+    def target_text(self) -> str:
+        return format_duration(self.target)
+
+    @property
+    def consumed_text(self) -> str:
+        return format_duration(self.consumed)
+
+    @property
+    def remaining_text(self) -> str:
+        return format_duration(self.remaining)
+
+    @property
+    def overdue_text(self) -> str:
+        return format_duration(self.overdue)
+
+    @property
+    def summary(self) -> str:
+        """One line: "First response: 1 h 30 min left", "Resolution: 20 min overdue, paused (…)"."""
+        if self.breached or self.overdue > ZERO:
+            text = _("%(clock)s: %(time)s overdue") % {"clock": self.label, "time": self.overdue_text}
+        elif self.stopped:
+            text = _("%(clock)s: met") % {"clock": self.label}
+        else:
+            text = _("%(clock)s: %(time)s left") % {"clock": self.label, "time": self.remaining_text}
+        if self.paused:
+            paused = _("paused: %(reason)s") % {"reason": self.pause_reason} if self.pause_reason else _("paused")
+            text += " · " + paused
+        elif self.stopped:
+            text += " · " + _("stopped")
+        return text
+
+
+def live_consumed(clock: SLAClock, now: datetime) -> timedelta:
+    """Business time consumed at ``now``: the stored checkpoint plus the running segment."""
+    if clock.state != State.RUNNING or now <= clock.state_changed_at:
+        return clock.consumed
+    return clock.consumed + clock.calendar.work_calendar().between(clock.state_changed_at, now)
+
+
+def clock_view(clock: SLAClock, now: datetime) -> ClockView:
+    """Remaining or overdue business time, due instant, share consumed and colour of ``clock`` at ``now``.
+
+    Colour: green under 50 % consumed, yellow from 50 %, orange from 80 %, red when breached
+    (``breached_at`` written, or more than the target consumed).
+    """
+    consumed = live_consumed(clock, now)
+    target = clock.target
+    percent = int(consumed * 100 // target) if target > ZERO else 100
+    breached = clock.breached_at is not None or consumed > target
+    if breached:
+        colour = "red"
+    elif percent >= ORANGE_FROM:
+        colour = "orange"
+    elif percent >= YELLOW_FROM:
+        colour = "yellow"
+    else:
+        colour = "green"
+    return ClockView(
+        clock=clock,
+        kind=clock.kind,
+        label=str(Kind(clock.kind).label),
+        short_label=str(SHORT_LABELS[clock.kind]),
+        state=clock.state,
+        state_label=str(State(clock.state).label),
+        target=target,
+        consumed=consumed,
+        remaining=max(target - consumed, ZERO),
+        overdue=max(consumed - target, ZERO),
+        due_at=clock.due_at if clock.state == State.RUNNING else None,
+        percent=percent,
+        colour=colour,
+        breached=breached,
+        pause_reason=str(clock.pause_reason) if clock.state == State.PAUSED and clock.pause_reason else "",
+    )
+
+
+def current_clocks(clocks) -> list[SLAClock]:
+    """The clocks a ticket shows: first response, resolution and the latest next reply, in that order.
+
+    Clocks of a ticket that matches no policy any more (``policy`` empty) are not shown.
+    """
+    shown: dict[str, SLAClock] = {}
+    for clock in clocks:
+        if clock.policy_id is None:
+            continue
+        if clock.kind == Kind.NEXT_REPLY:
+            previous = shown.get(Kind.NEXT_REPLY)
+            if previous is not None and (previous.started_at, previous.pk) > (clock.started_at, clock.pk):
+                continue
+        shown[clock.kind] = clock
+    return sorted(shown.values(), key=lambda c: KIND_ORDER[c.kind])
+
+
+def ticket_clock_views(ticket, now: datetime | None = None) -> list[ClockView]:
+    """Views of the ticket's current clocks from ``ticket.sla_clocks.all()`` (prefetch with ``with_clocks``)."""
+    now = now or timezone.now()
+    return [clock_view(c, now) for c in current_clocks(ticket.sla_clocks.all())]
+
+
+# --- the SLA panel of the ticket page --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    event: SLAClockEvent
+    clock_label: str
+    label: str
+    details: str
+    actor: str
+    consumed_text: str
+    target_text: str
+
+
+_CAUSES = {
+    "reply": gettext_lazy("public reply"),
+    "done": gettext_lazy("ticket done"),
+    "canceled": gettext_lazy("ticket canceled"),
+    "restored": gettext_lazy("ticket restored"),
+    "customer_message": gettext_lazy("customer message"),
+    "reason_changed": gettext_lazy("blocking reason changed"),
+    "returned_to_queue": gettext_lazy("returned to the queue"),
+    "policy_matched": gettext_lazy("policy matched"),
+    "no_policy": gettext_lazy("no policy matches any more"),
+    "no_target": gettext_lazy("the new policy has no such target"),
+    "backfill": gettext_lazy("created from the ticket's timestamps"),
+    "observed": gettext_lazy("observed past due"),
+}
+_MODES = {
+    "retroactive": gettext_lazy("retroactive from creation"),
+    "carry_over": gettext_lazy("consumed time carried over"),
+    "detach": gettext_lazy("no SLA any more"),
+}
+
+
+def _event_details(event: SLAClockEvent, names: dict) -> str:
+    data = event.data or {}
+    parts = []
+    if event.kind == SLAClockEvent.Kind.PAUSE:
+        reason = names["reasons"].get(data.get("reason_id")) or data.get("reason") or ""
+        if reason:
+            parts.append(str(reason))
+    elif event.kind == SLAClockEvent.Kind.RETARGET:
+        old = names["policies"].get(data.get("from_policy"), "—")
+        new = names["policies"].get(data.get("policy"), _("no SLA"))
+        parts.append(f"{old} → {new}")
+        parts.append(str(_MODES.get(data.get("mode"), data.get("mode", ""))))
+    elif event.kind == SLAClockEvent.Kind.COMPLIANCE:
+        parts.append(_("counts for compliance") if data.get("counts") else _("excluded from compliance"))
+    elif event.kind == SLAClockEvent.Kind.START and data.get("policy"):
+        parts.append(str(names["policies"].get(data["policy"], "")))
+    cause = data.get("cause")
+    if cause in _CAUSES:
+        parts.append(str(_CAUSES[cause]))
+    elif cause in Status.values and event.kind != SLAClockEvent.Kind.PAUSE:
+        parts.append(_("status “%(status)s”") % {"status": Status(cause).label})
+    return " · ".join(p for p in parts if p)
+
+
+def ticket_sla_history(ticket) -> list[EventView]:
+    """Every clock event of the ticket (the segment history), oldest first."""
+    from tickets.models import BlockingReason
+
+    from .models import SLAPolicy
+
+    events = list(
+        SLAClockEvent.objects.filter(clock__ticket_id=ticket.pk)
+        .select_related("clock", "actor__profile")
+        .order_by("id")
+    )
+    policy_ids = {e.data.get(k) for e in events for k in ("policy", "from_policy") if e.data.get(k)}
+    reason_ids = {e.data.get("reason_id") for e in events if e.data.get("reason_id")}
+    names = {
+        "policies": {p.pk: p.name for p in SLAPolicy.objects.filter(pk__in=policy_ids)},
+        "reasons": {r.pk: r.label for r in BlockingReason.objects.filter(pk__in=reason_ids)},
+    }
+    return [
+        EventView(
+            event=e,
+            clock_label=str(Kind(e.clock.kind).label),
+            label=str(SLAClockEvent.Kind(e.kind).label),
+            details=_event_details(e, names),
+            actor=display_name(e.actor) if e.actor_id else "",
+            consumed_text=format_duration(e.consumed),
+            target_text=format_duration(e.target),
+        )
+        for e in events
+    ]
+
+
+# --- admin: the preview of a calendar -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewDay:
+    day: date
+    windows: list[tuple[str, str]]  # local HH:MM pairs ("24:00" for the end of the day)
+    total: timedelta
+    note: str  # holiday name or override note
+
+    @property
+    def total_text(self) -> str:
+        return format_duration(self.total) if self.total else ""
+
+
+def calendar_preview(calendar: Calendar, *, start: datetime | None = None, days: int = 14) -> list[PreviewDay]:
+    """The working windows of the next ``days`` local dates in the calendar's own time zone."""
+    work = calendar.work_calendar()
+    tz = work.tz
+    first = timezone.localtime(start or timezone.now(), tz).date()
+    notes = {h.date: h.name or _("Holiday") for h in calendar.holidays.filter(date__gte=first)[:400]}
+    notes.update(
+        {o.date: o.note or (_("Changed hours") if o.windows else _("Day off")) for o in calendar.overrides.filter(
+            date__gte=first)[:400]}
+    )
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        begin = datetime(day.year, day.month, day.day, tzinfo=tz)
+        following = day + timedelta(days=1)
+        end = datetime(following.year, following.month, following.day, tzinfo=tz)
+        windows = []
+        total = ZERO
+        for s, e in work.windows(begin, end):
+            total += e - s
+            local_s, local_e = s.astimezone(tz), e.astimezone(tz)
+            windows.append(
+                (local_s.strftime("%H:%M"), "24:00" if local_e.date() > day else local_e.strftime("%H:%M"))
+            )
+        result.append(PreviewDay(day=day, windows=windows, total=total, note=str(notes.get(day, ""))))
+    return result

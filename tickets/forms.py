@@ -1,0 +1,198 @@
+"""Portal forms. They parse and validate input; the views hand the cleaned data to ``tickets.services``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import access, selectors
+from .models import Channel, Customer, Priority, Queue, QueueMembership, RelatedObject, Status, Ticket, display_name
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """A user select labelled with the portal display name."""
+
+    def label_from_instance(self, obj) -> str:
+        return display_name(obj)
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL)
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Reply to the customer"),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("The customer will see this message.")}),
+        error_messages={"required": _("The reply is empty.")},
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Internal note"),
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Only colleagues see notes.")}),
+        error_messages={"required": _("The note is empty.")},
+    )
+
+
+class StatusForm(forms.Form):
+    """The next status; the blocking reason is always in the form and only used (and required) for waiting."""
+
+    status = forms.ChoiceField(label=_("New status"), choices=())
+    reason = forms.ModelChoiceField(
+        label=_("Blocking reason"),
+        queryset=selectors.active_reasons(),
+        required=False,
+        empty_label=_("— what is it waiting for? —"),
+        help_text=_("Needed for “waiting for external action”."),
+    )
+    comment = forms.CharField(label=_("Comment"), max_length=500, required=False)
+
+    def __init__(self, *args, ticket: Ticket, allowed: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ticket = ticket
+        choices = [(value, Status(value).label) for value in allowed]
+        if ticket.status == Status.WAITING and Status.WAITING not in allowed:
+            choices.insert(0, (Status.WAITING.value, _("Waiting: change the reason")))
+        self.fields["status"].choices = [("", _("— choose —")), *choices]
+        if ticket.status == Status.WAITING:
+            self.fields["reason"].initial = ticket.blocking_reason_id
+
+    def clean(self):
+        data = super().clean()
+        status = data.get("status")
+        if status == Status.WAITING:
+            if data.get("reason") is None:
+                self.add_error("reason", _("Choose a blocking reason: what is the ticket waiting for?"))
+        else:
+            data["reason"] = None
+        return data
+
+
+class NextStepForm(forms.Form):
+    text = forms.CharField(label=_("Next step"), max_length=300, required=False)
+    due = forms.DateTimeField(label=_("By"), required=False, widget=DateTimeLocalInput())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("due") is not None and not (data.get("text") or "").strip():
+            self.add_error("text", _("Describe the next step before giving it a date."))
+        return data
+
+
+class AssignForm(forms.Form):
+    performer = PersonChoiceField(
+        label=_("Performer"),
+        queryset=selectors.people().none(),
+        empty_label=_("— choose a person —"),
+        error_messages={"invalid_choice": _("This person cannot work on tickets of this queue.")},
+    )
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["performer"].queryset = selectors.agents_of(ticket.queue_id)
+
+
+class UnassignForm(forms.Form):
+    reason = forms.CharField(label=_("Why"), max_length=300, required=False)
+
+
+class TriageForm(forms.Form):
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=selectors.active_queues(), empty_label=None)
+    ticket_type = forms.ModelChoiceField(
+        label=_("Type"), queryset=selectors.active_types(), required=False, empty_label=_("— no type —")
+    )
+
+
+class TicketCreateForm(forms.Form):
+    """A ticket taken from a phone call (or any other channel) by a dispatcher."""
+
+    customer = forms.ModelChoiceField(
+        label=_("Existing customer"),
+        queryset=Customer.objects.all(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("This customer no longer exists.")},
+    )
+    customer_name = forms.CharField(label=_("Customer name"), max_length=200, required=False)
+    customer_phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    customer_email = forms.EmailField(label=_("Email"), required=False)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("What the customer says"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Becomes the customer's first message."),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.none(), empty_label=None)
+    ticket_type = forms.ModelChoiceField(
+        label=_("Type"), queryset=selectors.active_types(), required=False, empty_label=_("— no type —")
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.NORMAL
+    )
+    related_kind = forms.ChoiceField(
+        label=_("Related object"),
+        choices=[("", _("— none —")), *RelatedObject.Kind.choices],
+        required=False,
+    )
+    related_ref = forms.CharField(
+        label=_("Reference"), max_length=120, required=False, help_text=_("Order number, contract, site…")
+    )
+    deadline = forms.DateTimeField(label=_("Deadline"), required=False, widget=DateTimeLocalInput())
+    performer = PersonChoiceField(
+        label=_("Performer"),
+        queryset=selectors.people().none(),
+        required=False,
+        empty_label=_("— leave in the queue —"),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        queues = selectors.creatable_queues(user)
+        self.fields["queue"].queryset = queues
+        agent_ids = QueueMembership.objects.filter(queue__in=queues, role=QueueMembership.Role.AGENT).values("user_id")
+        self.fields["performer"].queryset = selectors.people().filter(pk__in=agent_ids)
+        self.can_set_deadline = access.can_set_deadline_on_create(user)
+        if not self.can_set_deadline:
+            del self.fields["deadline"]
+
+    def clean_customer_phone(self):
+        return (self.cleaned_data.get("customer_phone") or "").strip()
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data.get("deadline")
+        if deadline is not None and deadline <= timezone.now():
+            raise forms.ValidationError(_("The deadline must be in the future."))
+        return deadline
+
+    def clean(self):
+        data = super().clean()
+        no_customer = data.get("customer") is None and not self.has_error("customer")
+        no_contact = not data.get("customer_phone") and not data.get("customer_email")
+        if no_customer and no_contact and not self.has_error("customer_email"):
+            self.add_error("customer_phone", _("Choose an existing customer or give the new one's phone or email."))
+        kind, ref = data.get("related_kind"), (data.get("related_ref") or "").strip()
+        data["related_ref"] = ref
+        if kind and not ref:
+            self.add_error("related_ref", _("Give the reference of the related object."))
+        elif ref and not kind:
+            self.add_error("related_kind", _("Choose what kind of object this is."))
+        performer, queue = data.get("performer"), data.get("queue")
+        if performer is not None and queue is not None and not selectors.agents_of(queue).filter(pk=performer.pk):
+            self.add_error(
+                "performer",
+                _("%(person)s is not an agent of the queue %(queue)s.")
+                % {"person": display_name(performer), "queue": queue.label},
+            )
+        return data

@@ -1,0 +1,147 @@
+"""Reads the portal pages share: which tickets a page lists, who can be assigned, what a page needs loaded.
+
+Every ticket query starts from ``Ticket.objects.visible_to(user)``; the list
+querysets load the related rows they render up front so a page runs the same
+number of queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+
+from sla.selectors import with_clocks
+
+from . import access
+from .models import (
+    BlockingReason,
+    Customer,
+    Message,
+    Queue,
+    QueueMembership,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketType,
+)
+
+User = get_user_model()
+
+_LIST_RELATED = (
+    "customer__vip_tier",
+    "queue",
+    "ticket_type",
+    "blocking_reason",
+    "performer__profile",
+    "owner__profile",
+)
+
+
+def people() -> QuerySet:
+    """Active users with a role in OpsDesk, with their profiles, ordered for a select."""
+    with_role = User.groups.through.objects.filter(group__name__in=access.ROLES).values("user_id")
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(pk__in=with_role) | Q(is_superuser=True))
+        .select_related("profile")
+        .order_by("profile__display_name", "username")
+    )
+
+
+def agents_of(queue: Queue | int) -> QuerySet:
+    """People a ticket of ``queue`` can be given to: the queue's active agents."""
+    queue_id = queue.pk if isinstance(queue, Queue) else queue
+    agent_ids = QueueMembership.objects.filter(queue_id=queue_id, role=QueueMembership.Role.AGENT).values("user_id")
+    return (
+        User.objects.filter(is_active=True, pk__in=agent_ids)
+        .select_related("profile")
+        .order_by("profile__display_name", "username")
+    )
+
+
+def _agent_memberships() -> Prefetch:
+    return Prefetch(
+        "queue__memberships",
+        queryset=QueueMembership.objects.filter(role=QueueMembership.Role.AGENT, user__is_active=True)
+        .select_related("user__profile")
+        .order_by("user__profile__display_name", "user__username"),
+        to_attr="agent_memberships",
+    )
+
+
+def ticket_list(user) -> QuerySet:
+    """Every ticket ``user`` may see, with what a list row shows."""
+    return with_clocks(Ticket.objects.visible_to(user).select_related(*_LIST_RELATED))
+
+
+def my_work(user) -> QuerySet:
+    """Open tickets ``user`` performs or owns."""
+    return ticket_list(user).open().filter(Q(performer=user) | Q(owner=user))
+
+
+def dispatched_queue_ids(user) -> QuerySet:
+    return QueueMembership.objects.filter(user=user, role=QueueMembership.Role.DISPATCHER).values("queue_id")
+
+
+def intake_board(user) -> QuerySet:
+    """Open tickets nobody performs yet (or still new), oldest first.
+
+    Dispatchers see the queues they dispatch; managers and admins everything visible to them.
+    Each ticket's queue carries ``agent_memberships`` for the inline assign form.
+    """
+    tickets = ticket_list(user).open().filter(Q(performer__isnull=True) | Q(status=Status.NEW))
+    roles = access.roles_of(user)
+    if not (roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user)):
+        tickets = tickets.filter(queue_id__in=dispatched_queue_ids(user))
+    return tickets.prefetch_related(_agent_memberships()).order_by("created_at", "pk")
+
+
+def ticket_detail(user, pk: int) -> Ticket:
+    """The ticket page's ticket with its people, conversation and history loaded; DoesNotExist if not visible."""
+    return (
+        with_clocks(Ticket.objects.visible_to(user))
+        .select_related(
+            *_LIST_RELATED,
+            "approver__profile",
+            "related_object",
+            "created_by__profile",
+        )
+        .prefetch_related(
+            Prefetch("observers", queryset=User.objects.select_related("profile").order_by("username")),
+            Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
+        )
+        .get(pk=pk)
+    )
+
+
+def creatable_queues(user) -> QuerySet:
+    """Queues a new ticket may go to: the user's own queues, or every active queue for managers and admins."""
+    queues = Queue.objects.filter(is_active=True)
+    if access.roles_of(user) & {access.MANAGER, access.ADMIN} or access.sees_everything(user):
+        return queues
+    return queues.filter(memberships__user=user).distinct()
+
+
+def active_queues() -> QuerySet:
+    return Queue.objects.filter(is_active=True)
+
+
+def active_types() -> QuerySet:
+    return TicketType.objects.filter(is_active=True)
+
+
+def active_reasons() -> QuerySet:
+    return BlockingReason.objects.filter(is_active=True)
+
+
+def customer_search(term: str, *, limit: int = 10) -> list[Customer]:
+    """Customers whose name, email or phone contains ``term`` (digits of a phone match however it is typed)."""
+    term = (term or "").strip()
+    if len(term) < 2:
+        return []
+    condition = Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term)
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if len(digits) >= 3:
+        condition |= Q(phone__contains=digits)
+    return list(Customer.objects.filter(condition).select_related("vip_tier").order_by("name")[:limit])

@@ -1,0 +1,161 @@
+"""Ticket tables of the portal (django-tables2): sortable, paginated, one row per ticket."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.db.models import F
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import Ticket, display_name
+from .templatetags.opsdesk import format_dt, priority_mark, status_pill
+
+TABLE_TEMPLATE = "tickets/_table.html"
+
+
+def _row_class(record) -> str:
+    return "is-overdue" if record.is_overdue else ""
+
+
+class TicketTable(tables.Table):
+    reference = tables.Column(verbose_name="#", accessor="pk", attrs={"td": {"class": "col-ref"}})
+    title = tables.Column(verbose_name=_("Title"), attrs={"td": {"class": "col-title"}})
+    customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))
+    status = tables.Column(verbose_name=_("Status"))
+    sla = tables.TemplateColumn(
+        "{% load sla_tags %}{% sla_badges record %}", verbose_name=_("SLA"), orderable=False, accessor="pk"
+    )
+    priority = tables.Column(verbose_name=_("Priority"))
+    blocking_reason = tables.Column(verbose_name=_("Blocking reason"), order_by=("blocking_reason__position",))
+    deadline = tables.Column(verbose_name=_("Deadline"), attrs={"td": {"class": "col-date"}})
+    next_step = tables.Column(verbose_name=_("Next step"), order_by=("next_step_due", "next_step"))
+    updated_at = tables.Column(verbose_name=_("Updated"), attrs={"td": {"class": "col-date"}})
+
+    class Meta:
+        model = Ticket
+        template_name = TABLE_TEMPLATE
+        fields = ()
+        sequence = (
+            "reference",
+            "title",
+            "customer",
+            "status",
+            "sla",
+            "priority",
+            "blocking_reason",
+            "deadline",
+            "next_step",
+            "updated_at",
+        )
+        attrs = {"class": "table"}
+        row_attrs = {"class": _row_class}
+        order_by = ("deadline",)
+
+    def order_deadline(self, queryset, is_descending):
+        expression = F("deadline").desc(nulls_last=True) if is_descending else F("deadline").asc(nulls_last=True)
+        return queryset.order_by(expression, "pk"), True
+
+    def render_reference(self, record):
+        return format_html('<a href="{}">#{}</a>', reverse("tickets:detail", args=[record.pk]), record.pk)
+
+    def render_title(self, record):
+        return format_html('<a href="{}">{}</a>', reverse("tickets:detail", args=[record.pk]), record.title)
+
+    def render_customer(self, record):
+        customer = record.customer
+        if customer.vip_tier_id:
+            return format_html('{} <span class="badge badge-vip">{}</span>', customer.name, customer.vip_tier.name)
+        return customer.name
+
+    def render_status(self, record):
+        return status_pill(record.status)
+
+    def render_priority(self, record):
+        return priority_mark(record.priority)
+
+    def render_blocking_reason(self, record):
+        return record.blocking_reason.label
+
+    def render_deadline(self, record):
+        if record.is_overdue:
+            return format_html(
+                '<span class="overdue" title="{}">{}</span>', _("Overdue"), format_dt(record.deadline)
+            )
+        return format_dt(record.deadline)
+
+    def render_next_step(self, record):
+        if record.next_step_due:
+            return format_html(
+                '{} <span class="muted nowrap">· {}</span>', record.next_step, format_dt(record.next_step_due)
+            )
+        return record.next_step
+
+    def render_updated_at(self, record):
+        return format_dt(record.updated_at)
+
+
+class MyWorkTable(TicketTable):
+    class Meta(TicketTable.Meta):
+        empty_text = _("Nothing on your desk right now. Tickets you perform or own will show up here.")
+
+
+class TicketListTable(TicketTable):
+    queue = tables.Column(verbose_name=_("Queue"), order_by=("queue__name",))
+    performer = tables.Column(
+        verbose_name=_("Performer"), order_by=("performer__profile__display_name", "performer__username")
+    )
+
+    class Meta(TicketTable.Meta):
+        sequence = (
+            "reference",
+            "title",
+            "customer",
+            "status",
+            "sla",
+            "priority",
+            "queue",
+            "performer",
+            "blocking_reason",
+            "deadline",
+            "next_step",
+            "updated_at",
+        )
+        order_by = ("-updated_at",)
+        empty_text = _("No tickets match these filters.")
+
+    def render_queue(self, record):
+        return record.queue.label
+
+    def render_performer(self, record):
+        return display_name(record.performer)
+
+
+class IntakeTable(TicketTable):
+    queue = tables.Column(verbose_name=_("Queue"), order_by=("queue__name",))
+    ticket_type = tables.Column(verbose_name=_("Type"), order_by=("ticket_type__name",))
+    created_at = tables.Column(verbose_name=_("Waiting since"), attrs={"td": {"class": "col-date"}})
+    assign = tables.TemplateColumn(
+        verbose_name=_("Assign"),
+        template_name="tickets/_assign_inline.html",
+        orderable=False,
+        attrs={"td": {"class": "col-assign"}},
+    )
+
+    class Meta(TicketTable.Meta):
+        sequence = (
+            "reference", "title", "customer", "status", "sla", "priority", "queue", "ticket_type", "created_at",
+            "assign",
+        )
+        exclude = ("blocking_reason", "deadline", "next_step", "updated_at")
+        order_by = ("created_at",)
+        empty_text = _("The intake is clear: every open ticket has a performer.")
+
+    def render_queue(self, record):
+        return record.queue.label
+
+    def render_ticket_type(self, record):
+        return record.ticket_type.label
+
+    def render_created_at(self, record):
+        return format_dt(record.created_at)
