@@ -95,3 +95,33 @@ def test_an_admin_sets_up_a_calendar_and_a_policy_and_a_friday_ticket_is_due_aft
     page.goto(f"{live_server.url}/admin/sla/slaclock/{fr.pk}/change/")
     expect(page.locator("#content")).to_contain_text("First response")
     expect(page.locator(".inline-group")).to_contain_text("Started")
+
+    # --- the ticket page: the SLA panel, then reply / wait for the customer / customer answers ---
+    services.ticket_assign(ticket, performer=admin, actor=admin)
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    panel = page.locator(".sla-panel")
+    expect(panel).to_contain_text("Standard request")
+    first_response = panel.locator("tr.sla-clock-first_response")
+    expect(first_response.locator("time")).to_have_attribute("datetime", "2026-03-26T10:30:00+05:00")
+    expect(first_response).to_contain_text("Running")
+    screenshot("ticket-sla-running")
+
+    page.fill("#id_body", "We are on it.")
+    page.click("text=Send reply")
+    expect(page.locator(".message-success")).to_be_visible()
+    expect(panel.locator("tr.sla-clock-first_response")).to_contain_text("Stopped")
+
+    page.select_option("#id_status", "waiting")
+    page.select_option("#id_reason", label="Waiting for the customer")
+    page.click("text=Change status")
+    resolution = panel.locator("tr.sla-clock-resolution")
+    expect(resolution).to_contain_text("Paused")
+    expect(resolution).to_contain_text("paused: Waiting for the customer")
+
+    services.ticket_receive_customer_message(ticket, body="Photo attached", channel="email")
+    page.reload()
+    expect(panel.locator("tr.sla-clock-resolution")).to_contain_text("Running")
+    history = panel.locator("table.sla-history")
+    for kind in ("start", "stop", "pause", "resume"):
+        expect(history.locator(f"tr.sla-event-{kind}").first).to_be_visible()
+    screenshot("ticket-sla-segments")
