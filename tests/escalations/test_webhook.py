@@ -39,7 +39,7 @@ def test_the_webhook_posts_json_signed_with_the_endpoint_secret(
     assert request["headers"]["X-OpsDesk-Delivery"] == f"delivery-{row.pk}"
     payload = json.loads(raw)
     assert payload["type"] == "notification"
-    assert payload["recipient"] == {"username": "engineer", "messenger": "@aigerim", "language": "ru"}
+    assert payload["recipient"] == {"username": "engineer", "messenger": "@aigerim", "language": "en"}
     [item] = payload["notifications"]
     assert item["title"] == "SLA breached" and item["urgency"] == "critical" and item["kind"] == "escalation.level_2"
     assert item["ticket"] == {"id": ticket.pk, "reference": ticket.reference, "title": ticket.title}

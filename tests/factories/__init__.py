@@ -29,7 +29,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def profile(self, create, extracted, **kwargs):
         if create:
-            m.Profile.objects.get_or_create(user=self, defaults={"display_name": self.username.title(), **kwargs})
+            defaults = {"display_name": self.username.title(), "language": "en", **kwargs}
+            m.Profile.objects.get_or_create(user=self, defaults=defaults)
 
 
 class VipTierFactory(factory.django.DjangoModelFactory):
