@@ -1,4 +1,4 @@
-"""Admin for notifications: delivery status (filters, errors, a retry action), webhook endpoints, settings."""
+"""Admin for notifications (delivery status, a retry action, webhook endpoints, settings) and escalation ladders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Delivery, Digest, Notification, NotificationSettings, WebhookEndpoint
+from .models import (
+    Delivery,
+    Digest,
+    EscalationLevel,
+    EscalationPolicy,
+    Firing,
+    ManualEscalation,
+    Notification,
+    NotificationSettings,
+    QueueEscalationContact,
+    WebhookEndpoint,
+)
 from .notifications import delivery as outbox
 
 
@@ -143,3 +154,83 @@ class NotificationSettingsAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "messenger_handle", "phone"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+
+# --- Escalation ladders ---------------------------------------------------------------------
+
+
+class EscalationLevelInline(admin.StackedInline):
+    model = EscalationLevel
+    extra = 0
+    autocomplete_fields = ["reassign_user", "users"]
+    filter_horizontal = ["groups"]
+    fieldsets = [
+        (None, {"fields": [("order", "name"), ("clock", "urgency"), ("trigger_percent", "trigger_offset")]}),
+        (_("Audience"), {"fields": [
+            ("to_performer", "to_owner", "to_approver", "to_manager"),
+            ("to_shift_lead", "to_head", "to_director"),
+            "users", "groups",
+        ]}),
+        (_("Actions"), {"fields": [
+            ("notify", "mark_urgent", "raise_priority_to"),
+            ("reassign", "reassign_user"),
+            "auto_reply", "auto_reply_en", "auto_reply_ru",
+            "create_follow_up",
+        ]}),
+    ]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "level_count", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    filter_horizontal = ["sla_policies", "vip_tiers"]
+    inlines = [EscalationLevelInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_levels=Count("levels"))
+
+    @admin.display(description=_("levels"), ordering="_levels")
+    def level_count(self, obj) -> int:
+        return obj._levels
+
+
+@admin.register(QueueEscalationContact)
+class QueueEscalationContactAdmin(admin.ModelAdmin):
+    list_display = ["role", "queue", "user"]
+    list_filter = ["role", "queue"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Firing)
+class FiringAdmin(admin.ModelAdmin):
+    list_display = ["fired_at", "ticket", "level", "generation", "due_at"]
+    list_filter = ["level__policy", "fired_at"]
+    search_fields = ["ticket__id", "level__name"]
+    list_select_related = ["ticket", "level__policy"]
+    date_hierarchy = "fired_at"
+    readonly_fields = ["clock", "level", "generation", "ticket", "due_at", "fired_at", "data"]
+
+    def has_add_permission(self, request):
+        return False  # firings come from the sweep only
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ManualEscalation)
+class ManualEscalationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "ticket", "actor", "to_queue", "to_user"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["ticket", "actor", "to_queue", "to_user"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["ticket", "kind", "actor", "reason", "from_queue", "to_queue", "to_user", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # recorded from the ticket page
+
+    def has_change_permission(self, request, obj=None):
+        return False

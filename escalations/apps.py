@@ -8,7 +8,10 @@ class EscalationsConfig(AppConfig):
     verbose_name = _("Escalations")
 
     def ready(self) -> None:
+        from . import history
         from .schedules import post_migrate_handler
+
+        history.register()  # sentences for "ticket.escalated" & co. on the ticket page
 
         # After every migrate and after the flush of transactional tests: schedules always exist.
         post_migrate.connect(post_migrate_handler, sender=self, dispatch_uid="escalations.register_schedules")

@@ -18,9 +18,17 @@ logger = logging.getLogger(__name__)
 MINUTES = "I"  # django_q.models.Schedule.MINUTES
 
 SCHEDULES: list[dict] = [
+    {"name": "deferrals.open_automatic", "func": "tickets.deferrals.open_automatic_task", "schedule_type": MINUTES, "minutes": 1, "repeats": -1},  # noqa: E501
     {
         "name": "notifications.deliver_pending",
         "func": "escalations.tasks.deliver_pending",
+        "schedule_type": MINUTES,
+        "minutes": 1,
+        "repeats": -1,
+    },
+    {
+        "name": "sweep_sla",
+        "func": "escalations.tasks.sweep_sla",
         "schedule_type": MINUTES,
         "minutes": 1,
         "repeats": -1,

@@ -7,3 +7,9 @@ def deliver_pending():
     from escalations.notifications.delivery import deliver_pending
 
     return deliver_pending()
+
+
+def sweep_sla():
+    from escalations.sweep import sweep
+
+    return sweep()

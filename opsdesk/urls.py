@@ -11,6 +11,9 @@ urlpatterns = [
     path("language/", ticket_views.set_language, name="set_language"),
     path("tickets/", include("tickets.urls")),
     path("notifications/", include("escalations.urls")),
+    path("escalations/", include("escalations.manual_urls")),
+    path("deferrals/", include("tickets.deferral_urls")),
+    path("reports/", include("reports.urls")),
     path("api/", include("tickets.api_urls")),
     path("admin/", admin.site.urls),
 ]

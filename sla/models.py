@@ -357,6 +357,8 @@ class SLAClock(models.Model):
         related_name="+",
     )
     next_escalation_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
+    # Escalations: bumped by every retarget, so the escalation ladder re-arms for the new deadline.
+    generation = models.PositiveIntegerField(_("deadline generation"), default=0)
 
     class Meta:
         ordering = ["ticket_id", "started_at", "id"]
@@ -380,9 +382,10 @@ class SLAClock(models.Model):
         ]
         indexes = [
             models.Index(fields=["due_at"], condition=Q(state="running"), name="sla_clock_running_due"),
+            # The escalation sweep reads only clocks that can still fire.
             models.Index(
                 fields=["next_escalation_at"],
-                condition=Q(next_escalation_at__isnull=False),
+                condition=Q(state="running", next_escalation_at__isnull=False),
                 name="sla_clock_next_escalation",
             ),
             models.Index(fields=["calendar", "state"], name="sla_clock_calendar_state"),

@@ -78,7 +78,10 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
     calendar = Calendar.objects.filter(pk=calendar_id).first()
     if calendar is None:
         return 0
+    from escalations.ladder import LadderCache, bulk_next_escalation
+
     work = calendar.work_calendar()
+    ladders = LadderCache()
     ids = list(
         SLAClock.objects.filter(calendar_id=calendar_id, state=State.RUNNING)
         .order_by("pk")
@@ -90,15 +93,22 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
             rows = list(
                 SLAClock.objects.select_for_update()
                 .filter(pk__in=ids[offset : offset + batch_size], calendar_id=calendar_id, state=State.RUNNING)
-                .only("pk", "state", "state_changed_at", "consumed", "target", "due_at")
+                .select_related("calendar")
+                .only(
+                    "pk", "ticket_id", "kind", "policy_id", "calendar", "state", "state_changed_at", "consumed",
+                    "target", "due_at", "breached_at", "generation", "next_escalation_at",
+                )
             )
-            changed = []
+            changed = {}
             for clock in rows:
                 due = _projected_due(clock, work)
                 if due != clock.due_at:
                     clock.due_at = due
-                    changed.append(clock)
-            SLAClock.objects.bulk_update(changed, ["due_at"], batch_size=batch_size)
+                    changed[clock.pk] = clock
+            # Escalations: the ladder's instants move with the calendar too.
+            changed.update({clock.pk: clock for clock in bulk_next_escalation(rows, cache=ladders)})
+            SLAClock.objects.bulk_update(list(changed.values()), ["due_at", "next_escalation_at"],
+                                         batch_size=batch_size)
             updated += len(changed)
     return updated
 
@@ -376,6 +386,7 @@ def _op_retarget(
     ticket has no policy any more (the caller stops the clock first).
     """
     at, events = _advance(clock, at, _wc(clock))
+    clock.generation += 1  # escalations: a new deadline generation re-arms the ladder
     data = {
         "mode": mode,
         "from_policy": clock.policy_id,
@@ -429,9 +440,19 @@ def _crossing(segments, target: timedelta, work: WorkCalendar) -> datetime | Non
 
 
 def _save(clock: SLAClock, events: list[SLAClockEvent]) -> None:
+    clock.next_escalation_at = _next_escalation(clock)
     clock.save()
     if events:
         SLAClockEvent.objects.bulk_create(events)
+
+
+def _next_escalation(clock: SLAClock) -> datetime | None:
+    """Escalations: when the sweep must look at this clock next (None unless it runs; see escalations.ladder)."""
+    if clock.state != State.RUNNING:
+        return None
+    from escalations.ladder import next_escalation_for
+
+    return next_escalation_for(clock)
 
 
 def _locked_clocks(ticket: Ticket) -> list[SLAClock]:
@@ -676,6 +697,43 @@ def sla_rematch_customer(customer: Customer, *, actor=None) -> int:
 
 
 # ================================================================================= breaches
+
+
+def clocks_mark_breached(clocks: Iterable[SLAClock], now: datetime) -> list[SLAClock]:
+    """Of ``clocks`` (running, locked by the caller), write ``breached_at`` (= due) on those observed past due.
+
+    Past due means business time has elapsed since ``due_at``. Written once: the update is
+    conditional and the breach event unique per clock. Returns the clocks marked now.
+    """
+    candidates = [
+        c for c in clocks
+        if c.state == State.RUNNING and c.breached_at is None and c.due_at is not None and c.due_at < now
+        and c.calendar.work_calendar().between(c.due_at, now) > ZERO
+    ]
+    if not candidates:
+        return []
+    marked_ids = set(
+        SLAClock.objects.filter(
+            pk__in=[c.pk for c in candidates], state=State.RUNNING, breached_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    marked = [c for c in candidates if c.pk in marked_ids]
+    if not marked:
+        return []
+    SLAClock.objects.filter(pk__in=marked_ids, breached_at__isnull=True).update(breached_at=F("due_at"))
+    SLAClockEvent.objects.bulk_create(
+        [
+            SLAClockEvent(
+                clock_id=c.pk, kind=Ev.BREACH, at=c.due_at, state=State.RUNNING, consumed=c.target,
+                target=c.target, due_at=c.due_at, data={"cause": "observed"},
+            )
+            for c in marked
+        ],
+        ignore_conflicts=True,
+    )
+    for clock in marked:
+        clock.breached_at = clock.due_at
+    return marked
 
 
 def clock_mark_breaches(now: datetime | None = None, *, batch_size: int = 500) -> int:

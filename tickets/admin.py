@@ -29,8 +29,11 @@ from django.utils.translation import ngettext
 
 from . import access, services
 from .models import (
+    Absence,
     BlockingReason,
     Customer,
+    DeferralCause,
+    DeferralRequest,
     IntakeChannel,
     Message,
     Profile,
@@ -169,8 +172,8 @@ class QueueAdmin(admin.ModelAdmin):
 
 @admin.register(TicketType)
 class TicketTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_ru", "slug", "default_queue", "is_active"]
-    list_filter = ["is_active", "default_queue"]
+    list_display = ["name", "name_ru", "slug", "default_queue", "deferral_enabled", "deferral_auto_start", "is_active"]
+    list_filter = ["is_active", "default_queue", "deferral_enabled", "deferral_auto_start"]
     search_fields = ["name", "name_ru", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["default_queue"]
@@ -503,3 +506,38 @@ class IntakeChannelAdmin(admin.ModelAdmin):
             ngettext("%(count)d channel revoked.", "%(count)d channels revoked.", count) % {"count": count},
             messages.SUCCESS,
         )
+
+
+# --- Deadline deferrals (tickets.deferrals) ------------------------------------------------------
+
+
+@admin.register(DeferralCause)
+class DeferralCauseAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_ru", "code", "is_active", "position"]
+    list_filter = ["is_active"]
+    list_editable = ["position"]
+    search_fields = ["name", "name_ru", "code"]
+
+
+@admin.register(Absence)
+class AbsenceAdmin(admin.ModelAdmin):
+    """Who is away when, and who decides deferrals for them meanwhile."""
+
+    list_display = ["user", "starts_on", "ends_on", "substitute", "note"]
+    list_filter = [("starts_on", admin.DateFieldListFilter)]
+    search_fields = ["user__username", "user__profile__display_name", "substitute__username"]
+    autocomplete_fields = ["user", "substitute"]
+    list_select_related = ["user", "substitute"]
+    date_hierarchy = "starts_on"
+
+
+@admin.register(DeferralRequest)
+class DeferralRequestAdmin(ViewOnlyAdmin):
+    """Requests are written by the deferral workflow only; decisions are final, so admin only looks."""
+
+    list_display = ["created_at", "ticket", "requested_by", "addressed_to", "automatic", "cause", "status",
+                    "decided_by", "decided_at", "old_deadline", "new_deadline"]
+    list_filter = ["status", "automatic", "cause", ("decided_at", admin.DateFieldListFilter)]
+    search_fields = ["ticket__title", "requested_by__username", "addressed_to__username", "explanation"]
+    list_select_related = ["ticket", "requested_by", "addressed_to", "decided_by", "cause"]
+    ordering = ["-id"]

@@ -366,8 +366,14 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
 
 
 @transaction.atomic
-def ticket_reply(ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL) -> Message:
-    """A public reply to the customer. The first one stops the first-response clock."""
+def ticket_reply(
+    ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL, counts_as_response: bool = True
+) -> Message:
+    """A public reply to the customer. The first one stops the first-response clock.
+
+    ``counts_as_response=False`` (an automatic apology sent by an escalation) is recorded and
+    shown to the customer but is not a response: it stops no clock and changes no status.
+    """
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The reply is empty."))
@@ -379,6 +385,10 @@ def ticket_reply(ticket: Ticket, *, body: str, actor, channel: str = Channel.POR
         ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor, body=body, created_at=now
     )
     fields = ["updated_at"]
+    if not counts_as_response:
+        record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=False, automatic=True)
+        ticket.save(update_fields=fields)
+        return message
     first = ticket.first_public_reply_at is None
     if first:
         ticket.first_public_reply_at = now

@@ -47,7 +47,9 @@ def test_the_setup_schedules_command_reports_each_schedule(db):
     Schedule.objects.all().delete()
     out = StringIO()
     call_command("setup_schedules", stdout=out)
-    assert out.getvalue() == f"schedule {NAME}: ok\n"
+    from escalations.schedules import SCHEDULES
+
+    assert out.getvalue() == "".join(f"schedule {spec['name']}: ok\n" for spec in SCHEDULES)
     assert Schedule.objects.filter(name=NAME).count() == 1
 
 

@@ -134,8 +134,24 @@ def _tickets_app_models():
     return [(m, ma) for m, ma in admin.site._registry.items() if m._meta.app_label == "tickets" or m is User]
 
 
+def _deferral_rows(ticket, decider):
+    """An absence and a decided deferral request, so their admin pages have a row to show (tickets.deferrals)."""
+    from django.utils import timezone
+
+    from tickets.models import Absence, DeferralRequest
+
+    requester = UserFactory(username="deferrer", role="engineer")
+    today = timezone.localdate()
+    Absence.objects.create(user=decider, substitute=requester, starts_on=today, ends_on=today)
+    DeferralRequest.objects.create(
+        ticket=ticket, requested_by=requester, addressed_to=decider, old_deadline=timezone.now(),
+        status="declined", decided_by=decider, decided_at=timezone.now(), comment="no",
+    )
+
+
 def test_every_admin_page_renders_for_a_superuser(client, superuser, full_ticket):
     IntakeChannelFactory(default_queue=full_ticket.queue)
+    _deferral_rows(full_ticket, superuser)
     client.force_login(superuser)
     models = _tickets_app_models()
     assert {m._meta.model_name for m, _ma in models} >= {

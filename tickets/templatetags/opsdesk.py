@@ -264,6 +264,57 @@ def _deadline_overridden(e, who, lk, ticket) -> str:
     }
 
 
+def _deferral_requested(e, who, lk, ticket) -> str:
+    approver = _ref_name(e.data.get("approver"))
+    if e.data.get("automatic"):
+        return _("The deadline %(deadline)s passed: a deferral request was opened automatically for %(approver)s.") % {
+            "deadline": _when(e.data.get("deadline")) or "—",
+            "approver": approver,
+        }
+    return _("%(who)s asked %(approver)s to move the deadline from %(old)s to %(new)s: %(explanation)s") % {
+        "who": who,
+        "approver": approver,
+        "old": _when(e.data.get("deadline")) or "—",
+        "new": _when(e.data.get("proposed")) or "—",
+        "explanation": e.data.get("explanation", ""),
+    }
+
+
+def _deferral_cause_given(e, who, lk, ticket) -> str:
+    return _("%(who)s explained the missed deadline and proposed %(new)s: %(explanation)s") % {
+        "who": who,
+        "new": _when(e.data.get("proposed")) or "—",
+        "explanation": e.data.get("explanation", ""),
+    }
+
+
+def _with_comment(text: str, e) -> str:
+    comment = (e.data or {}).get("comment")
+    return f"{text} “{comment}”" if comment else text
+
+
+def _deadline_deferred(e, who, lk, ticket) -> str:
+    verdict = {"objective": _("objective"), "subjective": _("subjective")}.get(e.data.get("verdict"), "—")
+    return _with_comment(_(
+        "%(who)s moved the deadline from %(old)s to %(new)s at the request of %(requester)s; verdict: %(verdict)s."
+    ) % {
+        "who": who,
+        "old": _when(e.data.get("previous")) or "—",
+        "new": _when(e.data.get("to")) or "—",
+        "requester": _ref_name(e.data.get("requester")),
+        "verdict": verdict,
+    }, e)
+
+
+def _deferral_declined(e, who, lk, ticket) -> str:
+    text = _("%(who)s declined the deferral requested by %(requester)s; the deadline stays %(deadline)s.")
+    return _with_comment(text % {
+        "who": who,
+        "requester": _ref_name(e.data.get("requester")),
+        "deadline": _when(e.data.get("deadline")) or "—",
+    }, e)
+
+
 # Other apps may add their own kinds: ``HISTORY_SENTENCES["sla.breached"] = fn(event, who, lookups, ticket)``.
 HISTORY_SENTENCES: dict[str, Callable] = {
     "ticket.created": _created,
@@ -280,6 +331,10 @@ HISTORY_SENTENCES: dict[str, Callable] = {
     "ticket.next_step_set": _next_step,
     "ticket.updated": _updated,
     "ticket.deadline_overridden": _deadline_overridden,
+    "ticket.deferral_requested": _deferral_requested,
+    "ticket.deferral_cause_given": _deferral_cause_given,
+    "ticket.deadline_deferred": _deadline_deferred,
+    "ticket.deferral_declined": _deferral_declined,
 }
 
 

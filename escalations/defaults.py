@@ -1,0 +1,81 @@
+"""The seed's escalation ladders, shipped as data.
+
+``install_default_ladders()`` creates the two ladders when missing (found by
+name; an admin's later edits are never overwritten) and returns them. It runs
+from a data migration on real installs (with the migration's ``apps``) and
+from ``seed_demo`` (which also attaches them to the demo SLA policies and
+names the contacts).
+
+Default ladder (DOMAIN "Automatic escalation"):
+
+| level | trigger | who | urgency | actions |
+|---|---|---|---|---|
+| warning | 50 % | performer | routine (in-app) | notify |
+| reminder | 30 min before due | performer | routine | notify ("30 min left") |
+| level 1 | 80 % | performer + shift lead | important (email) | notify, urgent mark |
+| level 2 | 100 % (breach) | head of department + shift lead | critical | notify, reassign to the shift lead |
+| level 3 | 200 % | service director | critical | notify, root-cause review task |
+
+VIP ladder: reaches the manager on *threat*, before breach: 50 % performer and
+manager (important), 80 % manager (critical, urgent mark, priority high),
+100 % head of department (critical, reassign to the shift lead, an apology to
+the customer), 200 % director (critical, root-cause review task).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DEFAULT_LADDER = "Default ladder"
+VIP_LADDER = "VIP ladder"
+
+_APOLOGY_EN = (
+    "We are sorry for the delay with your request {ticket}. It is now under a manager's control, "
+    "and we will come back to you as soon as possible."
+)
+_APOLOGY_RU = (
+    "Приносим извинения за задержку по вашему обращению {ticket}. Оно находится на контроле "
+    "у руководителя, мы свяжемся с вами в ближайшее время."
+)
+
+LADDERS: dict[str, list[dict]] = {
+    DEFAULT_LADDER: [
+        {"order": 10, "name": "Warning: 50 % used", "trigger_percent": 50, "urgency": "routine",
+         "to_performer": True},
+        {"order": 15, "name": "30 minutes left", "trigger_offset": -timedelta(minutes=30), "urgency": "routine",
+         "to_performer": True},
+        {"order": 20, "name": "Level 1: 80 % used", "trigger_percent": 80, "urgency": "important",
+         "to_performer": True, "to_shift_lead": True, "mark_urgent": True},
+        {"order": 30, "name": "Level 2: breached", "trigger_percent": 100, "urgency": "critical",
+         "to_head": True, "to_shift_lead": True, "reassign": "shift_lead"},
+        {"order": 40, "name": "Level 3: overdue by 100 %", "trigger_percent": 200, "urgency": "critical",
+         "to_director": True, "create_follow_up": True},
+    ],
+    VIP_LADDER: [
+        {"order": 10, "name": "VIP threat: 50 % used", "trigger_percent": 50, "urgency": "important",
+         "to_performer": True, "to_manager": True},
+        {"order": 20, "name": "VIP threat: 80 % used", "trigger_percent": 80, "urgency": "critical",
+         "to_manager": True, "to_performer": True, "mark_urgent": True, "raise_priority_to": 3},
+        {"order": 30, "name": "VIP breached", "trigger_percent": 100, "urgency": "critical",
+         "to_head": True, "to_manager": True, "reassign": "shift_lead", "auto_reply": True,
+         "auto_reply_en": _APOLOGY_EN, "auto_reply_ru": _APOLOGY_RU},
+        {"order": 40, "name": "VIP overdue by 100 %", "trigger_percent": 200, "urgency": "critical",
+         "to_director": True, "create_follow_up": True},
+    ],
+}
+
+
+def install_default_ladders(apps=None) -> dict[str, object]:
+    """Create the default and VIP ladders if missing; returns ``{name: EscalationPolicy}``. Idempotent."""
+    if apps is None:
+        from escalations.models import EscalationLevel, EscalationPolicy
+    else:
+        EscalationPolicy = apps.get_model("escalations", "EscalationPolicy")
+        EscalationLevel = apps.get_model("escalations", "EscalationLevel")
+    result = {}
+    for name, levels in LADDERS.items():
+        policy, created = EscalationPolicy.objects.get_or_create(name=name)
+        if created:
+            EscalationLevel.objects.bulk_create(EscalationLevel(policy=policy, **spec) for spec in levels)
+        result[name] = policy
+    return result

@@ -1,0 +1,60 @@
+"""Escalation reads: the ticket page's escalation panel, and counts for reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Min
+
+from sla.models import SLAClock
+
+from .models import Firing, ManualEscalation, TicketEscalationState
+
+
+@dataclass(frozen=True)
+class TicketEscalations:
+    urgent_since: datetime | None
+    firings: list[Firing]
+    manual: list[ManualEscalation]
+    next_at: datetime | None
+
+
+def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
+    """The urgent mark, the latest automatic firings and manual escalations, and the next escalation."""
+    state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
+    firings = list(
+        Firing.objects.filter(ticket=ticket).exclude(data__seeded=True).select_related("level").order_by(
+            "-fired_at", "-id"
+        )[:limit]
+    )
+    manual = list(
+        ManualEscalation.objects.filter(ticket=ticket)
+        .select_related("actor__profile", "to_queue", "to_user__profile")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    next_at = SLAClock.objects.filter(ticket=ticket, state=SLAClock.State.RUNNING).aggregate(
+        at=Min("next_escalation_at")
+    )["at"]
+    return TicketEscalations(urgent_since=state, firings=firings, manual=manual, next_at=next_at)
+
+
+def escalation_counts(start: datetime, end: datetime) -> dict:
+    """Escalations in ``[start, end)``: automatic firings per level name, manual ones per kind."""
+    automatic = (
+        Firing.objects.filter(fired_at__gte=start, fired_at__lt=end)
+        .exclude(data__seeded=True)
+        .values("level__name")
+        .annotate(n=Count("id"))
+        .order_by("level__name")
+    )
+    manual = (
+        ManualEscalation.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("kind")
+        .annotate(n=Count("id"))
+        .order_by("kind")
+    )
+    return {
+        "automatic": {row["level__name"]: row["n"] for row in automatic},
+        "manual": {row["kind"]: row["n"] for row in manual},
+    }

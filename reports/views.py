@@ -1,0 +1,132 @@
+"""Report pages: the discipline report, its exports and its drill-downs. Managers see their team, admins all."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
+
+from tickets import deferrals
+from tickets.models import DeferralRequest, Ticket, display_name
+from tickets.tables import TicketListTable
+
+from . import charts, exports, selectors
+from .forms import DisciplineFilterForm, DrillDownForm
+from .tables import DisciplineTable
+
+
+def _viewer_only(request) -> None:
+    if not selectors.can_view(request.user):
+        raise PermissionDenied
+
+
+def _filters(request, form_class=DisciplineFilterForm):
+    data = request.GET.copy()
+    if not data.get("date_from") and not data.get("date_to"):  # default: the current month in the viewer's zone
+        month = selectors.current_month(timezone.localdate(), timezone.get_current_timezone())
+        data["date_from"], data["date_to"] = month.first.isoformat(), month.last.isoformat()
+    form = form_class(data, viewer=request.user)
+    if not form.is_valid() and form_class is DrillDownForm:
+        raise Http404
+    if not form.is_valid():
+        form = form_class({}, viewer=request.user)
+        form.is_valid()
+    return form
+
+
+def _params(form) -> dict:
+    data = form.cleaned_data
+    period = data["period"]
+    return {
+        "date_from": period.first.isoformat(),
+        "date_to": period.last.isoformat(),
+        "team": data["team"].pk if data.get("team") else "",
+        "queue": data["queue"].pk if data.get("queue") else "",
+        "ticket_type": data["ticket_type"].pk if data.get("ticket_type") else "",
+    }
+
+
+@login_required
+@require_GET
+def discipline(request):
+    _viewer_only(request)
+    form = _filters(request)
+    period = form.cleaned_data["period"]
+    rows = selectors.discipline_rows(request.user, period, **form.report_filters())
+    table = DisciplineTable(rows, params=_params(form))
+    RequestConfig(request, paginate=False).configure(table)
+    employees = list(table.data)
+    chart = charts.bar_chart([(display_name(e), e.coefficient) for e in employees])
+    context = {"form": form, "table": table, "period": period, "chart": chart, "params": _params(form)}
+    return render(request, "reports/discipline.html", context)
+
+
+@login_required
+@require_GET
+def discipline_export(request, fmt: str):
+    _viewer_only(request)
+    form = _filters(request)
+    period = form.cleaned_data["period"]
+    rows = selectors.discipline_rows(request.user, period, **form.report_filters())
+    table = DisciplineTable(rows, params={})
+    RequestConfig(request, paginate=False).configure(table)  # the page's sort order
+    employees = list(table.data)
+    if fmt == "xlsx":
+        return exports.xlsx_response(employees, period)
+    return exports.csv_response(employees, period)
+
+
+def _employee(request, form):
+    employee_id = form.cleaned_data["employee"]
+    if not selectors.in_scope(request.user, employee_id, form.cleaned_data.get("team")):
+        raise Http404
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.select_related("profile").get(pk=employee_id)
+
+
+@login_required
+@require_GET
+def completed(request):
+    """Drill-down: the tickets behind a completed (or on-time) number."""
+    _viewer_only(request)
+    form = _filters(request, DrillDownForm)
+    employee = _employee(request, form)
+    period = form.cleaned_data["period"]
+    tickets = selectors.completed_tickets(period, queue=form.cleaned_data.get("queue"),
+                                          ticket_type=form.cleaned_data.get("ticket_type")).filter(performer=employee)
+    if form.cleaned_data.get("on_time"):
+        tickets = selectors.on_time(tickets)
+    visible = Ticket.objects.visible_to(request.user).filter(pk__in=tickets.values("pk"))
+    from sla.selectors import with_clocks
+
+    table = TicketListTable(with_clocks(visible.select_related(
+        "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile")))
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    context = {"table": table, "employee": employee, "period": period, "on_time": form.cleaned_data.get("on_time"),
+               "params": _params(form)}
+    return render(request, "reports/completed.html", context)
+
+
+@login_required
+@require_GET
+def deferral_list(request):
+    """Drill-down: the requests behind an objective / subjective / declined number."""
+    _viewer_only(request)
+    form = _filters(request, DrillDownForm)
+    employee = _employee(request, form)
+    period = form.cleaned_data["period"]
+    requests = selectors.decided_requests(period, queue=form.cleaned_data.get("queue"),
+                                          ticket_type=form.cleaned_data.get("ticket_type")).filter(
+        requested_by=employee)
+    verdict = form.cleaned_data.get("verdict")
+    if verdict:
+        requests = requests.filter(status=verdict)
+    items = list(deferrals.with_people(requests).order_by("decided_at", "pk"))
+    context = {"items": items, "employee": employee, "period": period,
+               "verdict": DeferralRequest.Status(verdict).label if verdict else "", "params": _params(form)}
+    return render(request, "reports/deferrals.html", context)
