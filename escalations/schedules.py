@@ -19,6 +19,13 @@ MINUTES = "I"  # django_q.models.Schedule.MINUTES
 
 SCHEDULES: list[dict] = [
     {"name": "deferrals.open_automatic", "func": "tickets.deferrals.open_automatic_task", "schedule_type": MINUTES, "minutes": 1, "repeats": -1},  # noqa: E501
+    # Routing (tickets.assignment, tickets.queue_monitor, tickets.vip): offer queued work to agents who came on
+    # shift, queue threshold alerts, and the nightly VIP tier evaluation.
+    {"name": "routing.offer_queued_work", "func": "tickets.assignment.offer_queued_work_task", "schedule_type": MINUTES, "minutes": 5, "repeats": -1},  # noqa: E501
+    {"name": "routing.queue_alerts", "func": "tickets.queue_monitor.evaluate_alerts_task", "schedule_type": MINUTES, "minutes": 1, "repeats": -1},  # noqa: E501
+    {"name": "vip.evaluate_nightly", "func": "tickets.vip.evaluate_nightly_task", "schedule_type": "D", "repeats": -1},
+    # Reports: the weekly "causes of delay" digest to managers (reports.digest; idempotent per manager and week).
+    {"name": "reports.weekly_digest", "func": "reports.digest.weekly_digest_task", "schedule_type": "W", "repeats": -1},
     {
         "name": "notifications.deliver_pending",
         "func": "escalations.tasks.deliver_pending",

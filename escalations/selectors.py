@@ -24,7 +24,7 @@ def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
     """The urgent mark, the latest automatic firings and manual escalations, and the next escalation."""
     state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
     firings = list(
-        Firing.objects.filter(ticket=ticket).exclude(data__seeded=True).select_related("level").order_by(
+        Firing.objects.filter(ticket=ticket).exclude(data__has_key="seeded").select_related("level").order_by(
             "-fired_at", "-id"
         )[:limit]
     )
@@ -43,7 +43,7 @@ def escalation_counts(start: datetime, end: datetime) -> dict:
     """Escalations in ``[start, end)``: automatic firings per level name, manual ones per kind."""
     automatic = (
         Firing.objects.filter(fired_at__gte=start, fired_at__lt=end)
-        .exclude(data__seeded=True)
+        .exclude(data__has_key="seeded")
         .values("level__name")
         .annotate(n=Count("id"))
         .order_by("level__name")

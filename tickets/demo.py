@@ -93,7 +93,11 @@ HISTORY_DAYS = 60
 CHUNK = 5000  # tickets built in memory before each round of bulk inserts
 
 # Dotted paths of ``seeder(ctx: DemoContext) -> None``, run after the base seed.
-EXTRA_SEEDERS: list[str] = ["sla.demo.seed_demo_sla", "escalations.demo.seed_demo_escalations"]
+EXTRA_SEEDERS: list[str] = [
+    "sla.demo.seed_demo_sla",
+    "escalations.demo.seed_demo_escalations",
+    "tickets.routing_demo.seed_demo_routing",
+]
 
 TZ = ZoneInfo("Asia/Almaty")
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from reports import waits as report_waits
 from sla import services as sla_services
 
 from . import access
@@ -148,11 +149,22 @@ def ticket_create(
     observers: Iterable = (),
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
+    classified_by=None,
 ) -> Ticket:
-    """Open a ticket; the description becomes the customer's first message."""
+    """Open a ticket; the description becomes the customer's first message.
+
+    Without a type, keyword rules may give one (``classified_by``: the rule the caller already applied).
+    Without a performer, the queue's routing strategy may assign one (``tickets.assignment``).
+    """
+    from . import assignment  # routing and classification (tickets.assignment)
+
     title = (title or "").strip()
     if not title:
         raise TicketError(_("A ticket needs a title."))
+    if ticket_type is None and classified_by is None:
+        classified_by = assignment.classify_text(title, description)
+    if ticket_type is None and classified_by is not None:
+        ticket_type = classified_by.ticket_type
     if deadline is not None and actor is not None and not access.can_set_deadline_on_create(actor):
         raise TicketError(_("You may not set a deadline."))
     if deadline is not None and deadline <= timezone.now():
@@ -204,8 +216,12 @@ def ticket_create(
             external_id=external_id,
             created_at=now,
         )
+    if classified_by is not None and ticket_type == classified_by.ticket_type:
+        assignment.classification_record(ticket, classified_by)
     if performer is not None:
         ticket_assign(ticket, performer=performer, actor=actor)
+    else:
+        assignment.route_ticket(ticket, trigger="created")  # Routing: the queue's strategy may assign it
     return ticket
 
 
@@ -258,6 +274,9 @@ def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
         _set_status(ticket, Status.NEW, actor=actor, cause="returned_to_queue")
         fields += ["status", "status_changed_at", "blocking_reason"]
     ticket.save(update_fields=fields)
+    from .assignment import route_ticket
+
+    route_ticket(ticket, trigger="returned", exclude={previous.pk})  # Routing: someone else may take it
     return ticket
 
 
@@ -315,6 +334,7 @@ def _set_status(
         data["cause"] = cause
     record(ticket, "ticket.status_changed", actor, at=now, **data)
     sla_services.sync_clocks(ticket, at=now, actor=actor, cause=cause)  # SLA: pause/resume/stop the clocks
+    report_waits.record(ticket, at=now)  # reports: waiting segments for the delay-cause report
 
 
 @transaction.atomic
@@ -343,12 +363,18 @@ def ticket_change_status(
             raise TicketError(_("This blocking reason is no longer in use."))
     elif reason is not None:
         raise TicketError(_("A blocking reason is only for “waiting for external action”."))
+    let_go = None
     if status == Status.NEW and ticket.performer_id is not None:
         # Back to the queue: the performer lets go.
+        let_go = ticket.performer
         record(ticket, "ticket.unassigned", actor, previous=_user_ref(ticket.performer), reason=comment)
         ticket.performer = None
     _set_status(ticket, status, actor=actor, reason=reason, comment=comment)
     ticket.save()
+    if status == Status.NEW:
+        from .assignment import route_ticket
+
+        route_ticket(ticket, trigger="returned", exclude={let_go.pk} if let_go else ())  # Routing
     return ticket
 
 
@@ -359,6 +385,7 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
     record(ticket, "ticket.reason_changed", actor, previous=old.code if old else None, reason=reason.code,
            comment=comment)
     sla_services.sync_clocks(ticket, actor=actor, cause="reason_changed")  # SLA: the new reason may (not) pause
+    report_waits.record(ticket, at=timezone.now())  # reports: the waiting segment changes reason
     return ticket
 
 
@@ -484,12 +511,18 @@ def ticket_update(
         if current == value:
             continue
         changes[name] = {"from": _plain(current), "to": _plain(value)}
+        if name == "ticket_type":
+            old_type_id = ticket.ticket_type_id
         setattr(ticket, name, value)
     if "title" in changes and not str(ticket.title).strip():
         raise TicketError(_("A ticket needs a title."))
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
         record(ticket, "ticket.updated", actor, changes=changes)
+        if "ticket_type" in changes:
+            from .assignment import classification_corrected
+
+            classification_corrected(ticket, old_type_id=old_type_id)  # a keyword rule guessed wrong
         if changes.keys() & {"priority", "queue", "ticket_type"}:
             sla_services.sla_rematch(ticket, actor=actor)  # SLA: another policy may apply now
     return ticket

@@ -1,0 +1,253 @@
+"""Benchmark of routing (pure choice and the assignment service) and of the nightly VIP evaluation.
+
+* pure: ``routing.choose`` over 200 agents for a burst of 10,000 tickets per strategy, each decision fed back
+  (open tickets, last assignment) as the service does;
+* service: ``assignment.route_ticket`` on 10,000 waiting tickets of a least-loaded and a hybrid queue with
+  200 agents, on a scratch database (SQLite by default, PostgreSQL with ``--database-url``);
+* VIP: ``vip.evaluate_customers`` over 100,000 customers with 3 turnover rows each and four rules (first run
+  with the upgrades, then the steady-state night).
+
+Results go to ``bench/results.json`` under ``"routing"``.
+Run: ``python bench/bench_routing.py [--tickets N] [--db-tickets N] [--customers N] [--database-url URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+
+DESCRIPTION = """
+Routing decisions per second with 200 agents and a burst of tickets: the pure
+choice (`tickets/routing.py`, dataclasses in, decision out, each decision fed
+back as load) and the service (`tickets/assignment.route_ticket`: lock the
+queue, load the agents in a constant number of queries, assign through
+`ticket_assign`, write the `ticket.routed` history) on a scratch database. The
+nightly VIP evaluation (`tickets/vip.py`) runs set-based over 100,000
+customers with 300,000 turnover rows: one aggregate per period, one read of
+every customer's tier state, grouped updates and one bulk insert of tier
+changes. Target: under 60 s on PostgreSQL.
+"""
+
+
+def bench_pure(agents: int, tickets: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from tickets import routing
+    from tickets.routing import Agent, Requirement
+
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    need = (Requirement("network", 2),)
+    result = {}
+    for strategy in (routing.ROUND_ROBIN, routing.LEAST_LOADED, routing.SKILLS, routing.HYBRID):
+        team = {
+            i: Agent(i, skills={"network": i % 5} if i % 3 == 0 else {}, away=i % 17 == 0, capacity=None)
+            for i in range(1, agents + 1)
+        }
+        cursor = None
+        started = time.perf_counter()
+        for n in range(tickets):
+            decision = routing.choose(strategy, team.values(), required=need, cursor=cursor)
+            cursor = decision.cursor
+            chosen = team[decision.user_id]
+            team[chosen.user_id] = replace(chosen, open_tickets=chosen.open_tickets + 1,
+                                           last_assigned_at=t0 + timedelta(seconds=n))
+        elapsed = time.perf_counter() - started
+        loads = [a.open_tickets for a in team.values() if not a.away]
+        result[strategy] = {"decisions_per_s": round(tickets / elapsed), "spread": max(loads) - min(loads)}
+    return result
+
+
+# --- the database part runs in a child process with its own DATABASE_URL -----------------------------------
+
+
+def _worker(args) -> dict[str, Any]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsdesk.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+
+    from tickets import assignment, vip
+    from tickets.models import (
+        AgentSkill,
+        Customer,
+        CustomerTurnover,
+        Profile,
+        Queue,
+        QueueMembership,
+        RoutingStrategy,
+        Skill,
+        Ticket,
+        TicketType,
+        TicketTypeSkill,
+        VipRule,
+        VipTier,
+    )
+
+    out: dict[str, Any] = {"vendor": connection.vendor}
+    engineer = Group.objects.get(name="engineer")
+    users = User.objects.bulk_create([User(username=f"bench-agent-{i}") for i in range(args.agents)])
+    users = list(User.objects.filter(username__startswith="bench-agent-").order_by("pk"))
+    engineer.user_set.add(*users)
+    Profile.objects.bulk_create([Profile(user=u, language="en") for u in users], ignore_conflicts=True)
+    network = Skill.objects.create(code="bench-network", name="Network")
+    AgentSkill.objects.bulk_create([AgentSkill(user=u, skill=network, level=i % 5 + 1) for i, u in enumerate(users)
+                                    if i % 3 == 0])
+    outage = TicketType.objects.create(slug="bench-outage", name="Outage")
+    TicketTypeSkill.objects.create(ticket_type=outage, skill=network, min_level=2)
+    customer = Customer.objects.create(name="Bench customer", email="bench@example.kz")
+    for strategy in (RoutingStrategy.LEAST_LOADED, RoutingStrategy.HYBRID):
+        queue = Queue.objects.create(slug=f"bench-{strategy}", name=f"Bench {strategy}", strategy=strategy)
+        QueueMembership.objects.bulk_create([QueueMembership(queue=queue, user=u) for u in users])
+        now = timezone.now()
+        Ticket.objects.bulk_create(
+            [Ticket(title=f"T{i}", customer=customer, queue=queue, ticket_type=outage, created_at=now,
+                    status_changed_at=now) for i in range(args.db_tickets)],
+            batch_size=2000,
+        )
+        tickets = list(Ticket.objects.filter(queue=queue).select_related("queue", "customer").order_by("pk"))
+        started = time.perf_counter()
+        for ticket in tickets:
+            assignment.route_ticket(ticket, trigger="bench")
+        elapsed = time.perf_counter() - started
+        counts = list(Ticket.objects.filter(queue=queue).values("performer").annotate(n=django.db.models.Count("pk"))
+                      .values_list("n", flat=True))
+        out[f"service_{strategy}"] = {
+            "tickets": len(tickets),
+            "decisions_per_s": round(len(tickets) / elapsed, 1),
+            "assigned": Ticket.objects.filter(queue=queue, performer__isnull=False).count(),
+            "agents_used": len(counts),
+        }
+        print(f"  service {strategy}: {out[f'service_{strategy}']}", flush=True)
+
+    # --- VIP evaluation ---
+    gold = VipTier.objects.create(name="Bench Gold", rank=101)
+    platinum = VipTier.objects.create(name="Bench Platinum", rank=102)
+    VipRule.objects.create(tier=gold, kind=VipRule.Kind.TURNOVER, months=12, amount=600_000)
+    VipRule.objects.create(tier=platinum, kind=VipRule.Kind.TOP_PERCENT, months=6, percent=5)
+    VipRule.objects.create(tier=gold, kind=VipRule.Kind.STRATEGIC)
+    VipRule.objects.create(tier=platinum, kind=VipRule.Kind.PREMIUM)
+    today = timezone.localdate()
+    started = time.perf_counter()
+    batch = 10_000
+    for offset in range(0, args.customers, batch):
+        n = min(batch, args.customers - offset)
+        Customer.objects.bulk_create(
+            [Customer(name=f"C{offset + i}", strategic_partner=(offset + i) % 97 == 0,
+                      premium_contract_until=today + timedelta(days=30) if (offset + i) % 101 == 0 else None)
+             for i in range(n)],
+            batch_size=batch,
+        )
+    ids = list(Customer.objects.filter(name__startswith="C").values_list("pk", flat=True))
+    rows = []
+    for k, pk in enumerate(ids):
+        for j in range(3):
+            rows.append(CustomerTurnover(customer_id=pk, date=today - timedelta(days=(k * 7 + j * 61) % 360),
+                                         amount=(k * 7919 + j * 104_729) % 300_000))
+        if len(rows) >= 30_000:
+            CustomerTurnover.objects.bulk_create(rows, batch_size=10_000)
+            rows = []
+    CustomerTurnover.objects.bulk_create(rows, batch_size=10_000)
+    out["vip_setup_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    first = vip.evaluate_customers(today)
+    out["vip_first_run"] = {"customers": len(ids), "seconds": round(time.perf_counter() - started, 2),
+                            "changes": len(first.changes)}
+    started = time.perf_counter()
+    second = vip.evaluate_customers(today + timedelta(days=1))
+    out["vip_next_night"] = {"customers": len(ids), "seconds": round(time.perf_counter() - started, 2),
+                             "changes": len(second.changes)}
+    print(f"  vip: {out['vip_first_run']} then {out['vip_next_night']}", flush=True)
+    return out
+
+
+def bench_db(args, database_url: str) -> dict[str, Any]:
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 60}
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        path = out.name
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", path, "--agents", str(args.agents),
+           "--db-tickets", str(args.db_tickets), "--customers", str(args.customers)]
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    result = json.loads(Path(path).read_text())
+    Path(path).unlink()
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--tickets", type=int, default=10_000, help="burst size for the pure choice")
+    parser.add_argument("--db-tickets", type=int, default=10_000, help="burst size for the database service")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""),
+                        help="a scratch PostgreSQL database (it is migrated and filled); default: a temporary SQLite")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        Path(args.worker).write_text(json.dumps(_worker(args)))
+        return {}
+    print(f"  pure choice: {args.agents} agents, {args.tickets} tickets", flush=True)
+    payload: dict[str, Any] = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "agents": args.agents,
+        "pure": {"tickets": args.tickets, **bench_pure(args.agents, args.tickets)},
+        "db": {},
+    }
+    print(f"  {payload['pure']}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        payload["db"]["sqlite"] = bench_db(args, f"sqlite:///{tmp}/bench.sqlite3")
+    if args.database_url:
+        payload["db"]["postgresql"] = bench_db(args, args.database_url)
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data["routing"] = payload
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    print(markdown(payload))
+    return payload
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    pure = payload["pure"]
+    lines = [
+        f"Pure choice, {payload['agents']} agents, burst of {pure['tickets']:,} tickets:",
+        "",
+        "| strategy | decisions/s | load spread (max − min) |",
+        "|---|---:|---:|",
+    ]
+    for strategy in ("round_robin", "least_loaded", "skills", "hybrid"):
+        row = pure.get(strategy)
+        if row:
+            lines.append(f"| {strategy} | {row['decisions_per_s']:,} | {row['spread']} |")
+    lines += ["", "Service and VIP evaluation on a scratch database:", "",
+              "| database | service least-loaded, decisions/s | service hybrid, decisions/s | VIP first night, s "
+              "(customers, changes) | VIP next night, s |",
+              "|---|---:|---:|---:|---:|"]
+    for name, row in payload.get("db", {}).items():
+        ll, hy = row["service_least_loaded"], row["service_hybrid"]
+        first, nxt = row["vip_first_run"], row["vip_next_night"]
+        lines.append(
+            f"| {name} | {ll['decisions_per_s']} ({ll['tickets']:,} tickets) | {hy['decisions_per_s']} "
+            f"| {first['seconds']} ({first['customers']:,}, {first['changes']:,}) | {nxt['seconds']} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
