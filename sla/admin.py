@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from tickets.admin import ViewOnlyAdmin
+
 from . import selectors, services
 from .forms import (
     CalendarForm,
@@ -303,17 +305,6 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 # --- clocks: read-only, they change only through sla.services ------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class SLAClockEventInline(admin.TabularInline):
     model = SLAClockEvent
     fields = ["at", "kind", "state", "consumed", "target", "due_at", "actor", "data"]
@@ -330,7 +321,7 @@ class SLAClockEventInline(admin.TabularInline):
 
 
 @admin.register(SLAClock)
-class SLAClockAdmin(ReadOnlyAdmin):
+class SLAClockAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "kind", "state", "policy", "target", "consumed", "due_at", "breached_at",
                     "counts_for_compliance"]
     list_filter = ["kind", "state", "counts_for_compliance", "calendar"]
@@ -341,7 +332,7 @@ class SLAClockAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SLAClockEvent)
-class SLAClockEventAdmin(ReadOnlyAdmin):
+class SLAClockEventAdmin(ViewOnlyAdmin):
     list_display = ["at", "clock", "kind", "state", "consumed", "target", "actor"]
     list_filter = ["kind", "state"]
     list_select_related = ["clock", "actor"]

@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import AppendOnlyQuerySet, Priority
+from tickets.models import AppendOnlyModel, Priority
 
 from .businesstime import WEEKDAYS, WorkCalendar
 
@@ -399,7 +399,7 @@ class SLAClock(models.Model):
         return self.state == self.State.RUNNING
 
 
-class SLAClockEvent(models.Model):
+class SLAClockEvent(AppendOnlyModel):
     """One immutable step of a clock: what happened, when, and the clock's state right after it.
 
     Replaying a clock's events in order (``sla.services.replay``) rebuilds its
@@ -428,7 +428,6 @@ class SLAClockEvent(models.Model):
     data = models.JSONField(_("details"), default=dict, blank=True)
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -441,11 +440,3 @@ class SLAClockEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.clock}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise TypeError("History is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("History is append-only.")

@@ -539,7 +539,24 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError("History is append-only.")
 
 
-class TicketEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """A history row: written once, never updated or deleted (model, queryset and admin all refuse)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("History is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("History is append-only.")
+
+
+class TicketEvent(AppendOnlyModel):
     """One immutable line of a ticket's history: who did what, when."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
@@ -549,8 +566,6 @@ class TicketEvent(models.Model):
     kind = models.CharField(_("event"), max_length=60)
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -563,14 +578,6 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise TypeError("History is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("History is append-only.")
 
 
 # --- Intake channels --------------------------------------------------------------
