@@ -10,4 +10,6 @@ def portal(request):
         # django-htmx's {% htmx_script %} reads csp_nonce; django-csp provides CSP_NONCE.
         "csp_nonce": getattr(request, "csp_nonce", ""),
         "user_roles": roles,
+        # Dispatchers, managers and admins: queues, dashboard, reports, cases.
+        "is_lead": bool(roles & {access.DISPATCHER, access.MANAGER, access.ADMIN}),
     }
