@@ -10,3 +10,15 @@ urlpatterns = [
     path("discipline/completed/", views.completed, name="completed"),
     path("discipline/deferrals/", views.deferral_list, name="deferrals"),
 ]
+
+# The manager dashboard and the reports (issue 7).
+urlpatterns += [
+    path("", views.index, name="index"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("sla/", views.sla_report, name="sla"),
+    path("delays/", views.delays_report, name="delays"),
+    path("workload/", views.workload_report, name="workload"),
+    path("repetitive/", views.repetitive_report, name="repetitive"),
+    path("calibration/", views.calibration_report, name="calibration"),
+    path("staffing/", views.staffing_report, name="staffing"),
+]

@@ -130,3 +130,122 @@ def deferral_list(request):
     context = {"items": items, "employee": employee, "period": period,
                "verdict": DeferralRequest.Status(verdict).label if verdict else "", "params": _params(form)}
     return render(request, "reports/deferrals.html", context)
+
+
+# === The manager dashboard and the reports (issue 7) ===============================================================
+
+from urllib.parse import urlencode  # noqa: E402
+
+from django.urls import reverse  # noqa: E402
+
+from . import dashboard as dash  # noqa: E402
+from . import reportdata, svgcharts  # noqa: E402
+from .report_forms import CalibrationForm, PeriodForm, ReportFilterForm, StaffingForm  # noqa: E402
+
+
+def _dashboard_viewer(request) -> None:
+    if not dash.can_view(request.user):
+        raise PermissionDenied
+
+
+def _dashboard_context(request, form) -> dict:
+    user = request.user
+    period = form.the_period
+    now = timezone.now()
+    figures = dash.period_figures(user, period)
+    trend = dash.daily_compliance(user, period)
+    histogram = dash.first_response_histogram(user, period)
+    waits = dash.waiting_by_reason(user, period)
+    return {
+        "form": form,
+        "period": period,
+        "previous": figures.previous,
+        "presets": [(value, label) for value, label in form.fields["period"].choices if value != "custom"],
+        "query": form.query(),
+        "refresh_url": reverse("reports:dashboard") + "?" + urlencode(form.query()),
+        "now": now,
+        "now_figures": dash.now_figures(user, now),
+        "figures": figures,
+        "breakdowns": [
+            {"name": name, "label": dash.dimension_label(name), "rows": dash.breakdown(user, period, name)}
+            for name in ("agent", "queue", "type", "tier", "channel")
+        ],
+        "violators": dash.top_violators(user, period),
+        "workload": dash.workload(user, period),
+        "trend": trend,
+        "trend_chart": svgcharts.column_chart(
+            [(f"{d['day']:%d.%m}", d["res"], d["url"]) for d in trend], max_value=100, unit=" %"
+        ),
+        "histogram": histogram,
+        "histogram_chart": svgcharts.column_chart([(b["label"], b["count"], "") for b in histogram]),
+        "escalation_chart": charts.bar_chart([(f.label, f.value) for f in figures.escalations]),
+        "waits": waits,
+        "waits_chart": charts.bar_chart([(w["name"], w["hours"]) for w in waits]),
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    """The manager dashboard; an htmx request (the 45-second refresh) gets only the figures."""
+    _dashboard_viewer(request)
+    form = PeriodForm.parse(request.GET)
+    context = _dashboard_context(request, form)
+    if request.htmx:
+        return render(request, "reports/_dashboard_body.html", context)
+    return render(request, "reports/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def index(request):
+    _dashboard_viewer(request)
+    return render(request, "reports/index.html", {"can_discipline": selectors.can_view(request.user)})
+
+
+def _report(request, name: str, form_class=ReportFilterForm):
+    _dashboard_viewer(request)
+    form = form_class.parse(request.GET)
+    report = reportdata.build(name, request.user, form)
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        return reportdata.export(report, fmt)
+    for section in report.sections:
+        RequestConfig(request, paginate=False).configure(section.table)
+    return render(request, "reports/report.html", {"form": form, "report": report, "query": form.query()})
+
+
+@login_required
+@require_GET
+def sla_report(request):
+    return _report(request, "sla")
+
+
+@login_required
+@require_GET
+def delays_report(request):
+    return _report(request, "delays")
+
+
+@login_required
+@require_GET
+def workload_report(request):
+    return _report(request, "workload")
+
+
+@login_required
+@require_GET
+def repetitive_report(request):
+    return _report(request, "repetitive")
+
+
+@login_required
+@require_GET
+def calibration_report(request):
+    return _report(request, "calibration", CalibrationForm)
+
+
+@login_required
+@require_GET
+def staffing_report(request):
+    return _report(request, "staffing", StaffingForm)

@@ -1,0 +1,103 @@
+"""Filter forms (GET) of the dashboard and the reports: a period in the viewer's zone, plus narrowing fields."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets import selectors as ticket_selectors
+
+from .dashboard import preset
+from .forms import DateInput, QueueChoiceField
+from .selectors import Period
+
+PRESETS = [("today", _("Today")), ("7d", _("7 days")), ("30d", _("30 days")), ("custom", _("Custom"))]
+MAX_DAYS = 731
+
+
+class PeriodForm(forms.Form):
+    """``period`` is a preset (today, 7 or 30 days ending today) or custom dates, whole days in the viewer's zone."""
+
+    period = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    default_preset = "7d"
+
+    def clean(self):
+        data = super().clean()
+        tz = timezone.get_current_timezone()
+        today = timezone.localdate()
+        choice = data.get("period") or ("custom" if data.get("date_from") or data.get("date_to") else "")
+        choice = choice or self.default_preset
+        if choice == "custom":
+            last = data.get("date_to") or today
+            first = data.get("date_from") or last - timedelta(days=6)
+            if last < first:
+                self.add_error("date_to", _("The end of the period cannot be before its start."))
+                last = first
+            if (last - first).days >= MAX_DAYS:
+                self.add_error("date_from", _("A period can cover at most two years."))
+                first = last - timedelta(days=MAX_DAYS - 1)
+            data["period_obj"] = Period(first, last, tz)
+        else:
+            data["period_obj"] = preset(choice, today, tz)
+        data["period"] = choice
+        return data
+
+    @classmethod
+    def parse(cls, data, **kwargs):
+        """A valid form for ``data``, falling back to the defaults when it is not valid."""
+        form = cls(data, **kwargs)
+        if not form.is_valid():
+            errors = form.errors
+            form = cls({}, **kwargs)
+            form.is_valid()
+            form.shown_errors = errors
+        return form
+
+    @property
+    def the_period(self) -> Period:
+        return self.cleaned_data["period_obj"]
+
+    def query(self, **extra) -> dict:
+        period = self.the_period
+        params = {"period": self.cleaned_data["period"]}
+        if params["period"] == "custom":
+            params.update(date_from=period.first.isoformat(), date_to=period.last.isoformat())
+        for name in self.fields:
+            if name in ("period", "date_from", "date_to"):
+                continue
+            value = self.cleaned_data.get(name)
+            if value not in (None, ""):
+                params[name] = getattr(value, "pk", value)
+        params.update(extra)
+        return params
+
+
+class ReportFilterForm(PeriodForm):
+    """A period plus queue and type: narrows the tickets every figure of a report counts."""
+
+    default_preset = "30d"
+    queue = QueueChoiceField(label=_("Queue"), queryset=ticket_selectors.active_queues(), required=False,
+                             empty_label=_("Any queue"))
+    ticket_type = QueueChoiceField(label=_("Type"), queryset=ticket_selectors.active_types(), required=False,
+                                   empty_label=_("Any type"))
+
+
+class CalibrationForm(ReportFilterForm):
+    default_preset = "30d"
+    goal = forms.IntegerField(label=_("Compliance goal, %"), min_value=50, max_value=99, required=False,
+                              widget=forms.NumberInput(attrs={"placeholder": "90"}))
+
+
+class StaffingForm(ReportFilterForm):
+    goal = forms.IntegerField(label=_("Answered within the target, %"), min_value=50, max_value=99,
+                              required=False, widget=forms.NumberInput(attrs={"placeholder": "80"}))
+    answer_within = forms.IntegerField(label=_("First-response target, minutes"), min_value=1, max_value=24 * 60,
+                                       required=False,
+                                       widget=forms.NumberInput(attrs={"placeholder": _("as observed")}))
+    handling = forms.IntegerField(label=_("Handling time per ticket, minutes"), min_value=1, max_value=8 * 60,
+                                  required=False, widget=forms.NumberInput(attrs={"placeholder": "30"}))
