@@ -67,10 +67,7 @@ def visibility_of(user) -> Visibility:
         return cached
     result = _resolve(user)
     if user is not None:
-        try:
-            user._report_visibility = result
-        except AttributeError:  # AnonymousUser is a plain object too, but be safe with exotic users
-            pass
+        user._report_visibility = result  # like ``access.roles_of``: a request loads its user afresh
     return result
 
 
