@@ -47,10 +47,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from sla import services as sla_services
-from sla.models import SLAClock
+from sla.models import Calendar, SLAClock
 from sla.selectors import format_duration
 from tickets import services as ticket_services
-from tickets.models import Priority, Ticket
+from tickets.models import Customer, Priority, Queue, Ticket, TicketEvent
 from tickets.services import TicketError
 
 from . import rules
@@ -63,12 +63,13 @@ from .models import (
     Reassign,
     TicketEscalationState,
 )
-from .notifications import notify
+from .notifications import Notice, notify, notify_many
 from .notifications.preferences import time_zone_for
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500
+INSERT_CHUNK = 500  # firings per INSERT statement (7 parameters each)
 RETRY_DELAY = timedelta(minutes=5)
 CLAIM_LEASE = timedelta(minutes=10)  # SQLite: how long a claimed clock is held if the sweep dies mid-batch
 RUNNING = SLAClock.State.RUNNING
@@ -146,32 +147,319 @@ def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, using: s
     return totals
 
 
+def _due_queryset_base(using: str):
+    return SLAClock.objects.using(using).select_related("ticket")
+
+
 def _due_queryset(now: datetime, using: str):
     return (
-        SLAClock.objects.using(using)
+        _due_queryset_base(using)
         .filter(state=RUNNING, next_escalation_at__lte=now)
-        .select_related("calendar", "ticket__customer", "ticket__queue", "ticket__performer__profile")
         .order_by("next_escalation_at", "pk")
     )
 
 
 def claim_due_clocks(now: datetime, *, limit: int, using: str = DEFAULT_DB_ALIAS) -> list[SLAClock]:
-    """Claim up to ``limit`` due clocks for this transaction (call inside ``transaction.atomic``)."""
+    """Claim up to ``limit`` due clocks for this transaction (call inside ``transaction.atomic``).
+
+    The clocks come with their ticket; calendars, customers, queues and performers (with profiles) are
+    read once per distinct row and shared, rather than joined and built again for every clock.
+    """
     due = _due_queryset(now, using)
     if connections[using].vendor == "postgresql":
-        return list(due.select_for_update(of=("self",), skip_locked=True)[:limit])
-    clocks = list(due[:limit])
-    if clocks:
-        # SQLite runs one writer at a time (IMMEDIATE transactions): this conditional update is the claim.
-        SLAClock.objects.using(using).filter(
-            pk__in=[c.pk for c in clocks], state=RUNNING, next_escalation_at__lte=now
-        ).update(next_escalation_at=now + CLAIM_LEASE)
+        clocks = list(due.select_for_update(of=("self",), skip_locked=True)[:limit])
+    else:
+        clocks = list(due[:limit])
+        if clocks:
+            # SQLite runs one writer at a time (IMMEDIATE transactions): this conditional update is the claim.
+            SLAClock.objects.using(using).filter(
+                pk__in=[c.pk for c in clocks], state=RUNNING, next_escalation_at__lte=now
+            ).update(next_escalation_at=now + CLAIM_LEASE)
+    _attach_related(clocks, using)
     return clocks
 
 
+def _attach_related(clocks: list[SLAClock], using: str) -> None:
+    """Put each clock's calendar and its ticket's customer, queue and performer (+ profile) in place."""
+    if not clocks:
+        return
+    tickets = [c.ticket for c in clocks]
+    calendars = Calendar.objects.using(using).in_bulk({c.calendar_id for c in clocks})
+    customers = Customer.objects.using(using).in_bulk({t.customer_id for t in tickets})
+    queues = Queue.objects.using(using).in_bulk({t.queue_id for t in tickets})
+    performer_ids = {t.performer_id for t in tickets if t.performer_id is not None}
+    performers = (
+        get_user_model().objects.using(using).select_related("profile").in_bulk(performer_ids)
+        if performer_ids else {}
+    )
+    calendar_field = SLAClock._meta.get_field("calendar")
+    customer_field, queue_field, performer_field = (Ticket._meta.get_field(n) for n in ("customer", "queue",
+                                                                                         "performer"))
+    for clock, ticket in zip(clocks, tickets, strict=True):
+        calendar_field.set_cached_value(clock, calendars.get(clock.calendar_id))
+        customer_field.set_cached_value(ticket, customers.get(ticket.customer_id))
+        queue_field.set_cached_value(ticket, queues.get(ticket.queue_id))
+        performer_field.set_cached_value(ticket, performers.get(ticket.performer_id))
+
+
 def _process_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
+    """Fire one claimed batch: set-based first; if that raises, clock by clock (each in its own savepoint)."""
+    try:
+        with transaction.atomic():
+            return _fire_batch(clocks, ctx)
+    except Exception:
+        logger.exception("batched escalation of %s clocks failed; firing them one at a time", len(clocks))
+    clocks = _reload(clocks)
+    stats = {"due": len(clocks), "fired": 0, "breached": 0, "failed": 0}
+    _fire_one_by_one(clocks, ctx, stats)
+    _advance(clocks, ctx.now)
+    return stats
+
+
+def _advance(clocks: list[SLAClock], now: datetime) -> None:
+    """Store each clock's ``next_escalation_at`` (one query); never one this sweep would claim again."""
+    for clock in clocks:
+        if clock.next_escalation_at is not None and clock.next_escalation_at <= now:
+            # Something due was left unfired (a bug or an inconsistent row): do not spin on it in this sweep.
+            logger.warning("clock %s is still due after firing; retrying at %s", clock.pk, now + RETRY_DELAY)
+            clock.next_escalation_at = now + RETRY_DELAY
+    set_next_escalations(clocks)
+
+
+def set_next_escalations(clocks: list[SLAClock]) -> None:
+    """Write each clock's in-memory ``next_escalation_at`` in one ``UPDATE … FROM (VALUES …)`` per chunk.
+
+    The same result as ``bulk_update(clocks, ["next_escalation_at"])``, whose ``CASE WHEN`` over hundreds
+    of rows costs more Python time than the rest of the batch.
+    """
+    if not clocks:
+        return
+    connection = connections[clocks[0]._state.db or DEFAULT_DB_ALIAS]
+    field = SLAClock._meta.get_field("next_escalation_at")
+    quote = connection.ops.quote_name
+    table, column = quote(SLAClock._meta.db_table), quote(field.column)
+    value = "CAST(v.column2 AS timestamp with time zone)" if connection.vendor == "postgresql" else "v.column2"
+    for start in range(0, len(clocks), INSERT_CHUNK):
+        chunk = clocks[start:start + INSERT_CHUNK]
+        params = []
+        for clock in chunk:
+            params += [clock.pk, field.get_db_prep_save(clock.next_escalation_at, connection=connection)]
+        sql = (
+            f"UPDATE {table} SET {column} = {value} FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v "
+            f"WHERE {table}.{quote('id')} = v.column1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _reload(clocks: list[SLAClock]) -> list[SLAClock]:
+    """Fresh copies of the claimed clocks (still locked by this transaction), after a rolled-back attempt."""
+    using = clocks[0]._state.db or DEFAULT_DB_ALIAS
+    fresh = _due_queryset_base(using).in_bulk([c.pk for c in clocks])
+    clocks = [fresh[c.pk] for c in clocks if c.pk in fresh]
+    _attach_related(clocks, using)
+    return clocks
+
+
+# --- The batch path: a constant number of queries per batch ------------------------------------
+
+
+@dataclass
+class _Planned:
+    """A level due on a clock, as the batch path fires it."""
+
+    clock: SLAClock
+    level: EscalationLevel
+    instant: datetime
+    threshold: timedelta
+    audience: list[int]
+    firing: Firing | None = None
+
+
+def changes_ticket(level: EscalationLevel) -> bool:
+    """Whether firing ``level`` writes to the ticket through the ticket services (the per-clock path)."""
+    return bool(level.raise_priority_to or level.reassign or level.auto_reply or level.create_follow_up)
+
+
+def _fire_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
+    """Fire a batch of locked clocks set-based; clocks of tickets an action changes go clock by clock.
+
+    Queries per batch, whatever its size: fired levels, the breach marks (3),
+    the firings (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``), urgent
+    marks (2), history (1), users (1), ``notify_many`` (about 5) and the clocks'
+    ``next_escalation_at`` (1).
+    """
+    now = ctx.now
     stats = {"due": len(clocks), "fired": 0, "breached": 0, "failed": 0}
     ctx.ladders.preload({c.policy_id for c in clocks if c.policy_id})
+    fired = fired_levels(clocks)
+    plans: list[tuple[SLAClock, Ladder, list]] = []
+    per_ticket: set[int] = set()
+    for clock in clocks:
+        if clock.state != RUNNING:
+            clock.next_escalation_at = None
+            continue
+        ladder = ctx.ladders.ladder(clock.policy_id, clock.ticket.customer.vip_tier_id)
+        due = rules.due_levels(snapshot(clock), ladder.rules, clock.calendar.work_calendar(), now,
+                               fired=fired[clock.pk])
+        if any(changes_ticket(ladder.level(rule.key)) for _at, rule in due):
+            per_ticket.add(clock.ticket_id)
+        plans.append((clock, ladder, due))
+    batched = [p for p in plans if p[0].ticket_id not in per_ticket]
+    stats["breached"] += len(sla_services.clocks_mark_breached([clock for clock, _l, _d in batched], now))
+    planned = []
+    for clock, ladder, due in batched:
+        for instant, rule in due:
+            level = ladder.level(rule.key)
+            threshold = rules.Trigger(percent=level.trigger_percent, offset=level.trigger_offset).threshold(
+                clock.target
+            )
+            planned.append(_Planned(clock, level, instant, threshold, audience_ids(level, clock.ticket, ctx)))
+    if planned:
+        stats["fired"] += _fire_planned(planned, ctx, fired)
+    for clock, ladder, _due in batched:
+        clock.next_escalation_at = rules.next_wakeup(
+            snapshot(clock), ladder.rules, clock.calendar.work_calendar(), fired=fired[clock.pk]
+        )
+    if per_ticket:
+        _fire_one_by_one([c for c in clocks if c.ticket_id in per_ticket], ctx, stats)
+    _advance(clocks, now)
+    return stats
+
+
+def _fire_planned(planned: list[_Planned], ctx: SweepContext, fired: dict[int, set[int]]) -> int:
+    """Insert the firings, then mark, record and notify for those this call inserted; returns how many."""
+    now = ctx.now
+    for plan in planned:
+        clock, level = plan.clock, plan.level
+        plan.firing = Firing(
+            clock=clock, level=level, generation=clock.generation, ticket=clock.ticket, due_at=plan.instant,
+            fired_at=now,
+            data={
+                "level": level.pk,
+                "level_name": level.name,
+                "order": level.order,
+                "clock": clock.kind,
+                "clock_id": clock.pk,
+                "generation": clock.generation,
+                "percent": int(plan.threshold * 100 // clock.target) if clock.target else 100,
+                "urgency": level.urgency,
+                "recipients": plan.audience if level.notify else [],
+            },
+        )
+    inserted = insert_firings([p.firing for p in planned])
+    for plan in planned:  # inserted now, or already there (a conflict): either way fired in this generation
+        fired[plan.clock.pk].add(plan.level.pk)
+    planned = [p for p in planned if p.firing.pk in inserted]  # only new firings have effects
+    marked = _mark_urgent_many([p for p in planned if p.level.mark_urgent], now)
+    if marked:
+        for plan in marked:
+            plan.firing.data["actions"] = ["mark_urgent"]
+        Firing.objects.bulk_update([p.firing for p in marked], ["data"])
+    TicketEvent.objects.bulk_create(
+        TicketEvent(ticket_id=p.clock.ticket_id, actor=None, kind="ticket.escalated", data=p.firing.data,
+                    created_at=now)
+        for p in planned
+    )
+    notifying = [p for p in planned if p.level.notify and p.audience]
+    users = {u.pk: u for u in ctx.load_users(sorted({pk for p in notifying for pk in p.audience}))}
+    notices = []
+    for plan in notifying:
+        level, clock, ticket = plan.level, plan.clock, plan.clock.ticket
+        title = format_lazy(
+            _("{level}: {reference} {title}"), level=level.name, reference=ticket.reference, title=ticket.title
+        )
+        for user_id in plan.audience:
+            user = users.get(user_id)
+            if user is not None:
+                notices.append(Notice(
+                    user, kind=f"escalation.level_{level.order}", urgency=level.urgency, title=title,
+                    body=_notice_body(clock, plan.threshold, user), ticket=ticket,
+                    dedupe_key=f"firing:{plan.firing.pk}:{user.pk}",
+                ))
+    notify_many(notices)
+    return len(planned)
+
+
+def insert_firings(firings: list[Firing]) -> set[int]:
+    """Insert ``firings`` in one statement per chunk, skipping any (clock, level, generation) already fired.
+
+    ``INSERT … ON CONFLICT (clock_id, level_id, generation) DO NOTHING RETURNING id, …`` (PostgreSQL,
+    SQLite ≥ 3.35): the new rows get their ``pk``; returns the ids of the rows inserted.
+    """
+    if not firings:
+        return set()
+    connection = connections[firings[0]._state.db or DEFAULT_DB_ALIAS]
+    meta = Firing._meta
+    fields = [meta.get_field(name) for name in ("clock", "level", "generation", "ticket", "due_at", "fired_at",
+                                                 "data")]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    by_key = {(f.clock_id, f.level_id, f.generation): f for f in firings}
+    inserted: set[int] = set()
+    for start in range(0, len(firings), INSERT_CHUNK):
+        chunk = firings[start:start + INSERT_CHUNK]
+        params = [field.get_db_prep_save(getattr(f, field.attname), connection=connection)
+                  for f in chunk for field in fields]
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([placeholder] * len(chunk))} "
+            f"ON CONFLICT ({quote('clock_id')}, {quote('level_id')}, {quote('generation')}) DO NOTHING "
+            f"RETURNING {quote('id')}, {quote('clock_id')}, {quote('level_id')}, {quote('generation')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for pk, clock_id, level_id, generation in rows:
+            firing = by_key[(clock_id, level_id, generation)]
+            firing.pk = pk
+            firing._state.adding = False
+            firing._state.db = connection.alias
+            inserted.add(pk)
+    return inserted
+
+
+def _mark_urgent_many(planned: list[_Planned], now: datetime) -> list[_Planned]:
+    """The urgent mark for each ticket of ``planned`` not urgent yet (two queries); returns the plans that set it.
+
+    Same outcome as ``_mark_urgent`` per firing in order: the first marking level of a ticket sets it.
+    """
+    if not planned:
+        return []
+    tickets = {p.clock.ticket_id for p in planned}
+    states = dict(
+        TicketEscalationState.objects.filter(ticket_id__in=tickets).values_list("ticket_id", "urgent_since")
+    )
+    marked: dict[int, _Planned] = {}
+    for plan in planned:
+        ticket_id = plan.clock.ticket_id
+        if ticket_id not in marked and states.get(ticket_id) is None:
+            marked[ticket_id] = plan
+    if not marked:
+        return []
+    created = [
+        TicketEscalationState(ticket_id=ticket_id, urgent_since=now, urgent_level=plan.level)
+        for ticket_id, plan in marked.items()
+        if ticket_id not in states
+    ]
+    if created:
+        TicketEscalationState.objects.bulk_create(created)
+    by_level: dict[int, list[int]] = {}
+    for ticket_id, plan in marked.items():
+        if ticket_id in states:
+            by_level.setdefault(plan.level.pk, []).append(ticket_id)
+    for level_id, ticket_ids in by_level.items():
+        TicketEscalationState.objects.filter(ticket_id__in=ticket_ids, urgent_since__isnull=True).update(
+            urgent_since=now, urgent_level_id=level_id
+        )
+    return list(marked.values())
+
+
+# --- The per-clock path: savepoint per clock, actions through the ticket services -------------------
+
+
+def _fire_one_by_one(clocks: list[SLAClock], ctx: SweepContext, stats: dict) -> None:
+    """Fire ``clocks`` one at a time, each in a savepoint; a clock that raises is logged and retried later."""
     fired = fired_levels(clocks)
     ctx.touched_tickets = set()
     for clock in clocks:
@@ -192,8 +480,6 @@ def _process_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
         else:
             stats["fired"] += count
             stats["breached"] += breached
-    SLAClock.objects.bulk_update(clocks, ["next_escalation_at"])
-    return stats
 
 
 def _fire_clock(clock: SLAClock, ctx: SweepContext, fired: set[int]) -> tuple[int, bool]:

@@ -211,20 +211,22 @@ def test_re_running_for_a_past_now_never_fires_twice_nor_skips(shop, queue, engi
 def test_a_failing_ticket_is_retried_later_and_does_not_block_the_others(shop, queue, engineer, monkeypatch):
     broken = open_ticket(MONDAY_10, queue, engineer, title="Broken")
     fine = open_ticket(MONDAY_10, queue, engineer, title="Fine")
-    real = sweep_module._fire_level
+    real = sweep_module.audience_ids  # both the batch path and the per-clock path ask it
 
-    def explode(firing, level, clock, ticket, ctx):
+    def explode(level, ticket, ctx):
         if ticket.pk == broken.pk:
             raise RuntimeError("the assignee vanished")
-        return real(firing, level, clock, ticket, ctx)
+        return real(level, ticket, ctx)
 
-    monkeypatch.setattr(sweep_module, "_fire_level", explode)
+    monkeypatch.setattr(sweep_module, "audience_ids", explode)
     result = run(at(1))
     assert (result["due"], result["fired"], result["failed"]) == (2, 1, 1)
     assert Firing.objects.filter(ticket=fine).count() == 1
+    assert notices(engineer) == ["escalation.level_10"]  # the fine ticket's notice, once
     assert not Firing.objects.filter(ticket=broken).exists()  # rolled back with its savepoint
     assert fr_clock(broken).next_escalation_at == at(1) + RETRY_DELAY
-    monkeypatch.setattr(sweep_module, "_fire_level", real)
+    assert fr_clock(fine).next_escalation_at == at(1, 30)
+    monkeypatch.setattr(sweep_module, "audience_ids", real)
     assert run(at(1, 4))["fired"] == 0
     assert run(at(1) + RETRY_DELAY)["fired"] == 1
     assert Firing.objects.filter(ticket=broken).count() == 1
