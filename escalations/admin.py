@@ -234,3 +234,30 @@ class ManualEscalationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Escalation cases (escalations.cases): the catalogues admins keep -----------------------------------------
+
+from .models import AffectedService, CaseRule, CaseSeverityPolicy  # noqa: E402
+
+
+@admin.register(CaseSeverityPolicy)
+class CaseSeverityPolicyAdmin(admin.ModelAdmin):
+    list_display = ["severity", "update_every", "escalate_after"]
+
+
+@admin.register(AffectedService)
+class AffectedServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_ru", "code", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "name_ru", "code"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(CaseRule)
+class CaseRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "min_level_order", "max_breaches", "ticket_type", "severity", "owner",
+                    "is_active"]
+    list_filter = ["kind", "is_active", "severity"]
+    raw_id_fields = ["owner"]
+    readonly_fields = ["created_at"]

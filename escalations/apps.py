@@ -8,10 +8,11 @@ class EscalationsConfig(AppConfig):
     verbose_name = _("Escalations")
 
     def ready(self) -> None:
-        from . import history
+        from . import case_selectors, history
         from .schedules import post_migrate_handler
 
         history.register()  # sentences for "ticket.escalated" & co. on the ticket page
+        case_selectors.register_history()  # "ticket.case_linked" (escalation cases)
 
         # After every migrate and after the flush of transactional tests: schedules always exist.
         post_migrate.connect(post_migrate_handler, sender=self, dispatch_uid="escalations.register_schedules")

@@ -26,6 +26,8 @@ SCHEDULES: list[dict] = [
     {"name": "vip.evaluate_nightly", "func": "tickets.vip.evaluate_nightly_task", "schedule_type": "D", "repeats": -1},
     # Reports: the weekly "causes of delay" digest to managers (reports.digest; idempotent per manager and week).
     {"name": "reports.weekly_digest", "func": "reports.digest.weekly_digest_task", "schedule_type": "W", "repeats": -1},
+    # Escalation cases (escalations.case_rules): opening rules, missed-update signals, management escalation.
+    {"name": "cases.evaluate", "func": "escalations.case_rules.evaluate_task", "schedule_type": MINUTES, "minutes": 1, "repeats": -1},  # noqa: E501
     {
         "name": "notifications.deliver_pending",
         "func": "escalations.tasks.deliver_pending",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("notifications/", include("escalations.urls")),
     path("escalations/", include("escalations.manual_urls")),
+    path("cases/", include("escalations.case_urls")),
     path("deferrals/", include("tickets.deferral_urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("tickets.api_urls")),

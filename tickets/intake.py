@@ -302,6 +302,7 @@ class _Plan:
     follows_up: Ticket | None  # a canceled ticket the customer wrote about
     ticket_type: TicketType | None
     title: str
+    rule: object = None  # the keyword rule that gave the type (tickets.assignment), if any
 
 
 def _plan(channel: IntakeChannel, data: IntakePayload) -> _Plan:
@@ -333,7 +334,15 @@ def _plan(channel: IntakeChannel, data: IntakePayload) -> _Plan:
         errors["subject"] = _("A subject is required to open a new ticket.")
     if errors:
         raise validation_error(errors)
-    return _Plan(customer=customer, append_to=append_to, follows_up=follows_up, ticket_type=ticket_type, title=title)
+    rule = None
+    if append_to is None and not data.type_slug:
+        # No type in the payload: keyword rules classify the message before the channel's default type applies.
+        from .assignment import classify_text
+
+        rule = classify_text(title, data.body)
+        ticket_type = rule.ticket_type if rule is not None else ticket_type
+    return _Plan(customer=customer, append_to=append_to, follows_up=follows_up, ticket_type=ticket_type, title=title,
+                 rule=rule)
 
 
 # --- Step 3: write ----------------------------------------------------------------------
@@ -380,6 +389,7 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
         related_object=_related_object(data, customer),
         intake_channel=channel,
         external_id=data.message_id,
+        classified_by=plan.rule,
     )
     if plan.follows_up is not None:
         # Staff read the note; the customer's own words stay untouched.

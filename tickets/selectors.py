@@ -84,7 +84,7 @@ def dispatched_queue_ids(user) -> QuerySet:
 
 
 def intake_board(user) -> QuerySet:
-    """Open tickets nobody performs yet (or still new), oldest first.
+    """Open tickets nobody performs yet (or still new), in queue order (``queue_monitor.in_queue_order``).
 
     Dispatchers see the queues they dispatch; managers and admins everything visible to them.
     Each ticket's queue carries ``agent_memberships`` for the inline assign form.
@@ -93,7 +93,9 @@ def intake_board(user) -> QuerySet:
     roles = access.roles_of(user)
     if not (roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user)):
         tickets = tickets.filter(queue_id__in=dispatched_queue_ids(user))
-    return tickets.prefetch_related(_agent_memberships()).order_by("created_at", "pk")
+    from .queue_monitor import in_queue_order  # queue order: VIP, SLA due, priority, age
+
+    return in_queue_order(tickets.prefetch_related(_agent_memberships()))
 
 
 def ticket_detail(user, pk: int) -> Ticket:

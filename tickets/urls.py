@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import routing_views, views
 
 app_name = "tickets"
 urlpatterns = [
@@ -17,4 +17,8 @@ urlpatterns = [
     path("<int:pk>/assign/", views.ticket_assign, name="assign"),
     path("<int:pk>/unassign/", views.ticket_unassign, name="unassign"),
     path("<int:pk>/triage/", views.ticket_triage, name="triage"),
+    # Queues and routing (tickets.routing_views)
+    path("queues/", routing_views.monitor, name="queue_monitor"),
+    path("queues/<int:queue_pk>/take-next/", routing_views.take_next, name="take_next"),
+    path("<int:pk>/skip/", routing_views.skip, name="skip"),
 ]

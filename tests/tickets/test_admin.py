@@ -149,9 +149,24 @@ def _deferral_rows(ticket, decider):
     )
 
 
+def _routing_rows(ticket, agent):
+    """A row for each routing and VIP admin (tickets.routing, tickets.vip)."""
+    from tickets import models as m
+
+    skill = m.Skill.objects.create(code="network", name="Network")
+    m.AgentSkill.objects.create(user=agent, skill=skill, level=3)
+    m.TicketTypeSkill.objects.create(ticket_type=ticket.ticket_type, skill=skill)
+    m.ClassificationRule.objects.create(keywords="outage", ticket_type=ticket.ticket_type)
+    m.VipRule.objects.create(tier=ticket.customer.vip_tier, kind=m.VipRule.Kind.STRATEGIC)
+    m.CustomerTurnover.objects.create(customer=ticket.customer, date="2026-01-01", amount=100)
+    m.CustomerTierChange.objects.create(customer=ticket.customer, to_tier=ticket.customer.vip_tier, reason="test")
+    m.TicketSkip.objects.create(ticket=ticket, user=agent, queue=ticket.queue, reason="test")
+
+
 def test_every_admin_page_renders_for_a_superuser(client, superuser, full_ticket):
     IntakeChannelFactory(default_queue=full_ticket.queue)
     _deferral_rows(full_ticket, superuser)
+    _routing_rows(full_ticket, superuser)
     client.force_login(superuser)
     models = _tickets_app_models()
     assert {m._meta.model_name for m, _ma in models} >= {

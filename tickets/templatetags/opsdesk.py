@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from tickets.assignment import history_sentences as routing_history_sentences
 from tickets.models import BlockingReason, Channel, Priority, Queue, Status, TicketType, display_name
 
 register = template.Library()
@@ -336,6 +337,7 @@ HISTORY_SENTENCES: dict[str, Callable] = {
     "ticket.deadline_deferred": _deadline_deferred,
     "ticket.deferral_declined": _deferral_declined,
 }
+HISTORY_SENTENCES.update(routing_history_sentences())  # ticket.routed, ticket.skipped, ticket.classified
 
 
 def describe_event(event, ticket=None, lookups: _Lookups | None = None) -> str:
