@@ -490,8 +490,8 @@ def repetitive_report(scope, period, form) -> Report:
 
 ADVICE = gettext_lazy(
     "First observe, then agree, then control: measure the actual times (this page), agree a target the team "
-    "can hold at the chosen compliance (80–95 % is typical), and only then switch on escalation. An unrealistic "
-    "target that is always broken is worse than a longer one that holds."
+    "can hold at the chosen compliance (80 to 95 percent is typical), and only then switch on escalation. An "
+    "unrealistic target that is always broken is worse than a longer one that holds."
 )
 
 

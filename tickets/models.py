@@ -905,7 +905,7 @@ class VipRule(models.Model):
 
     class Kind(models.TextChoices):
         TURNOVER = "turnover_threshold", _("Turnover over the last N months at least an amount")
-        TOP_PERCENT = "top_percent", _("Top X % of customers by turnover over the last N months")
+        TOP_PERCENT = "top_percent", _("Top X percent of customers by turnover over the last N months")
         STRATEGIC = "strategic_partner", _("Strategic partner")
         PREMIUM = "premium_contract", _("Premium contract (until it ends)")
 
