@@ -241,7 +241,10 @@ _FIELD_LABELS = {
 
 def _updated(e, who, lk, ticket) -> str:
     parts = []
-    for field, change in (e.data.get("changes") or {}).items():
+    # jsonb (PostgreSQL) does not keep key order: list the fields in a fixed order.
+    rank = {name: i for i, name in enumerate(_FIELD_LABELS)}
+    changes = sorted((e.data.get("changes") or {}).items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    for field, change in changes:
         old, new = change.get("from"), change.get("to")
         if field == "priority":
             old, new = _label(Priority, old), _label(Priority, new)
