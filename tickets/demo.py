@@ -53,19 +53,18 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import access
+from .bulk import RowWriter as _RowWriter
+from .bulk import reserve_ids as _reserve_ids
 from .models import (
     BlockingReason,
     Channel,
@@ -1216,49 +1215,6 @@ def _write(stories: list[_Story], writers: dict) -> None:
     )
 
 
-def _reserve_ids(model, count: int) -> list[int]:
-    """``count`` primary keys nobody else will use.
-
-    PostgreSQL hands them out from the table's sequence. On SQLite the seed
-    holds the database's write lock (it has already written in this
-    transaction, or runs ``BEGIN IMMEDIATE``), so the keys above the current
-    maximum are ours; AUTOINCREMENT moves its counter past explicit keys.
-    """
-    if count == 0:
-        return []
-    table, pk = model._meta.db_table, model._meta.pk.column
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, count]
-            )
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"SELECT MAX({qn(pk)}) FROM {qn(table)}")
-        start = (cursor.fetchone()[0] or 0) + 1
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-            row = cursor.fetchone()
-            if row and row[0] is not None:
-                start = max(start, row[0] + 1)
-    return list(range(start, start + count))
-
-
-def _datetime_adapter():
-    """Django's adapter, or on SQLite the same text (naive, in the connection's zone) at a fraction of the cost."""
-    django_adapt = connection.ops.adapt_datetimefield_value
-    if connection.vendor != "sqlite" or not settings.USE_TZ:
-        return django_adapt
-    zone = connection.timezone
-
-    def adapt(value: datetime | None) -> str | None:
-        if value is None or value.tzinfo is None:
-            return django_adapt(value)
-        return value.astimezone(zone).isoformat(" ")[:-6]  # drop the "+00:00"
-
-    return adapt
-
-
 @contextmanager
 def _bulk_session():
     """A bigger page cache on SQLite while the seed writes (index pages stay in memory)."""
@@ -1274,52 +1230,6 @@ def _bulk_session():
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
-class _RowWriter:
-    """``INSERT`` many rows given as {attname: python value}.
-
-    The columns come from the model, so a field added later (with a default)
-    gets its default instead of breaking the seed.
-    """
-
-    def __init__(self, model):
-        ops = connection.ops
-        self.table = ops.quote_name(model._meta.db_table)
-        self.plan = []
-        for model_field in model._meta.concrete_fields:
-            internal = model_field.get_internal_type()
-            if internal == "DateTimeField":
-                convert = _datetime_adapter()
-            elif internal == "JSONField":
-                convert = partial(ops.adapt_json_value, encoder=model_field.encoder)
-            else:
-                convert = None
-            self.plan.append((model_field.attname, convert, model_field))
-
-    def insert(self, rows: list[dict]) -> None:
-        """Insert ``rows`` (dicts with the same keys); model fields missing from them get their defaults."""
-        if not rows:
-            return
-        keys = rows[0].keys()
-        given = [(attname, convert) for attname, convert, _f in self.plan if attname in keys]
-        absent = [
-            f
-            for attname, _c, f in self.plan
-            if attname not in keys and not f.primary_key and f.db_default is NOT_PROVIDED  # else the database fills it
-        ]
-        qn = connection.ops.quote_name
-        columns = [qn(f.column) for _a, _c, f in self.plan if f.attname in keys] + [qn(f.column) for f in absent]
-        sql = f"INSERT INTO {self.table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-        params = []
-        for row in rows:
-            values = [row[a] if convert is None else convert(row[a]) for a, convert in given]
-            if absent:
-                values += [f.get_db_prep_save(f.get_default(), connection) for f in absent]
-            params.append(values)
-        with connection.cursor() as cursor:
-            for start in range(0, len(params), 20000):
-                cursor.executemany(sql, params[start : start + 20000])
 
 
 # --- Entry point ------------------------------------------------------------------------------------------
