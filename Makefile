@@ -55,13 +55,16 @@ lint: install-dev
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(60))') \
 		ALLOWED_HOSTS=opsdesk.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
+# The database benchmarks need PostgreSQL (they create and drop scratch databases);
+# `make bench BENCH_ARGS=--quick` for a smaller run, `BENCH_ARGS="--only sweep"` for one.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 bench: install-dev
 	$(PIP) install --quiet -r bench/requirements.txt
-	$(PY) bench/run.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)
 
 # Regenerate the Russian catalogue (needs GNU gettext); the compiled .mo is committed.
 messages: install
-	$(PY) manage.py makemessages -l ru --no-location --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py makemessages -l ru --no-location --ignore=.venv --ignore=bench --ignore=tests --ignore=staticfiles --ignore=test-artifacts
 	$(PY) manage.py compilemessages -l ru --ignore=.venv
 
 clean:
