@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import (
+    AffectedService,
+    CaseRule,
+    CaseSeverityPolicy,
     Delivery,
     Digest,
     EscalationLevel,
@@ -237,8 +240,6 @@ class ManualEscalationAdmin(admin.ModelAdmin):
 
 
 # --- Escalation cases (escalations.cases): the catalogues admins keep -----------------------------------------
-
-from .models import AffectedService, CaseRule, CaseSeverityPolicy  # noqa: E402
 
 
 @admin.register(CaseSeverityPolicy)

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import AppendOnlyQuerySet, BilingualName, Priority
+from tickets.models import AppendOnlyModel, BilingualName, Priority
 
 # --- Notifications ------------------------------------------------------------------
 
@@ -830,7 +830,7 @@ class CaseRuleCrossing(models.Model):
         return f"{self.rule_id}:{self.key}"
 
 
-class CaseEvent(models.Model):
+class CaseEvent(AppendOnlyModel):
     """One immutable line of a case's timeline: who did what, when (append-only like ``TicketEvent``)."""
 
     case = models.ForeignKey(EscalationCase, on_delete=models.CASCADE, related_name="events")
@@ -840,8 +840,6 @@ class CaseEvent(models.Model):
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("case event")
@@ -850,11 +848,3 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on C-{self.case_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise TypeError("History is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("History is append-only.")
