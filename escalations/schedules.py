@@ -46,6 +46,8 @@ SCHEDULES: list[dict] = [
     # Routing: queue threshold alerts, and queued work offered to agents who came on shift.
     every("routing.queue_alerts", "tickets.queue_monitor.evaluate_alerts_task", 1),
     every("routing.offer_queued_work", "tickets.assignment.offer_queued_work_task", 5),
+    # Report rollups: apply the clock and ticket changes of the last minute (reports.rollups).
+    every("reports.rollups", "reports.rollups.refresh_task", 1),
     # The nightly VIP tier evaluation (tickets.vip) and the weekly causes-of-delay digest (reports.digest).
     daily("vip.evaluate_nightly", "tickets.vip.evaluate_nightly_task", at=time(2, 0)),
     daily("reports.weekly_digest", "reports.digest.weekly_digest_task", at=time(8, 0), weekday=0),

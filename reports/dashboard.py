@@ -46,7 +46,7 @@ from tickets.models import (
     TicketEvent,
 )
 
-from . import metrics
+from . import clockfigures, metrics, rollups
 from .models import WaitSegment
 from .selectors import Period
 from .visibility import Visibility, visibility_of
@@ -308,8 +308,23 @@ def _seconds(value) -> float | None:
     return float(value) / 1_000_000  # SQLite hands averages of durations over as microseconds
 
 
+def _records(who, period: Period):
+    """The period's rollup records (``reports.clockfigures``), or ``None``: then the clocks are read."""
+    return clockfigures.rollup_records(as_scope(who), period, previous(period))
+
+
 def clock_stats(user, period: Period) -> dict[tuple[int, str], ClockStats]:
     """(bucket, kind) → stats; bucket 1 is ``period``, 0 the previous period."""
+    records = _records(user, period)
+    if records is not None:
+        percentiles = records.percentiles()
+        if all(v is not None for v in percentiles.values()):
+            return {
+                (bucket, kind): ClockStats(total, met, consumed / total if total else None,
+                                           percentiles.get((bucket, kind, 0.5)), percentiles.get((bucket, kind, 0.9)))
+                for (bucket, kind), (total, met, consumed, _bins) in records.totals().items()
+                if total
+            }
     base = stopped_clocks(user, previous(period).start, period.end).annotate(bucket=_bucket("stopped_at", period))
     aggregates = {
         "total": Count("pk"),
@@ -473,12 +488,17 @@ def _group_name(dimension: str, row: dict) -> str:
 def breakdown(user, period: Period, dimension: str, *, clocks: QuerySet | None = None) -> list[dict]:
     """Per group of ``dimension``: first response and resolution counts, compliance and average times."""
     fields = DIMENSIONS[dimension]["fields"]
-    clocks = clocks if clocks is not None else stopped_clocks(user, period.start, period.end)
-    rows = (
-        clocks.values(*fields, "kind")
-        .annotate(total=Count("pk"), met=Count("pk", filter=Q(breached_at__isnull=True)), average=Avg("consumed"))
-        .order_by()
-    )
+    records = _records(user, period)
+    if records is not None:
+        rows = _breakdown_rows(records, dimension)
+    else:
+        clocks = clocks if clocks is not None else stopped_clocks(user, period.start, period.end)
+        rows = (
+            clocks.values(*fields, "kind")
+            .annotate(total=Count("pk"), met=Count("pk", filter=Q(breached_at__isnull=True)),
+                      average=Avg("consumed"))
+            .order_by()
+        )
     groups: dict = {}
     params = period_params(period)
     param = DIMENSIONS[dimension]["param"]
@@ -512,27 +532,92 @@ def breakdown(user, period: Period, dimension: str, *, clocks: QuerySet | None =
     return sorted(groups.values(), key=lambda g: (-(g["fr_total"] + g["res_total"]), str(g["name"])))
 
 
+# The rollup column of each breakdown, and how to name its values (one query per breakdown).
+_ROLLUP_DIMENSION = {
+    "agent": "performer_id", "queue": "queue_id", "type": "ticket_type_id", "tier": "tier_id",
+    "channel": "channel", "policy": "policy_id",
+}
+
+
+def _names(dimension: str, ids: set) -> dict:
+    """id → the row fields ``_group_name`` reads, as the clocks' query would have given them."""
+    from django.contrib.auth import get_user_model
+
+    from sla.models import SLAPolicy
+    from tickets.models import Queue, TicketType, VipTier
+
+    fields = DIMENSIONS[dimension]["fields"]
+    ids = {i for i in ids if i not in (None, "")}
+    if dimension == "channel" or not ids:
+        return {}
+    if dimension == "agent":
+        found = get_user_model().objects.filter(pk__in=ids).values_list("pk", "profile__display_name", "username")
+    elif dimension == "queue":
+        found = Queue.objects.filter(pk__in=ids).values_list("pk", "name", "name_ru")
+    elif dimension == "type":
+        found = TicketType.objects.filter(pk__in=ids).values_list("pk", "name", "name_ru")
+    elif dimension == "tier":
+        found = VipTier.objects.filter(pk__in=ids).values_list("pk", "name")
+    else:
+        found = SLAPolicy.objects.filter(pk__in=ids).values_list("pk", "name")
+    return {row[0]: dict(zip(fields[1:], row[1:], strict=True)) for row in found}
+
+
+def _breakdown_rows(records, dimension: str) -> list[dict]:
+    """The clocks' breakdown rows (ids, names, kind, total, met, average) summed from rollup records."""
+    column = _ROLLUP_DIMENSION[dimension]
+    fields = DIMENSIONS[dimension]["fields"]
+    sums: dict[tuple, list] = {}
+    for record in records.current():
+        entry = sums.setdefault((record.dim(column), record.kind), [0, 0, 0.0])
+        entry[0] += record.total
+        entry[1] += record.met
+        entry[2] += record.consumed
+    names = _names(dimension, {key for key, _kind in sums})
+    rows = []
+    for (key, kind), (total, met, consumed) in sums.items():
+        row = {fields[0]: key, **dict.fromkeys(fields[1:]), **names.get(key, {})}
+        row.update(kind=kind, total=total, met=met, average=timedelta(seconds=consumed / total) if total else None)
+        rows.append(row)
+    return rows
+
+
 def top_violators(user, period: Period, *, limit: int = 10) -> dict:
     """The breached clocks stopped in the period with the most overdue time, and the customers with most breaches."""
-    breached = stopped_clocks(user, period.start, period.end).filter(breached_at__isnull=False)
-    tickets = list(
-        breached.annotate(overdue=F("consumed") - F("target"))
-        .select_related("ticket__customer")
-        .only("kind", "consumed", "target", "ticket__title", "ticket__customer__name")
-        .order_by("-overdue", "pk")[:limit]
-    )
-    customers = list(
-        breached.values("ticket__customer_id", "ticket__customer__name")
-        .annotate(n=Count("pk"), tickets=Count("ticket_id", distinct=True))
-        .order_by("-n", "ticket__customer__name")[:limit]
-    )
+    if _records(user, period) is not None:  # the facts hold the same clocks without the joins
+        breached = clockfigures.facts_in_scope(as_scope(user)).filter(
+            stopped_at__gte=period.start, stopped_at__lt=period.end, met=False
+        )
+        worst = list(
+            breached.annotate(overdue=F("consumed_s") - F("target_s"))
+            .values_list("ticket_id", "kind", "overdue")
+            .order_by("-overdue", "pk")[:limit]
+        )
+        customers = [
+            {"ticket__customer__name": row["customer__name"], "n": row["n"], "tickets": row["tickets"]}
+            for row in breached.values("customer_id", "customer__name")
+            .annotate(n=Count("pk"), tickets=Count("ticket_id", distinct=True))
+            .order_by("-n", "customer__name")[:limit]
+        ]
+    else:
+        breached = stopped_clocks(user, period.start, period.end).filter(breached_at__isnull=False)
+        worst = [
+            (c.ticket_id, c.kind, (c.consumed - c.target).total_seconds())
+            for c in breached.annotate(overdue=F("consumed") - F("target"))
+            .only("ticket_id", "kind", "consumed", "target").order_by("-overdue", "pk")[:limit]
+        ]
+        customers = list(
+            breached.values("ticket__customer_id", "ticket__customer__name")
+            .annotate(n=Count("pk"), tickets=Count("ticket_id", distinct=True))
+            .order_by("-n", "ticket__customer__name")[:limit]
+        )
+    titles = Ticket.objects.in_bulk([ticket_id for ticket_id, _kind, _overdue in worst])
     params = period_params(period)
     return {
         "tickets": [
-            {"ticket": c.ticket, "kind": str(Kind(c.kind).label), "overdue": (c.consumed - c.target).total_seconds(),
-             "overdue_text": _dur((c.consumed - c.target).total_seconds()),
-             "url": reverse("tickets:detail", args=[c.ticket_id])}
-            for c in tickets
+            {"ticket": titles[ticket_id], "kind": str(Kind(kind).label), "overdue": overdue,
+             "overdue_text": _dur(overdue), "url": reverse("tickets:detail", args=[ticket_id])}
+            for ticket_id, kind, overdue in worst
         ],
         "customers": [
             {"name": r["ticket__customer__name"], "breaches": r["n"], "tickets": r["tickets"],
@@ -602,18 +687,27 @@ def workload(user, period: Period) -> dict:
 
 # --- Charts' data -----------------------------------------------------------------------------------------------
 
-HISTOGRAM_EDGES_MIN = (15, 30, 60, 120, 240, 480)
+HISTOGRAM_EDGES_MIN = tuple(int(s // 60) for s in rollups.HISTOGRAM_EDGES_S)  # 15 min … 8 h
 
 
 def daily_compliance(user, period: Period) -> list[dict]:
     """Per local day of the period: resolution and first-response compliance of the clocks stopped that day."""
-    rows = (
-        stopped_clocks(user, period.start, period.end)
-        .annotate(day=TruncDate("stopped_at", tzinfo=period.tz))
-        .values("day", "kind")
-        .annotate(total=Count("pk"), met=Count("pk", filter=Q(breached_at__isnull=True)))
-        .order_by()
-    )
+    records = _records(user, period)
+    if records is not None:
+        sums: dict[tuple, list] = {}
+        for record in records.current():
+            entry = sums.setdefault((record.day, record.kind), [0, 0])
+            entry[0] += record.total
+            entry[1] += record.met
+        rows = [{"day": day, "kind": kind, "total": total, "met": met} for (day, kind), (total, met) in sums.items()]
+    else:
+        rows = (
+            stopped_clocks(user, period.start, period.end)
+            .annotate(day=TruncDate("stopped_at", tzinfo=period.tz))
+            .values("day", "kind")
+            .annotate(total=Count("pk"), met=Count("pk", filter=Q(breached_at__isnull=True)))
+            .order_by()
+        )
     by_day: dict[date, dict] = {}
     for row in rows:
         day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
@@ -646,7 +740,18 @@ def first_response_histogram(user, period: Period) -> list[dict]:
             condition &= Q(consumed__lt=edge)
         bins.append((low, edge, condition))
         low = edge
-    counts = clocks.aggregate(**{f"b{i}": Count("pk", filter=cond) for i, (_l, _e, cond) in enumerate(bins)})
+    records = _records(user, period)
+    if records is not None:
+        counts = {f"b{i}": 0 for i in range(len(bins))}
+        cuts = [e.total_seconds() for e in edges]
+        for record in records.current():
+            if record.kind != Kind.FIRST_RESPONSE:
+                continue
+            for index, n in record.bins.items():
+                low_s = rollups.bin_bounds(int(index))[0]  # the edges are bin edges: a bin lies in one histogram bar
+                counts[f"b{sum(1 for cut in cuts if low_s >= cut)}"] += n
+    else:
+        counts = clocks.aggregate(**{f"b{i}": Count("pk", filter=cond) for i, (_l, _e, cond) in enumerate(bins)})
 
     def label(minutes: float) -> str:
         return _("%(n)s h") % {"n": f"{minutes / 60:g}"} if minutes >= 60 else _("%(n)s min") % {"n": f"{minutes:g}"}

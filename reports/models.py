@@ -58,3 +58,113 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.week_start}"
+
+
+# --- Rollups of stopped SLA clocks (reports.rollups keeps them; docs/reports.md "Scale") -------------------
+
+def _dimension(model: str, verbose_name):
+    """A ticket attribute copied onto a fact or rollup row: an id, no constraint, no index of its own."""
+    return models.ForeignKey(
+        model, verbose_name=verbose_name, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        null=True, blank=True, related_name="+",
+    )
+
+
+class ClockFact(models.Model):
+    """One stopped first-response or resolution clock that counts for compliance, with its ticket's attributes.
+
+    A copy kept by ``reports.rollups`` (never edited by hand): the clock's outcome in seconds of business
+    time and the ticket's current queue, type, people, tier and channel, so report queries read one narrow
+    table instead of joining clocks, tickets and customers. Rebuilt from the clocks by
+    ``manage.py rebuild_rollups``.
+    """
+
+    clock = models.OneToOneField("sla.SLAClock", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("clock"), max_length=20)
+    stopped_at = models.DateTimeField(_("stopped"))
+    met = models.BooleanField(_("met"))
+    consumed_s = models.FloatField(_("business time (s)"))
+    target_s = models.FloatField(_("target (s)"))
+    policy = _dimension("sla.SLAPolicy", _("SLA policy"))
+    queue = _dimension("tickets.Queue", _("queue"))
+    ticket_type = _dimension("tickets.TicketType", _("type"))
+    performer = _dimension(settings.AUTH_USER_MODEL, _("performer"))
+    owner = _dimension(settings.AUTH_USER_MODEL, _("owner"))
+    approver = _dimension(settings.AUTH_USER_MODEL, _("approver"))
+    tier = _dimension("tickets.VipTier", _("customer tier"))
+    customer = _dimension("tickets.Customer", _("customer"))
+    channel = models.CharField(_("channel"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("clock fact")
+        verbose_name_plural = _("clock facts")
+        indexes = [
+            models.Index(fields=["stopped_at"], name="fact_stopped"),
+            # Exact percentiles: the values of one histogram bin in a period (reports.clockfigures).
+            models.Index(fields=["kind", "consumed_s"], include=["stopped_at"], name="fact_kind_consumed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.ticket_id} {self.stopped_at:%Y-%m-%d %H:%M}"
+
+
+class ClockDay(models.Model):
+    """Stopped clocks of one local day in one time zone, per ticket attributes: counts, sums and a histogram.
+
+    ``bins`` maps the index of a business-time bin (``reports.rollups.BIN_EDGES``) to the number of clocks
+    whose time falls in it; the dashboard's distribution and the exact percentiles start from it.
+    """
+
+    zone = models.CharField(_("time zone"), max_length=64)
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("clock"), max_length=20)
+    policy = _dimension("sla.SLAPolicy", _("SLA policy"))
+    queue = _dimension("tickets.Queue", _("queue"))
+    ticket_type = _dimension("tickets.TicketType", _("type"))
+    performer = _dimension(settings.AUTH_USER_MODEL, _("performer"))
+    owner = _dimension(settings.AUTH_USER_MODEL, _("owner"))
+    approver = _dimension(settings.AUTH_USER_MODEL, _("approver"))
+    tier = _dimension("tickets.VipTier", _("customer tier"))
+    channel = models.CharField(_("channel"), max_length=20, blank=True)
+    total = models.PositiveIntegerField(_("clocks"))
+    met = models.PositiveIntegerField(_("met"))
+    consumed_s = models.FloatField(_("business time (s)"))
+    bins = models.JSONField(_("histogram"), default=dict)
+
+    class Meta:
+        verbose_name = _("daily clock rollup")
+        verbose_name_plural = _("daily clock rollups")
+        indexes = [models.Index(fields=["zone", "day"], name="clockday_zone_day")]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.day} {self.kind}: {self.met}/{self.total}"
+
+
+class RollupZone(models.Model):
+    """A time zone whose daily rollups are complete (built once in full, then kept up to date)."""
+
+    zone = models.CharField(_("time zone"), max_length=64, primary_key=True)
+    built_at = models.DateTimeField(_("built"))
+
+    class Meta:
+        verbose_name = _("rollup time zone")
+        verbose_name_plural = _("rollup time zones")
+
+    def __str__(self) -> str:
+        return self.zone
+
+
+class RollupState(models.Model):
+    """The one row the rollup upkeep locks (one refresh at a time) and where it records how far it got."""
+
+    synced_to = models.DateTimeField(_("changes applied up to"), null=True, blank=True)
+    facts_built_at = models.DateTimeField(_("facts built"), null=True, blank=True)
+    refreshed_at = models.DateTimeField(_("last refresh"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup state")
+
+    def __str__(self) -> str:
+        return f"rollups synced to {self.synced_to}"

@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import django_tables2 as tables
 from django.contrib.auth import get_user_model
@@ -31,8 +32,8 @@ from sla.models import SLAClock
 from sla.selectors import format_duration
 from tickets.models import QueueMembership, Status, TicketEvent
 
+from . import clockfigures, metrics
 from . import dashboard as dash
-from . import metrics
 from .exports import XLSX
 from .models import WaitSegment
 
@@ -211,16 +212,35 @@ def sla_report(scope, period, form) -> Report:
     return report
 
 
+class Worst(NamedTuple):
+    ticket_id: int
+    kind: str
+    overdue: float  # business seconds past the target
+    stopped_at: object
+    title: str
+
+
 def breaches(scope, period, *, limit: int = 100) -> list[dict]:
     """The breached clocks stopped in the period, largest overdue first, with their cause."""
     from django.db.models import F
 
-    clocks = list(
-        dash.stopped_clocks(scope, period.start, period.end).filter(breached_at__isnull=False)
-        .annotate(overdue=F("consumed") - F("target"))
-        .select_related("ticket").only("kind", "consumed", "target", "stopped_at", "started_at", "ticket__title")
-        .order_by("-overdue", "pk")[:limit]
-    )
+    if dash._records(scope, period) is not None:  # the same clocks, copied with their ticket (reports.rollups)
+        clocks = [
+            Worst(ticket_id, kind, overdue, stopped_at, title)
+            for ticket_id, kind, overdue, stopped_at, title in clockfigures.facts_in_scope(scope)
+            .filter(stopped_at__gte=period.start, stopped_at__lt=period.end, met=False)
+            .annotate(overdue=F("consumed_s") - F("target_s"))
+            .values_list("ticket_id", "kind", "overdue", "stopped_at", "ticket__title")
+            .order_by("-overdue", "pk")[:limit]
+        ]
+    else:
+        clocks = [
+            Worst(c.ticket_id, c.kind, (c.consumed - c.target).total_seconds(), c.stopped_at, c.ticket.title)
+            for c in dash.stopped_clocks(scope, period.start, period.end).filter(breached_at__isnull=False)
+            .annotate(overdue=F("consumed") - F("target"))
+            .select_related("ticket").only("kind", "consumed", "target", "stopped_at", "started_at", "ticket__title")
+            .order_by("-overdue", "pk")[:limit]
+        ]
     ids = {c.ticket_id for c in clocks}
     segments: dict[int, list] = defaultdict(list)
     names = {}
@@ -247,8 +267,8 @@ def breaches(scope, period, *, limit: int = 100) -> list[dict]:
         else:
             cause = _("None recorded")
         rows.append({
-            "ticket": f"#{clock.ticket_id}", "title": clock.ticket.title, "clock": str(Kind(clock.kind).label),
-            "overdue": (clock.consumed - clock.target).total_seconds(), "cause": cause,
+            "ticket": f"#{clock.ticket_id}", "title": clock.title, "clock": str(Kind(clock.kind).label),
+            "overdue": clock.overdue, "cause": cause,
             "url": reverse("tickets:detail", args=[clock.ticket_id]),
         })
     return rows

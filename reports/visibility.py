@@ -36,20 +36,24 @@ class Visibility:
     people_ids: frozenset[int] = frozenset()
     observed_ids: frozenset[int] = frozenset()
 
-    def q(self, prefix: str = "") -> Q:
-        """The condition on tickets (``prefix`` = the path to the ticket, e.g. ``"ticket__"``)."""
+    def q(self, prefix: str = "", *, ticket_pk: str = "pk", observed: bool = True) -> Q:
+        """The condition on tickets (``prefix`` = the path to the ticket, e.g. ``"ticket__"``).
+
+        On a table that copies the ticket's columns (``reports.models.ClockFact``), ``ticket_pk`` names its
+        ticket column; ``observed=False`` leaves out the observed tickets (``ClockDay`` cannot tell them).
+        """
         if self.everything:
             return Q()
         if self.nothing:
-            return Q(**{f"{prefix}pk__in": []})
+            return Q(**{f"{prefix}{ticket_pk}__in": []})
         condition = Q(**{f"{prefix}approver_id": self.viewer_id})
         if self.queue_ids:
             condition |= Q(**{f"{prefix}queue_id__in": sorted(self.queue_ids)})
         if self.people_ids:
             people = sorted(self.people_ids)
             condition |= Q(**{f"{prefix}performer_id__in": people}) | Q(**{f"{prefix}owner_id__in": people})
-        if self.observed_ids:
-            condition |= Q(**{f"{prefix}pk__in": sorted(self.observed_ids)})
+        if self.observed_ids and observed:
+            condition |= Q(**{f"{prefix}{ticket_pk}__in": sorted(self.observed_ids)})
         return condition
 
     def filter(self, queryset: QuerySet, prefix: str = "") -> QuerySet:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from escalations.models import EscalationLevel, EscalationPolicy, Firing, ManualEscalation
+from reports import rollups
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, TicketTypeFactory
 from tickets import services
@@ -43,8 +44,8 @@ def policy(office) -> SLAPolicy:
                                     first_response_target=timedelta(hours=2), resolution_target=timedelta(hours=8))
 
 
-@pytest.fixture
-def week(time_machine, policy, queue, engineer, dispatcher, manager):
+@pytest.fixture(params=["clocks", "rollups"])
+def week(request, time_machine, policy, queue, engineer, dispatcher, manager):
     """The tickets (first response FR, resolution RES; business time on the office calendar):
 
     previous period
@@ -149,6 +150,8 @@ def week(time_machine, policy, queue, engineer, dispatcher, manager):
     at(2026, 3, 7, 10)
     for ticket in tickets.values():
         ticket.refresh_from_db()
+    if request.param == "rollups":  # every figure again, read from the rollups (reports.rollups)
+        rollups.rebuild()
     return {"tickets": tickets, "type": ttype, "customer": customer, "other_customer": other_customer,
             "reason_customer": reason_customer, "reason_stock": reason_stock, "level1": level1}
 

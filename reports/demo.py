@@ -1,0 +1,10 @@
+"""Demo data for the reports: the rollups of the seeded clocks (a ``tickets.demo.EXTRA_SEEDERS`` hook)."""
+
+from __future__ import annotations
+
+from . import rollups
+
+
+def seed_demo_reports(ctx=None) -> dict:
+    """Build the report rollups from the demo's clocks, so the dashboard reads them at once (idempotent)."""
+    return rollups.rebuild()

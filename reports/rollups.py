@@ -1,0 +1,274 @@
+"""Upkeep of the report rollups: clock facts and daily rollups per time zone (docs/reports.md, "Scale").
+
+Two tables, both derived from the SLA clocks and rebuildable at any time:
+
+- ``ClockFact``: one row per stopped first-response or resolution clock that counts for compliance,
+  with the ticket's current attributes copied on it (queue, type, performer, owner, approver,
+  customer tier, channel, policy);
+- ``ClockDay``: the facts of one local day in one time zone summed per combination of those
+  attributes, with a histogram of business time in fine bins (``BIN_EDGES``).
+
+``refresh()`` (a django-q2 schedule, every minute) applies what changed since its last run: the
+tickets whose row changed (``Ticket.updated_at``), whose clocks changed (an ``SLAClockEvent``
+recorded since), or whose customer changed tier (``CustomerTierChange``). Their facts are
+replaced, and every day a replaced fact was or is now in is summed again from the facts, in each
+time zone kept. A zone is kept when settings or a person who reads reports uses it
+(``zones()``); a zone seen for the first time is built in full. The first run builds everything.
+``rebuild()`` (``manage.py rebuild_rollups``) starts again from the clocks.
+
+Each run is one transaction holding the row of ``RollupState``, so runs never overlap (several
+clusters may schedule it) and a run that dies leaves the previous state. It looks back
+``LOOK_BACK`` before the start of the previous run, so a change committed late by a long
+transaction is still seen; applying a change twice gives the same rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sla.models import SLAClock, SLAClockEvent
+from tickets import access
+from tickets.models import CustomerTierChange, Profile, Ticket
+
+from .models import ClockDay, ClockFact, RollupState, RollupZone
+
+logger = logging.getLogger(__name__)
+
+KINDS = (SLAClock.Kind.FIRST_RESPONSE, SLAClock.Kind.RESOLUTION)
+LOOK_BACK = timedelta(minutes=10)
+CHUNK = 500
+DIMENSIONS = ("policy_id", "queue_id", "ticket_type_id", "performer_id", "owner_id", "approver_id", "tier_id",
+              "channel")
+
+# --- Business-time bins -------------------------------------------------------------------------------
+
+# Bin i holds values v with BIN_EDGES[i] <= v < BIN_EDGES[i + 1] (the last bin is open): 0, 1 s, then
+# steps of 2 % up to about 30 years, plus the dashboard's distribution edges, so that the distribution is a
+# sum of whole bins. The exact percentile reads only the clocks of the bin it falls in.
+HISTOGRAM_EDGES_S = (15 * 60.0, 30 * 60.0, 3600.0, 2 * 3600.0, 4 * 3600.0, 8 * 3600.0)
+BIN_EDGES: tuple[float, ...] = tuple(sorted(
+    {0.0, *HISTOGRAM_EDGES_S}
+    | {round(1.02 ** k, 3) for k in range(0, math.ceil(math.log(1e9) / math.log(1.02)) + 1)}
+))
+
+
+def bin_of(seconds: float) -> int:
+    return max(0, bisect.bisect_right(BIN_EDGES, seconds) - 1)
+
+
+def bin_bounds(index: int) -> tuple[float, float | None]:
+    return BIN_EDGES[index], (BIN_EDGES[index + 1] if index + 1 < len(BIN_EDGES) else None)
+
+
+# --- Which zones --------------------------------------------------------------------------------------
+
+
+def zones() -> list[str]:
+    """The server's zone and those of the active people who may read reports (dispatchers, managers, admins)."""
+    readers = get_user_model().objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name__in=[access.DISPATCHER, access.MANAGER, access.ADMIN])
+    )
+    found = set(Profile.objects.filter(user__in=readers).values_list("time_zone", flat=True).distinct())
+    valid = set()
+    for name in found | {settings.TIME_ZONE}:
+        try:
+            ZoneInfo(name)
+        except (ValueError, KeyError):
+            continue
+        valid.add(name)
+    return sorted(valid)
+
+
+def zone_ready(zone: str) -> bool:
+    """Whether the rollups of ``zone`` are complete (readers fall back to the clocks otherwise)."""
+    if not getattr(settings, "REPORTS_USE_ROLLUPS", True):
+        return False
+    return RollupZone.objects.filter(zone=zone).exists()
+
+
+# --- Facts --------------------------------------------------------------------------------------------
+
+
+def _fact_select(where: str) -> str:
+    seconds = ("EXTRACT(EPOCH FROM {0})" if connection.vendor == "postgresql" else "({0} / 1000000.0)")
+    return f"""
+        SELECT c.id, c.ticket_id, c.kind, c.stopped_at, c.breached_at IS NULL,
+               {seconds.format("c.consumed")}, {seconds.format("c.target")}, c.policy_id, t.queue_id,
+               t.ticket_type_id, t.performer_id, t.owner_id, t.approver_id, cu.vip_tier_id, t.customer_id,
+               t.channel
+        FROM sla_slaclock c
+        JOIN tickets_ticket t ON t.id = c.ticket_id
+        JOIN tickets_customer cu ON cu.id = t.customer_id
+        WHERE c.state = 'stopped' AND c.counts_for_compliance AND c.stopped_at IS NOT NULL
+          AND c.kind IN ('first_response', 'resolution') {where}
+    """
+
+
+FACT_COLUMNS = ("clock_id, ticket_id, kind, stopped_at, met, consumed_s, target_s, policy_id, queue_id, "
+                "ticket_type_id, performer_id, owner_id, approver_id, tier_id, customer_id, channel")
+
+
+def _insert_facts(where: str = "", params: Iterable = ()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {ClockFact._meta.db_table} ({FACT_COLUMNS}) {_fact_select(where)}",
+                       list(params))
+
+
+def sync_facts(ticket_ids: Iterable[int]) -> set[datetime]:
+    """Replace the facts of these tickets; returns the instants the old and new facts stopped at."""
+    ids = sorted(set(ticket_ids))
+    touched: set[datetime] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        facts = ClockFact.objects.filter(ticket_id__in=chunk)
+        touched.update(facts.values_list("stopped_at", flat=True))
+        facts.delete()
+        _insert_facts(f"AND c.ticket_id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+        touched.update(ClockFact.objects.filter(ticket_id__in=chunk).values_list("stopped_at", flat=True))
+    return touched
+
+
+def changed_tickets(since: datetime) -> set[int]:
+    """Tickets whose row, clocks or customer tier changed at or after ``since``."""
+    ids = set(Ticket.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    ids.update(SLAClockEvent.objects.filter(recorded_at__gte=since).values_list("clock__ticket_id", flat=True))
+    customers = CustomerTierChange.objects.filter(created_at__gte=since).values("customer_id")
+    ids.update(Ticket.objects.filter(customer_id__in=customers).values_list("pk", flat=True))
+    return ids
+
+
+# --- Days ---------------------------------------------------------------------------------------------
+
+
+def day_bounds(day: date, tz) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+
+
+FACT_FIELDS = ("stopped_at", "kind", "met", "consumed_s", *DIMENSIONS)
+
+
+def _sum_days(rows: Iterable[tuple], tz) -> dict[tuple, list]:
+    """Facts (``FACT_FIELDS`` tuples) → {(day, kind, *dimensions): [total, met, consumed, {bin: n}]}."""
+    sums: dict[tuple, list] = {}
+    for stopped_at, kind, met, consumed, *dims in rows:
+        key = (stopped_at.astimezone(tz).date(), kind, *dims)
+        entry = sums.get(key)
+        if entry is None:
+            entry = sums[key] = [0, 0, 0.0, defaultdict(int)]
+        entry[0] += 1
+        entry[1] += 1 if met else 0
+        entry[2] += consumed
+        entry[3][bin_of(consumed)] += 1
+    return sums
+
+
+def _write_days(zone: str, sums: dict[tuple, list]) -> int:
+    rows = [
+        ClockDay(zone=zone, day=day, kind=kind, **dict(zip(DIMENSIONS, dims, strict=True)), total=total, met=met,
+                 consumed_s=consumed, bins={str(k): v for k, v in sorted(bins.items())})
+        for (day, kind, *dims), (total, met, consumed, bins) in sums.items()
+    ]
+    ClockDay.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def rebuild_days(zone: str, days: Iterable[date]) -> int:
+    """Sum these local days of ``zone`` again from the facts; returns the rollup rows written."""
+    tz = ZoneInfo(zone)
+    days = sorted(set(days))
+    written = 0
+    for start in range(0, len(days), 50):
+        chunk = days[start:start + 50]
+        window = Q()
+        for day in chunk:
+            low, high = day_bounds(day, tz)
+            window |= Q(stopped_at__gte=low, stopped_at__lt=high)
+        ClockDay.objects.filter(zone=zone, day__in=chunk).delete()
+        facts = ClockFact.objects.filter(window).values_list(*FACT_FIELDS)
+        written += _write_days(zone, _sum_days(facts.iterator(chunk_size=5000), tz))
+    return written
+
+
+def build_zone(zone: str, now: datetime) -> int:
+    """Every day of ``zone`` from the facts (the zone's first build)."""
+    ClockDay.objects.filter(zone=zone).delete()
+    facts = ClockFact.objects.order_by().values_list(*FACT_FIELDS)
+    written = _write_days(zone, _sum_days(facts.iterator(chunk_size=10000), ZoneInfo(zone)))
+    RollupZone.objects.update_or_create(zone=zone, defaults={"built_at": now})
+    return written
+
+
+# --- Runs ---------------------------------------------------------------------------------------------
+
+
+def _locked_state() -> RollupState:
+    RollupState.objects.get_or_create(pk=1)
+    return RollupState.objects.select_for_update().get(pk=1)
+
+
+def rebuild(*, now: datetime | None = None) -> dict:
+    """Everything again from the clocks: facts, then every kept zone in full."""
+    started = time.perf_counter()
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = _locked_state()
+        ClockFact.objects.all().delete()
+        _insert_facts()
+        facts = ClockFact.objects.count()
+        ClockDay.objects.all().delete()
+        RollupZone.objects.all().delete()
+        rows = sum(build_zone(zone, now) for zone in zones())
+        state.synced_to = state.facts_built_at = state.refreshed_at = now
+        state.save()
+    result = {"facts": facts, "rollup_rows": rows, "zones": zones(),
+              "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+    logger.info("report rollups rebuilt: %s", result)
+    return result
+
+
+def refresh(*, now: datetime | None = None) -> dict:
+    """Apply the changes since the previous run (the first run rebuilds everything)."""
+    started = time.perf_counter()
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = _locked_state()
+        if state.facts_built_at is None or state.synced_to is None:
+            return rebuild(now=now)
+        tickets = changed_tickets(state.synced_to - LOOK_BACK)
+        instants = sync_facts(tickets)
+        wanted = zones()
+        built = set(RollupZone.objects.values_list("zone", flat=True))
+        rows = 0
+        for zone in wanted:
+            if zone not in built:
+                rows += build_zone(zone, now)
+            elif instants:
+                tz = ZoneInfo(zone)
+                rows += rebuild_days(zone, {i.astimezone(tz).date() for i in instants})
+        stale = built - set(wanted)
+        if stale:
+            ClockDay.objects.filter(zone__in=stale).delete()
+            RollupZone.objects.filter(zone__in=stale).delete()
+        state.synced_to = state.refreshed_at = now
+        state.save(update_fields=["synced_to", "refreshed_at"])
+    return {"tickets": len(tickets), "days": len({i.date() for i in instants}), "rollup_rows": rows,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def refresh_task() -> dict:
+    """The django-q2 schedule ``reports.rollups`` (every minute)."""
+    return refresh()
