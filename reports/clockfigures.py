@@ -161,21 +161,7 @@ def _zone_name(period) -> str:
 
 def facts_in_scope(scope):
     """``ClockFact`` rows the scope may see (visibility on the copied ticket columns, observed tickets too)."""
-    queryset = ClockFact.objects.all()
-    visibility = scope.visibility
-    if visibility.nothing:
-        return queryset.none()
-    if not visibility.everything:
-        queryset = queryset.filter(visibility.q(ticket_pk="ticket_id"))
-    return _narrow(queryset, scope)
-
-
-def _narrow(queryset, scope):
-    if scope.queue is not None:
-        queryset = queryset.filter(queue_id=scope.queue.pk)
-    if scope.ticket_type is not None:
-        queryset = queryset.filter(ticket_type_id=scope.ticket_type.pk)
-    return queryset
+    return scope.narrow(ClockFact.objects.all(), ticket_pk="ticket_id")
 
 
 def rollup_records(scope, period, previous) -> Records | None:
@@ -196,10 +182,8 @@ def rollup_records(scope, period, previous) -> Records | None:
     visibility = scope.visibility
     result = Records(scope, period, previous)
     if not visibility.nothing:
-        days = ClockDay.objects.filter(zone=zone, day__gte=previous.first, day__lte=period.last)
-        if not visibility.everything:
-            days = days.filter(visibility.q(observed=False))
-        days = _narrow(days, scope)
+        days = scope.narrow(ClockDay.objects.filter(zone=zone, day__gte=previous.first, day__lte=period.last),
+                            observed=False)
         for row in days.values_list("day", "kind", *DIMENSIONS, "total", "met", "consumed_s", "bins").order_by():
             day, kind, *rest = row
             dims, (total, met, consumed, bins) = tuple(rest[:len(DIMENSIONS)]), rest[len(DIMENSIONS):]
@@ -213,11 +197,11 @@ def rollup_records(scope, period, previous) -> Records | None:
 def _observed_records(scope, start, end, tz) -> list[Record]:
     """Facts of observed tickets the rest of the viewer's visibility does not already count."""
     visibility = scope.visibility
-    facts = _narrow(
+    facts = scope.narrow(
         ClockFact.objects.filter(ticket_id__in=sorted(visibility.observed_ids), stopped_at__gte=start,
                                  stopped_at__lt=end)
         .exclude(visibility.q(observed=False)),
-        scope,
+        ticket_pk="ticket_id",
     )
     records = []
     for stopped_at, kind, met, consumed, *dims in facts.values_list(*rollups.FACT_FIELDS):

@@ -84,9 +84,12 @@ class Scope:
     def visibility(self) -> Visibility:
         return visibility_of(self.user)
 
-    def narrow(self, queryset: QuerySet, prefix: str = "") -> QuerySet:
-        """``queryset`` (of tickets, or of rows reaching their ticket through ``prefix``) narrowed to the scope."""
-        queryset = self.visibility.filter(queryset, prefix)
+    def narrow(self, queryset: QuerySet, prefix: str = "", **options) -> QuerySet:
+        """``queryset`` (of tickets, or of rows reaching their ticket through ``prefix``) narrowed to the scope.
+
+        ``options`` go to ``Visibility.q`` (``ticket_pk``, ``observed``) for tables that copy ticket columns.
+        """
+        queryset = self.visibility.filter(queryset, prefix, **options)
         if self.queue is not None:
             queryset = queryset.filter(**{f"{prefix}queue": self.queue})
         if self.ticket_type is not None:

@@ -231,10 +231,11 @@ def rebuild(*, now: datetime | None = None) -> dict:
         facts = ClockFact.objects.count()
         ClockDay.objects.all().delete()
         RollupZone.objects.all().delete()
-        rows = sum(build_zone(zone, now) for zone in zones())
+        kept = zones()
+        rows = sum(build_zone(zone, now) for zone in kept)
         state.synced_to = state.facts_built_at = state.refreshed_at = now
         state.save()
-    result = {"facts": facts, "rollup_rows": rows, "zones": zones(),
+    result = {"facts": facts, "rollup_rows": rows, "zones": kept,
               "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
     logger.info("report rollups rebuilt: %s", result)
     return result

@@ -56,12 +56,13 @@ class Visibility:
             condition |= Q(**{f"{prefix}{ticket_pk}__in": sorted(self.observed_ids)})
         return condition
 
-    def filter(self, queryset: QuerySet, prefix: str = "") -> QuerySet:
+    def filter(self, queryset: QuerySet, prefix: str = "", **options) -> QuerySet:
+        """``queryset`` narrowed by ``q(prefix, **options)``."""
         if self.everything:
             return queryset
         if self.nothing:
             return queryset.none()
-        return queryset.filter(self.q(prefix))
+        return queryset.filter(self.q(prefix, **options))
 
 
 def visibility_of(user) -> Visibility:
