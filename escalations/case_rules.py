@@ -139,7 +139,7 @@ def _vip_level(rule: CaseRule, now: datetime) -> list[EscalationCase]:
 
 def _type_breaches(rule: CaseRule, now: datetime) -> list[EscalationCase]:
     since = (now - timedelta(hours=1)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    clocks = SLAClock.objects.filter(breached_at__gte=since, breached_at__lte=now,
+    clocks = SLAClock.objects.filter(breached_at__gte=since, breached_at__lte=now, kind__in=SLAClock.SLA_KINDS,
                                      ticket__ticket_type__isnull=False)
     if rule.ticket_type_id:
         clocks = clocks.filter(ticket__ticket_type_id=rule.ticket_type_id)
@@ -163,6 +163,7 @@ def _type_breaches(rule: CaseRule, now: datetime) -> list[EscalationCase]:
                 ticket_type=ticket_type,
                 sla_clocks__breached_at__gte=hour,
                 sla_clocks__breached_at__lt=hour + timedelta(hours=1),
+                sla_clocks__kind__in=SLAClock.SLA_KINDS,
             ).distinct().order_by("pk")
         )
         local = timezone.localtime(hour)

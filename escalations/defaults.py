@@ -13,13 +13,24 @@ Default ladder (DOMAIN "Automatic escalation"):
 | warning | 50 % | performer | routine (in-app) | notify |
 | reminder | 30 min before due | performer | routine | notify ("30 min left") |
 | level 1 | 80 % | performer + shift lead | important (email) | notify, urgent mark |
+| deadline passed | 100 % of the *deadline* clock | performer + performer's manager | important | notify |
 | level 2 | 100 % (breach) | head of department + shift lead | critical | notify, reassign to the shift lead |
 | level 3 | 200 % | service director | critical | notify, root-cause review task |
+
+Every level but "deadline passed" watches ``any`` SLA clock. "Deadline passed"
+watches the deadline clock (the internal deadline in force, ``Ticket.deadline``):
+it fires when the deadline passes and again after each deferral or override
+moves it; the manager is the one who decides deferrals (docs/deferrals.md).
 
 VIP ladder: reaches the manager on *threat*, before breach: 50 % performer and
 manager (important), 80 % manager (critical, urgent mark, priority high),
 100 % head of department (critical, reassign to the shift lead, an apology to
-the customer), 200 % director (critical, root-cause review task).
+the customer), 200 % director (critical, root-cause review task), and the same
+"deadline passed" level.
+
+Installs that already have the ladders keep them as they are (an admin may
+have edited them): the deadline level reaches new installs and fresh demos,
+and an admin adds it elsewhere in Django admin.
 """
 
 from __future__ import annotations
@@ -28,6 +39,11 @@ from datetime import timedelta
 
 DEFAULT_LADDER = "Default ladder"
 VIP_LADDER = "VIP ladder"
+
+DEADLINE_PASSED = {
+    "order": 25, "name": "Deadline passed", "clock": "deadline", "trigger_percent": 100, "urgency": "important",
+    "to_performer": True, "to_manager": True,
+}
 
 _APOLOGY_EN = (
     "We are sorry for the delay with your request {ticket}. It is now under a manager's control, "
@@ -46,6 +62,7 @@ LADDERS: dict[str, list[dict]] = {
          "to_performer": True},
         {"order": 20, "name": "Level 1: 80 % used", "trigger_percent": 80, "urgency": "important",
          "to_performer": True, "to_shift_lead": True, "mark_urgent": True},
+        DEADLINE_PASSED,
         {"order": 30, "name": "Level 2: breached", "trigger_percent": 100, "urgency": "critical",
          "to_head": True, "to_shift_lead": True, "reassign": "shift_lead"},
         {"order": 40, "name": "Level 3: overdue by 100 %", "trigger_percent": 200, "urgency": "critical",
@@ -56,6 +73,7 @@ LADDERS: dict[str, list[dict]] = {
          "to_performer": True, "to_manager": True},
         {"order": 20, "name": "VIP threat: 80 % used", "trigger_percent": 80, "urgency": "critical",
          "to_manager": True, "to_performer": True, "mark_urgent": True, "raise_priority_to": 3},
+        DEADLINE_PASSED,
         {"order": 30, "name": "VIP breached", "trigger_percent": 100, "urgency": "critical",
          "to_head": True, "to_manager": True, "reassign": "shift_lead", "auto_reply": True,
          "auto_reply_en": _APOLOGY_EN, "auto_reply_ru": _APOLOGY_RU},

@@ -270,12 +270,18 @@ class NotificationSettings(models.Model):
 
 
 class ClockKind(models.TextChoices):
-    """Which SLA clock a level watches (the ``sla.SLAClock`` kinds, plus any of them)."""
+    """Which clock a level watches: an ``sla.SLAClock`` kind, or any SLA clock.
 
-    ANY = "any", _("Any clock")
+    ``any`` means any *SLA* clock (first response, resolution, next reply), never the deadline
+    clock: otherwise every existing ladder would fire twice on tickets whose deadline is the
+    resolution due. A level watches the deadline in force only when it names ``deadline``.
+    """
+
+    ANY = "any", _("Any SLA clock")
     FIRST_RESPONSE = "first_response", _("First response")
     RESOLUTION = "resolution", _("Resolution")
     NEXT_REPLY = "next_reply", _("Next reply")
+    DEADLINE = "deadline", _("Deadline in force")
 
 
 class ContactRole(models.TextChoices):

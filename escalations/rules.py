@@ -66,7 +66,7 @@ class LevelRule:
     trigger: Trigger
 
     def applies_to(self, kind: str) -> bool:
-        return self.clock == ANY or self.clock == kind
+        return self.clock == kind or (self.clock == ANY and kind != "deadline")  # "any" SLA clock, never the deadline
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,28 @@ def next_wakeup(
     clock: ClockSnapshot, levels: Sequence[LevelRule], calendar, *, fired: Iterable[int] = ()
 ) -> datetime | None:
     """``next_escalation_at``: the earliest unfired level's instant or the breach check; None: nothing left."""
-    candidates = [at for at, _level in fire_instants(clock, levels, calendar, fired=fired)[:1]]
+    return wakeup_after(clock, fire_instants(clock, levels, calendar, fired=fired), calendar)
+
+
+def split_due(
+    instants: Sequence[tuple[datetime, LevelRule]], now: datetime
+) -> tuple[list[tuple[datetime, LevelRule]], list[tuple[datetime, LevelRule]]]:
+    """``fire_instants`` cut at ``now``: (the levels due, as ``due_levels``; the ones still to come).
+
+    Once the due ones have fired, ``wakeup_after(clock, still_to_come, calendar)`` is ``next_wakeup``:
+    the ladder's business time is worked out once per clock, not twice.
+    """
+    cut = 0
+    while cut < len(instants) and instants[cut][0] <= now:
+        cut += 1
+    return list(instants[:cut]), list(instants[cut:])
+
+
+def wakeup_after(
+    clock: ClockSnapshot, pending: Sequence[tuple[datetime, LevelRule]], calendar
+) -> datetime | None:
+    """``next_wakeup`` given ``pending``, the ``fire_instants`` of the levels not fired yet (earliest first)."""
+    candidates = [at for at, _level in pending[:1]]
     breach = breach_check_at(clock, calendar)
     if breach is not None:
         candidates.append(breach)

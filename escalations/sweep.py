@@ -1,25 +1,32 @@
 """The escalation sweep: claim the clocks that are due, fire their levels exactly once, move on.
 
 ``sweep(now)`` reads only clocks with ``next_escalation_at <= now`` (a partial
-index covers running clocks with a next escalation), in batches. Each batch is
-one transaction:
+index covers running clocks with a next escalation), in batches; a batch
+shorter than ``batch_size`` was the last (what it skipped is locked by another
+sweep, which fires it). Each batch is one transaction:
 
 1. **Claim.** PostgreSQL: ``SELECT … FOR UPDATE OF sla_slaclock SKIP LOCKED``,
    so concurrent sweeps (several django-q2 clusters) take disjoint clocks and
    never wait for each other. SQLite: the rows are read and claimed with a
    conditional ``UPDATE … WHERE next_escalation_at <= now`` in the same
    ``IMMEDIATE`` transaction (SQLite has one writer at a time).
-2. **Fire.** For each clock (in its own savepoint): every level of its ladder
-   whose instant is not after ``now`` and that has no ``Firing`` in the clock's
-   current generation fires, in order: a ``Firing`` row (unique on clock,
-   level, generation), the level's actions through the ticket services, a
-   ``ticket.escalated`` history row and ``notify()`` to the audience with
-   ``dedupe_key = firing:<firing>:<user>``. A clock past due gets
-   ``breached_at`` (once).
+2. **Fire.** Every level of a clock's ladder whose instant is not after
+   ``now`` and that has no ``Firing`` in the clock's current generation fires,
+   in order: a ``Firing`` row (unique on clock, level, generation), the
+   level's actions, a ``ticket.escalated`` history row and a notice to each of
+   its audience with ``dedupe_key = firing:<firing>:<user>``. A clock past due
+   gets ``breached_at`` (once). The whole batch goes set-based (``_fire_batch``,
+   in one savepoint): one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` for the
+   firings (only those it inserted have effects), one ``INSERT`` for the
+   history, ``notify_many`` for the notices, all written as tuples through
+   ``tickets.bulk.insert_rows``, never as model instances. Clocks whose levels
+   change the ticket (priority, reassignment, replies, follow-ups) go one by
+   one through the ticket services, each in its own savepoint; so does the
+   whole batch if the set-based attempt raised.
 3. **Advance.** ``next_escalation_at`` becomes the next unfired level's
-   instant (or the breach check, or NULL). A clock whose processing raised is
-   rolled back to its savepoint, logged, and retried ``RETRY_DELAY`` later; it
-   never blocks the others.
+   instant (or the breach check, or NULL), for the batch in one ``UPDATE``. A
+   clock whose processing raised is rolled back to its savepoint, logged, and
+   retried ``RETRY_DELAY`` later; it never blocks the others.
 
 Everything a firing does (the firing row, ticket changes, history, outbox
 rows) commits together or not at all, so a sweep killed halfway leaves either
@@ -31,8 +38,10 @@ the past) neither skips nor repeats a level.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,8 +50,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
-from django.utils.functional import lazy
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
@@ -50,6 +57,7 @@ from sla import services as sla_services
 from sla.models import Calendar, SLAClock
 from sla.selectors import format_duration
 from tickets import services as ticket_services
+from tickets.bulk import insert_rows
 from tickets.models import Customer, Priority, Queue, Ticket, TicketEvent
 from tickets.services import TicketError
 
@@ -63,23 +71,22 @@ from .models import (
     Reassign,
     TicketEscalationState,
 )
-from .notifications import Notice, notify, notify_many
+from .notifications import Notice, notify, notify_many, preferences
 from .notifications.preferences import time_zone_for
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-INSERT_CHUNK = 500  # firings per INSERT statement (7 parameters each)
+BATCH_SIZE = 1000  # 500 → 1000: ~10 % more firings/s (half the commits); 2000 gains nothing more
+INSERT_CHUNK = 400  # SQLite: clocks per UPDATE … FROM (VALUES …) (2 parameters each, under its 999 limit)
 RETRY_DELAY = timedelta(minutes=5)
 CLAIM_LEASE = timedelta(minutes=10)  # SQLite: how long a claimed clock is held if the sweep dies mid-batch
 RUNNING = SLAClock.State.RUNNING
 
-_duration = lazy(format_duration, str)
-
 
 @dataclass
 class SweepContext:
-    """Per-sweep caches: ladders, contacts, users, group members."""
+    """Per-sweep caches: ladders, contacts, people, calendars, customers, queues, group members, fixed audiences,
+    notice texts."""
 
     now: datetime
     ladders: LadderCache = field(default_factory=LadderCache)
@@ -87,6 +94,11 @@ class SweepContext:
     contacts: dict | None = None
     group_members: dict = field(default_factory=dict)
     touched_tickets: set = field(default_factory=set)
+    named_audience: dict = field(default_factory=dict)
+    titles: dict = field(default_factory=dict)
+    bodies: dict = field(default_factory=dict)
+    zones: dict = field(default_factory=dict)
+    rows: dict = field(default_factory=dict)  # model → {pk: row}: calendars, customers, queues
 
     def contact(self, queue, role: str) -> int | None:
         if self.contacts is None:
@@ -113,17 +125,91 @@ class SweepContext:
             self.group_members[level.pk] = members
         return members
 
+    def named(self, level: EscalationLevel) -> tuple[int, ...]:
+        """The people a level names whatever the ticket: its users, then its groups' members (sorted)."""
+        ids = self.named_audience.get(level.pk)
+        if ids is None:
+            ids = self.named_audience[level.pk] = (*(u.pk for u in level.users.all()), *sorted(self.members(level)))
+        return ids
+
     def load_users(self, ids) -> list:
-        missing = [pk for pk in ids if pk not in self.users]
-        if missing:
-            found = (
-                get_user_model()
-                .objects.select_related("profile__work_calendar", "notification_settings")
-                .in_bulk(missing)
-            )
-            for pk in missing:
-                self.users[pk] = found.get(pk)
+        self.known(get_user_model(), ids)
         return [self.users[pk] for pk in ids if self.users.get(pk) is not None]
+
+    def known(self, model, ids, using: str = DEFAULT_DB_ALIAS) -> dict:
+        """Rows of ``model`` by primary key (None for a missing one), each read once per sweep.
+
+        People come with their profile, working calendar and notification settings: what the
+        audience, the notices and ``notify_many`` read of them.
+        """
+        user_model = get_user_model()
+        rows = self.users if model is user_model else self.rows.setdefault(model, {})
+        missing = [pk for pk in ids if pk not in rows]
+        if missing:
+            queryset = model.objects.using(using)
+            if model is user_model:
+                queryset = queryset.select_related("profile__work_calendar", "notification_settings")
+            found = queryset.in_bulk(missing)
+            for pk in missing:
+                rows[pk] = found.get(pk)
+        return rows
+
+    def notice_texts(self, level: EscalationLevel, clock: SLAClock, threshold: timedelta, user) -> tuple[str, str]:
+        """Title and body of a level's notice to ``user``, as text in the user's language.
+
+        The translated formats and the durations are worked out once per language (and clock kind, target
+        and threshold) for the whole sweep; per notice only the ticket and the due time are filled in.
+        """
+        language = preferences.language_for(user)
+        title = self.titles.get(language)
+        if title is None:
+            with override(language):
+                title = self.titles[language] = str(NOTICE_TITLE)
+        key = (language, clock.kind, clock.target, threshold)
+        body = self.bodies.get(key)
+        if body is None:
+            with override(language):
+                body = self.bodies[key] = _body_format(clock.kind, clock.target, threshold)
+        ticket = clock.ticket
+        body_format, parts = body
+        if "due" in parts:  # the due instant in the user's time zone
+            parts = {**parts, "due": _local_due(clock.due_at, self.zone(user))}
+        return title.format(level=level.name, reference=ticket.reference, title=ticket.title), body_format.format(
+            **parts
+        )
+
+    def zone(self, user) -> ZoneInfo:
+        zone = self.zones.get(user.pk)
+        if zone is None:
+            try:
+                zone = ZoneInfo(time_zone_for(user))
+            except (ValueError, KeyError):
+                zone = ZoneInfo(settings.TIME_ZONE)
+            self.zones[user.pk] = zone
+        return zone
+
+
+NOTICE_TITLE = _("{level}: {reference} {title}")
+
+
+def _body_format(kind: str, target: timedelta, threshold: timedelta) -> tuple[str, dict]:
+    """The body's translated format and its values other than ``due`` (in the active language)."""
+    label = str(SLAClock.Kind(kind).label)
+    if threshold < target:
+        return str(_("{clock}: {remaining} of business time left, due {due}.")), {
+            "clock": label, "remaining": format_duration(target - threshold), "due": None,
+        }
+    if threshold == target:
+        return str(_("{clock}: the target of {target} is breached.")), {
+            "clock": label, "target": format_duration(target),
+        }
+    return str(_("{clock}: overdue by {overdue} of business time (target {target}).")), {
+        "clock": label, "overdue": format_duration(threshold - target), "target": format_duration(target),
+    }
+
+
+def _local_due(due_at: datetime | None, zone: ZoneInfo) -> str:
+    return timezone.localtime(due_at, zone).strftime("%d.%m %H:%M") if due_at else "—"
 
 
 # --- The sweep ----------------------------------------------------------------------------------
@@ -135,9 +221,11 @@ def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, using: s
     now = now or timezone.now()
     ctx = SweepContext(now=now)
     totals = {"due": 0, "fired": 0, "breached": 0, "failed": 0}
-    while True:
+    claimed = batch_size
+    while claimed == batch_size:  # a short batch took the last clocks due (others hold what it skipped)
         with transaction.atomic(using=using):
-            clocks = claim_due_clocks(now, limit=batch_size, using=using)
+            clocks = claim_due_clocks(now, limit=batch_size, using=using, ctx=ctx)
+            claimed = len(clocks)
             if not clocks:
                 break
             result = _process_batch(clocks, ctx)
@@ -148,7 +236,7 @@ def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, using: s
 
 
 def _due_queryset_base(using: str):
-    return SLAClock.objects.using(using).select_related("ticket")
+    return SLAClock.objects.using(using)
 
 
 def _due_queryset(now: datetime, using: str):
@@ -159,11 +247,15 @@ def _due_queryset(now: datetime, using: str):
     )
 
 
-def claim_due_clocks(now: datetime, *, limit: int, using: str = DEFAULT_DB_ALIAS) -> list[SLAClock]:
+def claim_due_clocks(
+    now: datetime, *, limit: int, using: str = DEFAULT_DB_ALIAS, ctx: SweepContext | None = None
+) -> list[SLAClock]:
     """Claim up to ``limit`` due clocks for this transaction (call inside ``transaction.atomic``).
 
-    The clocks come with their ticket; calendars, customers, queues and performers (with profiles) are
-    read once per distinct row and shared, rather than joined and built again for every clock.
+    The claim reads the clocks alone, through the partial index on ``next_escalation_at``: joined to
+    their tickets, PostgreSQL hashes the whole ticket table before it can sort and cut the due clocks
+    (27 ms per batch at 100k tickets, ten times that at 1M). Tickets are then read by primary key;
+    calendars, customers, queues and performers once per sweep (``ctx``), and shared.
     """
     due = _due_queryset(now, using)
     if connections[using].vendor == "postgresql":
@@ -175,31 +267,44 @@ def claim_due_clocks(now: datetime, *, limit: int, using: str = DEFAULT_DB_ALIAS
             SLAClock.objects.using(using).filter(
                 pk__in=[c.pk for c in clocks], state=RUNNING, next_escalation_at__lte=now
             ).update(next_escalation_at=now + CLAIM_LEASE)
-    _attach_related(clocks, using)
+    _attach_related(clocks, ctx or SweepContext(now=now), using, ticket_fields=BATCH_TICKET_FIELDS)
     return clocks
 
 
-def _attach_related(clocks: list[SLAClock], using: str) -> None:
-    """Put each clock's calendar and its ticket's customer, queue and performer (+ profile) in place."""
+BATCH_TICKET_FIELDS = ("id", "title", "customer", "queue", "performer", "owner", "approver")
+"""What the batch path reads of a ticket; the per-clock path, which acts through the ticket services, reads it all."""
+
+
+def _attach_related(
+    clocks: list[SLAClock], ctx: SweepContext, using: str, *, ticket_fields: Sequence[str] | None = None
+) -> None:
+    """Put each clock's ticket and calendar, and its ticket's customer, queue and performer in place.
+
+    Clocks of the same ticket share one ``Ticket`` object, with only ``ticket_fields`` loaded if given.
+    Clocks whose ticket is gone (deleted meanwhile, with its clocks) are dropped from ``clocks``.
+    """
     if not clocks:
         return
-    tickets = [c.ticket for c in clocks]
-    calendars = Calendar.objects.using(using).in_bulk({c.calendar_id for c in clocks})
-    customers = Customer.objects.using(using).in_bulk({t.customer_id for t in tickets})
-    queues = Queue.objects.using(using).in_bulk({t.queue_id for t in tickets})
-    performer_ids = {t.performer_id for t in tickets if t.performer_id is not None}
-    performers = (
-        get_user_model().objects.using(using).select_related("profile").in_bulk(performer_ids)
-        if performer_ids else {}
-    )
-    calendar_field = SLAClock._meta.get_field("calendar")
+    tickets_qs = Ticket.objects.using(using)
+    if ticket_fields is not None:
+        tickets_qs = tickets_qs.only(*ticket_fields)
+    by_pk = tickets_qs.in_bulk({c.ticket_id for c in clocks})
+    clocks[:] = [c for c in clocks if c.ticket_id in by_pk]
+    tickets = by_pk.values()
+    calendars = ctx.known(Calendar, {c.calendar_id for c in clocks}, using)
+    customers = ctx.known(Customer, {t.customer_id for t in tickets}, using)
+    queues = ctx.known(Queue, {t.queue_id for t in tickets}, using)
+    people = ctx.known(get_user_model(), {t.performer_id for t in tickets if t.performer_id is not None}, using)
+    ticket_field, calendar_field = (SLAClock._meta.get_field(n) for n in ("ticket", "calendar"))
     customer_field, queue_field, performer_field = (Ticket._meta.get_field(n) for n in ("customer", "queue",
                                                                                          "performer"))
-    for clock, ticket in zip(clocks, tickets, strict=True):
+    for clock in clocks:
+        ticket_field.set_cached_value(clock, by_pk[clock.ticket_id])
         calendar_field.set_cached_value(clock, calendars.get(clock.calendar_id))
+    for ticket in tickets:
         customer_field.set_cached_value(ticket, customers.get(ticket.customer_id))
         queue_field.set_cached_value(ticket, queues.get(ticket.queue_id))
-        performer_field.set_cached_value(ticket, performers.get(ticket.performer_id))
+        performer_field.set_cached_value(ticket, people.get(ticket.performer_id))
 
 
 def _process_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
@@ -209,7 +314,7 @@ def _process_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
             return _fire_batch(clocks, ctx)
     except Exception:
         logger.exception("batched escalation of %s clocks failed; firing them one at a time", len(clocks))
-    clocks = _reload(clocks)
+    clocks = _reload(clocks, ctx)
     stats = {"due": len(clocks), "fired": 0, "breached": 0, "failed": 0}
     _fire_one_by_one(clocks, ctx, stats)
     _advance(clocks, ctx.now)
@@ -227,44 +332,54 @@ def _advance(clocks: list[SLAClock], now: datetime) -> None:
 
 
 def set_next_escalations(clocks: list[SLAClock]) -> None:
-    """Write each clock's in-memory ``next_escalation_at`` in one ``UPDATE … FROM (VALUES …)`` per chunk.
+    """Write each clock's in-memory ``next_escalation_at`` in one ``UPDATE … FROM`` statement.
 
     The same result as ``bulk_update(clocks, ["next_escalation_at"])``, whose ``CASE WHEN`` over hundreds
-    of rows costs more Python time than the rest of the batch.
+    of rows costs more Python time than the rest of the batch. PostgreSQL reads the (id, instant) pairs
+    from one ``jsonb`` parameter, other databases from ``VALUES`` lists.
     """
     if not clocks:
         return
     connection = connections[clocks[0]._state.db or DEFAULT_DB_ALIAS]
     field = SLAClock._meta.get_field("next_escalation_at")
     quote = connection.ops.quote_name
-    table, column = quote(SLAClock._meta.db_table), quote(field.column)
-    value = "CAST(v.column2 AS timestamp with time zone)" if connection.vendor == "postgresql" else "v.column2"
+    table, column, pk = quote(SLAClock._meta.db_table), quote(field.column), quote(SLAClock._meta.pk.column)
+    if connection.vendor == "postgresql":
+        pairs = json.dumps([(c.pk, c.next_escalation_at.isoformat() if c.next_escalation_at else None)
+                            for c in clocks])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {column} = (v.e ->> 1)::timestamptz FROM jsonb_array_elements(%s::jsonb) AS v(e) "
+                f"WHERE {table}.{pk} = (v.e ->> 0)::bigint",
+                [pairs],
+            )
+        return
     for start in range(0, len(clocks), INSERT_CHUNK):
         chunk = clocks[start:start + INSERT_CHUNK]
         params = []
         for clock in chunk:
             params += [clock.pk, field.get_db_prep_save(clock.next_escalation_at, connection=connection)]
         sql = (
-            f"UPDATE {table} SET {column} = {value} FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v "
-            f"WHERE {table}.{quote('id')} = v.column1"
+            f"UPDATE {table} SET {column} = v.column2 FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v "
+            f"WHERE {table}.{pk} = v.column1"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
 
-def _reload(clocks: list[SLAClock]) -> list[SLAClock]:
+def _reload(clocks: list[SLAClock], ctx: SweepContext) -> list[SLAClock]:
     """Fresh copies of the claimed clocks (still locked by this transaction), after a rolled-back attempt."""
     using = clocks[0]._state.db or DEFAULT_DB_ALIAS
     fresh = _due_queryset_base(using).in_bulk([c.pk for c in clocks])
     clocks = [fresh[c.pk] for c in clocks if c.pk in fresh]
-    _attach_related(clocks, using)
+    _attach_related(clocks, ctx, using)
     return clocks
 
 
 # --- The batch path: a constant number of queries per batch ------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Planned:
     """A level due on a clock, as the batch path fires it."""
 
@@ -273,7 +388,8 @@ class _Planned:
     instant: datetime
     threshold: timedelta
     audience: list[int]
-    firing: Firing | None = None
+    data: dict = field(default_factory=dict)
+    firing_id: int | None = None
 
 
 def changes_ticket(level: EscalationLevel) -> bool:
@@ -286,137 +402,112 @@ def _fire_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
 
     Queries per batch, whatever its size: fired levels, the breach marks (3),
     the firings (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``), urgent
-    marks (2), history (1), users (1), ``notify_many`` (about 5) and the clocks'
-    ``next_escalation_at`` (1).
+    marks (2), history (1), users (1), ``notify_many`` (about 4) and the clocks'
+    ``next_escalation_at`` (1). Rows are written as tuples (``tickets.bulk.insert_rows``),
+    never as model instances.
     """
     now = ctx.now
     stats = {"due": len(clocks), "fired": 0, "breached": 0, "failed": 0}
     ctx.ladders.preload({c.policy_id for c in clocks if c.policy_id})
     fired = fired_levels(clocks)
-    plans: list[tuple[SLAClock, Ladder, list]] = []
+    plans: list[tuple[SLAClock, Ladder, object, list, list]] = []
     per_ticket: set[int] = set()
     for clock in clocks:
         if clock.state != RUNNING:
             clock.next_escalation_at = None
             continue
         ladder = ctx.ladders.ladder(clock.policy_id, clock.ticket.customer.vip_tier_id)
-        due = rules.due_levels(snapshot(clock), ladder.rules, clock.calendar.work_calendar(), now,
-                               fired=fired[clock.pk])
+        work = clock.calendar.work_calendar()
+        due, pending = rules.split_due(
+            rules.fire_instants(snapshot(clock), ladder.rules, work, fired=fired[clock.pk]), now
+        )
         if any(changes_ticket(ladder.level(rule.key)) for _at, rule in due):
             per_ticket.add(clock.ticket_id)
-        plans.append((clock, ladder, due))
+        plans.append((clock, ladder, work, due, pending))
     batched = [p for p in plans if p[0].ticket_id not in per_ticket]
-    stats["breached"] += len(sla_services.clocks_mark_breached([clock for clock, _l, _d in batched], now))
+    stats["breached"] += len(sla_services.clocks_mark_breached([p[0] for p in batched], now))
     planned = []
-    for clock, ladder, due in batched:
+    for clock, ladder, _work, due, _pending in batched:
         for instant, rule in due:
             level = ladder.level(rule.key)
-            threshold = rules.Trigger(percent=level.trigger_percent, offset=level.trigger_offset).threshold(
-                clock.target
-            )
+            threshold = rule.trigger.threshold(clock.target)
             planned.append(_Planned(clock, level, instant, threshold, audience_ids(level, clock.ticket, ctx)))
     if planned:
         stats["fired"] += _fire_planned(planned, ctx, fired)
-    for clock, ladder, _due in batched:
-        clock.next_escalation_at = rules.next_wakeup(
-            snapshot(clock), ladder.rules, clock.calendar.work_calendar(), fired=fired[clock.pk]
-        )
+    for clock, _ladder, work, _due, pending in batched:
+        # The due levels are fired now (by this sweep or, on a conflict, by another): what is left is pending.
+        clock.next_escalation_at = rules.wakeup_after(snapshot(clock), pending, work)
     if per_ticket:
-        _fire_one_by_one([c for c in clocks if c.ticket_id in per_ticket], ctx, stats)
+        one_by_one = [c for c in clocks if c.ticket_id in per_ticket]
+        _attach_related(one_by_one, ctx, one_by_one[0]._state.db or DEFAULT_DB_ALIAS)  # whole tickets (services)
+        _fire_one_by_one(one_by_one, ctx, stats)
     _advance(clocks, now)
     return stats
+
+
+def _firing_data(level: EscalationLevel, clock: SLAClock, threshold: timedelta, audience: list[int]) -> dict:
+    """What a firing records (its ``data``, and the history row's): the same on both paths."""
+    return {
+        "level": level.pk,
+        "level_name": level.name,
+        "order": level.order,
+        "clock": clock.kind,
+        "clock_id": clock.pk,
+        "generation": clock.generation,
+        "percent": int(threshold * 100 // clock.target) if clock.target else 100,
+        "urgency": level.urgency,
+        "recipients": audience if level.notify else [],
+    }
 
 
 def _fire_planned(planned: list[_Planned], ctx: SweepContext, fired: dict[int, set[int]]) -> int:
     """Insert the firings, then mark, record and notify for those this call inserted; returns how many."""
     now = ctx.now
     for plan in planned:
-        clock, level = plan.clock, plan.level
-        plan.firing = Firing(
-            clock=clock, level=level, generation=clock.generation, ticket=clock.ticket, due_at=plan.instant,
-            fired_at=now,
-            data={
-                "level": level.pk,
-                "level_name": level.name,
-                "order": level.order,
-                "clock": clock.kind,
-                "clock_id": clock.pk,
-                "generation": clock.generation,
-                "percent": int(plan.threshold * 100 // clock.target) if clock.target else 100,
-                "urgency": level.urgency,
-                "recipients": plan.audience if level.notify else [],
-            },
-        )
-    inserted = insert_firings([p.firing for p in planned])
+        plan.data = _firing_data(plan.level, plan.clock, plan.threshold, plan.audience)
+    ids = insert_firings([
+        (p.clock.pk, p.level.pk, p.clock.generation, p.clock.ticket_id, p.instant, now, p.data) for p in planned
+    ])
     for plan in planned:  # inserted now, or already there (a conflict): either way fired in this generation
         fired[plan.clock.pk].add(plan.level.pk)
-    planned = [p for p in planned if p.firing.pk in inserted]  # only new firings have effects
+        plan.firing_id = ids.get((plan.clock.pk, plan.level.pk, plan.clock.generation))
+    planned = [p for p in planned if p.firing_id is not None]  # only new firings have effects
     marked = _mark_urgent_many([p for p in planned if p.level.mark_urgent], now)
     if marked:
         for plan in marked:
-            plan.firing.data["actions"] = ["mark_urgent"]
-        Firing.objects.bulk_update([p.firing for p in marked], ["data"])
-    TicketEvent.objects.bulk_create(
-        TicketEvent(ticket_id=p.clock.ticket_id, actor=None, kind="ticket.escalated", data=p.firing.data,
-                    created_at=now)
-        for p in planned
-    )
+            plan.data["actions"] = ["mark_urgent"]
+        Firing.objects.bulk_update([Firing(pk=p.firing_id, data=p.data) for p in marked], ["data"])
+    insert_rows(TicketEvent, ("ticket", "actor", "kind", "data", "created_at"),
+                [(p.clock.ticket_id, None, "ticket.escalated", p.data, now) for p in planned])
     notifying = [p for p in planned if p.level.notify and p.audience]
     users = {u.pk: u for u in ctx.load_users(sorted({pk for p in notifying for pk in p.audience}))}
     notices = []
     for plan in notifying:
-        level, clock, ticket = plan.level, plan.clock, plan.clock.ticket
-        title = format_lazy(
-            _("{level}: {reference} {title}"), level=level.name, reference=ticket.reference, title=ticket.title
-        )
+        level, clock = plan.level, plan.clock
+        kind = f"escalation.level_{level.order}"
         for user_id in plan.audience:
             user = users.get(user_id)
             if user is not None:
-                notices.append(Notice(
-                    user, kind=f"escalation.level_{level.order}", urgency=level.urgency, title=title,
-                    body=_notice_body(clock, plan.threshold, user), ticket=ticket,
-                    dedupe_key=f"firing:{plan.firing.pk}:{user.pk}",
-                ))
-    notify_many(notices)
+                title, body = ctx.notice_texts(level, clock, plan.threshold, user)
+                notices.append(Notice(user, kind=kind, urgency=level.urgency, title=title, body=body,
+                                      ticket=clock.ticket, dedupe_key=f"firing:{plan.firing_id}:{user.pk}"))
+    notify_many(notices, results=False)
     return len(planned)
 
 
-def insert_firings(firings: list[Firing]) -> set[int]:
-    """Insert ``firings`` in one statement per chunk, skipping any (clock, level, generation) already fired.
+FIRING_COLUMNS = ("clock", "level", "generation", "ticket", "due_at", "fired_at", "data")
 
-    ``INSERT … ON CONFLICT (clock_id, level_id, generation) DO NOTHING RETURNING id, …`` (PostgreSQL,
-    SQLite ≥ 3.35): the new rows get their ``pk``; returns the ids of the rows inserted.
+
+def insert_firings(rows: list[tuple]) -> dict[tuple[int, int, int], int]:
+    """Insert firings (tuples in ``FIRING_COLUMNS`` order), skipping any (clock, level, generation) already fired.
+
+    One ``INSERT … ON CONFLICT (clock_id, level_id, generation) DO NOTHING RETURNING`` (PostgreSQL,
+    SQLite ≥ 3.35); returns the new firings' ids by (clock, level, generation): a row missing from it
+    was fired before, by this sweep's predecessor or a concurrent one, and must have no effect now.
     """
-    if not firings:
-        return set()
-    connection = connections[firings[0]._state.db or DEFAULT_DB_ALIAS]
-    meta = Firing._meta
-    fields = [meta.get_field(name) for name in ("clock", "level", "generation", "ticket", "due_at", "fired_at",
-                                                 "data")]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    by_key = {(f.clock_id, f.level_id, f.generation): f for f in firings}
-    inserted: set[int] = set()
-    for start in range(0, len(firings), INSERT_CHUNK):
-        chunk = firings[start:start + INSERT_CHUNK]
-        params = [field.get_db_prep_save(getattr(f, field.attname), connection=connection)
-                  for f in chunk for field in fields]
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([placeholder] * len(chunk))} "
-            f"ON CONFLICT ({quote('clock_id')}, {quote('level_id')}, {quote('generation')}) DO NOTHING "
-            f"RETURNING {quote('id')}, {quote('clock_id')}, {quote('level_id')}, {quote('generation')}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        for pk, clock_id, level_id, generation in rows:
-            firing = by_key[(clock_id, level_id, generation)]
-            firing.pk = pk
-            firing._state.adding = False
-            firing._state.db = connection.alias
-            inserted.add(pk)
-    return inserted
+    inserted = insert_rows(Firing, FIRING_COLUMNS, rows, on_conflict=("clock", "level", "generation"),
+                           returning=("id", "clock", "level", "generation"))
+    return {(clock_id, level_id, generation): pk for pk, clock_id, level_id, generation in inserted}
 
 
 def _mark_urgent_many(planned: list[_Planned], now: datetime) -> list[_Planned]:
@@ -527,17 +618,7 @@ def _fire_level(firing: Firing, level: EscalationLevel, clock: SLAClock, ticket:
     """Insert the (unsaved) ``firing`` first (the unique constraint guards it), then act, record and notify."""
     audience = audience_ids(level, ticket, ctx)
     threshold = rules.Trigger(percent=level.trigger_percent, offset=level.trigger_offset).threshold(clock.target)
-    data = {
-        "level": level.pk,
-        "level_name": level.name,
-        "order": level.order,
-        "clock": clock.kind,
-        "clock_id": clock.pk,
-        "generation": firing.generation,
-        "percent": int(threshold * 100 // clock.target) if clock.target else 100,
-        "urgency": level.urgency,
-        "recipients": audience if level.notify else [],
-    }
+    data = _firing_data(level, clock, threshold, audience)
     firing.data = data
     firing.save(force_insert=True)
     done, errors = _run_actions(level, ticket, ctx)
@@ -549,41 +630,9 @@ def _fire_level(firing: Firing, level: EscalationLevel, clock: SLAClock, ticket:
     ticket_services.record(ticket, "ticket.escalated", None, at=ctx.now, **data)
     if level.notify:
         for user in ctx.load_users(audience):
-            notify(
-                user,
-                kind=f"escalation.level_{level.order}",
-                urgency=level.urgency,
-                title=format_lazy(
-                    _("{level}: {reference} {title}"), level=level.name, reference=ticket.reference, title=ticket.title
-                ),
-                body=_notice_body(clock, threshold, user),
-                ticket=ticket,
-                dedupe_key=f"firing:{firing.pk}:{user.pk}",
-            )
-
-
-def _notice_body(clock: SLAClock, threshold: timedelta, user):
-    label = SLAClock.Kind(clock.kind).label
-    if threshold < clock.target:
-        try:
-            tz = ZoneInfo(time_zone_for(user))
-        except (ValueError, KeyError):
-            tz = ZoneInfo(settings.TIME_ZONE)
-        return format_lazy(
-            _("{clock}: {remaining} of business time left, due {due}."),
-            clock=label,
-            remaining=_duration(clock.target - threshold),
-            due=timezone.localtime(clock.due_at, tz).strftime("%d.%m %H:%M") if clock.due_at else "—",
-        )
-    if threshold == clock.target:
-        return format_lazy(_("{clock}: the target of {target} is breached."), clock=label,
-                           target=_duration(clock.target))
-    return format_lazy(
-        _("{clock}: overdue by {overdue} of business time (target {target})."),
-        clock=label,
-        overdue=_duration(threshold - clock.target),
-        target=_duration(clock.target),
-    )
+            title, body = ctx.notice_texts(level, clock, threshold, user)
+            notify(user, kind=f"escalation.level_{level.order}", urgency=level.urgency, title=title, body=body,
+                   ticket=ticket, dedupe_key=f"firing:{firing.pk}:{user.pk}")
 
 
 def audience_ids(level: EscalationLevel, ticket: Ticket, ctx: SweepContext) -> list[int]:
@@ -605,13 +654,8 @@ def audience_ids(level: EscalationLevel, ticket: Ticket, ctx: SweepContext) -> l
     ):
         if flag:
             ids.append(ctx.contact(ticket.queue, role))
-    ids.extend(u.pk for u in level.users.all())
-    ids.extend(sorted(ctx.members(level)))
-    seen: list[int] = []
-    for pk in ids:
-        if pk is not None and pk not in seen:
-            seen.append(pk)
-    return seen
+    ids.extend(ctx.named(level))
+    return list(dict.fromkeys(pk for pk in ids if pk is not None))  # first mention wins
 
 
 def _run_actions(level: EscalationLevel, ticket: Ticket, ctx: SweepContext) -> tuple[list[str], list[str]]:

@@ -315,12 +315,21 @@ class SLAClock(models.Model):
     ``consumed`` is the business time consumed up to ``state_changed_at`` (the
     last state change or retarget); while running, the live value adds the
     business time since then, and ``due_at`` is where it reaches ``target``.
+
+    The ``deadline`` kind follows ``Ticket.deadline`` instead of a policy target
+    (``sla.services.on_deadline_changed``, docs/sla.md): it never counts for
+    compliance and only escalation levels bound to it watch it.
     """
 
     class Kind(models.TextChoices):
         FIRST_RESPONSE = "first_response", _("First response")
         RESOLUTION = "resolution", _("Resolution")
         NEXT_REPLY = "next_reply", _("Next reply")
+        # Not an SLA clock: the internal deadline in force (``Ticket.deadline``), for escalation ladders only.
+        DEADLINE = "deadline", _("Deadline in force")
+
+    # The SLA clocks proper (what compliance, breaches and queue order are about); not the deadline clock.
+    SLA_KINDS = ("first_response", "resolution", "next_reply")
 
     class State(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -375,6 +384,7 @@ class SLAClock(models.Model):
                 condition=Q(kind="next_reply") & ~Q(state="stopped"),
                 name="sla_clock_one_open_next_reply",
             ),
+            models.UniqueConstraint(fields=["ticket"], condition=Q(kind="deadline"), name="sla_clock_one_deadline"),
             models.CheckConstraint(
                 condition=Q(state="running", due_at__isnull=False) | (~Q(state="running") & Q(due_at__isnull=True)),
                 name="sla_clock_due_only_when_running",
@@ -427,7 +437,8 @@ class SLAClockEvent(AppendOnlyModel):
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
-
+    # The clock's deadline generation when the event happened: a deadline clock can breach once per generation.
+    generation = models.PositiveIntegerField(_("deadline generation"), default=0)
 
     class Meta:
         ordering = ["id"]
@@ -435,7 +446,9 @@ class SLAClockEvent(AppendOnlyModel):
         verbose_name_plural = _("SLA clock events")
         indexes = [models.Index(fields=["clock", "id"], name="sla_event_clock")]
         constraints = [
-            models.UniqueConstraint(fields=["clock"], condition=Q(kind="breach"), name="sla_event_one_breach"),
+            models.UniqueConstraint(
+                fields=["clock", "generation"], condition=Q(kind="breach"), name="sla_event_one_breach_per_generation"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,11 +22,12 @@ ZERO = timedelta(0)
 State = SLAClock.State
 Kind = SLAClock.Kind
 
-KIND_ORDER = {Kind.FIRST_RESPONSE: 0, Kind.RESOLUTION: 1, Kind.NEXT_REPLY: 2}
+KIND_ORDER = {Kind.FIRST_RESPONSE: 0, Kind.RESOLUTION: 1, Kind.NEXT_REPLY: 2, Kind.DEADLINE: 3}
 SHORT_LABELS = {
     Kind.FIRST_RESPONSE: gettext_lazy("FR"),
     Kind.RESOLUTION: gettext_lazy("RES"),
     Kind.NEXT_REPLY: gettext_lazy("NR"),
+    Kind.DEADLINE: gettext_lazy("DL"),
 }
 
 # Share of the target consumed at which the colour changes (DOMAIN: escalation by share of SLA).
@@ -173,7 +174,7 @@ def clock_view(clock: SLAClock, now: datetime) -> ClockView:
 
 
 def current_clocks(clocks) -> list[SLAClock]:
-    """The clocks a ticket shows: first response, resolution and the latest next reply, in that order.
+    """The clocks a ticket shows: first response, resolution, the latest next reply and the deadline clock.
 
     Clocks of a ticket that matches no policy any more (``policy`` empty) are not shown.
     """
@@ -222,12 +223,23 @@ _CAUSES = {
     "no_target": gettext_lazy("the new policy has no such target"),
     "backfill": gettext_lazy("created from the ticket's timestamps"),
     "observed": gettext_lazy("observed past due"),
+    "sla_default": gettext_lazy("deadline set to the resolution due"),
+    "deferral": gettext_lazy("deadline deferral decided"),
+    "override": gettext_lazy("deadline overridden by an administrator"),
+    "deadline_cleared": gettext_lazy("deadline cleared"),
 }
 _MODES = {
     "retroactive": gettext_lazy("retroactive from creation"),
     "carry_over": gettext_lazy("consumed time carried over"),
     "detach": gettext_lazy("no SLA any more"),
 }
+_VERDICTS = {"objective": gettext_lazy("objective"), "subjective": gettext_lazy("subjective")}
+
+
+def _deadline_text(value) -> str:
+    from tickets.templatetags.opsdesk import format_dt
+
+    return format_dt(datetime.fromisoformat(value)) if value else "—"
 
 
 def _event_details(event: SLAClockEvent, names: dict) -> str:
@@ -237,6 +249,17 @@ def _event_details(event: SLAClockEvent, names: dict) -> str:
         reason = names["reasons"].get(data.get("reason_id")) or data.get("reason") or ""
         if reason:
             parts.append(str(reason))
+    elif event.kind == SLAClockEvent.Kind.RETARGET and data.get("mode") == "deadline":
+        if data.get("from_deadline") != data.get("deadline"):
+            parts.append(
+                _("deadline %(old)s → %(new)s")
+                % {"old": _deadline_text(data.get("from_deadline")), "new": _deadline_text(data.get("deadline"))}
+            )
+        if data.get("verdict") in _VERDICTS:
+            parts.append(str(_VERDICTS[data["verdict"]]))
+        if data.get("from_policy") != data.get("policy"):
+            parts.append(f"{names['policies'].get(data.get('from_policy'), '—')} → "
+                         f"{names['policies'].get(data.get('policy'), '—')}")
     elif event.kind == SLAClockEvent.Kind.RETARGET:
         old = names["policies"].get(data.get("from_policy"), "—")
         new = names["policies"].get(data.get("policy"), _("no SLA"))
@@ -246,6 +269,8 @@ def _event_details(event: SLAClockEvent, names: dict) -> str:
         parts.append(_("counts for compliance") if data.get("counts") else _("excluded from compliance"))
     elif event.kind == SLAClockEvent.Kind.START and data.get("policy"):
         parts.append(str(names["policies"].get(data["policy"], "")))
+        if data.get("deadline"):
+            parts.append(_("deadline %(deadline)s") % {"deadline": _deadline_text(data["deadline"])})
     cause = data.get("cause")
     if cause in _CAUSES:
         parts.append(str(_CAUSES[cause]))

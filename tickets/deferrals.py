@@ -12,7 +12,10 @@ Services (writes) and selectors (reads) of the workflow in docs/deferrals.md:
 
 Deciding is the only non-admin path that moves ``Ticket.deadline`` (admins
 override in Django admin, logged as an override). Customer-facing SLA clocks
-never move. Decisions are final: a decided request is never updated again.
+never move; the ticket's *deadline* clock (``sla.services.on_deadline_changed``)
+follows the new deadline, so escalation levels bound to it fire again. Opening
+a request (by hand or automatically) never changes the deadline. Decisions are
+final: a decided request is never updated again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from sla import services as sla_services
 
 from . import access
 from .models import (
@@ -423,6 +428,10 @@ def deferral_decide(
     fresh.new_deadline, fresh.comment = new_deadline, comment
     ticket.deadline = new_deadline
     ticket.save(update_fields=["deadline", "updated_at"])
+    # SLA: the deadline clock is retargeted on the new deadline, so its escalation ladder re-arms.
+    sla_services.on_deadline_changed(
+        ticket, previous=previous, at=now, actor=actor, cause="deferral", verdict=verdict, request=fresh.pk
+    )
     record(
         ticket,
         "ticket.deadline_deferred",

@@ -36,7 +36,7 @@ def in_queue_order(tickets: QuerySet) -> QuerySet:
     """``tickets`` in queue order: VIP queue priority desc, earliest running SLA due first (none last),
     priority desc, oldest first."""
     next_due = (
-        SLAClock.objects.filter(ticket_id=OuterRef("pk"), state=SLAClock.State.RUNNING)
+        SLAClock.objects.filter(ticket_id=OuterRef("pk"), state=SLAClock.State.RUNNING, kind__in=SLAClock.SLA_KINDS)
         .order_by("due_at")
         .values("due_at")[:1]
     )

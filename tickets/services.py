@@ -193,6 +193,7 @@ def ticket_create(
     if deadline is None and sla_deadline is not None:
         ticket.deadline = sla_deadline
         ticket.save(update_fields=["deadline"])
+        sla_services.on_deadline_changed(ticket, previous=None, at=now, actor=actor, cause="sla_default")
     record(
         ticket,
         "ticket.created",
@@ -549,6 +550,8 @@ def ticket_override_deadline(ticket: Ticket, *, deadline: datetime | None, actor
         to=deadline.isoformat() if deadline else None,
         reason=reason.strip(),
     )
+    # SLA: the deadline clock follows (retargeted, a new escalation generation; started or stopped).
+    sla_services.on_deadline_changed(ticket, previous=previous, actor=actor, cause="override")
     return ticket
 
 

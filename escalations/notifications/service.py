@@ -9,9 +9,10 @@ an enqueue missed. Reading and marking read live here too.
 
 ``notify_many(notices)`` does the same for many notices at once in a constant
 number of queries (the sweep fires hundreds per batch): recipients' settings
-and profiles in one query each, existing dedupe keys in one, the notifications
-in one ``INSERT``, open digest groups in one, the outbox rows in one, and one
-enqueue after commit. ``notify`` is ``notify_many`` with one notice, so both
+and profiles in one query each, the notifications in one ``INSERT … ON
+CONFLICT DO NOTHING`` that skips the dedupe keys a recipient already has,
+open digest groups in one, the outbox rows in one, and one enqueue after
+commit. ``notify`` is ``notify_many`` with one notice, so both
 behave the same: N ``notify`` calls and one ``notify_many`` of the same N
 notices write the same rows.
 """
@@ -26,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Min
 from django.utils import timezone, translation
 
@@ -38,6 +39,7 @@ from escalations.models import (
     NotificationSettings,
     Urgency,
 )
+from tickets.bulk import insert_rows
 
 from . import delivery, digest, preferences
 
@@ -84,28 +86,39 @@ def notify(
     return notify_many([notice])[0]
 
 
-def notify_many(notices: Sequence[Notice]) -> list[Notification | None]:
+def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Notification | None]:
     """``notify`` for each of ``notices`` in one go; returns, per notice, its notification or None.
 
     Same rules as calling ``notify`` once per notice in this order: a notice
     whose (recipient, dedupe key) an earlier one of the batch already used is
     dropped, and routine notices join the digest groups earlier ones opened.
     Every row is written in the caller's transaction; delivery is enqueued
-    once, after commit.
+    once, after commit. ``results=False`` (the sweep) skips building the
+    returned ``Notification`` objects: the list holds True for each notice
+    that created one.
+
+    The rows are written as plain tuples (``tickets.bulk.insert_rows``), and
+    what depends only on the recipient and the urgency (channels, language,
+    quiet hours, digest release) is worked out once per pair, not per notice.
     """
     notices = list(notices)
     urgencies = [Urgency(n.urgency).value for n in notices]  # an unknown urgency fails before any write
-    result: list[Notification | None] = [None] * len(notices)
+    result: list = [None] * len(notices)
     active = [i for i, n in enumerate(notices) if n.recipient is not None and n.recipient.is_active]
     if not active:
         return result
     _preload_recipients([notices[i].recipient for i in active])
     chosen: list[tuple[int, NotificationSettings, list[str]]] = []
     seen_keys: set[tuple[int, str]] = set()
+    choices: dict[tuple[int, str], tuple[NotificationSettings, list[str]]] = {}
     for i in active:
         notice = notices[i]
-        prefs = preferences.settings_for(notice.recipient)
-        channels = prefs.channels_for(urgencies[i])
+        per_urgency = (notice.recipient.pk, urgencies[i])
+        choice = choices.get(per_urgency)
+        if choice is None:
+            prefs = preferences.settings_for(notice.recipient)
+            choice = choices[per_urgency] = (prefs, prefs.channels_for(urgencies[i]))
+        prefs, channels = choice
         if not channels:
             continue
         if notice.dedupe_key:
@@ -118,35 +131,47 @@ def notify_many(notices: Sequence[Notice]) -> list[Notification | None]:
         return result
     texts = _render([notices[i] for i, _prefs, _channels in chosen])
     now = timezone.now()
-    rows = {
-        i: Notification(
-            recipient=notices[i].recipient,
-            kind=notices[i].kind,
-            urgency=urgencies[i],
-            title=title,
-            body=body,
-            url=notices[i].url,
-            ticket=notices[i].ticket,
-            actor=notices[i].actor,
-            dedupe_key=notices[i].dedupe_key or None,
-            in_app=NotificationChannel.IN_APP in channels,
-            created_at=now,
-        )
-        for (i, _prefs, channels), (title, body) in zip(chosen, texts, strict=True)
-    }
+    in_app = NotificationChannel.IN_APP.value
+    rows = {}
+    for (i, _prefs, channels), (title, body) in zip(chosen, texts, strict=True):
+        n = notices[i]
+        rows[i] = (n.recipient.pk, n.kind, urgencies[i], title, body, n.url, _pk(n.ticket), _pk(n.actor),
+                   n.dedupe_key or None, in_app in channels, now)
     with transaction.atomic():
         created = _insert_notifications(rows)
         if not created:
             return result
-        kept = [(i, prefs, channels) for i, prefs, channels in chosen if i in created]
-        outbox = _outbox_rows([(rows[i], prefs, channels) for i, prefs, channels in kept], now=now)
+        kept = [(notices[i].recipient, urgencies[i], prefs, channels, created[i])
+                for i, prefs, channels in chosen if i in created]
+        outbox = _outbox_rows(kept, now=now)
         if outbox:
-            Delivery.objects.bulk_create(outbox)
-            if any(row.next_attempt_at <= now for row in outbox):
+            insert_rows(Delivery, DELIVERY_COLUMNS, outbox)
+            if any(row[4] <= now for row in outbox):
                 delivery.enqueue_on_commit()
-    for i in created:
-        result[i] = rows[i]
+    for i, pk in created.items():
+        result[i] = _notification(pk, notices[i], rows[i]) if results else True
     return result
+
+
+NOTIFICATION_COLUMNS = ("recipient", "kind", "urgency", "title", "body", "url", "ticket", "actor", "dedupe_key",
+                       "in_app", "created_at")
+DELIVERY_COLUMNS = ("notification", "recipient", "channel", "digestible", "next_attempt_at", "created_at")
+
+
+def _pk(obj) -> int | None:
+    return None if obj is None else obj.pk
+
+
+def _notification(pk: int, notice: Notice, row: tuple) -> Notification:
+    """The ``Notification`` object of an inserted row (with its recipient, ticket and actor in place)."""
+    _recipient, kind, urgency, title, body, url, _ticket, _actor, dedupe_key, in_app, created_at = row
+    notification = Notification(
+        pk=pk, recipient=notice.recipient, kind=kind, urgency=urgency, title=title, body=body, url=url,
+        ticket=notice.ticket, actor=notice.actor, dedupe_key=dedupe_key, in_app=in_app, created_at=created_at,
+    )
+    notification._state.adding = False
+    notification._state.db = DEFAULT_DB_ALIAS
+    return notification
 
 
 def _preload_recipients(users: Sequence) -> None:
@@ -172,10 +197,13 @@ def _preload_recipients(users: Sequence) -> None:
 
 def _render(notices: Sequence[Notice]) -> list[tuple[str, str]]:
     """(title, body) of each notice as text in its recipient's language (one language switch per language)."""
+    texts: list[tuple[str, str]] = [("", "")] * len(notices)
     by_language: dict[str, list[int]] = defaultdict(list)
     for index, notice in enumerate(notices):
-        by_language[preferences.language_for(notice.recipient)].append(index)
-    texts: list[tuple[str, str]] = [("", "")] * len(notices)
+        if type(notice.title) is str and type(notice.body) is str:  # already text (the sweep renders its own)
+            texts[index] = (notice.title[:200], notice.body)
+        else:
+            by_language[preferences.language_for(notice.recipient)].append(index)
     for language, indexes in by_language.items():
         with translation.override(language):
             for index in indexes:
@@ -183,80 +211,62 @@ def _render(notices: Sequence[Notice]) -> list[tuple[str, str]]:
     return texts
 
 
-def _insert_notifications(rows: dict[int, Notification]) -> dict[int, Notification]:
-    """Insert the rows whose (recipient, dedupe key) is new; returns those inserted (by notice index).
+def _insert_notifications(rows: dict[int, tuple]) -> dict[int, int]:
+    """Insert the rows whose (recipient, dedupe key) is new; returns the new ids by notice index.
 
-    Existing keys are filtered out in one query; if a concurrent transaction
-    inserts one of the keys between that query and the insert, the insert is
-    rolled back to its savepoint and retried once without it.
+    One ``INSERT … ON CONFLICT (recipient, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING``: a key
+    the recipient already has is skipped, and so is one a concurrent transaction inserts meanwhile (the
+    insert waits for that transaction and skips the row if it committed).
     """
-    keyed = {(n.recipient_id, n.dedupe_key) for n in rows.values() if n.dedupe_key}
-    for attempt in (1, 2):
-        if keyed:
-            existing = set(
-                Notification.objects.filter(
-                    recipient_id__in={r for r, _k in keyed}, dedupe_key__in={k for _r, k in keyed}
-                ).values_list("recipient_id", "dedupe_key")
-            )
-            rows = {i: n for i, n in rows.items() if not n.dedupe_key or (n.recipient_id, n.dedupe_key) not in existing}
-        if not rows:
-            return {}
-        if not keyed:
-            Notification.objects.bulk_create(list(rows.values()))
-            return rows
-        try:
-            with transaction.atomic():
-                Notification.objects.bulk_create(list(rows.values()))
-        except IntegrityError:
-            # A concurrent notify with the same key won the race: drop it and try again.
-            if attempt == 2:
-                raise
-            for n in rows.values():
-                n.pk = None
-                n._state.adding = True
-            continue
-        return rows
-    return {}  # pragma: no cover - the loop returns or raises
+    recipient, dedupe_key = NOTIFICATION_COLUMNS.index("recipient"), NOTIFICATION_COLUMNS.index("dedupe_key")
+    inserted = insert_rows(Notification, NOTIFICATION_COLUMNS, rows.values(),
+                           on_conflict=("recipient", "dedupe_key"), on_conflict_where="dedupe_key IS NOT NULL",
+                           returning=("id", "recipient", "dedupe_key"))
+    by_key = {(r, key): pk for pk, r, key in inserted if key is not None}
+    unkeyed = iter([pk for pk, _r, key in inserted if key is None])  # never skipped: in the order given
+    return {
+        i: pk
+        for i, row in rows.items()
+        if (pk := by_key.get((row[recipient], row[dedupe_key])) if row[dedupe_key] else next(unkeyed)) is not None
+    }
 
 
-def _outbox_rows(items: Sequence[tuple[Notification, NotificationSettings, list[str]]], *, now: datetime
-                 ) -> list[Delivery]:
-    """The outbox rows of the new notifications, in order; routine ones join open digest groups."""
-    wanted = [(n, prefs, [c for c in channels if c in OUTBOX_CHANNELS]) for n, prefs, channels in items]
-    wanted = [(n, prefs, channels) for n, prefs, channels in wanted if channels]
+def _outbox_rows(items: Sequence[tuple], *, now: datetime) -> list[tuple]:
+    """The outbox rows (``DELIVERY_COLUMNS``) of the new notifications, in order; routine ones join open digests.
+
+    ``items`` are (recipient, urgency, settings, channels, notification id). When each delivery is
+    released depends only on the recipient, the urgency and ``now``: it is worked out once per pair.
+    """
+    wanted = [(user, urgency, prefs, [c for c in channels if c in OUTBOX_CHANNELS], pk)
+              for user, urgency, prefs, channels, pk in items]
+    wanted = [item for item in wanted if item[3]]
     if not wanted:
         return []
-    digestible = {id(n): digest.is_digestible(n.urgency, prefs) for n, prefs, _channels in wanted}
+    digestible = {(user.pk, urgency): digest.is_digestible(urgency, prefs) for user, urgency, prefs, _c, _pk in wanted}
     held = _held_groups(
-        {n.recipient_id for n, _prefs, _channels in wanted if digestible[id(n)]},
-        {c for n, _prefs, channels in wanted if digestible[id(n)] for c in channels},
+        {user.pk for user, urgency, _p, _c, _pk in wanted if digestible[user.pk, urgency]},
+        {c for user, urgency, _p, channels, _pk in wanted if digestible[user.pk, urgency] for c in channels},
         now=now,
     )
+    releases: dict[tuple[int, str], datetime] = {}
     outbox = []
-    for notification, prefs, channels in wanted:
-        urgency = notification.urgency
-        quiet = preferences.is_quiet(urgency, prefs)
-        calendar = preferences.working_calendar_for(notification.recipient) if quiet else None
-        grouped = digestible[id(notification)]
-        own_release = preferences.release_at(now=now, urgency=urgency, prefs=prefs, calendar=calendar,
-                                             digestible=grouped)
+    for user, urgency, prefs, channels, pk in wanted:
+        grouped = digestible[user.pk, urgency]
+        own_release = releases.get((user.pk, urgency))
+        if own_release is None:
+            quiet = preferences.is_quiet(urgency, prefs)
+            calendar = preferences.working_calendar_for(user) if quiet else None
+            own_release = releases[user.pk, urgency] = preferences.release_at(
+                now=now, urgency=urgency, prefs=prefs, calendar=calendar, digestible=grouped
+            )
         for channel in channels:
             at = own_release
             if grouped:
-                key = (notification.recipient_id, channel)
+                key = (user.pk, channel)
                 at = held.get(key, own_release)
                 if at > now:
                     held[key] = at  # a later routine notice in this batch joins this group
-            outbox.append(
-                Delivery(
-                    notification=notification,
-                    recipient=notification.recipient,
-                    channel=channel,
-                    digestible=grouped,
-                    next_attempt_at=at,
-                    created_at=now,
-                )
-            )
+            outbox.append((pk, user.pk, channel, grouped, at, now))
     return outbox
 
 

@@ -1,7 +1,10 @@
 """``{% load sla_tags %}``: ``{% sla_badges ticket %}`` for list rows, ``{% sla_panel ticket %}`` for the ticket page.
 
 ``sla_badges`` reads ``ticket.sla_clocks.all()``: list views prefetch it with
-``sla.selectors.with_clocks(queryset)``, so rows cost no queries.
+``sla.selectors.with_clocks(queryset)``, so rows cost no queries. The badges
+show the SLA clocks only: lists have a deadline column of their own, so the
+deadline clock would only repeat it. The ticket page's panel shows the deadline
+clock as its last row, marked as not counted for compliance.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from django import template
 from django.utils import timezone
 
 from .. import selectors
+from ..models import SLAClock
 
 register = template.Library()
 
 
 @register.inclusion_tag("sla/_clock_badges.html")
 def sla_badges(ticket):
-    return {"views": selectors.ticket_clock_views(ticket, timezone.now())}
+    views = selectors.ticket_clock_views(ticket, timezone.now())
+    return {"views": [v for v in views if v.kind != SLAClock.Kind.DEADLINE]}
 
 
 @register.inclusion_tag("sla/_sla_panel.html")

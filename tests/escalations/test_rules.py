@@ -18,6 +18,8 @@ from escalations.rules import (
     due_levels,
     fire_instants,
     next_wakeup,
+    split_due,
+    wakeup_after,
 )
 from sla.businesstime import WorkCalendar
 
@@ -187,3 +189,16 @@ def test_the_next_wakeup_is_never_after_a_due_level_and_due_levels_are_not_in_th
     elif wake is not None:
         unfired = [at for at, _level in fire_instants(clock, LADDER, OFFICE, fired=fired)]
         assert wake == min([*unfired, breach_check_at(clock, OFFICE)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(checkpoint=instants, target=durations, now=instants, fired=st.sets(st.sampled_from([1, 2, 3, 4, 5])),
+       breached=st.booleans())
+def test_one_pass_over_the_ladder_gives_the_due_levels_and_the_wakeup_once_they_have_fired(
+    checkpoint, target, now, fired, breached
+):
+    clock = running(checkpoint, target=target, breached=breached)
+    due, pending = split_due(fire_instants(clock, LADDER, OFFICE, fired=fired), now)
+    assert due == due_levels(clock, LADDER, OFFICE, now, fired=fired)
+    after = fired | {level.key for _at, level in due}
+    assert wakeup_after(clock, pending, OFFICE) == next_wakeup(clock, LADDER, OFFICE, fired=after)

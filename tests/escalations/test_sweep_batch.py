@@ -9,11 +9,16 @@ import pytest
 import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from escalations import sweep as sweep_module
 from escalations.models import (
     ContactRole,
     Delivery,
+    EscalationLevel,
     Firing,
     Notification,
     QueueEscalationContact,
@@ -23,6 +28,7 @@ from escalations.models import (
 from escalations.notifications import Notice, notify, notify_many
 from escalations.sweep import sweep
 from sla.models import SLAClock
+from sla.selectors import format_duration
 from tests.factories import CustomerFactory, UserFactory, VipTierFactory
 from tickets.models import Priority, Status, Ticket, TicketEvent
 
@@ -129,6 +135,18 @@ def test_notify_many_renders_each_notice_in_its_recipients_language(readers):
     made = notify_many([Notice(u, kind="t", urgency="routine", title=gettext_lazy("January"), body="")
                         for u in (plain, digesting, plain)])
     assert [n.title for n in made] == ["January", "Январь", "January"]
+
+
+def test_notify_many_without_results_writes_the_same_rows_and_says_which_notices_made_one(readers, ticket):
+    notices = _notices(readers, ticket)
+    with time_machine.travel(SATURDAY_10, tick=False):
+        with transaction.atomic():
+            made = notify_many(notices)
+            expected = _rows()
+            transaction.set_rollback(True)
+        flags = notify_many(notices, results=False)
+    assert _rows() == expected
+    assert flags == [True if n is not None else None for n in made]
 
 
 # --- The sweep's batch path ------------------------------------------------------------------------
@@ -243,8 +261,8 @@ def test_a_failing_batch_falls_back_to_one_clock_at_a_time_and_fires_each_level_
     due_tickets(5, policy=standard, queue=queue, performers=[engineer], started=MONDAY_10)
     real = sweep_module.notify_many
 
-    def fails_after_writing(notices):
-        real(notices)  # the firings, history and notices are written, then the batch fails
+    def fails_after_writing(notices, **kwargs):
+        real(notices, **kwargs)  # the firings, history and notices are written, then the batch fails
         raise RuntimeError("the mail relay config is broken")
 
     monkeypatch.setattr(sweep_module, "notify_many", fails_after_writing)
@@ -272,3 +290,78 @@ def test_clocks_whose_levels_change_the_ticket_go_one_by_one_beside_the_batch(st
     assert Notification.objects.get(recipient=manager).kind == "escalation.level_10"
     assert Notification.objects.get(recipient=engineer, ticket=plain).kind == "escalation.level_10"
     assert run(MONDAY_10 + timedelta(hours=1, minutes=5))["fired"] == 0
+
+
+def test_a_firing_row_already_there_is_skipped_and_only_new_ones_come_back(urgent_ladder, standard, queue, engineer):
+    [ticket] = due_tickets(1, policy=standard, queue=queue, performers=[engineer], started=MONDAY_10)
+    clock = SLAClock.objects.get(ticket=ticket)
+    half, most = urgent_ladder.levels.order_by("order")
+    row = (clock.pk, half.pk, 0, ticket.pk, MONDAY_10, MONDAY_10, {"level": half.pk})
+    first = sweep_module.insert_firings([row])
+    assert list(first) == [(clock.pk, half.pk, 0)]
+    again = sweep_module.insert_firings([row, (clock.pk, most.pk, 0, ticket.pk, MONDAY_10, MONDAY_10, {})])
+    assert list(again) == [(clock.pk, most.pk, 0)]
+    assert Firing.objects.get(pk=first[clock.pk, half.pk, 0]).data == {"level": half.pk}
+    assert Firing.objects.count() == 2
+
+
+def _lazy_texts(level_name, clock, threshold, zone):
+    """The notice as the sweep wrote it before its texts were cached: lazy formats rendered in the active language."""
+    duration = lazy(format_duration, str)
+    label = SLAClock.Kind(clock.kind).label
+    title = format_lazy(gettext_lazy("{level}: {reference} {title}"), level=level_name,
+                        reference=clock.ticket.reference, title=clock.ticket.title)
+    if threshold < clock.target:
+        body = format_lazy(gettext_lazy("{clock}: {remaining} of business time left, due {due}."), clock=label,
+                           remaining=duration(clock.target - threshold),
+                           due=timezone.localtime(clock.due_at, zone).strftime("%d.%m %H:%M"))
+    elif threshold == clock.target:
+        body = format_lazy(gettext_lazy("{clock}: the target of {target} is breached."), clock=label,
+                           target=duration(clock.target))
+    else:
+        body = format_lazy(gettext_lazy("{clock}: overdue by {overdue} of business time (target {target})."),
+                           clock=label, overdue=duration(threshold - clock.target), target=duration(clock.target))
+    return str(title), str(body)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_cached_notice_texts_are_the_lazy_formats_in_the_readers_language_and_zone(standard, queue, language):
+    reader = UserFactory(username=f"reader-{language}", role="engineer", profile__language=language,
+                         profile__time_zone="Europe/Moscow")
+    [ticket] = due_tickets(1, policy=standard, queue=queue, performers=[reader], started=MONDAY_10)
+    clock = SLAClock.objects.select_related("ticket", "calendar").get(ticket=ticket)
+    ctx = sweep_module.SweepContext(now=MONDAY_10)
+    [user] = ctx.load_users([reader.pk])
+    for percent in (50, 80, 100, 150, 50):  # the last one from the cache
+        level = EscalationLevel(name=f"Step {percent}", order=percent, trigger_percent=percent)
+        threshold = clock.target * percent / 100
+        texts = ctx.notice_texts(level, clock, threshold, user)
+        with translation.override(language):
+            assert texts == _lazy_texts(level.name, clock, threshold, ZoneInfo("Europe/Moscow"))
+    assert ("осталось" in texts[1]) == (language == "ru")
+    assert texts[1].endswith("16.03 10:00.")  # due 12:00 in Almaty is 10:00 in Moscow
+
+
+def test_the_batch_path_writes_each_notice_in_its_readers_language(urgent_ladder, standard, queue):
+    russian = UserFactory(username="russian", role="engineer", profile__language="ru")
+    english = UserFactory(username="english", role="engineer")
+    due_tickets(2, policy=standard, queue=queue, performers=[russian, english], started=MONDAY_10)
+    run(MONDAY_10 + timedelta(hours=1))
+    [ru] = Notification.objects.filter(recipient=russian)
+    [en] = Notification.objects.filter(recipient=english)
+    assert ru.body == "Первый ответ: осталось 1 ч рабочего времени, срок — 16.03 12:00."
+    assert en.body == "First response: 1 h of business time left, due 16.03 12:00."
+    assert ru.title.startswith("Half: #") and en.title.startswith("Half: #")
+
+
+def test_a_short_batch_ends_the_sweep_without_another_claim(urgent_ladder, standard, queue, engineer):
+    due_tickets(3, policy=standard, queue=queue, performers=[engineer], started=MONDAY_10)
+    with CaptureQueriesContext(connection) as queries:
+        result = run(MONDAY_10 + timedelta(hours=1), batch_size=5)
+    assert (result["due"], result["fired"]) == (3, 3)
+    claims = [q for q in queries.captured_queries if '"next_escalation_at" <=' in q["sql"] and "LIMIT" in q["sql"]]
+    assert len(claims) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert run(MONDAY_10 + timedelta(hours=1, minutes=40), batch_size=3)["fired"] == 3  # a full batch: look again
+    claims = [q for q in queries.captured_queries if '"next_escalation_at" <=' in q["sql"] and "LIMIT" in q["sql"]]
+    assert len(claims) == 2

@@ -180,4 +180,4 @@ def test_the_panel_of_a_ticket_that_lost_its_policy_says_no_sla_and_keeps_the_hi
     services.ticket_update(ticket, actor=dispatcher, ticket_type=other)
     html = render("{% sla_panel ticket %}", ticket=Ticket.objects.get(pk=ticket.pk))
     assert "No SLA" in html and "Segment history" in html and "no SLA any more" in html
-    assert SLAClock.objects.filter(ticket=ticket, policy__isnull=True).count() == 2
+    assert SLAClock.objects.filter(ticket=ticket, policy__isnull=True).count() == 3  # FR, RES, deadline

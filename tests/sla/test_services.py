@@ -21,6 +21,7 @@ MIN = timedelta(minutes=1)
 FR = SLAClock.Kind.FIRST_RESPONSE
 RES = SLAClock.Kind.RESOLUTION
 NR = SLAClock.Kind.NEXT_REPLY
+DL = SLAClock.Kind.DEADLINE
 RETROACTIVE = SLAPolicy.RetargetMode.RETROACTIVE
 CARRY_OVER = SLAPolicy.RetargetMode.CARRY_OVER
 
@@ -94,11 +95,11 @@ def test_clocks_start_when_the_ticket_is_created(make_policy, dispatcher, queue,
     at(2026, 2, 16, 9, 0)
     ticket = create(actor=dispatcher, queue=queue)
     c = clocks(ticket)
-    assert set(c) == {FR, RES}
+    assert set(c) == {FR, RES, DL}  # the deadline defaults to the resolution due: its deadline clock too
     for clock in c.values():
         assert clock.state == SLAClock.State.RUNNING and clock.policy == policy
         assert clock.started_at == clock.state_changed_at == almaty(2026, 2, 16, 9, 0)
-        assert clock.consumed == timedelta(0) and clock.counts_for_compliance
+        assert clock.consumed == timedelta(0) and clock.counts_for_compliance == (clock.kind != DL)
         assert list(clock.events.values_list("kind", flat=True)) == ["start"]
     assert c[FR].due_at == almaty(2026, 2, 16, 11, 0)
     # 24 business hours of 8 a day (lunch excluded): Mon, Tue, Wed -> Wednesday 18:00.
@@ -283,7 +284,7 @@ def test_cancel_stops_every_clock_and_excludes_it_from_compliance(
     at(2026, 2, 16, 10, 0)
     services.ticket_change_status(ticket, status=Status.CANCELED, actor=engineer)
     all_clocks = list(SLAClock.objects.filter(ticket=ticket))
-    assert len(all_clocks) == 3
+    assert len(all_clocks) == 4  # first response, resolution, next reply and the deadline clock
     for clock in all_clocks:
         assert clock.state == SLAClock.State.STOPPED and not clock.counts_for_compliance
     # Restored: counted again; resolution runs, the answered first response stays stopped.
@@ -292,6 +293,7 @@ def test_cancel_stops_every_clock_and_excludes_it_from_compliance(
     c = clocks(ticket)
     assert c[RES].state == SLAClock.State.RUNNING and c[RES].counts_for_compliance and c[RES].consumed == H
     assert c[FR].state == SLAClock.State.STOPPED and c[FR].counts_for_compliance
+    assert c[DL].state == SLAClock.State.RUNNING and not c[DL].counts_for_compliance  # never counted
     assert_replays(ticket)
 
 
@@ -523,7 +525,7 @@ def test_the_recompute_leaves_paused_clocks_alone_and_works_in_batches(
     CalendarHoliday.objects.bulk_create([CalendarHoliday(calendar=office, date=date(2026, 2, 16))])
     office.refresh_from_db()
     sla.calendar_changed(office.pk)
-    assert sla.calendar_recompute_due(office.pk, batch_size=2) == 10 - 1  # 5 FR + 4 running RES
+    assert sla.calendar_recompute_due(office.pk, batch_size=2) == 15 - 2  # 5 FR + 4 running RES + 4 running DL
     assert clocks(tickets[0])[RES].due_at is None
     assert all(clocks(t)[FR].due_at == almaty(2026, 2, 17, 10, 30) for t in tickets)
 
@@ -594,7 +596,7 @@ def test_replay_equals_the_stored_state_through_a_whole_lifecycle(
     services.ticket_change_status(ticket, status=Status.DONE, actor=engineer)
     at(2026, 2, 17, 10, 0)
     services.ticket_change_status(ticket, status=Status.IN_PROGRESS, actor=engineer)
-    assert SLAClock.objects.filter(ticket=ticket).count() == 3
+    assert SLAClock.objects.filter(ticket=ticket).count() == 4  # with the deadline clock
     assert_replays(ticket)
 
 
