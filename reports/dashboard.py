@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.db import connection
@@ -35,7 +36,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from escalations.models import Firing, ManualEscalation
-from sla.models import SLAClock
+from sla.models import Calendar, SLAClock
 from tickets import access
 from tickets.models import (
     OPEN_STATUSES,
@@ -171,21 +172,32 @@ def red_zone_ticket_ids(tickets: QuerySet, now: datetime) -> set[int]:
     open tickets (one query; the cost grows with open tickets, not with history). Paused clocks
     count with the time consumed when they paused.
     """
-    clocks = (
-        SLAClock.objects.filter(
-            ticket__in=tickets, ticket__status__in=OPEN_STATUSES, state__in=[State.RUNNING, State.PAUSED],
-            counts_for_compliance=True, policy__isnull=False,
-        )
-        .select_related("calendar")
-        .only("ticket_id", "state", "consumed", "target", "state_changed_at", "due_at", "breached_at", "calendar")
-    )
+    rows = SLAClock.objects.filter(
+        ticket__in=tickets, ticket__status__in=OPEN_STATUSES, state__in=[State.RUNNING, State.PAUSED],
+        counts_for_compliance=True, policy__isnull=False,
+    ).values_list("ticket_id", *_RED_FIELDS)
+    rows = list(rows.order_by())
+    calendars = Calendar.objects.in_bulk({row[-1] for row in rows})
     red: set[int] = set()
-    for clock in clocks:
-        if clock.ticket_id in red:
-            continue
-        if clock_is_red(clock, now):
-            red.add(clock.ticket_id)
+    for ticket_id, *values, calendar_id in rows:
+        if ticket_id not in red and clock_is_red(_RedClock(*values, calendars[calendar_id]), now):
+            red.add(ticket_id)
     return red
+
+
+_RED_FIELDS = ("state", "consumed", "target", "state_changed_at", "due_at", "breached_at", "calendar_id")
+
+
+class _RedClock(NamedTuple):
+    """What ``clock_is_red`` reads of a clock, from a values row (no model instance per open clock)."""
+
+    state: str
+    consumed: timedelta
+    target: timedelta
+    state_changed_at: datetime
+    due_at: datetime | None
+    breached_at: datetime | None
+    calendar: object
 
 
 def clock_is_red(clock: SLAClock, now: datetime) -> bool:
@@ -570,12 +582,7 @@ def _breakdown_rows(records, dimension: str) -> list[dict]:
     """The clocks' breakdown rows (ids, names, kind, total, met, average) summed from rollup records."""
     column = _ROLLUP_DIMENSION[dimension]
     fields = DIMENSIONS[dimension]["fields"]
-    sums: dict[tuple, list] = {}
-    for record in records.current():
-        entry = sums.setdefault((record.dim(column), record.kind), [0, 0, 0.0])
-        entry[0] += record.total
-        entry[1] += record.met
-        entry[2] += record.consumed
+    sums = records.grouped(column)
     names = _names(dimension, {key for key, _kind in sums})
     rows = []
     for (key, kind), (total, met, consumed) in sums.items():
@@ -697,12 +704,8 @@ def daily_compliance(user, period: Period) -> list[dict]:
     """Per local day of the period: resolution and first-response compliance of the clocks stopped that day."""
     records = _records(user, period)
     if records is not None:
-        sums: dict[tuple, list] = {}
-        for record in records.current():
-            entry = sums.setdefault((record.day, record.kind), [0, 0])
-            entry[0] += record.total
-            entry[1] += record.met
-        rows = [{"day": day, "kind": kind, "total": total, "met": met} for (day, kind), (total, met) in sums.items()]
+        rows = [{"day": day, "kind": kind, "total": total, "met": met}
+                for (day, kind), (total, met, _consumed) in records.daily().items()]
     else:
         rows = (
             stopped_clocks(user, period.start, period.end)
@@ -747,12 +750,10 @@ def first_response_histogram(user, period: Period) -> list[dict]:
     if records is not None:
         counts = {f"b{i}": 0 for i in range(len(bins))}
         cuts = [e.total_seconds() for e in edges]
-        for record in records.current():
-            if record.kind != Kind.FIRST_RESPONSE:
-                continue
-            for index, n in record.bins.items():
-                low_s = rollups.bin_bounds(int(index))[0]  # the edges are bin edges: a bin lies in one histogram bar
-                counts[f"b{sum(1 for cut in cuts if low_s >= cut)}"] += n
+        merged = records.totals().get((1, Kind.FIRST_RESPONSE), [0, 0, 0.0, {}])[3]
+        for index, n in merged.items():
+            low_s = rollups.bin_bounds(int(index))[0]  # the edges are bin edges: a bin lies in one histogram bar
+            counts[f"b{sum(1 for cut in cuts if low_s >= cut)}"] += n
     else:
         counts = clocks.aggregate(**{f"b{i}": Count("pk", filter=cond) for i, (_l, _e, cond) in enumerate(bins)})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -103,6 +103,9 @@ class ClockFact(models.Model):
             models.Index(fields=["stopped_at"], name="fact_stopped"),
             # Exact percentiles: the values of one histogram bin in a period (reports.clockfigures).
             models.Index(fields=["kind", "consumed_s"], include=["stopped_at"], name="fact_kind_consumed"),
+            # Top violators and the SLA report's breaches: the most overdue first, read in index order.
+            models.Index((F("consumed_s") - F("target_s")).desc(), F("stopped_at"), name="fact_overdue",
+                         condition=Q(met=False)),
         ]
 
     def __str__(self) -> str:
