@@ -165,18 +165,20 @@ class Records:
         """The sorted business times of the scope's clocks in each wanted (bucket, kind, bin): one query."""
         if not wanted:
             return {}
-        condition = Q()
+        # One simple range per bin, glued with UNION ALL: each is a scan of the (kind, business time)
+        # index filtered on the period, where one OR of them all made PostgreSQL AND bitmaps of every
+        # clock of the period, once per bin.
+        parts = []
         for bucket, kind, index in wanted:
             span = self.period if bucket else self.previous
             low, high = rollups.bin_bounds(index)
             part = Q(kind=kind, stopped_at__gte=span.start, stopped_at__lt=span.end, consumed_s__gte=low)
             if high is not None:
                 part &= Q(consumed_s__lt=high)
-            condition |= part
-        current = Case(When(stopped_at__gte=self.period.start, then=Value(1)), default=Value(0),
-                       output_field=IntegerField())
-        facts = (facts_in_scope(self.scope).filter(condition).annotate(bucket=current)
-                 .values_list("kind", "bucket", "consumed_s"))
+            parts.append(facts_in_scope(self.scope).filter(part).annotate(
+                bucket=Value(bucket, output_field=IntegerField())
+            ).values_list("kind", "bucket", "consumed_s").order_by())
+        facts = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         found: dict[tuple[int, str, int], list[float]] = defaultdict(list)
         for kind, bucket, consumed in facts:
             found[(bucket, kind, rollups.bin_of(consumed))].append(consumed)
@@ -201,6 +203,18 @@ def _zone_name(period) -> str:
     return getattr(period.tz, "key", None) or str(period.tz)
 
 
+def zone_ready(scope, zone: str) -> bool:
+    """``rollups.zone_ready``, asked once per request (per user object) for the clock and ticket figures."""
+    known = getattr(scope.user, "_rollup_zones", None)
+    if known is None:
+        known = {}
+        if scope.user is not None:
+            scope.user._rollup_zones = known
+    if zone not in known:
+        known[zone] = rollups.zone_ready(zone)
+    return known[zone]
+
+
 def facts_in_scope(scope):
     """``ClockFact`` rows the scope may see (visibility on the copied ticket columns, observed tickets too)."""
     return scope.narrow(ClockFact.objects.all(), ticket_pk="ticket_id")
@@ -218,7 +232,7 @@ def rollup_records(scope, period, previous) -> Records | None:
         cache = {}
         if scope.user is not None:
             scope.user._clock_records = cache
-    if not rollups.zone_ready(zone):
+    if not zone_ready(scope, zone):
         cache[key] = None  # the clocks answer, for the whole request
         return None
     visibility = scope.visibility

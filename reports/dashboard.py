@@ -42,13 +42,14 @@ from tickets.models import (
     OPEN_STATUSES,
     Channel,
     DeferralRequest,
+    Queue,
     Status,
     Ticket,
     TicketEvent,
 )
 
-from . import clockfigures, metrics, rollups
-from .models import WaitSegment
+from . import clockfigures, metrics, rollups, ticketfigures
+from .models import TicketFact, WaitSegment
 from .selectors import Period
 from .visibility import Visibility, visibility_of
 
@@ -323,6 +324,11 @@ def _seconds(value) -> float | None:
     return float(value) / 1_000_000  # SQLite hands averages of durations over as microseconds
 
 
+def _ticket_records(who, period: Period):
+    """The period's ticket rollup records (``reports.ticketfigures``), or ``None``: then the tickets are read."""
+    return ticketfigures.ticket_records(as_scope(who), period, previous(period))
+
+
 def _records(who, period: Period):
     """The period's rollup records (``reports.clockfigures``), or ``None``: then the clocks are read."""
     return clockfigures.rollup_records(as_scope(who), period, previous(period))
@@ -412,14 +418,18 @@ def period_figures(user, period: Period) -> PeriodFigures:
                                       prev_v / 60 if prev_v is not None else None)}
             for label, cur, prev_v in item["rows"]
         ]
-    done = scope(user).filter(Q(status=Status.DONE) & _both("done_at", period)).annotate(
-        bucket=_bucket("done_at", period)
-    )
-    in_time = Q(deadline__isnull=True) | Q(done_at__lte=F("deadline"))
-    closed = {
-        row["bucket"]: row
-        for row in done.values("bucket").annotate(n=Count("pk"), on_time=Count("pk", filter=in_time)).order_by()
-    }
+    tickets = _ticket_records(user, period)
+    if tickets is not None:
+        closed = {bucket: {"n": n, "on_time": on_time} for bucket, (n, on_time) in tickets.closed().items()}
+    else:
+        done = scope(user).filter(Q(status=Status.DONE) & _both("done_at", period)).annotate(
+            bucket=_bucket("done_at", period)
+        )
+        in_time = Q(deadline__isnull=True) | Q(done_at__lte=F("deadline"))
+        closed = {
+            row["bucket"]: row
+            for row in done.values("bucket").annotate(n=Count("pk"), on_time=Count("pk", filter=in_time)).order_by()
+        }
 
     def closed_share(bucket):
         row = closed.get(bucket, {"n": 0, "on_time": 0})
@@ -650,14 +660,20 @@ def workload(user, period: Period) -> dict:
         .values_list("performer_id").annotate(n=Count("pk")).order_by()
     )
     done_in = tickets.filter(Q(status=Status.DONE, done_at__gte=period.start, done_at__lt=period.end))
-    done_by_person = dict(
-        done_in.filter(performer__isnull=False).values_list("performer_id").annotate(n=Count("pk")).order_by()
-    )
-    taken = dict(
-        _scoped(TicketEvent.objects.filter(kind="ticket.assigned", created_at__gte=period.start,
-                                           created_at__lt=period.end), user)
-        .values_list("data__performer__id").annotate(n=Count("pk")).order_by()
-    )
+    records = _ticket_records(user, period)
+    if records is not None:
+        done_by_person = records.count("performer_id", TicketFact.Kind.DONE)
+        taken = records.count("person_id", TicketFact.Kind.TAKEN)
+    else:
+        done_by_person = dict(
+            done_in.filter(performer__isnull=False).values_list("performer_id").annotate(n=Count("pk")).order_by()
+        )
+        taken = dict(
+            _scoped(TicketEvent.objects.filter(kind="ticket.assigned", created_at__gte=period.start,
+                                               created_at__lt=period.end), user)
+            .values_list("data__performer__id").annotate(n=Count("pk")).order_by()
+        )
+    done_by_person = {pk: n for pk, n in done_by_person.items() if pk is not None}
     taken = {int(k): v for k, v in taken.items() if k is not None}
     from django.contrib.auth import get_user_model
 
@@ -676,21 +692,31 @@ def workload(user, period: Period) -> dict:
         ),
         key=lambda r: (-r["open"], r["name"]),
     )
-    queue_fields = ("queue_id", "queue__name", "queue__name_ru")
+    counts: dict[str, dict] = {
+        "open": dict(tickets.filter(status__in=OPEN_STATUSES).values_list("queue_id").annotate(n=Count("pk"))
+                     .order_by()),
+    }
+    if records is not None:
+        counts["created"] = records.count("queue_id", TicketFact.Kind.CREATED)
+        counts["done"] = records.count("queue_id", TicketFact.Kind.DONE)
+    else:
+        counts["created"] = dict(tickets.filter(created_at__gte=period.start, created_at__lt=period.end)
+                                 .values_list("queue_id").annotate(n=Count("pk")).order_by())
+        counts["done"] = dict(done_in.values_list("queue_id").annotate(n=Count("pk")).order_by())
+    queue_names = Queue.objects.in_bulk({pk for found in counts.values() for pk in found if pk is not None})
     per_queue: dict = {}
-    for label, queryset in (
-        ("open", tickets.filter(status__in=OPEN_STATUSES)),
-        ("created", tickets.filter(created_at__gte=period.start, created_at__lt=period.end)),
-        ("done", done_in),
-    ):
-        for row in queryset.values(*queue_fields).annotate(n=Count("pk")).order_by():
-            entry = per_queue.setdefault(row["queue_id"], {
-                "name": bilingual(row["queue__name"], row["queue__name_ru"]), "open": 0, "created": 0, "done": 0,
-                "open_url": ticket_list_url(open=True, queue=row["queue_id"]),
-                "created_url": ticket_list_url(created_in_period=True, queue=row["queue_id"], **params),
-                "done_url": ticket_list_url(done_in_period=True, queue=row["queue_id"], **params),
+    for label, found in counts.items():
+        for queue_id, n in found.items():
+            queue = queue_names.get(queue_id)
+            if queue is None or not n:
+                continue
+            entry = per_queue.setdefault(queue_id, {
+                "name": bilingual(queue.name, queue.name_ru), "open": 0, "created": 0, "done": 0,
+                "open_url": ticket_list_url(open=True, queue=queue_id),
+                "created_url": ticket_list_url(created_in_period=True, queue=queue_id, **params),
+                "done_url": ticket_list_url(done_in_period=True, queue=queue_id, **params),
             })
-            entry[label] = row["n"]
+            entry[label] = n
     queues = sorted(per_queue.values(), key=lambda r: (-r["open"], r["name"]))
     return {"people": people, "queues": queues}
 

@@ -144,6 +144,64 @@ class ClockDay(models.Model):
         return f"{self.zone} {self.day} {self.kind}: {self.met}/{self.total}"
 
 
+class TicketFact(models.Model):
+    """One thing that happened to a ticket which the workload and closed-on-time figures count.
+
+    ``created`` (at ``created_at``), ``done`` (at ``done_at``, ``on_time`` when done by the deadline in
+    force or without one; ``person`` the performer) and ``taken`` (a ``ticket.assigned`` event; ``person``
+    the one it went to). Each carries the ticket's current queue, type and people for visibility. A copy
+    kept by ``reports.rollups``, replaced whole for a ticket that changed.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        DONE = "done", _("done")
+        TAKEN = "taken", _("taken")
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    on_time = models.BooleanField(_("on time"), default=False)
+    person = _dimension(settings.AUTH_USER_MODEL, _("person"))
+    queue = _dimension("tickets.Queue", _("queue"))
+    ticket_type = _dimension("tickets.TicketType", _("type"))
+    performer = _dimension(settings.AUTH_USER_MODEL, _("performer"))
+    owner = _dimension(settings.AUTH_USER_MODEL, _("owner"))
+    approver = _dimension(settings.AUTH_USER_MODEL, _("approver"))
+
+    class Meta:
+        verbose_name = _("ticket fact")
+        verbose_name_plural = _("ticket facts")
+        indexes = [models.Index(fields=["at"], name="ticketfact_at")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.ticket_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class TicketDay(models.Model):
+    """Ticket facts of one local day in one time zone, per kind, person and ticket attributes: how many."""
+
+    zone = models.CharField(_("time zone"), max_length=64)
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=TicketFact.Kind.choices)
+    person = _dimension(settings.AUTH_USER_MODEL, _("person"))
+    queue = _dimension("tickets.Queue", _("queue"))
+    ticket_type = _dimension("tickets.TicketType", _("type"))
+    performer = _dimension(settings.AUTH_USER_MODEL, _("performer"))
+    owner = _dimension(settings.AUTH_USER_MODEL, _("owner"))
+    approver = _dimension(settings.AUTH_USER_MODEL, _("approver"))
+    total = models.PositiveIntegerField(_("tickets"))
+    on_time = models.PositiveIntegerField(_("on time"))
+
+    class Meta:
+        verbose_name = _("daily ticket rollup")
+        verbose_name_plural = _("daily ticket rollups")
+        indexes = [models.Index(fields=["zone", "day"], name="ticketday_zone_day")]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.day} {self.kind}: {self.total}"
+
+
 class RollupZone(models.Model):
     """A time zone whose daily rollups are complete (built once in full, then kept up to date)."""
 

@@ -43,7 +43,7 @@ from sla.models import SLAClock, SLAClockEvent
 from tickets import access
 from tickets.models import CustomerTierChange, Profile, Ticket
 
-from .models import ClockDay, ClockFact, RollupState, RollupZone
+from .models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,90 @@ def changed_tickets(since: datetime) -> set[int]:
     return ids
 
 
+# --- Ticket facts (workload, closed on time) ---------------------------------------------------------------
+
+TICKET_DIMENSIONS = ("person_id", "queue_id", "ticket_type_id", "performer_id", "owner_id", "approver_id")
+TICKET_FACT_COLUMNS = ("ticket_id", "kind", "at", "on_time", *TICKET_DIMENSIONS)
+
+
+def _ticket_fact_queries(tickets) -> list:
+    """One query per fact kind, each selecting ``TICKET_FACT_COLUMNS`` (as ``f0``…) for ``tickets``."""
+    from django.db.models import BooleanField, CharField, ExpressionWrapper, F, IntegerField, Value
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast
+
+    from tickets.models import Status, TicketEvent
+
+    def select(queryset, ticket, kind, at, on_time, person, prefix=""):
+        columns = [ticket, Value(kind, output_field=CharField()), at, on_time, person,
+                   *(F(f"{prefix}{name}") for name in TICKET_DIMENSIONS[1:])]
+        return queryset.order_by().values(**{f"f{i}": column for i, column in enumerate(columns)})
+
+    no = Value(False, output_field=BooleanField())
+    nobody = Cast(Value(None), IntegerField())  # NULL::integer: an untyped NULL in a subquery is text
+    on_time = ExpressionWrapper(Q(deadline__isnull=True) | Q(done_at__lte=F("deadline")), output_field=BooleanField())
+    taker = Cast(KT("data__performer__id"), IntegerField())
+    events = TicketEvent.objects.filter(kind="ticket.assigned", ticket__in=tickets)
+    return [
+        select(tickets, F("pk"), TicketFact.Kind.CREATED, F("created_at"), no, nobody),
+        select(tickets.filter(status=Status.DONE, done_at__isnull=False), F("pk"), TicketFact.Kind.DONE,
+               F("done_at"), on_time, F("performer_id")),
+        select(events, F("ticket_id"), TicketFact.Kind.TAKEN, F("created_at"), no, taker, prefix="ticket__"),
+    ]
+
+
+def _insert_ticket_facts(tickets) -> None:
+    """Insert the facts of ``tickets`` (a queryset), each kind with one ``INSERT … SELECT``, in time order."""
+    table = connection.ops.quote_name(TicketFact._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(TicketFact._meta.get_field(c.removesuffix("_id")).column)
+                      for c in TICKET_FACT_COLUMNS)
+    picks = ", ".join(f"s.f{i}" for i in range(len(TICKET_FACT_COLUMNS)))
+    with connection.cursor() as cursor:
+        for query in _ticket_fact_queries(tickets):
+            sql, params = query.query.sql_with_params()
+            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {picks} FROM ({sql}) s ORDER BY s.f2", params)
+
+
+def sync_ticket_facts(ticket_ids: Iterable[int]) -> set[datetime]:
+    """Replace the ticket facts of these tickets; returns the instants of the old and new facts."""
+    ids = sorted(set(ticket_ids))
+    touched: set[datetime] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        facts = TicketFact.objects.filter(ticket_id__in=chunk)
+        touched.update(facts.values_list("at", flat=True))
+        facts.delete()
+        _insert_ticket_facts(Ticket.objects.filter(pk__in=chunk))
+        touched.update(TicketFact.objects.filter(ticket_id__in=chunk).values_list("at", flat=True))
+    return touched
+
+
+TICKET_FACT_FIELDS = ("at", "kind", "on_time", *TICKET_DIMENSIONS)
+
+
+def _sum_ticket_days(rows: Iterable[tuple], tz) -> dict[tuple, list]:
+    """Ticket facts (``TICKET_FACT_FIELDS`` tuples) → {(day, kind, *dimensions): [total, on time]}."""
+    sums: dict[tuple, list] = {}
+    for at, kind, on_time, *dims in rows:
+        key = (at.astimezone(tz).date(), kind, *dims)
+        entry = sums.get(key)
+        if entry is None:
+            entry = sums[key] = [0, 0]
+        entry[0] += 1
+        entry[1] += 1 if on_time else 0
+    return sums
+
+
+def _write_ticket_days(zone: str, sums: dict[tuple, list]) -> int:
+    rows = [
+        TicketDay(zone=zone, day=day, kind=kind, **dict(zip(TICKET_DIMENSIONS, dims, strict=True)), total=total,
+                  on_time=on_time)
+        for (day, kind, *dims), (total, on_time) in sums.items()
+    ]
+    TicketDay.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
 # --- Days ---------------------------------------------------------------------------------------------
 
 
@@ -208,14 +292,24 @@ def rebuild_days(zone: str, days: Iterable[date]) -> int:
         ClockDay.objects.filter(zone=zone, day__in=chunk).delete()
         facts = ClockFact.objects.filter(window).values_list(*FACT_FIELDS)
         written += _write_days(zone, _sum_days(facts.iterator(chunk_size=5000), tz))
+        ticket_window = Q()
+        for day in chunk:
+            low, high = day_bounds(day, tz)
+            ticket_window |= Q(at__gte=low, at__lt=high)
+        TicketDay.objects.filter(zone=zone, day__in=chunk).delete()
+        ticket_facts = TicketFact.objects.filter(ticket_window).values_list(*TICKET_FACT_FIELDS)
+        written += _write_ticket_days(zone, _sum_ticket_days(ticket_facts.iterator(chunk_size=5000), tz))
     return written
 
 
 def build_zone(zone: str, now: datetime) -> int:
     """Every day of ``zone`` from the facts (the zone's first build)."""
     ClockDay.objects.filter(zone=zone).delete()
+    TicketDay.objects.filter(zone=zone).delete()
     facts = ClockFact.objects.order_by().values_list(*FACT_FIELDS)
     written = _write_days(zone, _sum_days(facts.iterator(chunk_size=10000), ZoneInfo(zone)))
+    ticket_facts = TicketFact.objects.order_by().values_list(*TICKET_FACT_FIELDS)
+    written += _write_ticket_days(zone, _sum_ticket_days(ticket_facts.iterator(chunk_size=10000), ZoneInfo(zone)))
     RollupZone.objects.update_or_create(zone=zone, defaults={"built_at": now})
     return written
 
@@ -237,13 +331,17 @@ def rebuild(*, now: datetime | None = None) -> dict:
         ClockFact.objects.all().delete()
         _insert_facts()
         facts = ClockFact.objects.count()
+        TicketFact.objects.all().delete()
+        _insert_ticket_facts(Ticket.objects.all())
+        ticket_facts = TicketFact.objects.count()
         ClockDay.objects.all().delete()
+        TicketDay.objects.all().delete()
         RollupZone.objects.all().delete()
         kept = zones()
         rows = sum(build_zone(zone, now) for zone in kept)
         state.synced_to = state.facts_built_at = state.refreshed_at = now
         state.save()
-    result = {"facts": facts, "rollup_rows": rows, "zones": kept,
+    result = {"facts": facts, "ticket_facts": ticket_facts, "rollup_rows": rows, "zones": kept,
               "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
     logger.info("report rollups rebuilt: %s", result)
     return result
@@ -258,7 +356,7 @@ def refresh(*, now: datetime | None = None) -> dict:
         if state.facts_built_at is None or state.synced_to is None:
             return rebuild(now=now)
         tickets = changed_tickets(state.synced_to - LOOK_BACK)
-        instants = sync_facts(tickets)
+        instants = sync_facts(tickets) | sync_ticket_facts(tickets)
         wanted = zones()
         built = set(RollupZone.objects.values_list("zone", flat=True))
         rows = 0
@@ -271,6 +369,7 @@ def refresh(*, now: datetime | None = None) -> dict:
         stale = built - set(wanted)
         if stale:
             ClockDay.objects.filter(zone__in=stale).delete()
+            TicketDay.objects.filter(zone__in=stale).delete()
             RollupZone.objects.filter(zone__in=stale).delete()
         state.synced_to = state.refreshed_at = now
         state.save(update_fields=["synced_to", "refreshed_at"])

@@ -22,13 +22,13 @@ from django.urls import reverse
 
 from reports import clockfigures, metrics, rollups
 from reports import dashboard as dash
-from reports.models import ClockDay, ClockFact, RollupState, RollupZone
+from reports.models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 from reports.selectors import Period
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, VipTierFactory
 from tests.reports.conftest import ALMATY, almaty
 from tickets import services
-from tickets.models import Status
+from tickets.models import Status, Ticket, TicketEvent
 from tickets.vip import evaluate_customers
 
 User = get_user_model()
@@ -57,6 +57,9 @@ def clock_figures(user, period: Period, **narrow) -> dict:
         **{f"breakdown-{name}": dash.breakdown(who, period, name) for name in dash.DIMENSIONS},
         "daily": dash.daily_compliance(who, period),
         "histogram": dash.first_response_histogram(who, period),
+        # Ticket counts (TicketDay): closed on time in both periods, done/taken per person, per queue.
+        "on_time": asdict(dash.period_figures(who, period).on_time),
+        "workload": dash.workload(who, period),
     }
 
 
@@ -109,12 +112,21 @@ def fact_rows() -> list[tuple]:
     return sorted(ClockFact.objects.values_list(*fields), key=repr)
 
 
+def ticket_rows() -> tuple[list, list]:
+    """Ticket facts (without their ids, which a rebuild renumbers) and ticket day rows."""
+    facts = [f.attname for f in TicketFact._meta.concrete_fields if not f.primary_key]
+    days = [f.attname for f in TicketDay._meta.concrete_fields if not f.primary_key]
+    return (sorted(TicketFact.objects.values_list(*facts), key=repr),
+            sorted(TicketDay.objects.values_list(*days), key=repr))
+
+
 def assert_same_as_a_rebuild() -> None:
-    days, facts = day_rows(), fact_rows()
+    days, facts, tickets = day_rows(), fact_rows(), ticket_rows()
     zones = set(RollupZone.objects.values_list("zone", flat=True))
     rollups.rebuild()
     assert fact_rows() == facts
     assert day_rows() == days
+    assert ticket_rows() == tickets
     assert set(RollupZone.objects.values_list("zone", flat=True)) == zones
 
 
@@ -244,6 +256,15 @@ def test_a_refresh_follows_every_change_made_through_the_services(
     # The days the facts left are summed again: Monday 2 March lost T1's resolution, Wednesday 4 March T2's.
     assert stopped_days("Asia/Almaty", res).get(date(2026, 3, 4)) is None
     assert stopped_days("Asia/Almaty", res)[date(2026, 3, 2)] == 1  # T3 alone
+    # Ticket facts follow as well: T1 reopened is no longer done, T2 is done on Monday 9 March, T7 was
+    # taken by the newcomer (and keeps its earlier assignments), and each carries the current queue.
+    done = dict(TicketFact.objects.filter(kind="done").values_list("ticket_id", "at"))
+    assert tickets["T1"].pk not in done
+    assert done[tickets["T2"].pk].astimezone(ALMATY).date() == date(2026, 3, 9)
+    t7_taken = TicketFact.objects.filter(ticket=tickets["T7"], kind="taken")
+    assert changed["newcomer"].pk in set(t7_taken.values_list("person_id", flat=True))
+    assert set(t7_taken.values_list("queue_id", flat=True)) == {other_queue.pk}
+    assert TicketFact.objects.filter(ticket=changed["new"], kind="created").count() == 1
 
     assert_rollups_equal_clocks([viewer, dispatcher, admin_user])
     assert_rollups_equal_clocks([admin_user], [PERIODS[1]], queue=other_queue)
@@ -526,7 +547,13 @@ def test_rebuild_rollups_prints_one_json_line(week, viewer):
     assert len(lines) == 1
     result = json.loads(lines[0])
     assert (result["facts"], result["zones"]) == (11, rollups.zones())
-    assert result["rollup_rows"] == ClockDay.objects.count() > 0
+    assert result["rollup_rows"] == ClockDay.objects.count() + TicketDay.objects.count()
+    assert ClockDay.objects.exists() and TicketDay.objects.exists()
+    # The week's tickets: each created once; done ones once more; each assignment once (history).
+    tickets = Ticket.objects.filter(pk__in=[t.pk for t in week["tickets"].values()])
+    expected = tickets.count() + tickets.filter(status="done").count() + TicketEvent.objects.filter(
+        kind="ticket.assigned", ticket__in=tickets).count()
+    assert result["ticket_facts"] == TicketFact.objects.count() == expected
     assert rollups.zone_ready("Asia/Almaty")
 
 

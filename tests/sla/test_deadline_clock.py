@@ -286,3 +286,40 @@ def test_the_deadline_clock_reads_in_russian(make_policy, dispatcher, queue, at)
     with translation.override("ru"):
         panel = render("{% sla_panel ticket %}", ticket=with_clocks(Ticket.objects.filter(pk=ticket.pk)).get())
     assert "Действующий срок" in panel and "срок установлен по нормативу решения" in panel
+
+
+def test_start_deadline_clocks_gives_older_open_tickets_theirs_once(make_policy, dispatcher, engineer, queue,
+                                                                     waiting_reason, at):
+    """Tickets from before the upgrade: the command starts their clock as a first deadline would."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_policy()
+    at(2026, 2, 16, 9, 0)
+    older = create(dispatcher, queue, performer=engineer, deadline=almaty(2026, 2, 17, 12, 0))
+    done = create(dispatcher, queue, performer=engineer, deadline=almaty(2026, 2, 17, 12, 0))
+    no_deadline = create(dispatcher, queue, performer=engineer)
+    at(2026, 2, 16, 10, 0)
+    services.ticket_change_status(older, status=Status.WAITING, actor=engineer, reason=waiting_reason)
+    at(2026, 2, 16, 11, 0)
+    services.ticket_change_status(older, status=Status.IN_PROGRESS, actor=engineer)
+    services.ticket_change_status(done, status=Status.DONE, actor=engineer)
+    SLAClock.objects.filter(kind=DL).delete()  # as before the upgrade (events go with their clocks)
+    Ticket.objects.filter(pk=no_deadline.pk).update(deadline=None)
+
+    out = StringIO()
+    call_command("start_deadline_clocks", stdout=out)
+    assert json.loads(out.getvalue())["started"] == 1  # the open ticket with a deadline; not the done one
+    dl = clock(older)
+    assert (dl.state, dl.target, dl.consumed, dl.started_at) == ("running", 11 * H, H, almaty(2026, 2, 16, 9))
+    assert dl.due_at == almaty(2026, 2, 17, 13, 0)  # the hour it waited pushes it past the deadline, as resolution
+    assert dl.events.first().data["cause"] == "backfill"
+    assert not SLAClock.objects.filter(kind=DL, ticket__in=[done, no_deadline]).exists()
+    assert_replays(older)
+
+    again = StringIO()
+    call_command("start_deadline_clocks", stdout=again)
+    assert json.loads(again.getvalue())["started"] == 0
+    assert clock(older).generation == dl.generation
