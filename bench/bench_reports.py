@@ -252,7 +252,7 @@ def worker(tickets: int, rounds: int) -> dict[str, Any]:
                             "queries": queries})
     payload = {"tickets": tickets, "rounds": rounds, "generate_s": round(generate_s, 1), "cpus": os.cpu_count(),
                "rollup_rebuild_s": round(rebuild_s, 1), "facts": rebuilt["facts"],
-               "rollup_rows": rebuilt["rollup_rows"],
+               "ticket_facts": rebuilt.get("ticket_facts", 0), "rollup_rows": rebuilt["rollup_rows"],
                "database": "postgresql " + ".".join(map(str, divmod(connection.pg_version, 10000))),
                "pages": results}
     print(json.dumps(payload))
@@ -263,8 +263,10 @@ def markdown(payload: dict[str, Any]) -> str:
     lines = [
         f"{payload['tickets']:,} tickets over two years on {payload['database']} "
         f"(generated in {payload['generate_s']} s), {payload['rounds']} requests per page; "
-        f"`rebuild_rollups` wrote {payload.get('facts', 0):,} clock facts and {payload.get('rollup_rows', 0):,} "
-        f"daily rollup rows in {payload.get('rollup_rebuild_s', '?')} s.",
+        f"`rebuild_rollups` wrote {payload.get('facts', 0):,} clock facts"
+        + (f", {payload['ticket_facts']:,} ticket facts" if payload.get("ticket_facts") else "")
+        + f" and {payload.get('rollup_rows', 0):,} daily rollup rows (clocks and tickets) in "
+        f"{payload.get('rollup_rebuild_s', '?')} s.",
         "",
         "| page | as | p95, ms | median, ms | queries |",
         "|---|---|---:|---:|---:|",

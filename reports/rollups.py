@@ -1,12 +1,14 @@
 """Upkeep of the report rollups: clock facts and daily rollups per time zone (docs/reports.md, "Scale").
 
-Two tables, both derived from the SLA clocks and rebuildable at any time:
+Tables derived from the SLA clocks and the tickets, rebuildable at any time:
 
 - ``ClockFact``: one row per stopped first-response or resolution clock that counts for compliance,
   with the ticket's current attributes copied on it (queue, type, performer, owner, approver,
   customer tier, channel, policy);
 - ``ClockDay``: the facts of one local day in one time zone summed per combination of those
-  attributes, with a histogram of business time in fine bins (``BIN_EDGES``).
+  attributes, with a histogram of business time in fine bins (``BIN_EDGES``);
+- ``TicketFact`` and ``TicketDay``: the same for ticket counts (created, done and on time, taken),
+  derived from the tickets and their ``ticket.assigned`` history rows.
 
 ``refresh()`` (a django-q2 schedule, every minute) applies what changed since its last run: the
 tickets whose row changed (``Ticket.updated_at``), whose clocks changed (an ``SLAClockEvent``
