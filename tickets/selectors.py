@@ -8,7 +8,7 @@ number of queries whatever its size.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from sla.selectors import with_clocks
 
@@ -70,8 +70,11 @@ def _agent_memberships() -> Prefetch:
 
 
 def ticket_list(user) -> QuerySet:
-    """Every ticket ``user`` may see, with what a list row shows."""
-    return with_clocks(Ticket.objects.visible_to(user).select_related(*_LIST_RELATED))
+    """Every ticket ``user`` may see, with what a list row shows (the escalation's urgent mark included)."""
+    return with_clocks(
+        Ticket.objects.visible_to(user).select_related(*_LIST_RELATED)
+        .annotate(urgent_since=F("escalation_state__urgent_since"))
+    )
 
 
 def my_work(user) -> QuerySet:

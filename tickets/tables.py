@@ -60,7 +60,13 @@ class TicketTable(tables.Table):
         return format_html('<a href="{}">#{}</a>', reverse("tickets:detail", args=[record.pk]), record.pk)
 
     def render_title(self, record):
-        return format_html('<a href="{}">{}</a>', reverse("tickets:detail", args=[record.pk]), record.title)
+        link = format_html('<a href="{}">{}</a>', reverse("tickets:detail", args=[record.pk]), record.title)
+        if getattr(record, "urgent_since", None):  # marked urgent by an escalation level (ticket_list annotates it)
+            return format_html(
+                '{} <span class="badge badge-overdue" data-urgent title="{}">{}</span>', link,
+                _("Marked urgent by an escalation"), _("Urgent"),
+            )
+        return link
 
     def render_customer(self, record):
         customer = record.customer

@@ -57,6 +57,8 @@ def test_a_sweep_reaches_the_engineer_who_opens_the_ticket_and_escalates_it_to_t
     result = sweep(timezone.now() + timedelta(minutes=31))
     assert (result["fired"], result["failed"]) == (1, 0)
     page.goto(f"{live_server.url}/tickets/my/")
+    # The level marked the ticket urgent: the engineer's list shows it beside the title.
+    expect(page.locator("tr", has_text="Washing machine leaks").locator("[data-urgent]")).to_have_text("Urgent")
     badge = page.locator(".inbox-badge-count")
     expect(badge).to_contain_text("1")
     screenshot("1-badge")

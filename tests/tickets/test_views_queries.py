@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, MembershipFactory, TicketFactory, UserFactory, VipTierFactory
-from tickets.models import Status
+from tickets.models import Status, Ticket
 
 
 def count_queries(client, url, params=None) -> int:
@@ -81,3 +81,26 @@ def test_the_intake_query_count_does_not_grow_with_rows(client, dispatcher, engi
     assert thirty == three
     content = client.get(url, {"per_page": 50}).content.decode()
     assert content.count('name="performer"') == 30
+
+
+def test_tickets_an_escalation_marked_urgent_carry_the_mark_in_lists_without_a_query_per_row(
+    client, engineer, queue, waiting_reason
+):
+    from escalations.models import TicketEscalationState
+
+    client.force_login(engineer)
+    make_work(6, queue=queue, performer=engineer, reason=waiting_reason)
+    urgent = list(Ticket.objects.filter(performer=engineer).order_by("pk")[:2])
+    TicketEscalationState.objects.create(ticket=urgent[0], urgent_since=timezone.now())
+    TicketEscalationState.objects.create(ticket=urgent[1], urgent_since=None)  # the mark was cleared
+    for name in ("tickets:my_work", "tickets:list"):
+        url = reverse(name)
+        before = count_queries(client, url)
+        page = client.get(url, {"per_page": 50}).content.decode()
+        assert page.count("data-urgent") == 1, name
+        row = page[page.index(f">{urgent[0].title}</a>"):]
+        assert row.index("data-urgent") < row.index("</td>")  # beside its own title
+        TicketEscalationState.objects.filter(ticket=urgent[1]).update(urgent_since=timezone.now())
+        assert count_queries(client, url) == before
+        assert client.get(url, {"per_page": 50}).content.decode().count("data-urgent") == 2
+        TicketEscalationState.objects.filter(ticket=urgent[1]).update(urgent_since=None)
