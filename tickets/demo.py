@@ -96,6 +96,7 @@ EXTRA_SEEDERS: list[str] = [
     "sla.demo.seed_demo_sla",
     "escalations.demo.seed_demo_escalations",
     "tickets.routing_demo.seed_demo_routing",
+    "tickets.demo_deferrals.seed_demo_deferrals",  # pending and decided requests, through the services
     "reports.demo.seed_demo_reports",  # last: the report rollups of every clock seeded above
 ]
 

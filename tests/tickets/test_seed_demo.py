@@ -227,3 +227,25 @@ CALLS: list = []
 
 def record_context(ctx):
     CALLS.append(ctx)
+
+
+def test_the_demo_has_pending_and_decided_deferrals_made_through_the_services(seeded):
+    from tickets.models import DeferralRequest
+
+    requests = DeferralRequest.objects.select_related("ticket", "requested_by", "addressed_to")
+    statuses = sorted(requests.values_list("status", flat=True))
+    assert statuses == ["objective", "objective", "pending", "pending", "pending", "subjective"]
+    for deferral in requests:
+        assert deferral.requested_by == deferral.ticket.performer
+        assert deferral.addressed_to is not None and deferral.addressed_to != deferral.requested_by
+        assert deferral.explanation and deferral.proposed_deadline > deferral.old_deadline
+        kinds = set(deferral.ticket.events.values_list("kind", flat=True))
+        assert "ticket.deferral_requested" in kinds
+        if deferral.status != "pending":
+            assert "ticket.deadline_deferred" in kinds and deferral.ticket.deadline == deferral.new_deadline
+    # Pending requests sit on a manager's desk, as the approvals screen lists them.
+    from tickets import deferrals
+
+    pending = requests.filter(status="pending")
+    assert all(deferrals.desk(d.addressed_to).filter(pk=d.pk).exists() for d in pending)
+    assert seed() and DeferralRequest.objects.count() == 6  # a second run adds none
