@@ -199,17 +199,29 @@ def _bin_of_rank(order: list[int], bins: dict[int, int], rank: int) -> int:
 # --- reading ----------------------------------------------------------------------------------------------
 
 
-def _zone_name(period) -> str:
+def zone_name(period) -> str:
     return getattr(period.tz, "key", None) or str(period.tz)
+
+
+def request_cache(scope, name: str) -> dict:
+    """A dict kept for the request on its user object (one request, one user object); a fresh one without."""
+    cache = getattr(scope.user, name, None)
+    if cache is None:
+        cache = {}
+        if scope.user is not None:
+            setattr(scope.user, name, cache)
+    return cache
+
+
+def records_key(scope, period, previous) -> tuple:
+    """What rollup records of a scope and periods depend on, besides the viewer."""
+    return (zone_name(period), period.first, period.last, previous.first, getattr(scope.queue, "pk", None),
+            getattr(scope.ticket_type, "pk", None))
 
 
 def zone_ready(scope, zone: str) -> bool:
     """``rollups.zone_ready``, asked once per request (per user object) for the clock and ticket figures."""
-    known = getattr(scope.user, "_rollup_zones", None)
-    if known is None:
-        known = {}
-        if scope.user is not None:
-            scope.user._rollup_zones = known
+    known = request_cache(scope, "_rollup_zones")
     if zone not in known:
         known[zone] = rollups.zone_ready(zone)
     return known[zone]
@@ -222,16 +234,10 @@ def facts_in_scope(scope):
 
 def rollup_records(scope, period, previous) -> Records | None:
     """The scope's records of ``previous`` and ``period`` (consecutive), or ``None`` if rollups cannot answer."""
-    zone = _zone_name(period)
-    cache = getattr(scope.user, "_clock_records", None)
-    key = (zone, period.first, period.last, previous.first, getattr(scope.queue, "pk", None),
-           getattr(scope.ticket_type, "pk", None))
-    if cache is not None and key in cache:
+    cache, key = request_cache(scope, "_clock_records"), records_key(scope, period, previous)
+    if key in cache:
         return cache[key]
-    if cache is None:
-        cache = {}
-        if scope.user is not None:
-            scope.user._clock_records = cache
+    zone = key[0]
     if not zone_ready(scope, zone):
         cache[key] = None  # the clocks answer, for the whole request
         return None

@@ -31,8 +31,9 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -137,18 +138,12 @@ def _insert_facts(where: str = "", params: Iterable = ()) -> None:
         )
 
 
-def sync_facts(ticket_ids: Iterable[int]) -> set[datetime]:
-    """Replace the facts of these tickets; returns the instants the old and new facts stopped at."""
-    ids = sorted(set(ticket_ids))
-    touched: set[datetime] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        facts = ClockFact.objects.filter(ticket_id__in=chunk)
-        touched.update(facts.values_list("stopped_at", flat=True))
-        facts.delete()
-        _insert_facts(f"AND c.ticket_id IN ({', '.join(['%s'] * len(chunk))})", chunk)
-        touched.update(ClockFact.objects.filter(ticket_id__in=chunk).values_list("stopped_at", flat=True))
-    return touched
+def _insert_clock_facts(ticket_ids: list[int] | None = None) -> None:
+    """The facts of every stopped clock, or of these tickets' clocks."""
+    if ticket_ids is None:
+        _insert_facts()
+    else:
+        _insert_facts(f"AND c.ticket_id IN ({', '.join(['%s'] * len(ticket_ids))})", ticket_ids)
 
 
 def changed_tickets(since: datetime) -> set[int]:
@@ -204,18 +199,9 @@ def _insert_ticket_facts(tickets) -> None:
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {picks} FROM ({sql}) s ORDER BY s.f2", params)
 
 
-def sync_ticket_facts(ticket_ids: Iterable[int]) -> set[datetime]:
-    """Replace the ticket facts of these tickets; returns the instants of the old and new facts."""
-    ids = sorted(set(ticket_ids))
-    touched: set[datetime] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        facts = TicketFact.objects.filter(ticket_id__in=chunk)
-        touched.update(facts.values_list("at", flat=True))
-        facts.delete()
-        _insert_ticket_facts(Ticket.objects.filter(pk__in=chunk))
-        touched.update(TicketFact.objects.filter(ticket_id__in=chunk).values_list("at", flat=True))
-    return touched
+def _insert_ticket_facts_of(ticket_ids: list[int] | None = None) -> None:
+    """The ticket facts of every ticket, or of these tickets."""
+    _insert_ticket_facts(Ticket.objects.all() if ticket_ids is None else Ticket.objects.filter(pk__in=ticket_ids))
 
 
 TICKET_FACT_FIELDS = ("at", "kind", "on_time", *TICKET_DIMENSIONS)
@@ -280,6 +266,40 @@ def _write_days(zone: str, sums: dict[tuple, list]) -> int:
     return len(rows)
 
 
+class _Rollup(NamedTuple):
+    """One pair of fact and daily rollup tables, and how to fill them."""
+
+    fact: type  # the fact model (one row per clock or ticket event, with a ``ticket``)
+    at: str  # the fact's instant, which puts it on a local day
+    fields: tuple[str, ...]  # what the days are summed from
+    day: type  # the daily rollup model (``zone``, ``day``)
+    insert: Callable[[list[int] | None], None]  # insert the facts of all tickets, or of these
+    write: Callable[[str, dict], int]  # write summed days of a zone
+    summed: Callable[[Iterable[tuple], ZoneInfo], dict]  # sum facts into days
+
+
+ROLLUPS = (
+    _Rollup(ClockFact, "stopped_at", FACT_FIELDS, ClockDay, _insert_clock_facts, _write_days, _sum_days),
+    _Rollup(TicketFact, "at", TICKET_FACT_FIELDS, TicketDay, _insert_ticket_facts_of, _write_ticket_days,
+            _sum_ticket_days),
+)
+
+
+def sync_facts(ticket_ids: Iterable[int]) -> set[datetime]:
+    """Replace the clock and ticket facts of these tickets; returns the instants of the old and new facts."""
+    ids = sorted(set(ticket_ids))
+    touched: set[datetime] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for rollup in ROLLUPS:
+            facts = rollup.fact.objects.filter(ticket_id__in=chunk)
+            touched.update(facts.values_list(rollup.at, flat=True))
+            facts.delete()
+            rollup.insert(chunk)
+            touched.update(rollup.fact.objects.filter(ticket_id__in=chunk).values_list(rollup.at, flat=True))
+    return touched
+
+
 def rebuild_days(zone: str, days: Iterable[date]) -> int:
     """Sum these local days of ``zone`` again from the facts; returns the rollup rows written."""
     tz = ZoneInfo(zone)
@@ -287,31 +307,24 @@ def rebuild_days(zone: str, days: Iterable[date]) -> int:
     written = 0
     for start in range(0, len(days), 50):
         chunk = days[start:start + 50]
-        window = Q()
-        for day in chunk:
-            low, high = day_bounds(day, tz)
-            window |= Q(stopped_at__gte=low, stopped_at__lt=high)
-        ClockDay.objects.filter(zone=zone, day__in=chunk).delete()
-        facts = ClockFact.objects.filter(window).values_list(*FACT_FIELDS)
-        written += _write_days(zone, _sum_days(facts.iterator(chunk_size=5000), tz))
-        ticket_window = Q()
-        for day in chunk:
-            low, high = day_bounds(day, tz)
-            ticket_window |= Q(at__gte=low, at__lt=high)
-        TicketDay.objects.filter(zone=zone, day__in=chunk).delete()
-        ticket_facts = TicketFact.objects.filter(ticket_window).values_list(*TICKET_FACT_FIELDS)
-        written += _write_ticket_days(zone, _sum_ticket_days(ticket_facts.iterator(chunk_size=5000), tz))
+        for rollup in ROLLUPS:
+            window = Q()
+            for day in chunk:
+                low, high = day_bounds(day, tz)
+                window |= Q(**{f"{rollup.at}__gte": low, f"{rollup.at}__lt": high})
+            rollup.day.objects.filter(zone=zone, day__in=chunk).delete()
+            facts = rollup.fact.objects.filter(window).values_list(*rollup.fields)
+            written += rollup.write(zone, rollup.summed(facts.iterator(chunk_size=5000), tz))
     return written
 
 
 def build_zone(zone: str, now: datetime) -> int:
     """Every day of ``zone`` from the facts (the zone's first build)."""
-    ClockDay.objects.filter(zone=zone).delete()
-    TicketDay.objects.filter(zone=zone).delete()
-    facts = ClockFact.objects.order_by().values_list(*FACT_FIELDS)
-    written = _write_days(zone, _sum_days(facts.iterator(chunk_size=10000), ZoneInfo(zone)))
-    ticket_facts = TicketFact.objects.order_by().values_list(*TICKET_FACT_FIELDS)
-    written += _write_ticket_days(zone, _sum_ticket_days(ticket_facts.iterator(chunk_size=10000), ZoneInfo(zone)))
+    written = 0
+    for rollup in ROLLUPS:
+        rollup.day.objects.filter(zone=zone).delete()
+        facts = rollup.fact.objects.order_by().values_list(*rollup.fields)
+        written += rollup.write(zone, rollup.summed(facts.iterator(chunk_size=10000), ZoneInfo(zone)))
     RollupZone.objects.update_or_create(zone=zone, defaults={"built_at": now})
     return written
 
@@ -330,14 +343,13 @@ def rebuild(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     with transaction.atomic():
         state = _locked_state()
-        ClockFact.objects.all().delete()
-        _insert_facts()
-        facts = ClockFact.objects.count()
-        TicketFact.objects.all().delete()
-        _insert_ticket_facts(Ticket.objects.all())
-        ticket_facts = TicketFact.objects.count()
-        ClockDay.objects.all().delete()
-        TicketDay.objects.all().delete()
+        counts = []
+        for rollup in ROLLUPS:
+            rollup.fact.objects.all().delete()
+            rollup.insert(None)
+            counts.append(rollup.fact.objects.count())
+            rollup.day.objects.all().delete()
+        facts, ticket_facts = counts
         RollupZone.objects.all().delete()
         kept = zones()
         rows = sum(build_zone(zone, now) for zone in kept)
@@ -358,7 +370,7 @@ def refresh(*, now: datetime | None = None) -> dict:
         if state.facts_built_at is None or state.synced_to is None:
             return rebuild(now=now)
         tickets = changed_tickets(state.synced_to - LOOK_BACK)
-        instants = sync_facts(tickets) | sync_ticket_facts(tickets)
+        instants = sync_facts(tickets)
         wanted = zones()
         built = set(RollupZone.objects.values_list("zone", flat=True))
         rows = 0
@@ -370,8 +382,8 @@ def refresh(*, now: datetime | None = None) -> dict:
                 rows += rebuild_days(zone, {i.astimezone(tz).date() for i in instants})
         stale = built - set(wanted)
         if stale:
-            ClockDay.objects.filter(zone__in=stale).delete()
-            TicketDay.objects.filter(zone__in=stale).delete()
+            for rollup in ROLLUPS:
+                rollup.day.objects.filter(zone__in=stale).delete()
             RollupZone.objects.filter(zone__in=stale).delete()
         state.synced_to = state.refreshed_at = now
         state.save(update_fields=["synced_to", "refreshed_at"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, IntegerField, Sum, Value, When
 
 from . import rollups
-from .clockfigures import _zone_name, zone_ready
+from .clockfigures import records_key, request_cache, zone_ready
 from .models import TicketDay, TicketFact
 
 Kind = TicketFact.Kind
@@ -63,16 +63,10 @@ class TicketRecords:
 
 def ticket_records(scope, period, previous) -> TicketRecords | None:
     """The scope's ticket records of ``previous`` and ``period`` (consecutive), or ``None``."""
-    zone = _zone_name(period)
-    cache = getattr(scope.user, "_ticket_records", None)
-    key = (zone, period.first, period.last, previous.first, getattr(scope.queue, "pk", None),
-           getattr(scope.ticket_type, "pk", None))
-    if cache is not None and key in cache:
+    cache, key = request_cache(scope, "_ticket_records"), records_key(scope, period, previous)
+    if key in cache:
         return cache[key]
-    if cache is None:
-        cache = {}
-        if scope.user is not None:
-            scope.user._ticket_records = cache
+    zone = key[0]
     if not zone_ready(scope, zone):
         cache[key] = None
         return None

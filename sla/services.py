@@ -400,14 +400,17 @@ def _op_compliance(clock, *, at, counts: bool, actor=None, cause="") -> list[SLA
 
 
 def _op_retarget(
-    clock, *, at, policy, calendar, target, mode, segments: list[tuple[datetime, datetime]], actor=None
+    clock, *, at, policy, calendar, target, mode, segments: list[tuple[datetime, datetime]], actor=None, **details
 ) -> list[SLAClockEvent]:
     """Apply another policy's target and calendar.
 
     ``retroactive``: consumed = the clock's running segments (``segments``, from the event log, so
     pauses stay pauses) measured through the new calendar. ``carry_over``: the business time
     consumed so far is kept and the new target and calendar apply from ``at``. ``detach``: the
-    ticket has no policy any more (the caller stops the clock first).
+    ticket has no policy any more (the caller stops the clock first). ``deadline``: a deadline
+    clock follows a moved deadline (``_op_follow_deadline``): retroactive, and its breach is
+    recomputed for the new generation (the old one stays in the log, ``from_breached_at`` here).
+    ``details`` go to the event.
     """
     at, events = _advance(clock, at, _wc(clock))
     clock.generation += 1  # escalations: a new deadline generation re-arms the ladder
@@ -419,9 +422,14 @@ def _op_retarget(
         "calendar": calendar.pk,
         "from_target": _seconds(clock.target),
         "from_consumed": _seconds(clock.consumed),
+        **details,
     }
+    if mode == DEADLINE_MODE:
+        data["from_breached_at"] = _iso(clock.breached_at)
+        clock.breached_at = None
+    retroactive = mode in (Mode.RETROACTIVE, DEADLINE_MODE)
     work = calendar.work_calendar()
-    if mode == Mode.RETROACTIVE:
+    if retroactive:
         clock.consumed = sum((work.between(s, e) for s, e in segments), ZERO)
     clock.policy = policy
     clock.calendar = calendar
@@ -429,8 +437,8 @@ def _op_retarget(
     clock.due_at = _projected_due(clock, work)
     events.append(_event(clock, Ev.RETARGET, at, actor, **data))
     if clock.breached_at is None and clock.consumed > clock.target:
-        crossing = _crossing(segments, clock.target, work) if mode == Mode.RETROACTIVE else at
-        events.append(_breach(clock, crossing or at, clock.target if mode == Mode.RETROACTIVE else clock.consumed))
+        crossing = _crossing(segments, clock.target, work) if retroactive else at
+        events.append(_breach(clock, crossing or at, clock.target if retroactive else clock.consumed))
     return events
 
 
@@ -475,39 +483,15 @@ def _op_follow_deadline(
 ) -> list[SLAClockEvent]:
     """Retarget a deadline clock on ``deadline`` (and on ``policy``/``calendar``, the resolution clock's).
 
-    Like a retroactive policy retarget: consumed = the running segments (``segments``, from the event
-    log) measured through ``calendar``; target = business time from the clock's start to ``deadline``.
-    A new generation (the ladder re-arms) whose breach is recomputed: ``breached_at`` is where the
-    segments reach the new target, or empty if they have not. The breach under the old deadline
-    stays in the log (its ``breach`` event, ``from_breached_at`` here).
+    A retarget of mode ``deadline`` (``_op_retarget``): consumed = the running segments measured
+    through ``calendar``, target = business time from the clock's start to ``deadline``, a new
+    generation (the ladder re-arms) whose breach is recomputed.
     """
-    at, events = _advance(clock, at, _wc(clock))
-    data = {
-        "mode": DEADLINE_MODE,
-        "from_policy": clock.policy_id,
-        "policy": policy.pk if policy else None,
-        "from_calendar": clock.calendar_id,
-        "calendar": calendar.pk,
-        "from_target": _seconds(clock.target),
-        "from_consumed": _seconds(clock.consumed),
-        "from_deadline": _iso(from_deadline),
-        "deadline": _iso(deadline),
-        "from_breached_at": _iso(clock.breached_at),
-        "cause": cause,
-        **details,
-    }
-    clock.generation += 1  # escalations: a new deadline generation re-arms the ladder
-    work = calendar.work_calendar()
-    clock.consumed = sum((work.between(s, e) for s, e in segments), ZERO)
-    clock.policy = policy
-    clock.calendar = calendar
-    clock.target = _deadline_target(work, clock.started_at, deadline)
-    clock.due_at = _projected_due(clock, work)
-    clock.breached_at = None
-    events.append(_event(clock, Ev.RETARGET, at, actor, **data))
-    if clock.consumed > clock.target:
-        events.append(_breach(clock, _crossing(segments, clock.target, work) or at, clock.target))
-    return events
+    target = _deadline_target(calendar.work_calendar(), clock.started_at, deadline)
+    return _op_retarget(
+        clock, at=at, policy=policy, calendar=calendar, target=target, mode=DEADLINE_MODE, segments=segments,
+        actor=actor, from_deadline=_iso(from_deadline), deadline=_iso(deadline), cause=cause, **details,
+    )
 
 
 def _mirror_resolution(

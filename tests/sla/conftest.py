@@ -52,3 +52,13 @@ def make_policy(db, office):
         return SLAPolicy.objects.create(**fields)
 
     return make
+
+
+@pytest.fixture
+def at(time_machine):
+    """``at(2026, 2, 16, 9)`` moves the frozen clock to that Almaty wall-clock instant."""
+
+    def move(*fields):
+        time_machine.move_to(almaty(*fields), tick=False)
+
+    return move

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from django.template import Context, Template
 from django.utils import timezone
 
@@ -26,14 +25,6 @@ H = timedelta(hours=1)
 RES = SLAClock.Kind.RESOLUTION
 DL = SLAClock.Kind.DEADLINE
 RETARGET = SLAClockEvent.Kind.RETARGET
-
-
-@pytest.fixture
-def at(time_machine):
-    def move(*fields):
-        time_machine.move_to(almaty(*fields), tick=False)
-
-    return move
 
 
 def create(actor, queue, **kwargs):

@@ -20,14 +20,6 @@ H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
 
 
-@pytest.fixture
-def at(time_machine):
-    def move(*fields):
-        time_machine.move_to(almaty(*fields), tick=False)
-
-    return move
-
-
 def create(dispatcher, queue, **kwargs):
     return services.ticket_create(
         actor=dispatcher, title="Printer", customer=CustomerFactory(), queue=queue, description="jam", **kwargs

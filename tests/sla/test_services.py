@@ -26,16 +26,6 @@ RETROACTIVE = SLAPolicy.RetargetMode.RETROACTIVE
 CARRY_OVER = SLAPolicy.RetargetMode.CARRY_OVER
 
 
-@pytest.fixture
-def at(time_machine):
-    """``at(2026, 2, 16, 9)`` moves the frozen clock to that Almaty wall-clock instant."""
-
-    def move(*fields):
-        time_machine.move_to(almaty(*fields), tick=False)
-
-    return move
-
-
 def clocks(ticket) -> dict[str, SLAClock]:
     """The ticket's first-response and resolution clocks and its latest next-reply clock, fresh from the DB."""
     result = {}
