@@ -47,7 +47,7 @@ SKIP LOCKED` in batches of 1,000, each fired set-based in a constant number of
 queries: one `INSERT … ON CONFLICT DO NOTHING RETURNING` for the firings, one
 `INSERT` for the history rows, `notify_many` for the notices and one `UPDATE`
 for the clocks, every row sent as a tuple in one `jsonb` parameter
-(`tickets.bulk.insert_rows`), never as a model instance. The benchmark
+(`core.bulk.insert_rows`), never as a model instance. The benchmark
 generates N open tickets with running first-response clocks on PostgreSQL
 (scratch database `opsdesk_bench`, created and dropped by the run) and times a
 sweep with nothing due, a sweep with 100 clocks due (equal due count at every

@@ -9,7 +9,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import (
+from escalations.models import (
     AffectedService,
     CaseRule,
     CaseSeverityPolicy,
@@ -24,7 +24,7 @@ from .models import (
     QueueEscalationContact,
     WebhookEndpoint,
 )
-from .notifications import delivery as outbox
+from notifications import delivery as outbox
 
 
 class DeliveryInline(admin.TabularInline):

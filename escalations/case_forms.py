@@ -7,10 +7,9 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from escalations.models import AffectedService, CaseCause, CaseSeverity, CaseStatus
 from tickets.models import Customer, Queue, Ticket
 from tickets.selectors import people
-
-from .models import AffectedService, CaseCause, CaseSeverity, CaseStatus
 
 
 class PersonChoiceField(forms.ModelChoiceField):

@@ -33,12 +33,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from sla.models import SLAClock
-from tickets.models import CLOSED_STATUSES, Ticket, TicketType
-from tickets.services import TicketError
-
-from . import cases
-from .models import (
+from escalations import cases
+from escalations.models import (
     CaseMember,
     CaseRule,
     CaseRuleCrossing,
@@ -49,6 +45,9 @@ from .models import (
     Firing,
     Urgency,
 )
+from sla.models import SLAClock
+from tickets.models import CLOSED_STATUSES, Ticket, TicketType
+from tickets.services import TicketError
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from tickets.models import display_name
-from tickets.templatetags.opsdesk import format_dt
-
-from . import cases
-from .models import (
+from escalations import cases
+from escalations.models import (
     CaseCause,
     CaseEscalation,
     CaseEvent,
@@ -27,6 +24,8 @@ from .models import (
     CaseUpdate,
     EscalationCase,
 )
+from tickets.models import display_name
+from tickets.templatetags.opsdesk import format_dt
 
 _STATUS_ORDER = Case(
     When(status=CaseStatus.OPEN, then=Value(0)),

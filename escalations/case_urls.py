@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import case_views as views
+from escalations import case_views as views
 
 app_name = "cases"
 urlpatterns = [

@@ -19,12 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets import access
-from tickets.models import Ticket, display_name
-from tickets.services import TicketError
-
-from . import case_selectors, cases
-from .case_forms import (
+from escalations import case_selectors, cases
+from escalations.case_forms import (
     CaseFilterForm,
     CaseOpenForm,
     CloseForm,
@@ -39,7 +35,10 @@ from .case_forms import (
     TaskForm,
     UpdateForm,
 )
-from .models import CaseStatus, EscalationCase
+from escalations.models import CaseStatus, EscalationCase
+from tickets import access
+from tickets.models import Ticket, display_name
+from tickets.services import TicketError
 
 PAGE_SIZE = 25
 

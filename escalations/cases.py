@@ -22,12 +22,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tickets import access
-from tickets import services as ticket_services
-from tickets.models import CLOSED_STATUSES, Customer, Queue, Status, Ticket, display_name
-from tickets.services import TicketError
-
-from .models import (
+from escalations.models import (
     AffectedService,
     CaseEscalation,
     CaseEvent,
@@ -43,7 +38,11 @@ from .models import (
     QueueEscalationContact,
     Urgency,
 )
-from .notifications import notify
+from notifications.service import notify
+from tickets import access
+from tickets import services as ticket_services
+from tickets.models import CLOSED_STATUSES, Customer, Queue, Status, Ticket, display_name
+from tickets.services import TicketError
 
 # --- Cadence --------------------------------------------------------------------------------
 
@@ -568,7 +567,7 @@ def case_write_rca(case: EscalationCase, *, actor, internal: str, customer: str,
 
     Changing the customer-facing text withdraws its approval; once sent it cannot change.
     """
-    from .models import CaseCause
+    from escalations.models import CaseCause
 
     _participant(case, actor)
     internal, customer = (internal or "").strip(), (customer or "").strip()

@@ -16,13 +16,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from escalations import rules
+from escalations.defaults import DEFAULT_LADDER, VIP_LADDER, install_default_ladders
+from escalations.ladder import LadderCache, bulk_next_escalation, fired_levels, snapshot
+from escalations.models import ContactRole, Firing, QueueEscalationContact
 from sla.models import SLAClock, SLAPolicy
 from tickets.models import VipTier
-
-from . import rules
-from .defaults import DEFAULT_LADDER, VIP_LADDER, install_default_ladders
-from .ladder import LadderCache, bulk_next_escalation, fired_levels, snapshot
-from .models import ContactRole, Firing, QueueEscalationContact
 
 QUIET_BEFORE = timedelta(days=1)
 CHUNK = 2000

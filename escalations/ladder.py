@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from escalations import rules
+from escalations.models import EscalationLevel, EscalationPolicy, Firing
 from tickets.models import Customer
-
-from . import rules
-from .models import EscalationLevel, EscalationPolicy, Firing
 
 RUNNING = "running"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import manual_views
+from escalations import manual_views
 
 app_name = "escalations"
 urlpatterns = [

@@ -9,12 +9,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from escalations import services
+from escalations.manual_forms import FunctionalEscalationForm, HierarchicalEscalationForm
 from tickets import access
 from tickets.models import Ticket, display_name
 from tickets.services import TicketError
-
-from . import services
-from .manual_forms import FunctionalEscalationForm, HierarchicalEscalationForm
 
 
 def _ticket(request, pk: int) -> Ticket:

@@ -1,7 +1,7 @@
 """Escalations: notifications (inbox rows, the delivery outbox, digests, preferences, webhook endpoints),
 escalation ladders (policies, levels, contacts), firings and manual escalations.
 
-The models hold data only; the logic lives in ``escalations.notifications``
+The models hold data only; the logic lives in ``notifications``
 (service, delivery, channels, preferences, digests), ``escalations.rules``
 (pure), ``escalations.ladder`` and ``escalations.sweep`` (automatic
 escalation) and ``escalations.services`` (manual escalation).

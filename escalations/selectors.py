@@ -7,9 +7,8 @@ from datetime import datetime
 
 from django.db.models import Count, Min
 
+from escalations.models import Firing, ManualEscalation, TicketEscalationState
 from sla.models import SLAClock
-
-from .models import Firing, ManualEscalation, TicketEscalationState
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from escalations.models import ManualEscalation, Urgency
+from notifications.service import notify
 from tickets import services as ticket_services
 from tickets.models import CLOSED_STATUSES, Queue, QueueMembership, Ticket, display_name
 from tickets.services import TicketError
-
-from .models import ManualEscalation, Urgency
-from .notifications import notify
 
 
 def _check(ticket: Ticket, reason: str) -> str:

@@ -19,7 +19,7 @@ sweep, which fires it). Each batch is one transaction:
    in one savepoint): one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` for the
    firings (only those it inserted have effects), one ``INSERT`` for the
    history, ``notify_many`` for the notices, all written as tuples through
-   ``tickets.bulk.insert_rows``, never as model instances. Clocks whose levels
+   ``core.bulk.insert_rows``, never as model instances. Clocks whose levels
    change the ticket (priority, reassignment, replies, follow-ups) go one by
    one through the ticket services, each in its own savepoint; so does the
    whole batch if the set-based attempt raised.
@@ -53,17 +53,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
-from sla import services as sla_services
-from sla.models import Calendar, SLAClock
-from sla.selectors import format_duration
-from tickets import services as ticket_services
-from tickets.bulk import insert_rows
-from tickets.models import Customer, Priority, Queue, Ticket, TicketEvent
-from tickets.services import TicketError
-
-from . import rules
-from .ladder import Ladder, LadderCache, fired_levels, snapshot
-from .models import (
+from core.bulk import insert_rows
+from escalations import rules
+from escalations.ladder import Ladder, LadderCache, fired_levels, snapshot
+from escalations.models import (
     ContactRole,
     EscalationLevel,
     Firing,
@@ -71,8 +64,15 @@ from .models import (
     Reassign,
     TicketEscalationState,
 )
-from .notifications import Notice, notify, notify_many, preferences
-from .notifications.preferences import time_zone_for
+from notifications import preferences
+from notifications.preferences import time_zone_for
+from notifications.service import Notice, notify, notify_many
+from sla import services as sla_services
+from sla.models import Calendar, SLAClock
+from sla.selectors import format_duration
+from tickets import services as ticket_services
+from tickets.models import Customer, Priority, Queue, Ticket, TicketEvent
+from tickets.services import TicketError
 
 logger = logging.getLogger(__name__)
 
@@ -403,7 +403,7 @@ def _fire_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
     Queries per batch, whatever its size: fired levels, the breach marks (3),
     the firings (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``), urgent
     marks (2), history (1), users (1), ``notify_many`` (about 4) and the clocks'
-    ``next_escalation_at`` (1). Rows are written as tuples (``tickets.bulk.insert_rows``),
+    ``next_escalation_at`` (1). Rows are written as tuples (``core.bulk.insert_rows``),
     never as model instances.
     """
     now = ctx.now

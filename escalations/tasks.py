@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def deliver_pending():
-    from escalations.notifications.delivery import deliver_pending
+    from notifications.delivery import deliver_pending
 
     return deliver_pending()
 

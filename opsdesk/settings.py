@@ -44,10 +44,18 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # The floors, from the ground up (docs/architecture.md).
+    "core",
     "tickets",
     "sla",
+    "notifications",
+    "routing",
+    "deferrals",
     "escalations",
     "reports",
+    "intake",
+    "portal",
+    "opsdesk",
 ]
 
 MIDDLEWARE = [
@@ -204,8 +212,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # --- Intake API -----------------------------------------------------------
 INTAKE_MAX_BODY_BYTES = env.int("INTAKE_MAX_BODY_BYTES", default=256 * 1024)
 
-# --- Notifications (escalations.notifications; see docs/notifications.md) ---
-SMS_PROVIDER = env.str("SMS_PROVIDER", default="escalations.notifications.channels.LogSmsProvider")
+# --- Notifications (notifications; see docs/notifications.md) ---
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="notifications.channels.LogSmsProvider")
 NOTIFY_SITE_URL = env.str("NOTIFY_SITE_URL", default="http://127.0.0.1:8000")  # links in emails and webhooks
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)  # then a delivery is failed
 NOTIFY_SENDING_TIMEOUT = env.int("NOTIFY_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed

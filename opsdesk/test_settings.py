@@ -6,8 +6,8 @@ os.environ.setdefault("DEBUG", "true")
 # pytest-django imports settings before conftest.py: Playwright's sync API needs this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from .settings import *  # noqa: F403
-from .settings import Q_CLUSTER
+from opsdesk.settings import *  # noqa: F403
+from opsdesk.settings import Q_CLUSTER
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from reports.models import RollupState, RollupZone
 from tickets.admin import ViewOnlyAdmin
-
-from .models import RollupState, RollupZone
 
 
 @admin.register(RollupState)

@@ -22,8 +22,8 @@ from datetime import date
 from django.db import connections
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
 
-from . import rollups
-from .models import ClockDay, ClockFact
+from reports import rollups
+from reports.models import ClockDay, ClockFact
 
 DIMENSIONS = rollups.DIMENSIONS
 

@@ -1,7 +1,7 @@
 """Selectors of the manager dashboard and the reports: a constant number of aggregate queries.
 
 Every figure is scoped to the tickets the viewer may see (``Ticket.objects.visible_to``)
-and comes with the ticket-list link that shows the tickets behind it (``tickets.filters``).
+and comes with the ticket-list link that shows the tickets behind it (``portal.filters``).
 Periods are whole local dates of the viewer (``reports.selectors.Period``); each period
 figure is computed for the period and for the previous period of equal length in the
 same query. Definitions: docs/reports.md.
@@ -36,6 +36,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from escalations.models import Firing, ManualEscalation
+from reports import clockfigures, metrics, rollups, ticketfigures
+from reports.models import TicketFact, WaitSegment
+from reports.selectors import Period
 from sla.models import Calendar, SLAClock
 from tickets import access
 from tickets.models import (
@@ -47,11 +50,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-
-from . import clockfigures, metrics, rollups, ticketfigures
-from .models import TicketFact, WaitSegment
-from .selectors import Period
-from .visibility import Visibility, visibility_of
+from tickets.visibility import Visibility, visibility_of
 
 Kind = SLAClock.Kind
 State = SLAClock.State
@@ -99,7 +98,7 @@ class Scope:
         return queryset
 
     def tickets(self) -> QuerySet:
-        """The tickets in scope: ``Ticket.objects.visible_to`` resolved to id sets (``reports.visibility``)."""
+        """The tickets in scope: ``Ticket.objects.visible_to`` resolved to id sets (``tickets.visibility``)."""
         return self.narrow(Ticket.objects.all())
 
     @property

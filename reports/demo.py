@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import rollups
+from reports import rollups
 
 
 def seed_demo_reports(ctx=None) -> dict:

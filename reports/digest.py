@@ -22,11 +22,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from reports import dashboard as dash
+from reports.models import DigestSent
+from reports.selectors import Period
 from tickets import access
-
-from . import dashboard as dash
-from .models import DigestSent
-from .selectors import Period
 
 logger = logging.getLogger(__name__)
 TOP_CAUSES = 5

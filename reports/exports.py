@@ -8,9 +8,8 @@ import io
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from reports.selectors import share_percent
 from tickets.models import display_name
-
-from .selectors import share_percent
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

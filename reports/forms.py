@@ -6,11 +6,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reports import selectors
 from tickets import selectors as ticket_selectors
 from tickets.forms import PersonChoiceField
 from tickets.models import DeferralRequest
-
-from . import selectors
 
 
 class DateInput(forms.DateInput):

@@ -8,11 +8,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reports.dashboard import preset
+from reports.forms import DateInput, QueueChoiceField
+from reports.selectors import Period
 from tickets import selectors as ticket_selectors
-
-from .dashboard import preset
-from .forms import DateInput, QueueChoiceField
-from .selectors import Period
 
 PRESETS = [("today", _("Today")), ("7d", _("7 days")), ("30d", _("30 days")), ("custom", _("Custom"))]
 MAX_DAYS = 731

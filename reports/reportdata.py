@@ -28,14 +28,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from escalations.models import Firing, ManualEscalation
+from reports import clockfigures, metrics
+from reports import dashboard as dash
+from reports.exports import XLSX
+from reports.models import WaitSegment
 from sla.models import SLAClock
 from sla.selectors import format_duration
 from tickets.models import QueueMembership, Status, TicketEvent
-
-from . import clockfigures, metrics
-from . import dashboard as dash
-from .exports import XLSX
-from .models import WaitSegment
 
 Kind = SLAClock.Kind
 NUMBER = {"td": {"class": "num"}, "th": {"class": "num"}}
@@ -283,7 +282,7 @@ def delays_report(scope, period, form) -> Report:
         ("segments", _("Waits"), "int"), ("tickets", _("Tickets"), "int"),
     ]
     by_reason = dash.waiting_by_reason(scope, period)
-    from .charts import bar_chart
+    from reports.charts import bar_chart
 
     report.sections.append(Section("reason", _("By blocking reason"), table(by_reason, wait_columns, prefix="reason-"),
                                    chart=bar_chart([(r["name"], r["hours"]) for r in by_reason])))

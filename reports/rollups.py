@@ -42,11 +42,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from reports.models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 from sla.models import SLAClock, SLAClockEvent
 from tickets import access
 from tickets.models import CustomerTierChange, Profile, Ticket
-
-from .models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from reports.selectors import share_percent
 from tickets.models import display_name
-
-from .selectors import share_percent
 
 NUMBER = {"td": {"class": "num"}, "th": {"class": "num"}}
 

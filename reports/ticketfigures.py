@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, IntegerField, Sum, Value, When
 
-from . import rollups
-from .clockfigures import records_key, request_cache, zone_ready
-from .models import TicketDay, TicketFact
+from reports import rollups
+from reports.clockfigures import records_key, request_cache, zone_ready
+from reports.models import TicketDay, TicketFact
 
 Kind = TicketFact.Kind
 

@@ -10,13 +10,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from tickets import deferrals
+from deferrals import services as deferrals
+from reports import charts, exports, selectors
+from reports.forms import DisciplineFilterForm, DrillDownForm
+from reports.tables import DisciplineTable
 from tickets.models import DeferralRequest, Ticket, display_name
 from tickets.tables import TicketListTable
-
-from . import charts, exports, selectors
-from .forms import DisciplineFilterForm, DrillDownForm
-from .tables import DisciplineTable
 
 
 def _viewer_only(request) -> None:
@@ -138,9 +137,9 @@ from urllib.parse import urlencode  # noqa: E402
 
 from django.urls import reverse  # noqa: E402
 
-from . import dashboard as dash  # noqa: E402
-from . import reportdata, svgcharts  # noqa: E402
-from .report_forms import CalibrationForm, PeriodForm, ReportFilterForm, StaffingForm  # noqa: E402
+from reports import dashboard as dash  # noqa: E402
+from reports import reportdata, svgcharts  # noqa: E402
+from reports.report_forms import CalibrationForm, PeriodForm, ReportFilterForm, StaffingForm  # noqa: E402
 
 
 def _dashboard_viewer(request) -> None:

@@ -18,10 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tickets.admin import ViewOnlyAdmin
-
-from . import selectors, services
-from .forms import (
+from sla import selectors, services
+from sla.forms import (
     CalendarForm,
     CalendarOverrideForm,
     CalendarSpecImportForm,
@@ -29,7 +27,8 @@ from .forms import (
     CalendarWindowFormSet,
     DueHelperForm,
 )
-from .models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
+from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
+from tickets.admin import ViewOnlyAdmin
 
 SLA_CSS = {"all": ["css/sla.css"]}
 

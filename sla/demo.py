@@ -14,11 +14,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from sla.businesstime import WEEKDAYS
+from sla.models import Calendar, CalendarWindow, SLAPolicy
+from sla.services import backfill_clocks, calendar_generate_holidays
 from tickets.models import Ticket, TicketType, VipTier
-
-from .businesstime import WEEKDAYS
-from .models import Calendar, CalendarWindow, SLAPolicy
-from .services import backfill_clocks, calendar_generate_holidays
 
 __all__ = ["backfill_clocks", "seed_demo_sla", "seed_sla"]
 

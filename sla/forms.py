@@ -11,8 +11,8 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .businesstime import WEEKDAYS, WorkCalendar
-from .models import Calendar, CalendarOverride, CalendarWindow, _hhmm
+from sla.businesstime import WEEKDAYS, WorkCalendar
+from sla.models import Calendar, CalendarOverride, CalendarWindow, _hhmm
 
 _PAIR = re.compile(r"^\s*([0-9]{1,2}:[0-9]{2})\s*[-–—]\s*([0-9]{1,2}:[0-9]{2})\s*$")
 

@@ -26,9 +26,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sla.businesstime import WEEKDAYS, WorkCalendar
 from tickets.models import AppendOnlyModel, Priority
-
-from .businesstime import WEEKDAYS, WorkCalendar
 
 _TIME_START = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 _TIME_END = r"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
@@ -104,7 +103,7 @@ class Calendar(models.Model):
             kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
         super().save(*args, **kwargs)
         if not adding:
-            from .services import calendar_enqueue_recompute
+            from sla.services import calendar_enqueue_recompute
 
             calendar_enqueue_recompute(self.pk, self.version)
 
@@ -147,14 +146,14 @@ class CalendarRow(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        from .services import calendar_changed
+        from sla.services import calendar_changed
 
         calendar_changed(self.calendar_id)
 
     def delete(self, *args, **kwargs):
         calendar_id = self.calendar_id
         result = super().delete(*args, **kwargs)
-        from .services import calendar_changed
+        from sla.services import calendar_changed
 
         calendar_changed(calendar_id)
         return result

@@ -14,9 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sla.models import Calendar, SLAClock, SLAClockEvent
 from tickets.models import Status, display_name
-
-from .models import Calendar, SLAClock, SLAClockEvent
 
 ZERO = timedelta(0)
 State = SLAClock.State
@@ -281,9 +280,8 @@ def _event_details(event: SLAClockEvent, names: dict) -> str:
 
 def ticket_sla_history(ticket) -> list[EventView]:
     """Every clock event of the ticket (the segment history), oldest first."""
+    from sla.models import SLAPolicy
     from tickets.models import BlockingReason
-
-    from .models import SLAPolicy
 
     events = list(
         SLAClockEvent.objects.filter(clock__ticket_id=ticket.pk)

@@ -42,11 +42,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.bulk import insert_instances, reserve_ids
+from core.bulk import insert_instances, reserve_ids
+from sla.businesstime import WEEKDAYS, WorkCalendar
+from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
 from tickets.models import CLOSED_STATUSES, BlockingReason, Customer, Status, Ticket, TicketEvent
-
-from .businesstime import WEEKDAYS, WorkCalendar
-from .models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
 
 Kind = SLAClock.Kind
 State = SLAClock.State

@@ -1,6 +1,6 @@
 """django-q2 entry points: one-line calls into ``sla.services``."""
 
-from . import services
+from sla import services
 
 
 def recompute_calendar(calendar_id: int) -> int:

@@ -63,7 +63,7 @@ def sees_everything(user) -> bool:
 
 def team_user_ids(manager):
     """Users whose direct manager is ``manager`` (a subquery)."""
-    from .models import Profile
+    from tickets.models import Profile
 
     return Profile.objects.filter(manager=manager).values("user_id")
 
@@ -97,12 +97,12 @@ def can_work(user, ticket) -> bool:
         return False
     if is_staff_role(user) or user.pk in (ticket.performer_id, ticket.owner_id, ticket.approver_id):
         return True
-    from .models import QueueMembership
+    from tickets.models import QueueMembership
 
     return QueueMembership.objects.filter(user=user, queue_id=ticket.queue_id).exists()
 
 
 def _visible(user, ticket) -> bool:
-    from .models import Ticket
+    from tickets.models import Ticket
 
     return Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists()

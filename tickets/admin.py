@@ -27,8 +27,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import access, services
-from .models import (
+from tickets import access, services
+from tickets.models import (
     Absence,
     AgentSkill,
     BlockingReason,
@@ -140,7 +140,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["vip_tier", "account_manager"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["account_manager"]
-    # VIP (tickets.vip): the tier follows the rules or the manual tier; it is not typed in directly.
+    # VIP (routing.vip): the tier follows the rules or the manual tier; it is not typed in directly.
     readonly_fields = ["vip_tier", "tier_source", "tier_below_since"]
     inlines = [RelatedObjectInline]
 
@@ -148,7 +148,7 @@ class CustomerAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         vip_fields = {"manual_tier", "manual_tier_until", "strategic_partner", "premium_contract_until"}
         if vip_fields & set(form.changed_data):
-            from .vip import evaluate_customers
+            from routing.vip import evaluate_customers
 
             evaluate_customers(customer_ids=[obj.pk], actor=request.user)
             obj.refresh_from_db()
@@ -535,7 +535,7 @@ class IntakeChannelAdmin(admin.ModelAdmin):
         )
 
 
-# --- Deadline deferrals (tickets.deferrals) ------------------------------------------------------
+# --- Deadline deferrals (deferrals.services) ------------------------------------------------------
 
 
 @admin.register(DeferralCause)
@@ -570,7 +570,7 @@ class DeferralRequestAdmin(ViewOnlyAdmin):
     ordering = ["-id"]
 
 
-# --- Routing and VIP (tickets.routing, tickets.assignment, tickets.vip) ---------------------------------------
+# --- Routing and VIP (routing.strategies, routing.assignment, routing.vip) ---------------------------------------
 
 
 class AgentSkillInline(admin.TabularInline):
@@ -619,7 +619,7 @@ class VipRuleAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Re-evaluate every customer's tier now"), permissions=["change"])
     def evaluate_now(self, request, queryset):
-        from .vip import evaluate_customers
+        from routing.vip import evaluate_customers
 
         result = evaluate_customers(actor=request.user)
         self.message_user(request, ngettext("%(count)d customer changed tier.", "%(count)d customers changed tier.",
@@ -678,7 +678,7 @@ class CustomerTurnoverAdmin(admin.ModelAdmin):
         from django.core.exceptions import PermissionDenied
         from django.template.response import TemplateResponse
 
-        from .vip import import_turnover
+        from routing.vip import import_turnover
 
         if not self.has_add_permission(request):
             raise PermissionDenied

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 def _sync_roles(sender, **kwargs) -> None:
     # Runs after every migrate *and* after the flush of transactional tests,
     # so the role groups always exist. The table lives in tickets.access.
-    from .catalogue import ensure_reference_data
+    from tickets.catalogue import ensure_reference_data
 
     ensure_reference_data()
 

@@ -32,7 +32,7 @@ def ensure_blocking_reasons(model) -> None:
         model.objects.get_or_create(code=code, defaults=defaults)
 
 
-# Deferral causes (tickets.deferrals): code, English, Russian, position. "other" must always exist.
+# Deferral causes (deferrals.services): code, English, Russian, position. "other" must always exist.
 DEFERRAL_CAUSES: list[tuple[str, str, str, int]] = [
     ("customer", "The customer delayed", "Задержка со стороны клиента", 10),
     ("supplier", "A supplier or contractor delayed", "Задержка поставщика или подрядчика", 20),
@@ -50,8 +50,8 @@ def ensure_deferral_causes(model) -> None:
 
 
 def ensure_reference_data() -> None:
-    from . import access
-    from .models import BlockingReason, DeferralCause
+    from tickets import access
+    from tickets.models import BlockingReason, DeferralCause
 
     access.sync_roles()
     ensure_blocking_reasons(BlockingReason)

@@ -62,10 +62,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import access
-from .bulk import RowWriter as _RowWriter
-from .bulk import reserve_ids as _reserve_ids
-from .models import (
+from core.bulk import RowWriter as _RowWriter
+from core.bulk import reserve_ids as _reserve_ids
+from tickets import access
+from tickets.models import (
     BlockingReason,
     Channel,
     Customer,
@@ -95,8 +95,8 @@ CHUNK = 5000  # tickets built in memory before each round of bulk inserts
 EXTRA_SEEDERS: list[str] = [
     "sla.demo.seed_demo_sla",
     "escalations.demo.seed_demo_escalations",
-    "tickets.routing_demo.seed_demo_routing",
-    "tickets.demo_deferrals.seed_demo_deferrals",  # pending and decided requests, through the services
+    "routing.demo.seed_demo_routing",
+    "deferrals.demo.seed_demo_deferrals",  # pending and decided requests, through the services
     "reports.demo.seed_demo_reports",  # last: the report rollups of every clock seeded above
 ]
 
@@ -258,7 +258,7 @@ def seed_catalogue(ctx: DemoContext) -> None:
         ctx.ticket_types[spec.slug] = ticket_type
     for name, rank in VIP_TIERS:
         ctx.vip_tiers[name], _ = VipTier.objects.get_or_create(name=name, defaults={"rank": rank})
-    from .catalogue import ensure_blocking_reasons
+    from tickets.catalogue import ensure_blocking_reasons
 
     ensure_blocking_reasons(BlockingReason)
     ctx.reasons = {r.code: r for r in BlockingReason.objects.all()}

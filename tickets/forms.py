@@ -6,8 +6,18 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import access, selectors
-from .models import Channel, Customer, Priority, Queue, QueueMembership, RelatedObject, Status, Ticket, display_name
+from tickets import access, selectors
+from tickets.models import (
+    Channel,
+    Customer,
+    Priority,
+    Queue,
+    QueueMembership,
+    RelatedObject,
+    Status,
+    Ticket,
+    display_name,
+)
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .querysets import TicketQuerySet
+from tickets.querysets import TicketQuerySet
 
 
 class BilingualName(models.Model):
@@ -72,7 +72,7 @@ class Profile(models.Model):
         related_name="+",
         help_text=_("When this person is on shift; empty means always available."),
     )
-    # Routing (tickets.assignment): an agent marked away receives no work; the last automatic assignment
+    # Routing (routing.assignment): an agent marked away receives no work; the last automatic assignment
     # tells least-loaded routing who has been idle longest.
     is_away = models.BooleanField(
         _("away"), default=False, help_text=_("Marked away: routing gives this person no new tickets.")
@@ -115,7 +115,7 @@ class VipTier(models.Model):
 
     name = models.CharField(_("name"), max_length=60, unique=True)
     rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("Higher is more important."))
-    # VIP (tickets.vip, tickets.assignment) ---------------------------------------------------
+    # VIP (routing.vip, routing.assignment) ---------------------------------------------------
     queue_priority = models.PositiveSmallIntegerField(
         _("queue priority"), default=0, help_text=_("Tickets of this tier come first in the queue; higher first.")
     )
@@ -157,7 +157,7 @@ class Customer(models.Model):
         VipTier, verbose_name=_("VIP tier"), on_delete=models.SET_NULL, null=True, blank=True, related_name="customers"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    # VIP (tickets.vip) ------------------------------------------------------------------------
+    # VIP (routing.vip) ------------------------------------------------------------------------
     account_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("account manager"),
@@ -262,7 +262,7 @@ class Queue(BilingualName):
         settings.AUTH_USER_MODEL, through="QueueMembership", related_name="queues", blank=True
     )
     is_active = models.BooleanField(_("active"), default=True)
-    # Routing (tickets.routing, tickets.assignment, tickets.queue_monitor) -----------------------
+    # Routing (routing.strategies, routing.assignment, routing.queue_monitor) -----------------------
     strategy = models.CharField(
         _("routing strategy"), max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.MANUAL
     )
@@ -618,7 +618,7 @@ class IntakeChannel(models.Model):
 
 
 # --- Deadline deferrals ------------------------------------------------------------------
-# The workflow lives in ``tickets.deferrals``; see docs/deferrals.md.
+# The workflow lives in ``deferrals.services``; see docs/deferrals.md.
 
 
 class DeferralCause(BilingualName):
@@ -784,7 +784,7 @@ class DeferralRequest(models.Model):
 
 
 # --- Routing and VIP ------------------------------------------------------------------------------
-# Strategy choice: ``tickets.routing`` (pure); applied by ``tickets.assignment``; VIP tiers by ``tickets.vip``.
+# Strategy choice: ``routing.strategies`` (pure); applied by ``routing.assignment``; VIP tiers by ``routing.vip``.
 # See docs/routing.md.
 
 

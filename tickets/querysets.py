@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 
 class TicketQuerySet(models.QuerySet):
     def open(self):
-        from .models import OPEN_STATUSES
+        from tickets.models import OPEN_STATUSES
 
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -21,8 +21,8 @@ class TicketQuerySet(models.QuerySet):
         - dispatchers see tickets of queues they dispatch;
         - managers see tickets owned or performed by their team, and of the queues they manage.
         """
-        from . import access
-        from .models import QueueMembership, Ticket
+        from tickets import access
+        from tickets.models import QueueMembership, Ticket
 
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()

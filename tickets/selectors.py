@@ -11,9 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from sla.selectors import with_clocks
-
-from . import access
-from .models import (
+from tickets import access
+from tickets.models import (
     BlockingReason,
     Customer,
     Message,
@@ -96,7 +95,7 @@ def intake_board(user) -> QuerySet:
     roles = access.roles_of(user)
     if not (roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user)):
         tickets = tickets.filter(queue_id__in=dispatched_queue_ids(user))
-    from .queue_monitor import in_queue_order  # queue order: VIP, SLA due, priority, age
+    from routing.queue_monitor import in_queue_order  # queue order: VIP, SLA due, priority, age
 
     return in_queue_order(tickets.prefetch_related(_agent_memberships()))
 

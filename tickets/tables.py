@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Ticket, display_name
-from .templatetags.opsdesk import format_dt, priority_mark, status_pill
+from tickets.models import Ticket, display_name
+from tickets.templatetags.opsdesk import format_dt, priority_mark, status_pill
 
 TABLE_TEMPLATE = "tickets/_table.html"
 
@@ -154,7 +154,7 @@ class IntakeTable(TicketTable):
             "assign",
         )
         exclude = ("blocking_reason", "deadline", "next_step", "updated_at")
-        order_by = ()  # the selector's queue order (tickets.queue_monitor.in_queue_order) unless sorted
+        order_by = ()  # the selector's queue order (routing.queue_monitor.in_queue_order) unless sorted
         empty_text = _("The intake is clear: every open ticket has a performer.")
 
     def render_queue(self, record):

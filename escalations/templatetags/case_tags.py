@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from .. import case_selectors, cases
+from escalations import case_selectors, cases
 
 register = template.Library()
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django import template
 
+from escalations import selectors, services
+from escalations.manual_forms import FunctionalEscalationForm, HierarchicalEscalationForm
 from tickets import access
-
-from .. import selectors, services
-from ..manual_forms import FunctionalEscalationForm, HierarchicalEscalationForm
 
 register = template.Library()
 

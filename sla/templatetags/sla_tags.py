@@ -12,8 +12,8 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
-from .. import selectors
-from ..models import SLAClock
+from sla import selectors
+from sla.models import SLAClock
 
 register = template.Library()
 

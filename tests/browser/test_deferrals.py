@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
+from deferrals import services as deferrals
 from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
-from tickets import deferrals
 from tickets.models import DeferralCause, Status, Ticket
 from tickets.templatetags.opsdesk import format_dt
 

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from escalations.models import Delivery, Notification, Urgency
-from escalations.notifications import delivery, notify
+from notifications import delivery
+from notifications.service import notify
 from tests.factories import UserFactory
 
 

@@ -11,8 +11,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from escalations.models import Delivery, EscalationLevel, EscalationPolicy, Firing, Notification
-from escalations.notifications import channels, delivery
 from escalations.sweep import sweep
+from notifications import channels, delivery
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
 from tests.factories import CustomerFactory, QueueFactory, UserFactory
 from tickets.models import Status, Ticket

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from escalations.models import Delivery, Urgency, WebhookEndpoint
-from escalations.notifications import delivery, notify
+from notifications import delivery
+from notifications.service import notify
 from tests.factories import UserFactory
 
 

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from deferrals import services as deferrals
 from escalations import rules
 from escalations.models import Firing, Notification
 from escalations.sweep import sweep
 from sla.models import SLAClock, SLAClockEvent
 from tests.factories import CustomerFactory
-from tickets import deferrals, services
+from tickets import services
 from tickets.models import DeferralCause
 
 from .ladders import ladder, office_calendar, sla_policy

@@ -12,8 +12,9 @@ from django.core import mail
 from django.db import connection
 
 from escalations.models import Delivery, Urgency
-from escalations.notifications import channels, delivery, notify
-from escalations.notifications.channels import DeliveryError, PermanentFailure
+from notifications import channels, delivery
+from notifications.channels import DeliveryError, PermanentFailure
+from notifications.service import notify
 from tests.factories import TicketFactory, UserFactory
 
 T0 = datetime(2026, 3, 16, 5, 0, tzinfo=UTC)  # Monday 10:00 in Almaty
@@ -220,7 +221,7 @@ def test_sms_goes_through_the_configured_provider(engineer, set_prefs, settings)
 def test_the_default_sms_provider_writes_to_the_log_and_says_so(engineer, set_prefs, caplog):
     set_prefs(engineer, critical=["in_app", "sms"], phone="+77011234567")
     notify(engineer, kind="t", urgency=Urgency.CRITICAL, title="Breach", body="")
-    with caplog.at_level(logging.INFO, logger="escalations.notifications.channels"):
+    with caplog.at_level(logging.INFO, logger="notifications.channels"):
         delivery.deliver_pending()
     assert "SMS to +77011234567" in caplog.text and "Breach" in caplog.text
     row = Delivery.objects.get()

@@ -9,7 +9,8 @@ import time_machine
 from django.core import mail
 
 from escalations.models import Delivery, Digest, Urgency
-from escalations.notifications import delivery, notify, service
+from notifications import delivery, service
+from notifications.service import notify
 
 T0 = datetime(2026, 3, 16, 5, 0, tzinfo=UTC)
 
@@ -57,7 +58,7 @@ def test_a_notice_after_the_group_left_starts_a_new_group(engineer, set_prefs):
 
 
 def test_groups_are_per_person_and_per_channel(engineer, manager, set_prefs, settings):
-    settings.SMS_PROVIDER = "escalations.notifications.channels.LogSmsProvider"
+    settings.SMS_PROVIDER = "notifications.channels.LogSmsProvider"
     set_prefs(engineer, routine=["in_app", "email", "sms"], phone="+77011234567")
     set_prefs(manager, routine=["in_app", "email"])
     with time_machine.travel(T0, tick=False) as clock:

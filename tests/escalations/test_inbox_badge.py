@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from escalations.models import Notification, Urgency
-from escalations.notifications import notify
+from notifications.service import notify
 
 TEMPLATE = Template("{% load notifications %}<header>{% inbox_badge %}</header>")
 

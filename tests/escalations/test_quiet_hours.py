@@ -10,7 +10,8 @@ import time_machine
 from django.core import mail
 
 from escalations.models import Delivery, Urgency
-from escalations.notifications import delivery, notify, preferences
+from notifications import delivery, preferences
+from notifications.service import notify
 from sla.businesstime import WorkCalendar
 
 ALMATY = ZoneInfo("Asia/Almaty")

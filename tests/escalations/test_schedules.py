@@ -9,7 +9,7 @@ from django.db.models.signals import post_migrate
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from escalations.schedules import register_schedules
+from opsdesk.schedules import register_schedules
 
 NAME = "notifications.deliver_pending"
 
@@ -47,7 +47,7 @@ def test_the_setup_schedules_command_reports_each_schedule(db):
     Schedule.objects.all().delete()
     out = StringIO()
     call_command("setup_schedules", stdout=out)
-    from escalations.schedules import SCHEDULES
+    from opsdesk.schedules import SCHEDULES
 
     assert out.getvalue() == "".join(f"schedule {spec['name']}: ok\n" for spec in SCHEDULES)
     assert Schedule.objects.filter(name=NAME).count() == 1
@@ -55,7 +55,7 @@ def test_the_setup_schedules_command_reports_each_schedule(db):
 
 def test_the_task_entry_point_delivers(engineer):
     from escalations.models import Delivery, Urgency
-    from escalations.notifications import notify
+    from notifications.service import notify
 
     notify(engineer, kind="t", urgency=Urgency.IMPORTANT, title="x", body="")
     result = async_task("escalations.tasks.deliver_pending")  # sync in tests

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy
 
 from escalations.models import Delivery, Notification, Urgency
-from escalations.notifications import notify, service
+from notifications import service
+from notifications.service import notify
 from tests.factories import UserFactory
 
 
@@ -52,7 +53,7 @@ def test_a_failed_enqueue_loses_nothing_because_the_schedule_delivers(engineer, 
         raise ConnectionError("broker down")
 
     monkeypatch.setattr("django_q.tasks.async_task", broken)
-    from escalations.notifications import delivery
+    from notifications import delivery
 
     delivery.enqueue()  # logged, not raised
     notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")

@@ -25,8 +25,8 @@ from escalations.models import (
     TicketEscalationState,
     Urgency,
 )
-from escalations.notifications import Notice, notify, notify_many
 from escalations.sweep import sweep
+from notifications.service import Notice, notify, notify_many
 from sla.models import SLAClock
 from sla.selectors import format_duration
 from tests.factories import CustomerFactory, UserFactory, VipTierFactory

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from escalations.models import Notification, NotificationSettings, Urgency
-from escalations.notifications import notify
+from notifications.service import notify
 from tests.factories import UserFactory
 
 ROLES = ["engineer", "dispatcher", "manager", "admin_user"]
@@ -219,7 +219,7 @@ def test_the_settings_page_warns_about_channels_that_cannot_reach_the_person(cli
 
 def test_the_settings_page_lists_the_persons_recent_deliveries_with_their_state(client, engineer):
     notify(engineer, kind="t", urgency=Urgency.CRITICAL, title="Breach", body="")
-    from escalations.notifications.delivery import deliver_pending
+    from notifications.delivery import deliver_pending
 
     deliver_pending()
     client.force_login(engineer)

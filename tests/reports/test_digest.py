@@ -54,7 +54,7 @@ def test_engineers_and_managers_without_email_get_nothing(week, viewer, engineer
 def test_the_schedule_is_registered_weekly(db):
     from django_q.models import Schedule
 
-    from escalations.schedules import register_schedules
+    from opsdesk.schedules import register_schedules
 
     register_schedules()
     schedule = Schedule.objects.get(name="reports.weekly_digest")

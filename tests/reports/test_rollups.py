@@ -24,12 +24,12 @@ from reports import clockfigures, metrics, rollups
 from reports import dashboard as dash
 from reports.models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 from reports.selectors import Period
+from routing.vip import evaluate_customers
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, VipTierFactory
 from tests.reports.conftest import ALMATY, almaty
 from tickets import services
 from tickets.models import Status, Ticket, TicketEvent
-from tickets.vip import evaluate_customers
 
 User = get_user_model()
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -573,7 +573,7 @@ def test_rebuild_rollups_refresh_applies_only_the_changes(week, viewer, time_mac
 def test_the_refresh_is_scheduled_every_minute(db):
     from django_q.models import Schedule
 
-    from escalations.schedules import register_schedules
+    from opsdesk.schedules import register_schedules
 
     register_schedules()
     schedule = Schedule.objects.get(name="reports.rollups")

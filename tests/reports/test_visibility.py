@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from reports.dashboard import Scope
-from reports.visibility import visibility_of
 from tests.factories import QueueFactory, TicketFactory, UserFactory
 from tickets.models import Ticket
+from tickets.visibility import visibility_of
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def _tickets_app_models():
 
 
 def _deferral_rows(ticket, decider):
-    """An absence and a decided deferral request, so their admin pages have a row to show (tickets.deferrals)."""
+    """An absence and a decided deferral request, so their admin pages have a row to show (deferrals.services)."""
     from django.utils import timezone
 
     from tickets.models import Absence, DeferralRequest
@@ -150,7 +150,7 @@ def _deferral_rows(ticket, decider):
 
 
 def _routing_rows(ticket, agent):
-    """A row for each routing and VIP admin (tickets.routing, tickets.vip)."""
+    """A row for each routing and VIP admin (routing.strategies, routing.vip)."""
     from tickets import models as m
 
     skill = m.Skill.objects.create(code="network", name="Network")

@@ -1,4 +1,4 @@
-"""``tickets.bulk.insert_rows``: many rows in one statement, holding what the ORM would have written."""
+"""``core.bulk.insert_rows``: many rows in one statement, holding what the ORM would have written."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.bulk import insert_rows
 from escalations.models import Delivery, EscalationLevel, EscalationPolicy, Notification
-from tickets.bulk import insert_rows
 from tickets.models import TicketEvent
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -9,10 +9,10 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from deferrals import services as deferrals
 from escalations.models import Notification
 from tests.factories import MembershipFactory, TicketFactory, TicketTypeFactory, UserFactory
 from tests.sla.conftest import make_policy, office  # noqa: F401 (fixtures)
-from tickets import deferrals
 from tickets.models import Absence, DeferralCause, DeferralRequest, Profile, Status, Ticket
 from tickets.services import TicketError
 

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from deferrals import services as deferrals
 from tests.factories import TicketFactory, UserFactory
 from tests.tickets.test_admin import form_data
-from tickets import deferrals
 from tickets.models import DeferralCause, DeferralRequest, Status, Ticket
 
 HOUR = timedelta(hours=1)

@@ -13,8 +13,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from intake import api
+from intake import services as intake
 from tests.factories import CustomerFactory, TicketFactory, TicketTypeFactory
-from tickets import api, intake, services
+from tickets import services
 from tickets.models import (
     Channel,
     Customer,

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escalations.models import Notification
+from routing import queue_monitor
 from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketFactory, UserFactory
-from tickets import queue_monitor, services
+from tickets import services
 from tickets.models import Profile, QueueMembership, RoutingStrategy, Status, Ticket, TicketSkip
 
 URL = reverse("tickets:queue_monitor")

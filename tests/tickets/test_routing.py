@@ -1,4 +1,4 @@
-"""The pure routing choice (tickets.routing): dataclasses in, a choice and a reason out; no database."""
+"""The pure routing choice (routing.strategies): dataclasses in, a choice and a reason out; no database."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tickets import routing
-from tickets.routing import Agent, Requirement, choose
+from routing import strategies as routing
+from routing.strategies import Agent, Requirement, choose
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Routing applied (tickets.assignment): hooks in the lifecycle, availability, capacity, pull queues, keywords."""
+"""Routing applied (routing.assignment): hooks in the lifecycle, availability, capacity, pull queues, keywords."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from routing import assignment
 from sla.models import SLAPolicy
 from tests.factories import (
     CustomerFactory,
@@ -20,7 +21,7 @@ from tests.factories import (
     VipTierFactory,
 )
 from tests.sla.conftest import almaty, make_calendar
-from tickets import assignment, services
+from tickets import services
 from tickets.models import (
     Absence,
     AgentSkill,
@@ -221,7 +222,7 @@ def test_agents_coming_on_shift_are_offered_the_queued_work_in_queue_order(desk,
 
 
 def test_the_queue_order_is_vip_then_time_to_breach_then_priority_then_age(queue, time_machine):
-    from tickets.queue_monitor import in_queue_order, waiting
+    from routing.queue_monitor import in_queue_order, waiting
 
     time_machine.move_to(almaty(2026, 3, 2, 10, 0), tick=False)
     calendar = make_calendar("24/7", {d: [("00:00", "24:00")] for d in range(7)})
@@ -306,8 +307,8 @@ def test_keywords_classify_a_ticket_without_a_type_and_corrections_are_counted(q
 
 
 def test_the_intake_api_classifies_a_message_without_a_type_into_its_queue(client, queue, other_queue):
+    from intake.services import intake_receive
     from tests.factories import IntakeChannelFactory
-    from tickets.intake import intake_receive
 
     refund = TicketTypeFactory(slug="refund", name="Refund", default_queue=other_queue)
     ClassificationRule.objects.create(keywords="возврат", ticket_type=refund)

@@ -1,4 +1,4 @@
-"""VIP tiers (tickets.vip): rules, the nightly set-based evaluation, grace, manual override, CSV import."""
+"""VIP tiers (routing.vip): rules, the nightly set-based evaluation, grace, manual override, CSV import."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from escalations.models import Notification
+from routing import vip
 from sla.models import SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, VipTierFactory
 from tests.sla.conftest import almaty, make_calendar
-from tickets import services, vip
+from tickets import services
 from tickets.models import (
     CustomerTierChange,
     CustomerTurnover,

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from tickets.assignment import history_sentences as routing_history_sentences
+from routing.assignment import history_sentences as routing_history_sentences
 from tickets.models import BlockingReason, Channel, Priority, Queue, Status, TicketType, display_name
 
 register = template.Library()

@@ -1,0 +1,665 @@
+"""Deadline deferral: a performer asks, the manager rules objective or subjective and sets the new deadline.
+
+Services (writes) and selectors (reads) of the workflow in docs/deferrals.md:
+
+- ``deferral_request``: the performer (or owner) asks to move the deadline;
+- ``deferral_provide_cause``: the performer explains an automatically opened request;
+- ``deferral_decide`` / ``deferral_decline``: the addressed manager (or the
+  performer's manager, their substitute while they are away, or an admin)
+  rules; the performer never decides their own request;
+- ``deferrals_open_automatic``: the per-minute sweep that opens a request when
+  a deadline passes on a ticket whose type asks for it.
+
+Deciding is the only non-admin path that moves ``Ticket.deadline`` (admins
+override in Django admin, logged as an override). Customer-facing SLA clocks
+never move; the ticket's *deadline* clock (``sla.services.on_deadline_changed``)
+follows the new deadline, so escalation levels bound to it fire again. Opening
+a request (by hand or automatically) never changes the deadline. Decisions are
+final: a decided request is never updated again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from sla import services as sla_services
+from tickets import access
+from tickets.models import (
+    OPEN_STATUSES,
+    Absence,
+    DeferralCause,
+    DeferralRequest,
+    Message,
+    Ticket,
+    TicketEvent,
+    display_name,
+)
+from tickets.services import TicketError, record
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+Verdict = DeferralRequest.Status
+VERDICTS = (Verdict.OBJECTIVE, Verdict.SUBJECTIVE)
+EARLIER_DAYS = 90
+AUTOMATIC_BATCH = 500
+
+
+# --- Absences and routing -----------------------------------------------------------------
+
+
+def organisation_today(now: datetime | None = None) -> date:
+    """Absence dates are calendar dates of the organisation (``TIME_ZONE``)."""
+    from zoneinfo import ZoneInfo
+
+    return timezone.localtime(now or timezone.now(), ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def absences_on(day: date) -> QuerySet:
+    return Absence.objects.filter(starts_on__lte=day, ends_on__gte=day)
+
+
+def current_substitute(user, *, now: datetime | None = None):
+    """The person standing in for ``user`` today, or None when ``user`` is not away."""
+    if user is None:
+        return None
+    absence = (
+        absences_on(organisation_today(now))
+        .filter(user=user)
+        .select_related("substitute__profile")
+        .order_by("-starts_on", "-pk")
+        .first()
+    )
+    return absence.substitute if absence is not None else None
+
+
+def _manager_of(user):
+    profile = getattr(user, "profile", None)
+    return profile.manager if profile is not None else None
+
+
+def resolve_approver(requester, ticket: Ticket, *, now: datetime | None = None):
+    """Who decides ``requester``'s deferral of ``ticket``.
+
+    The requester's direct manager; the manager's substitute while the manager
+    is away; the queue's manager when the requester has no manager. Never the
+    requester themselves, never an inactive user; None when nobody fits.
+    """
+    manager = _manager_of(requester)
+    candidates = []
+    if manager is not None:
+        candidates.append(current_substitute(manager, now=now) or manager)
+    candidates.append(ticket.queue.manager if ticket.queue_id else None)
+    if manager is not None:
+        candidates.append(manager)  # the substitute is the requester: the manager decides when back
+    for person in candidates:
+        if person is not None and person.is_active and person.pk != requester.pk:
+            return person
+    return None
+
+
+# --- Who may do what -------------------------------------------------------------------------
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or access.ADMIN in access.roles_of(user)))
+
+
+def _desk_condition(user, now: datetime | None = None) -> Q:
+    """Requests on ``user``'s desk: addressed to them, of their direct team, or of a manager they stand in for."""
+    standing_in_for = absences_on(organisation_today(now)).filter(substitute=user).values("user_id")
+    return (
+        Q(addressed_to=user)
+        | Q(requested_by__profile__manager=user)
+        | Q(requested_by__profile__manager__in=standing_in_for)
+    )
+
+
+def desk(user, now: datetime | None = None) -> QuerySet:
+    """Requests ``user`` is expected to decide (never their own); the approval inbox and the header count."""
+    if user is None or not user.is_authenticated:
+        return DeferralRequest.objects.none()
+    return DeferralRequest.objects.filter(_desk_condition(user, now)).exclude(requested_by=user)
+
+
+def approvable(user, now: datetime | None = None) -> QuerySet:
+    """Requests ``user`` may open and decide as an approver: their desk, or every request for admins."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return DeferralRequest.objects.none()
+    if is_admin(user):
+        return DeferralRequest.objects.exclude(requested_by=user)
+    return desk(user, now)
+
+
+def is_approver(user) -> bool:
+    """Managers and admins, and anyone a request is addressed to (a substitute): the approval pages are theirs."""
+    if user is None or not user.is_authenticated:
+        return False
+    if access.roles_of(user) & {access.MANAGER, access.ADMIN} or user.is_superuser:
+        return True
+    return desk(user).exists()
+
+
+def can_decide(user, deferral: DeferralRequest) -> bool:
+    if user is None or not user.is_authenticated or user.pk == deferral.requested_by_id:
+        return False
+    return approvable(user).filter(pk=deferral.pk).exists()
+
+
+def pending_count(user) -> int:
+    """Pending requests on ``user``'s desk (the header badge)."""
+    return desk(user).pending().count()
+
+
+def can_request(user, ticket: Ticket) -> bool:
+    """The performer or the owner of the result, while they can work the ticket."""
+    if user is None or not user.is_authenticated or user.pk not in (ticket.performer_id, ticket.owner_id):
+        return False
+    return access.can_work(user, ticket)
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    for field in Ticket._meta.concrete_fields:
+        setattr(ticket, field.attname, getattr(fresh, field.attname))
+    return ticket
+
+
+def _ref(user) -> dict | None:
+    return None if user is None else {"id": user.pk, "name": display_name(user)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _decide_url(deferral: DeferralRequest) -> str:
+    return reverse("deferrals:decide", args=[deferral.pk])
+
+
+def _check_type_allows(ticket: Ticket) -> None:
+    if ticket.ticket_type_id and not ticket.ticket_type.deferral_enabled:
+        raise TicketError(_("Deadline deferral is switched off for tickets of this type."))
+
+
+def _check_reasoning(ticket: Ticket, *, cause, explanation: str, proposed_deadline, now: datetime) -> str:
+    if cause is None:
+        raise TicketError(_("Choose the cause of the delay."))
+    if not cause.is_active:
+        raise TicketError(_("This cause is no longer in use."))
+    explanation = (explanation or "").strip()
+    if not explanation:
+        raise TicketError(_("Explain why the deadline cannot be met."))
+    if proposed_deadline is None:
+        raise TicketError(_("Propose a new deadline."))
+    if proposed_deadline <= now:
+        raise TicketError(_("The proposed deadline must be in the future."))
+    if ticket.deadline is not None and proposed_deadline <= ticket.deadline:
+        raise TicketError(_("The proposed deadline must be later than the current deadline."))
+    return explanation
+
+
+def _no_approver_error() -> TicketError:
+    return TicketError(
+        _("Nobody can approve this request: you have no manager and the queue has none. Ask an administrator.")
+    )
+
+
+def _notify_requested(deferral: DeferralRequest, actor) -> None:
+    from notifications.service import notify
+
+    ticket = deferral.ticket
+    who = display_name(deferral.requested_by)
+    if deferral.automatic:
+        title = format_lazy(gettext_lazy("Deadline missed on {ticket}: decide on a deferral"), ticket=ticket.reference)
+        body = format_lazy(
+            gettext_lazy("The deadline of “{title}” passed. {who} is asked for the cause; you may decide now."),
+            title=ticket.title,
+            who=who,
+        )
+    else:
+        title = format_lazy(gettext_lazy("{who} asks to move the deadline of {ticket}"), who=who,
+                            ticket=ticket.reference)
+        body = format_lazy(gettext_lazy("“{title}”: {explanation}"), title=ticket.title,
+                           explanation=deferral.explanation)
+    notify(
+        deferral.addressed_to,
+        kind="deferral.requested",
+        urgency="important",
+        title=title,
+        body=body,
+        url=_decide_url(deferral),
+        ticket=ticket,
+        dedupe_key=f"deferral:{deferral.pk}:requested",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def deferral_request(
+    ticket: Ticket, *, actor, cause: DeferralCause | None, explanation: str, proposed_deadline: datetime | None
+) -> DeferralRequest:
+    """The performer (or owner) asks their manager to move the deadline; one pending request per ticket."""
+    if actor is None:
+        raise TicketError(_("A deferral is requested by a person."))
+    _lock(ticket)
+    now = timezone.now()
+    if ticket.status not in OPEN_STATUSES:
+        raise TicketError(_("A closed ticket has no deadline to move."))
+    _check_type_allows(ticket)
+    if not can_request(actor, ticket):
+        raise TicketError(_("Only the performer or the owner of the result can ask to move the deadline."))
+    if ticket.deadline is None:
+        raise TicketError(_("This ticket has no deadline to move."))
+    if DeferralRequest.objects.pending().filter(ticket=ticket).exists():
+        raise TicketError(_("A deferral request is already pending for this ticket."))
+    explanation = _check_reasoning(
+        ticket, cause=cause, explanation=explanation, proposed_deadline=proposed_deadline, now=now
+    )
+    approver = resolve_approver(actor, ticket, now=now)
+    if approver is None:
+        raise _no_approver_error()
+    try:
+        with transaction.atomic():
+            deferral = DeferralRequest.objects.create(
+                ticket=ticket,
+                requested_by=actor,
+                addressed_to=approver,
+                cause=cause,
+                explanation=explanation,
+                old_deadline=ticket.deadline,
+                proposed_deadline=proposed_deadline,
+                created_at=now,
+            )
+    except IntegrityError:
+        raise TicketError(_("A deferral request is already pending for this ticket.")) from None
+    record(
+        ticket,
+        "ticket.deferral_requested",
+        actor,
+        at=now,
+        request=deferral.pk,
+        automatic=False,
+        approver=_ref(approver),
+        cause=cause.code,
+        explanation=explanation,
+        deadline=_iso(ticket.deadline),
+        proposed=_iso(proposed_deadline),
+    )
+    _notify_requested(deferral, actor)
+    return deferral
+
+
+def _locked_pending(deferral: DeferralRequest) -> DeferralRequest:
+    """Lock the ticket, then re-read the request; refuses a request that was decided meanwhile."""
+    _lock(deferral.ticket)
+    fresh = DeferralRequest.objects.select_for_update().select_related("requested_by", "addressed_to").get(
+        pk=deferral.pk
+    )
+    if not fresh.is_pending:
+        raise TicketError(_("This request has already been decided; decisions are final."))
+    fresh.ticket = deferral.ticket
+    return fresh
+
+
+@transaction.atomic
+def deferral_provide_cause(
+    deferral: DeferralRequest, *, actor, cause: DeferralCause | None, explanation: str,
+    proposed_deadline: datetime | None,
+) -> DeferralRequest:
+    """The performer explains an automatically opened request: cause, explanation, proposed deadline."""
+    fresh = _locked_pending(deferral)
+    if actor is None or actor.pk != fresh.requested_by_id:
+        raise TicketError(_("Only the performer the request was opened for can give its cause."))
+    if not fresh.automatic:
+        raise TicketError(_("This request already has its cause."))
+    now = timezone.now()
+    explanation = _check_reasoning(
+        fresh.ticket, cause=cause, explanation=explanation, proposed_deadline=proposed_deadline, now=now
+    )
+    DeferralRequest.objects.filter(pk=fresh.pk).update(
+        cause=cause, explanation=explanation, proposed_deadline=proposed_deadline
+    )
+    fresh.cause, fresh.explanation, fresh.proposed_deadline = cause, explanation, proposed_deadline
+    record(
+        fresh.ticket,
+        "ticket.deferral_cause_given",
+        actor,
+        at=now,
+        request=fresh.pk,
+        cause=cause.code,
+        explanation=explanation,
+        proposed=_iso(proposed_deadline),
+    )
+    from notifications.service import notify
+
+    notify(
+        fresh.addressed_to,
+        kind="deferral.cause_given",
+        urgency="routine",
+        title=format_lazy(gettext_lazy("{who} explained the missed deadline of {ticket}"),
+                          who=display_name(actor), ticket=fresh.ticket.reference),
+        body=explanation,
+        url=_decide_url(fresh),
+        ticket=fresh.ticket,
+        actor=actor,
+    )
+    return fresh
+
+
+def _check_decider(fresh: DeferralRequest, actor) -> None:
+    if actor is None:
+        raise TicketError(_("A deferral is decided by a person."))
+    if actor.pk == fresh.requested_by_id:
+        raise TicketError(_("You cannot decide your own deferral request."))
+    if not approvable(actor).filter(pk=fresh.pk).exists():
+        raise TicketError(_("Only the performer's manager can decide this request."))
+
+
+def _notify_decided(fresh: DeferralRequest, actor) -> None:
+    from notifications.service import notify
+
+    ticket = fresh.ticket
+    if fresh.is_granted:
+        title = format_lazy(
+            gettext_lazy("New deadline for {ticket} ({verdict})"),
+            ticket=ticket.reference,
+            verdict=Verdict(fresh.status).label,
+        )
+    else:
+        title = format_lazy(gettext_lazy("Deferral of {ticket} declined: the deadline stays"), ticket=ticket.reference)
+    recipients = {fresh.requested_by_id: fresh.requested_by}
+    if ticket.performer_id and ticket.performer_id not in recipients:
+        recipients[ticket.performer_id] = ticket.performer
+    for person in recipients.values():
+        notify(
+            person,
+            kind="deferral.decided",
+            urgency="routine",
+            title=title,
+            body=fresh.comment,
+            url=reverse("tickets:detail", args=[ticket.pk]),
+            ticket=ticket,
+            dedupe_key=f"deferral:{fresh.pk}:decided",
+            actor=actor,
+        )
+
+
+@transaction.atomic
+def deferral_decide(
+    deferral: DeferralRequest, *, actor, verdict: str, new_deadline: datetime | None, comment: str = ""
+) -> DeferralRequest:
+    """Rule objective or subjective and move the ticket's deadline to ``new_deadline`` (final)."""
+    if verdict not in VERDICTS:
+        raise TicketError(_("Choose a verdict: objective or subjective."))
+    fresh = _locked_pending(deferral)
+    _check_decider(fresh, actor)
+    ticket = fresh.ticket
+    now = timezone.now()
+    if new_deadline is None:
+        raise TicketError(_("Set the new deadline."))
+    if new_deadline <= now:
+        raise TicketError(_("The new deadline must be in the future."))
+    previous = ticket.deadline
+    if previous is not None and new_deadline <= previous:
+        raise TicketError(_("The new deadline must be later than the current one."))
+    comment = (comment or "").strip()
+    changed = DeferralRequest.objects.filter(pk=fresh.pk).update(
+        status=verdict, decided_by=actor, decided_at=now, new_deadline=new_deadline, comment=comment
+    )
+    if changed != 1:
+        raise TicketError(_("This request has already been decided; decisions are final."))
+    fresh.status, fresh.decided_by, fresh.decided_at = verdict, actor, now
+    fresh.new_deadline, fresh.comment = new_deadline, comment
+    ticket.deadline = new_deadline
+    ticket.save(update_fields=["deadline", "updated_at"])
+    # SLA: the deadline clock is retargeted on the new deadline, so its escalation ladder re-arms.
+    sla_services.on_deadline_changed(
+        ticket, previous=previous, at=now, actor=actor, cause="deferral", verdict=verdict, request=fresh.pk
+    )
+    record(
+        ticket,
+        "ticket.deadline_deferred",
+        actor,
+        at=now,
+        request=fresh.pk,
+        automatic=fresh.automatic,
+        requester=_ref(fresh.requested_by),
+        decider=_ref(actor),
+        verdict=verdict,
+        previous=_iso(previous),
+        to=_iso(new_deadline),
+        comment=comment,
+    )
+    _notify_decided(fresh, actor)
+    return fresh
+
+
+@transaction.atomic
+def deferral_decline(deferral: DeferralRequest, *, actor, comment: str) -> DeferralRequest:
+    """Refuse the request: the deadline stays where it is (final)."""
+    fresh = _locked_pending(deferral)
+    _check_decider(fresh, actor)
+    comment = (comment or "").strip()
+    if not comment:
+        raise TicketError(_("Say why the request is declined."))
+    now = timezone.now()
+    changed = DeferralRequest.objects.filter(pk=fresh.pk).update(
+        status=Verdict.DECLINED, decided_by=actor, decided_at=now, comment=comment
+    )
+    if changed != 1:
+        raise TicketError(_("This request has already been decided; decisions are final."))
+    fresh.status, fresh.decided_by, fresh.decided_at, fresh.comment = Verdict.DECLINED, actor, now, comment
+    record(
+        fresh.ticket,
+        "ticket.deferral_declined",
+        actor,
+        at=now,
+        request=fresh.pk,
+        automatic=fresh.automatic,
+        requester=_ref(fresh.requested_by),
+        decider=_ref(actor),
+        deadline=_iso(fresh.ticket.deadline),
+        comment=comment,
+    )
+    _notify_decided(fresh, actor)
+    return fresh
+
+
+def automatic_candidates(now: datetime) -> QuerySet:
+    """Open, performed tickets past their deadline whose type starts deferral automatically, not yet handled.
+
+    Handled means: a request is pending, or a request for this very deadline was
+    opened automatically or after the deadline had passed.
+    """
+    pending = DeferralRequest.objects.filter(ticket=OuterRef("pk"), status=Verdict.PENDING)
+    handled = DeferralRequest.objects.filter(ticket=OuterRef("pk"), old_deadline=OuterRef("deadline")).filter(
+        Q(automatic=True) | Q(created_at__gte=OuterRef("deadline"))
+    )
+    return (
+        Ticket.objects.filter(
+            status__in=OPEN_STATUSES,
+            deadline__lt=now,
+            performer__isnull=False,
+            ticket_type__deferral_enabled=True,
+            ticket_type__deferral_auto_start=True,
+        )
+        .exclude(Exists(pending))
+        .exclude(Exists(handled))
+        .order_by("deadline", "pk")
+    )
+
+
+def deferrals_open_automatic(now: datetime | None = None) -> int:
+    """The sweep: open one automatic request per missed deadline; returns how many were opened.
+
+    Safe to run twice or concurrently: the unique constraints (one pending per
+    ticket, one automatic per deadline) let only one run win per ticket.
+    """
+    now = now or timezone.now()
+    opened = 0
+    ids = list(automatic_candidates(now).values_list("pk", flat=True)[:AUTOMATIC_BATCH])
+    for ticket in Ticket.objects.filter(pk__in=ids).select_related("performer__profile__manager", "queue__manager"):
+        if _open_automatic(ticket, now):
+            opened += 1
+    return opened
+
+
+def _open_automatic(ticket: Ticket, now: datetime) -> bool:
+    performer = ticket.performer
+    approver = resolve_approver(performer, ticket, now=now)
+    if approver is None:
+        logger.warning("deferral: nobody can approve the missed deadline of ticket %s", ticket.pk)
+        return False
+    try:
+        with transaction.atomic():
+            deferral = DeferralRequest.objects.create(
+                ticket=ticket,
+                requested_by=performer,
+                addressed_to=approver,
+                automatic=True,
+                old_deadline=ticket.deadline,
+                created_at=now,
+            )
+            record(
+                ticket,
+                "ticket.deferral_requested",
+                None,
+                at=now,
+                request=deferral.pk,
+                automatic=True,
+                requester=_ref(performer),
+                approver=_ref(approver),
+                deadline=_iso(ticket.deadline),
+            )
+            _notify_requested(deferral, None)
+            from notifications.service import notify
+
+            notify(
+                performer,
+                kind="deferral.cause_needed",
+                urgency="important",
+                title=format_lazy(gettext_lazy("The deadline of {ticket} passed: give the cause"),
+                                  ticket=ticket.reference),
+                body=format_lazy(
+                    gettext_lazy("A deferral request went to {manager}. Explain the delay and propose a date."),
+                    manager=display_name(approver),
+                ),
+                url=reverse("tickets:detail", args=[ticket.pk]),
+                ticket=ticket,
+                dedupe_key=f"deferral:{deferral.pk}:cause_needed",
+            )
+    except IntegrityError:
+        return False  # another sweep (or the performer) got there first
+    return True
+
+
+def open_automatic_task() -> int:
+    """django-q2 entry point of the per-minute schedule."""
+    return deferrals_open_automatic()
+
+
+# --- Selectors -----------------------------------------------------------------------------------
+
+
+def with_people(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related(
+        "ticket__queue", "ticket__ticket_type", "ticket__customer", "ticket__performer__profile",
+        "requested_by__profile", "addressed_to__profile", "decided_by__profile", "cause",
+    )
+
+
+def pending_for_ticket(ticket: Ticket) -> DeferralRequest | None:
+    return with_people(DeferralRequest.objects.pending().filter(ticket=ticket)).first()
+
+
+def last_decided_for_ticket(ticket: Ticket) -> DeferralRequest | None:
+    return with_people(DeferralRequest.objects.decided().filter(ticket=ticket)).order_by("-decided_at", "-pk").first()
+
+
+def inbox(user) -> QuerySet:
+    """Pending requests on ``user``'s desk, oldest first."""
+    return with_people(desk(user).pending()).order_by("created_at", "pk")
+
+
+def team_pending(user) -> QuerySet:
+    """Every pending request ``user`` may decide (all of them for admins), oldest first."""
+    return with_people(approvable(user).pending()).order_by("created_at", "pk")
+
+
+def approval_ticket(deferral: DeferralRequest) -> Ticket:
+    """The request's ticket with what the approval screen shows: people, conversation, history, SLA clocks."""
+    from sla.selectors import with_clocks
+
+    return (
+        with_clocks(Ticket.objects.all())
+        .select_related(
+            "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile",
+            "approver__profile", "related_object",
+        )
+        .prefetch_related(
+            Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
+        )
+        .get(pk=deferral.ticket_id)
+    )
+
+
+def earlier_deferrals(deferral: DeferralRequest, now: datetime | None = None) -> list[DeferralRequest]:
+    """The requester's other requests: on this ticket (any time) and on any ticket in the last 90 days."""
+    since = (now or timezone.now()) - timedelta(days=EARLIER_DAYS)
+    return list(
+        with_people(
+            DeferralRequest.objects.filter(requested_by_id=deferral.requested_by_id)
+            .filter(Q(ticket_id=deferral.ticket_id) | Q(created_at__gte=since))
+            .exclude(pk=deferral.pk)
+        ).order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class Distance:
+    value: timedelta
+    business: bool  # measured on the ticket's SLA calendar (else calendar time)
+
+    @property
+    def text(self) -> str:
+        from sla.selectors import format_duration
+
+        return format_duration(self.value)
+
+
+def ticket_calendar(ticket: Ticket):
+    """The work calendar of the ticket's SLA clocks (resolution first), or None (then calendar time counts)."""
+    from sla.selectors import current_clocks
+
+    clocks = current_clocks(ticket.sla_clocks.all())
+    clock = next((c for c in clocks if c.kind == "resolution"), None) or (clocks[0] if clocks else None)
+    return clock.calendar.work_calendar() if clock is not None else None
+
+
+def distance(calendar, start: datetime | None, end: datetime | None) -> Distance | None:
+    """Business time between two instants on ``calendar`` (calendar time without one); None when not later."""
+    if start is None or end is None or end <= start:
+        return None
+    if calendar is None:
+        return Distance(end - start, business=False)
+    return Distance(calendar.between(start, end), business=True)
+
+
+def active_causes() -> QuerySet:
+    return DeferralCause.objects.filter(is_active=True)

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from portal import views
+from routing import views as routing_views
+
+app_name = "tickets"
+urlpatterns = [
+    path("", views.ticket_list, name="list"),
+    path("my/", views.my_work, name="my_work"),
+    path("intake/", views.intake, name="intake"),
+    path("new/", views.ticket_create, name="create"),
+    path("new/customers/", views.customer_search, name="customer_search"),
+    path("<int:pk>/", views.ticket_detail, name="detail"),
+    path("<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("<int:pk>/note/", views.ticket_note, name="note"),
+    path("<int:pk>/status/", views.ticket_status, name="status"),
+    path("<int:pk>/next-step/", views.ticket_next_step, name="next_step"),
+    path("<int:pk>/assign/", views.ticket_assign, name="assign"),
+    path("<int:pk>/unassign/", views.ticket_unassign, name="unassign"),
+    path("<int:pk>/triage/", views.ticket_triage, name="triage"),
+    # Queues and routing (routing.views)
+    path("queues/", routing_views.monitor, name="queue_monitor"),
+    path("queues/<int:queue_pk>/take-next/", routing_views.take_next, name="take_next"),
+    path("<int:pk>/skip/", routing_views.skip, name="skip"),
+]

@@ -1,0 +1,343 @@
+"""The server-rendered portal: thin views that parse a form, call a service and redirect.
+
+Tickets are always looked up through ``Ticket.objects.visible_to(user)`` (404
+otherwise); what a user may do with a visible ticket is asked of
+``tickets.access`` (403 otherwise). Every state change is a POST that
+redirects back (PRG); a ``TicketError`` becomes an error message and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_tables2 import RequestConfig
+
+from portal.filters import MyWorkFilter, TicketListFilter
+from tickets import access, selectors, services
+from tickets.forms import (
+    AssignForm,
+    NextStepForm,
+    NoteForm,
+    ReplyForm,
+    StatusForm,
+    TicketCreateForm,
+    TriageForm,
+    UnassignForm,
+)
+from tickets.models import Customer, Profile, RelatedObject, Status, Ticket, display_name
+from tickets.services import TicketError
+from tickets.tables import IntakeTable, MyWorkTable, TicketListTable
+
+PER_PAGE = 25
+
+
+# --- Helpers -------------------------------------------------------------------------
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _form_errors(request, form) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _table_page(request, table_class, queryset):
+    """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` and ``?sort=`` honoured)."""
+    table = table_class(queryset)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    return table
+
+
+# --- Home and language -------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    if access.DISPATCHER in access.roles_of(request.user):
+        return redirect("tickets:intake")
+    return redirect("tickets:my_work")
+
+
+@require_POST
+def set_language(request):
+    """Switch the interface language: a cookie for this browser, the profile for every later login."""
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(_("Unknown language."))
+    response = redirect(_safe_next(request, reverse("home")))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    if request.user.is_authenticated:
+        profile, _created = Profile.objects.get_or_create(user=request.user)
+        if profile.language != language:
+            profile.language = language
+            profile.save(update_fields=["language"])
+    return response
+
+
+# --- Lists ---------------------------------------------------------------------------------
+
+
+@login_required
+def my_work(request):
+    filterset = MyWorkFilter(request.GET or None, queryset=selectors.my_work(request.user), request=request)
+    table = _table_page(request, MyWorkTable, filterset.qs)
+    return render(request, "tickets/my_work.html", {"table": table, "filter": filterset})
+
+
+@login_required
+def ticket_list(request):
+    filterset = TicketListFilter(request.GET or None, queryset=selectors.ticket_list(request.user), request=request)
+    table = _table_page(request, TicketListTable, filterset.qs)
+    return render(request, "tickets/list.html", {"table": table, "filter": filterset})
+
+
+@login_required
+def intake(request):
+    if not request.user.has_perm("tickets.assign_ticket"):
+        raise PermissionDenied
+    table = _table_page(request, IntakeTable, selectors.intake_board(request.user))
+    return render(request, "tickets/intake.html", {"table": table})
+
+
+# --- Ticket page ----------------------------------------------------------------------------
+
+
+@login_required
+def ticket_detail(request, pk: int):
+    try:
+        ticket = selectors.ticket_detail(request.user, pk)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    user = request.user
+    can_work = access.can_work(user, ticket)
+    can_assign = access.can_assign(user, ticket)
+    context = {
+        "ticket": ticket,
+        "conversation": ticket.messages.all(),
+        "history": ticket.events.all(),
+        "observers": ticket.observers.all(),
+        "can_work": can_work,
+        "can_assign": can_assign,
+    }
+    if can_work:
+        allowed = services.allowed_statuses(ticket)
+        context.update(
+            reply_form=ReplyForm(),
+            note_form=NoteForm(),
+            status_form=StatusForm(ticket=ticket, allowed=allowed),
+            can_change_status=bool(allowed) or ticket.status == Status.WAITING,
+            next_step_form=NextStepForm(initial={"text": ticket.next_step, "due": ticket.next_step_due}),
+        )
+    if can_assign:
+        context.update(
+            assign_form=AssignForm(ticket=ticket, initial={"performer": ticket.performer_id}),
+            unassign_form=UnassignForm(),
+            triage_form=TriageForm(
+                initial={"priority": ticket.priority, "queue": ticket.queue_id, "ticket_type": ticket.ticket_type_id}
+            ),
+        )
+    return render(request, "tickets/detail.html", context)
+
+
+def ticket_action(check):
+    """A POST-only action on a visible ticket: 404 if the user cannot see it, 403 if ``check`` refuses.
+
+    The wrapped function returns a redirect or ``None`` (back to the ticket); a TicketError becomes a message.
+    """
+
+    def decorator(func):
+        @login_required
+        @require_POST
+        @wraps(func)
+        def view(request, pk: int):
+            ticket = get_object_or_404(Ticket.objects.visible_to(request.user).select_related("queue"), pk=pk)
+            if not check(request.user, ticket):
+                raise PermissionDenied
+            try:
+                response = func(request, ticket)
+            except TicketError as exc:
+                messages.error(request, str(exc))
+                response = None
+            return response or redirect(_safe_next(request, reverse("tickets:detail", args=[ticket.pk])))
+
+        return view
+
+    return decorator
+
+
+@ticket_action(access.can_work)
+def ticket_reply(request, ticket):
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user)
+    messages.success(request, _("Your reply was sent to the customer."))
+
+
+@ticket_action(access.can_work)
+def ticket_note(request, ticket):
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    services.ticket_add_note(ticket, body=form.cleaned_data["body"], actor=request.user)
+    messages.success(request, _("Note added."))
+
+
+@ticket_action(access.can_work)
+def ticket_status(request, ticket):
+    form = StatusForm(request.POST, ticket=ticket, allowed=services.allowed_statuses(ticket))
+    if not form.is_valid():
+        return _form_errors(request, form)
+    data = form.cleaned_data
+    services.ticket_change_status(
+        ticket, status=data["status"], reason=data["reason"], comment=data["comment"], actor=request.user
+    )
+    messages.success(request, _("The status is now “%(status)s”.") % {"status": Status(ticket.status).label})
+
+
+@ticket_action(access.can_work)
+def ticket_next_step(request, ticket):
+    form = NextStepForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    services.ticket_set_next_step(ticket, text=form.cleaned_data["text"], due=form.cleaned_data["due"],
+                                  actor=request.user)
+    messages.success(request, _("Next step saved."))
+
+
+@ticket_action(access.can_assign)
+def ticket_assign(request, ticket):
+    form = AssignForm(request.POST, ticket=ticket)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    performer = form.cleaned_data["performer"]
+    services.ticket_assign(ticket, performer=performer, actor=request.user)
+    messages.success(
+        request,
+        _("%(ticket)s is now with %(person)s.") % {"ticket": ticket.reference, "person": display_name(performer)},
+    )
+
+
+@ticket_action(access.can_assign)
+def ticket_unassign(request, ticket):
+    form = UnassignForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    services.ticket_unassign(ticket, actor=request.user, reason=form.cleaned_data["reason"])
+    messages.success(request, _("%(ticket)s is back in the queue.") % {"ticket": ticket.reference})
+
+
+@ticket_action(access.can_assign)
+def ticket_triage(request, ticket):
+    form = TriageForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    services.ticket_update(ticket, actor=request.user, **form.cleaned_data)
+    messages.success(request, _("Triage saved."))
+    if not Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
+        messages.info(request, _("%(ticket)s moved to a queue you do not see.") % {"ticket": ticket.reference})
+        return redirect("tickets:list")
+    return None
+
+
+# --- New ticket ------------------------------------------------------------------------------
+
+
+def _create_ticket(form: TicketCreateForm, actor) -> Ticket:
+    data = form.cleaned_data
+    customer = data["customer"] or services.customer_find_or_create(
+        name=data["customer_name"], email=data["customer_email"], phone=data["customer_phone"]
+    )
+    related = None
+    if data["related_kind"]:
+        related, _created = RelatedObject.objects.get_or_create(
+            kind=data["related_kind"], external_ref=data["related_ref"], defaults={"customer": customer}
+        )
+    return services.ticket_create(
+        actor=actor,
+        title=data["title"],
+        description=data["description"],
+        customer=customer,
+        queue=data["queue"],
+        ticket_type=data["ticket_type"],
+        channel=data["channel"],
+        priority=data["priority"],
+        related_object=related,
+        deadline=data.get("deadline"),
+        performer=data["performer"],
+    )
+
+
+@login_required
+def ticket_create(request):
+    if not access.can_create_ticket(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = TicketCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    ticket = _create_ticket(form, request.user)
+            except TicketError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Ticket %(ticket)s created.") % {"ticket": ticket.reference})
+                if Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
+                    return redirect("tickets:detail", pk=ticket.pk)
+                return redirect("tickets:list")
+        messages.error(request, _("The ticket was not created: please check the highlighted fields."))
+    else:
+        form = TicketCreateForm(user=request.user, initial=request.GET.dict())
+    selected = form["customer"].value()
+    term = (request.POST if request.method == "POST" else request.GET).get("customer_q", "")
+    context = {
+        "form": form,
+        "selected_customer": Customer.objects.filter(pk=selected).first() if str(selected or "").isdigit() else None,
+        "customer_q": term,
+        "matches": selectors.customer_search(term),
+    }
+    return render(request, "tickets/create.html", context)
+
+
+@login_required
+@require_GET
+def customer_search(request):
+    """The customer matches of the new-ticket form (an htmx fragment)."""
+    if not access.can_create_ticket(request.user):
+        raise PermissionDenied
+    term = request.GET.get("customer_q", "")
+    return render(
+        request,
+        "tickets/_customer_matches.html",
+        {"matches": selectors.customer_search(term), "customer_q": term, "selected_customer": None},
+    )

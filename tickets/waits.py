@@ -1,0 +1,47 @@
+"""Waiting segments: the ticket lifecycle calls :func:`record` on every status or reason change.
+
+Entering "waiting" opens a segment with the blocking reason; leaving it, or changing the
+reason, closes the open one (measuring its business time) and opens the next. Called inside
+the lifecycle service's transaction, so a segment and the status change commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reports.models import WaitSegment
+from tickets.models import Status
+
+
+def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:
+    """Business time between two instants on the calendar of the ticket's resolution clock (else calendar time)."""
+    from sla.models import SLAClock
+
+    clock = (
+        SLAClock.objects.filter(ticket_id=ticket_id, kind=SLAClock.Kind.RESOLUTION)
+        .select_related("calendar")
+        .only("calendar")
+        .first()
+    )
+    if end <= start:
+        return 0.0
+    if clock is None:
+        return (end - start).total_seconds()
+    return clock.calendar.work_calendar().between(start, end).total_seconds()
+
+
+def record(ticket, *, at: datetime) -> None:
+    """Bring the ticket's segments in line with its (in-memory) status and blocking reason at ``at``."""
+    waiting = ticket.status == Status.WAITING and ticket.blocking_reason_id is not None
+    current = WaitSegment.objects.filter(ticket_id=ticket.pk, ended_at__isnull=True).first()
+    if current is not None and waiting and current.reason_id == ticket.blocking_reason_id:
+        return
+    if current is not None:
+        current.ended_at = max(at, current.started_at)
+        current.business_seconds = business_seconds(ticket.pk, current.started_at, current.ended_at)
+        current.save(update_fields=["ended_at", "business_seconds"])
+    if waiting:
+        WaitSegment.objects.create(
+            ticket_id=ticket.pk, reason_id=ticket.blocking_reason_id, queue_id=ticket.queue_id,
+            customer_id=ticket.customer_id, started_at=at,
+        )
