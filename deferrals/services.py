@@ -34,8 +34,12 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sla import services as sla_services
+from core.locks import lock as _lock
+from core.people import iso as _iso
+from core.people import user_ref as _ref
 from tickets import access
+from tickets import services as ticket_services
+from tickets.history import record
 from tickets.models import (
     OPEN_STATUSES,
     Absence,
@@ -46,7 +50,7 @@ from tickets.models import (
     TicketEvent,
     display_name,
 )
-from tickets.services import TicketError, record
+from tickets.services import TicketError
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -170,21 +174,6 @@ def can_request(user, ticket: Ticket) -> bool:
 
 
 # --- Services ---------------------------------------------------------------------------------
-
-
-def _lock(ticket: Ticket) -> Ticket:
-    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    for field in Ticket._meta.concrete_fields:
-        setattr(ticket, field.attname, getattr(fresh, field.attname))
-    return ticket
-
-
-def _ref(user) -> dict | None:
-    return None if user is None else {"id": user.pk, "name": display_name(user)}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _decide_url(deferral: DeferralRequest) -> str:
@@ -425,25 +414,12 @@ def deferral_decide(
         raise TicketError(_("This request has already been decided; decisions are final."))
     fresh.status, fresh.decided_by, fresh.decided_at = verdict, actor, now
     fresh.new_deadline, fresh.comment = new_deadline, comment
-    ticket.deadline = new_deadline
-    ticket.save(update_fields=["deadline", "updated_at"])
-    # SLA: the deadline clock is retargeted on the new deadline, so its escalation ladder re-arms.
-    sla_services.on_deadline_changed(
-        ticket, previous=previous, at=now, actor=actor, cause="deferral", verdict=verdict, request=fresh.pk
-    )
-    record(
-        ticket,
-        "ticket.deadline_deferred",
-        actor,
-        at=now,
-        request=fresh.pk,
-        automatic=fresh.automatic,
-        requester=_ref(fresh.requested_by),
-        decider=_ref(actor),
-        verdict=verdict,
-        previous=_iso(previous),
-        to=_iso(new_deadline),
-        comment=comment,
+    # The one deadline service: history row, and the SLA's deadline clock re-arms its ladder.
+    ticket_services.ticket_move_deadline(
+        ticket, deadline=new_deadline, actor=actor, cause="deferral", at=now,
+        history={"request": fresh.pk, "automatic": fresh.automatic, "requester": _ref(fresh.requested_by),
+                 "decider": _ref(actor), "verdict": verdict, "comment": comment},
+        details={"verdict": verdict, "request": fresh.pk},
     )
     _notify_decided(fresh, actor)
     return fresh

@@ -18,9 +18,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.http import form_errors_to_messages as _form_errors
+from core.http import safe_next as _safe_next
 from deferrals import services as deferrals
 from deferrals.forms import DecisionForm, DeclineForm, DeferralRequestForm
-from portal.views import _form_errors, _safe_next
 from tickets.models import DeferralRequest, Ticket, display_name
 from tickets.services import TicketError
 

@@ -7,8 +7,7 @@ class EscalationsConfig(AppConfig):
     verbose_name = _("Escalations")
 
     def ready(self) -> None:
-        from escalations import case_selectors, history
+        from escalations import history
 
-        history.register()  # sentences for "ticket.escalated" & co. on the ticket page
-        case_selectors.register_history()  # "ticket.case_linked" (escalation cases)
+        history.declare()  # "ticket.escalated", "ticket.case_linked" & co.: shapes and sentences
 

@@ -179,18 +179,12 @@ def _severity(value) -> str:
 
 
 def ticket_case_sentence(e, who, lookups, ticket) -> str:
-    """The ticket history sentence for ``ticket.case_linked`` (registered in ``EscalationsConfig.ready``)."""
+    """The ticket history sentence for ``ticket.case_linked`` (``escalations/history.py``)."""
     if e.data.get("role") == CaseTicket.Role.TASK:
         return _("%(who)s made this ticket a task of escalation case %(case)s.") % {
             "who": who, "case": e.data.get("reference", "")}
     return _("%(who)s linked this ticket to escalation case %(case)s.") % {
         "who": who, "case": e.data.get("reference", "")}
-
-
-def register_history() -> None:
-    from tickets.templatetags.opsdesk import HISTORY_SENTENCES
-
-    HISTORY_SENTENCES.setdefault("ticket.case_linked", ticket_case_sentence)
 
 
 # --- Report -------------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.locks import lock as _lock
+from core.people import user_ref as _ref
 from escalations.models import (
     AffectedService,
     CaseEscalation,
@@ -39,7 +41,7 @@ from escalations.models import (
     Urgency,
 )
 from notifications.service import notify
-from tickets import access
+from tickets import access, history
 from tickets import services as ticket_services
 from tickets.models import CLOSED_STATUSES, Customer, Queue, Status, Ticket, display_name
 from tickets.services import TicketError
@@ -130,17 +132,6 @@ def is_owner(user, case: EscalationCase) -> bool:
 def record(case: EscalationCase, kind: str, actor=None, at: datetime | None = None, **data) -> CaseEvent:
     """Append one line to the case timeline."""
     return CaseEvent.objects.create(case=case, actor=actor, kind=kind, data=data, created_at=at or timezone.now())
-
-
-def _lock(case: EscalationCase) -> EscalationCase:
-    fresh = EscalationCase.objects.select_for_update().get(pk=case.pk)
-    for f in EscalationCase._meta.concrete_fields:
-        setattr(case, f.attname, getattr(fresh, f.attname))
-    return case
-
-
-def _ref(user) -> dict | None:
-    return None if user is None else {"id": user.pk, "name": display_name(user)}
 
 
 def _require(condition: bool, message: str) -> None:
@@ -271,7 +262,7 @@ def _link_ticket(case, ticket: Ticket, *, role: str, actor, at=None) -> bool:
         return False
     if role == CaseTicket.Role.AFFECTED:  # a task is recorded once, as "case.task_added"
         record(case, "case.ticket_linked", actor, at=at, ticket=ticket.pk, title=ticket.title, role=role)
-    ticket_services.record(ticket, "ticket.case_linked", actor, at=at, case=case.pk, reference=case.reference,
+    history.record(ticket, "ticket.case_linked", actor, at=at, case=case.pk, reference=case.reference,
                            role=role)
     if role == CaseTicket.Role.AFFECTED:
         _add_customer(case, ticket.customer, actor=actor, at=at)

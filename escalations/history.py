@@ -1,10 +1,12 @@
-"""History sentences for escalation events, registered into the ticket page's sentence table at start-up."""
+"""The history kinds escalations write on a ticket: shapes and sentences (declared in ``EscalationsConfig.ready``)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from escalations.case_selectors import ticket_case_sentence
 from sla.models import SLAClock
+from tickets import history
 
 
 def _clock(kind: str | None) -> str:
@@ -42,15 +44,27 @@ def _follow_up(e, who, lk, ticket) -> str:
     return _("A root-cause review task #%(number)s was created.") % {"number": e.data.get("follow_up")}
 
 
-SENTENCES = {
-    "ticket.escalated": _escalated,
-    "ticket.escalated_manually": _escalated_manually,
-    "ticket.follow_up_created": _follow_up,
+PERSON = "person reference {id, name}"
+
+KINDS = {
+    "ticket.escalated": ({
+        "level": "escalation level id", "level_name": "its name then", "order": "its order", "clock": "clock kind",
+        "clock_id": "SLA clock id", "generation": "the clock's generation", "percent": "share of the target used",
+        "urgency": "notice urgency", "recipients": "user ids notified", "actions": "actions done",
+        "errors": "actions that failed, with why",
+    }, ("level", "level_name", "order", "clock", "clock_id", "generation", "percent", "urgency", "recipients"),
+        _escalated),
+    "ticket.escalated_manually": ({
+        "escalation_kind": "functional or hierarchical", "reason": "free text", "escalation": "manual escalation id",
+        "from_queue": "queue slug", "to_queue": "queue slug", "to": PERSON, "assigned": "assigned to them too",
+    }, ("escalation_kind", "reason", "escalation"), _escalated_manually),
+    "ticket.follow_up_created": ({"follow_up": "the root-cause task's ticket id"}, ("follow_up",), _follow_up),
+    "ticket.case_linked": ({
+        "case": "escalation case id", "reference": "its reference", "role": "affected or task",
+    }, ("case", "reference", "role"), ticket_case_sentence),
 }
 
 
-def register() -> None:
-    from tickets.templatetags.opsdesk import HISTORY_SENTENCES
-
-    for kind, renderer in SENTENCES.items():
-        HISTORY_SENTENCES.setdefault(kind, renderer)
+def declare() -> None:
+    for kind, (keys, required, sentence) in KINDS.items():
+        history.declare(kind, owner="escalations", keys=keys, required=required, sentence=sentence)

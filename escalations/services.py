@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from escalations.models import ManualEscalation, Urgency
 from notifications.service import notify
+from tickets import history
 from tickets import services as ticket_services
 from tickets.models import CLOSED_STATUSES, Queue, QueueMembership, Ticket, display_name
 from tickets.services import TicketError
@@ -69,7 +70,7 @@ def escalate_functional(ticket: Ticket, *, to_queue: Queue | None, reason: str, 
         ticket=ticket, kind=ManualEscalation.Kind.FUNCTIONAL, actor=actor, reason=reason, from_queue=from_queue,
         to_queue=to_queue,
     )
-    ticket_services.record(
+    history.record(
         ticket, "ticket.escalated_manually", actor, escalation_kind=row.kind, reason=reason, escalation=row.pk,
         from_queue=from_queue.slug, to_queue=to_queue.slug,
     )
@@ -104,7 +105,7 @@ def escalate_hierarchical(ticket: Ticket, *, reason: str, actor, assign: bool = 
         ticket=ticket, kind=ManualEscalation.Kind.HIERARCHICAL, actor=actor, reason=reason,
         from_queue=ticket.queue, to_user=manager,
     )
-    ticket_services.record(
+    history.record(
         ticket, "ticket.escalated_manually", actor, escalation_kind=row.kind, reason=reason, escalation=row.pk,
         to={"id": manager.pk, "name": display_name(manager)}, assigned=assign,
     )

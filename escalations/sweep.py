@@ -70,6 +70,7 @@ from notifications.service import Notice, notify, notify_many
 from sla import services as sla_services
 from sla.models import Calendar, SLAClock
 from sla.selectors import format_duration
+from tickets import history
 from tickets import services as ticket_services
 from tickets.models import Customer, Priority, Queue, Ticket, TicketEvent
 from tickets.services import TicketError
@@ -477,8 +478,8 @@ def _fire_planned(planned: list[_Planned], ctx: SweepContext, fired: dict[int, s
         for plan in marked:
             plan.data["actions"] = ["mark_urgent"]
         Firing.objects.bulk_update([Firing(pk=p.firing_id, data=p.data) for p in marked], ["data"])
-    insert_rows(TicketEvent, ("ticket", "actor", "kind", "data", "created_at"),
-                [(p.clock.ticket_id, None, "ticket.escalated", p.data, now) for p in planned])
+    insert_rows(TicketEvent, history.ROW_COLUMNS,
+                [history.row(p.clock.ticket_id, None, "ticket.escalated", p.data, now) for p in planned])
     notifying = [p for p in planned if p.level.notify and p.audience]
     users = {u.pk: u for u in ctx.load_users(sorted({pk for p in notifying for pk in p.audience}))}
     notices = []
@@ -627,7 +628,7 @@ def _fire_level(firing: Firing, level: EscalationLevel, clock: SLAClock, ticket:
         if errors:
             data["errors"] = errors
         firing.save(update_fields=["data"])
-    ticket_services.record(ticket, "ticket.escalated", None, at=ctx.now, **data)
+    history.record(ticket, "ticket.escalated", None, at=ctx.now, **data)
     if level.notify:
         for user in ctx.load_users(audience):
             title, body = ctx.notice_texts(level, clock, threshold, user)
@@ -739,4 +740,4 @@ def _follow_up(ticket: Ticket) -> None:
         related_object=ticket.related_object,
     )
     ticket_services.ticket_add_note(follow_up, body=description, actor=None)
-    ticket_services.record(ticket, "ticket.follow_up_created", None, follow_up=follow_up.pk)
+    history.record(ticket, "ticket.follow_up_created", None, follow_up=follow_up.pk)

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.http import safe_next as _safe_next
 from escalations.models import Delivery, Notification
 from notifications import preferences, service
 from notifications.forms import NotificationSettingsForm
@@ -37,15 +38,6 @@ def role_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def target_url(request, notification: Notification) -> str:

@@ -19,13 +19,16 @@ from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from core.http import form_errors_to_messages as _form_errors
+from core.http import safe_next as _safe_next
+from portal import selectors
 from portal.filters import MyWorkFilter, TicketListFilter
-from tickets import access, selectors, services
+from tickets import access, services
+from tickets import selectors as ticket_selectors
 from tickets.forms import (
     AssignForm,
     NextStepForm,
@@ -44,22 +47,6 @@ PER_PAGE = 25
 
 
 # --- Helpers -------------------------------------------------------------------------
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def _form_errors(request, form) -> None:
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
 
 
 def _table_page(request, table_class, queryset):
@@ -324,7 +311,7 @@ def ticket_create(request):
         "form": form,
         "selected_customer": Customer.objects.filter(pk=selected).first() if str(selected or "").isdigit() else None,
         "customer_q": term,
-        "matches": selectors.customer_search(term),
+        "matches": ticket_selectors.customer_search(term),
     }
     return render(request, "tickets/create.html", context)
 
@@ -339,5 +326,5 @@ def customer_search(request):
     return render(
         request,
         "tickets/_customer_matches.html",
-        {"matches": selectors.customer_search(term), "customer_q": term, "selected_customer": None},
+        {"matches": ticket_selectors.customer_search(term), "customer_q": term, "selected_customer": None},
     )

@@ -1,7 +1,7 @@
 """Report data kept beside the tickets: waiting segments (for delay causes) and sent weekly digests.
 
 A ``WaitSegment`` is opened when a ticket enters "waiting for external action" and closed when
-it leaves it or its blocking reason changes (``tickets.waits``, called from the ticket
+it leaves it or its blocking reason changes (``sla.waits``, subscribed to the ticket
 lifecycle service). Its business time is measured once, at closing, on the calendar of the
 ticket's resolution clock (calendar time for a ticket without SLA), so the delay report sums
 a stored column instead of re-measuring history.

@@ -27,9 +27,11 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.people import user_ref as _ref
 from routing import strategies as routing
 from routing.strategies import Agent, Decision, Requirement
 from tickets import services
+from tickets.history import record
 from tickets.models import (
     Absence,
     AgentSkill,
@@ -43,9 +45,8 @@ from tickets.models import (
     TicketSkip,
     TicketTypeSkill,
     VipTier,
-    display_name,
 )
-from tickets.services import TicketError, record
+from tickets.services import TicketError
 
 OFFER_BATCH = 200  # waiting tickets offered per queue and run of the schedule
 
@@ -175,10 +176,6 @@ def _apply(ticket: Ticket, user, decision: Decision, *, trigger: str, actor=None
     except TicketError:
         return False
     return True
-
-
-def _ref(user) -> dict | None:
-    return None if user is None else {"id": user.pk, "name": display_name(user)}
 
 
 def _user(user_id: int):
@@ -381,7 +378,7 @@ def classification_corrected(ticket: Ticket, *, old_type_id: int | None) -> bool
 # --- History sentences (registered in tickets.templatetags.opsdesk) ------------------------------------------
 
 
-def _name(ref) -> str:
+def name_of(ref) -> str:
     return (ref or {}).get("name") or _("nobody")
 
 
@@ -409,7 +406,7 @@ def describe_reason(data: dict) -> str:
     }.get(reason)
     result = text() if text else str(reason)
     if data.get("substitute_for") and reason != routing.R_ACCOUNT_MANAGER_SUBSTITUTE:
-        result += " " + _("(standing in for %(person)s)") % {"person": _name(data["substitute_for"])}
+        result += " " + _("(standing in for %(person)s)") % {"person": name_of(data["substitute_for"])}
     return result
 
 
@@ -421,27 +418,3 @@ STRATEGY_LABELS = {
     routing.PULL: lambda: _("pull"),
     "account_manager": lambda: _("VIP account manager"),
 }
-
-
-def _routed(e, who, lk, ticket) -> str:
-    data = e.data or {}
-    if data.get("reason") == routing.R_TAKE_NEXT:
-        return _("%(who)s took the ticket as the next in the queue.") % {"who": who}
-    strategy = STRATEGY_LABELS.get(data.get("strategy"), lambda: str(data.get("strategy")))()
-    return _("Routed to %(person)s by %(strategy)s: %(reason)s.") % {
-        "person": _name(data.get("performer")),
-        "strategy": strategy,
-        "reason": describe_reason(data),
-    }
-
-
-def _skipped(e, who, lk, ticket) -> str:
-    return _("%(who)s skipped the ticket in the pull queue: %(reason)s") % {"who": who, "reason": e.data.get("reason")}
-
-
-def _classified(e, who, lk, ticket) -> str:
-    return _("Classified by keywords as %(type)s.") % {"type": lk.ticket_type(e.data.get("type"))}
-
-
-def history_sentences() -> dict:
-    return {"ticket.routed": _routed, "ticket.skipped": _skipped, "ticket.classified": _classified}

@@ -43,8 +43,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk import insert_instances, reserve_ids
+from sla import ports
 from sla.businesstime import WEEKDAYS, WorkCalendar
 from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
+from tickets import history
 from tickets.models import CLOSED_STATUSES, BlockingReason, Customer, Status, Ticket, TicketEvent
 
 Kind = SLAClock.Kind
@@ -90,10 +92,8 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
     calendar = Calendar.objects.filter(pk=calendar_id).first()
     if calendar is None:
         return 0
-    from escalations.ladder import LadderCache, bulk_next_escalation
-
     work = calendar.work_calendar()
-    ladders = LadderCache()
+    planner = ports.planner()
     ids = list(
         SLAClock.objects.filter(calendar_id=calendar_id, state=State.RUNNING)
         .order_by("pk")
@@ -118,7 +118,7 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
                     clock.due_at = due
                     changed[clock.pk] = clock
             # Escalations: the ladder's instants move with the calendar too.
-            changed.update({clock.pk: clock for clock in bulk_next_escalation(rows, cache=ladders)})
+            changed.update({clock.pk: clock for clock in planner.plan(rows)})
             SLAClock.objects.bulk_update(list(changed.values()), ["due_at", "next_escalation_at"],
                                          batch_size=batch_size)
             updated += len(changed)
@@ -536,9 +536,7 @@ def _next_escalation(clock: SLAClock) -> datetime | None:
     """Escalations: when the sweep must look at this clock next (None unless it runs; see escalations.ladder)."""
     if clock.state != State.RUNNING:
         return None
-    from escalations.ladder import next_escalation_for
-
-    return next_escalation_for(clock)
+    return ports.planner().next_escalation(clock)
 
 
 def _locked_clocks(ticket: Ticket) -> list[SLAClock]:
@@ -834,17 +832,9 @@ def sla_rematch(ticket: Ticket, *, actor=None, at: datetime | None = None) -> bo
         _rematch_deadline_clock(ticket, deadline_clock, new, at=at, actor=actor)
         if new is not None:
             sync_clocks(ticket, at=at, actor=actor, cause="policy_matched")
-    TicketEvent.objects.create(
-        ticket=ticket,
-        actor=actor,
-        kind="ticket.sla_changed",
-        created_at=at,
-        data={
-            "from": _policy_ref(current),
-            "to": _policy_ref(new),
-            "mode": new.retarget_mode if new else DETACH,
-        },
-    )
+    history.record(ticket, "ticket.sla_changed", actor, at=at, **{
+        "from": _policy_ref(current), "to": _policy_ref(new), "mode": new.retarget_mode if new else DETACH,
+    })
     return True
 
 
@@ -1088,15 +1078,8 @@ def backfill_clocks(queryset, *, now: datetime | None = None) -> int:
         insert_instances(SLAClockEvent, events)
         Ticket.objects.bulk_update(defaulted, ["deadline"], batch_size=500)
         TicketEvent.objects.bulk_create(
-            [
-                TicketEvent(
-                    ticket=t,
-                    kind="ticket.deadline_defaulted",
-                    data={"deadline": t.deadline.isoformat(), "source": "sla"},
-                    created_at=t.created_at,
-                )
-                for t in defaulted
-            ],
+            [history.event(t, "ticket.deadline_defaulted", None, at=t.created_at,
+                           deadline=t.deadline.isoformat(), source="sla") for t in defaulted],
             batch_size=500,
         )
     clock_mark_breaches(now)

@@ -16,4 +16,7 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
+        from tickets import history_kinds
+
+        history_kinds.declare()  # the lifecycle's history kinds: shapes and sentences
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="tickets.sync_roles")

@@ -8,25 +8,20 @@ number of queries whatever its size.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from sla.selectors import with_clocks
 from tickets import access
 from tickets.models import (
     BlockingReason,
     Customer,
-    Message,
     Queue,
     QueueMembership,
-    Status,
-    Ticket,
-    TicketEvent,
     TicketType,
 )
 
 User = get_user_model()
 
-_LIST_RELATED = (
+LIST_RELATED = (
     "customer__vip_tier",
     "queue",
     "ticket_type",
@@ -55,67 +50,6 @@ def agents_of(queue: Queue | int) -> QuerySet:
         User.objects.filter(is_active=True, pk__in=agent_ids)
         .select_related("profile")
         .order_by("profile__display_name", "username")
-    )
-
-
-def _agent_memberships() -> Prefetch:
-    return Prefetch(
-        "queue__memberships",
-        queryset=QueueMembership.objects.filter(role=QueueMembership.Role.AGENT, user__is_active=True)
-        .select_related("user__profile")
-        .order_by("user__profile__display_name", "user__username"),
-        to_attr="agent_memberships",
-    )
-
-
-def ticket_list(user) -> QuerySet:
-    """Every ticket ``user`` may see, with what a list row shows (the escalation's urgent mark included)."""
-    return with_clocks(
-        Ticket.objects.visible_to(user).select_related(*_LIST_RELATED)
-        .annotate(urgent_since=F("escalation_state__urgent_since"))
-    )
-
-
-def my_work(user) -> QuerySet:
-    """Open tickets ``user`` performs or owns."""
-    return ticket_list(user).open().filter(Q(performer=user) | Q(owner=user))
-
-
-def dispatched_queue_ids(user) -> QuerySet:
-    return QueueMembership.objects.filter(user=user, role=QueueMembership.Role.DISPATCHER).values("queue_id")
-
-
-def intake_board(user) -> QuerySet:
-    """Open tickets nobody performs yet (or still new), in queue order (``queue_monitor.in_queue_order``).
-
-    Dispatchers see the queues they dispatch; managers and admins everything visible to them.
-    Each ticket's queue carries ``agent_memberships`` for the inline assign form.
-    """
-    tickets = ticket_list(user).open().filter(Q(performer__isnull=True) | Q(status=Status.NEW))
-    roles = access.roles_of(user)
-    if not (roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user)):
-        tickets = tickets.filter(queue_id__in=dispatched_queue_ids(user))
-    from routing.queue_monitor import in_queue_order  # queue order: VIP, SLA due, priority, age
-
-    return in_queue_order(tickets.prefetch_related(_agent_memberships()))
-
-
-def ticket_detail(user, pk: int) -> Ticket:
-    """The ticket page's ticket with its people, conversation and history loaded; DoesNotExist if not visible."""
-    return (
-        with_clocks(Ticket.objects.visible_to(user))
-        .select_related(
-            *_LIST_RELATED,
-            "approver__profile",
-            "related_object",
-            "created_by__profile",
-        )
-        .prefetch_related(
-            Prefetch("observers", queryset=User.objects.select_related("profile").order_by("username")),
-            Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")),
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
-        )
-        .get(pk=pk)
     )
 
 

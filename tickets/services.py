@@ -16,9 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sla import services as sla_services
-from tickets import access
-from tickets import waits as report_waits
+from core.locks import lock as _lock
+from core.people import iso as _iso
+from core.people import user_ref as _user_ref
+from tickets import access, events, ports
+from tickets.history import record
 from tickets.models import (
     CLOSED_STATUSES,
     BlockingReason,
@@ -31,7 +33,6 @@ from tickets.models import (
     RelatedObject,
     Status,
     Ticket,
-    TicketEvent,
     TicketType,
 )
 
@@ -68,24 +69,6 @@ def allowed_statuses(ticket: Ticket) -> list[str]:
     nxt = TRANSITIONS[ticket.status]
     return [s for s in Status.values if s in nxt and (ticket.performer_id or s not in NEEDS_PERFORMER)]
 
-
-def record(ticket: Ticket, kind: str, actor=None, at: datetime | None = None, **data) -> TicketEvent:
-    """Append one history row."""
-    return TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, data=data, created_at=at or timezone.now())
-
-
-def _lock(ticket: Ticket) -> Ticket:
-    """Re-read ``ticket`` under a row lock and copy the fresh state onto the caller's object."""
-    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    for field in Ticket._meta.concrete_fields:
-        setattr(ticket, field.attname, getattr(fresh, field.attname))
-    return ticket
-
-
-def _user_ref(user) -> dict | None:
-    from tickets.models import display_name
-
-    return None if user is None else {"id": user.pk, "name": display_name(user)}
 
 
 # --- Customers --------------------------------------------------------------------
@@ -152,16 +135,15 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket; the description becomes the customer's first message.
 
-    Without a type, keyword rules may give one (``classified_by``: the rule the caller already applied).
-    Without a performer, the queue's routing strategy may assign one (``routing.assignment``).
+    Without a type, keyword rules may give one (``tickets.ports.classify``; ``classified_by``: the rule
+    the caller already applied). Without a performer the ticket is queued (``events.TicketQueued``: the
+    queue's routing strategy may assign it).
     """
-    from routing import assignment  # TEMP
-
     title = (title or "").strip()
     if not title:
         raise TicketError(_("A ticket needs a title."))
     if ticket_type is None and classified_by is None:
-        classified_by = assignment.classify_text(title, description)
+        classified_by = ports.classify(title, description)
     if ticket_type is None and classified_by is not None:
         ticket_type = classified_by.ticket_type
     if deadline is not None and actor is not None and not access.can_set_deadline_on_create(actor):
@@ -187,12 +169,8 @@ def ticket_create(
     )
     if observers:
         ticket.observers.set(observers)
-    # SLA (sla.services): start the clocks; without a deadline from the dispatcher, it is the resolution due.
-    sla_deadline = sla_services.default_deadline(sla_services.start_clocks(ticket, at=now, actor=actor))
-    if deadline is None and sla_deadline is not None:
-        ticket.deadline = sla_deadline
-        ticket.save(update_fields=["deadline"])
-        sla_services.on_deadline_changed(ticket, previous=None, at=now, actor=actor, cause="sla_default")
+    # The SLA starts its clocks; without a deadline from a person it sets the default one (ticket_move_deadline).
+    events.publish(events.TicketCreated(ticket=ticket, actor=actor, at=now, deadline_given=deadline is not None))
     record(
         ticket,
         "ticket.created",
@@ -217,11 +195,11 @@ def ticket_create(
             created_at=now,
         )
     if classified_by is not None and ticket_type == classified_by.ticket_type:
-        assignment.classification_record(ticket, classified_by)
+        events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
     if performer is not None:
         ticket_assign(ticket, performer=performer, actor=actor)
     else:
-        assignment.route_ticket(ticket, trigger="created")  # Routing: the queue's strategy may assign it
+        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created"))
     return ticket
 
 
@@ -274,9 +252,8 @@ def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
         _set_status(ticket, Status.NEW, actor=actor, cause="returned_to_queue")
         fields += ["status", "status_changed_at", "blocking_reason"]
     ticket.save(update_fields=fields)
-    from routing.assignment import route_ticket
-
-    route_ticket(ticket, trigger="returned", exclude={previous.pk})  # Routing: someone else may take it
+    events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=timezone.now(), trigger="returned",
+                                       exclude=frozenset({previous.pk})))  # someone else may take it
     return ticket
 
 
@@ -333,8 +310,7 @@ def _set_status(
     if cause:
         data["cause"] = cause
     record(ticket, "ticket.status_changed", actor, at=now, **data)
-    sla_services.sync_clocks(ticket, at=now, actor=actor, cause=cause)  # SLA: pause/resume/stop the clocks
-    report_waits.record(ticket, at=now)  # reports: waiting segments for the delay-cause report
+    events.publish(events.StatusChanged(ticket=ticket, actor=actor, at=now, old=old, new=status, cause=cause))
 
 
 @transaction.atomic
@@ -372,9 +348,8 @@ def ticket_change_status(
     _set_status(ticket, status, actor=actor, reason=reason, comment=comment)
     ticket.save()
     if status == Status.NEW:
-        from routing.assignment import route_ticket
-
-        route_ticket(ticket, trigger="returned", exclude={let_go.pk} if let_go else ())  # Routing
+        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=ticket.status_changed_at, trigger="returned",
+                                           exclude=frozenset({let_go.pk} if let_go else ())))
     return ticket
 
 
@@ -384,8 +359,7 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
     ticket.save(update_fields=["blocking_reason", "updated_at"])
     record(ticket, "ticket.reason_changed", actor, previous=old.code if old else None, reason=reason.code,
            comment=comment)
-    sla_services.sync_clocks(ticket, actor=actor, cause="reason_changed")  # SLA: the new reason may (not) pause
-    report_waits.record(ticket, at=timezone.now())  # reports: the waiting segment changes reason
+    events.publish(events.BlockingReasonChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=old))
     return ticket
 
 
@@ -421,7 +395,7 @@ def ticket_reply(
         ticket.first_public_reply_at = now
         fields.append("first_public_reply_at")
     record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first)
-    sla_services.on_public_reply(ticket, at=now, actor=actor)  # SLA: stops first response / next reply
+    events.publish(events.PublicReplyAdded(ticket=ticket, actor=actor, at=now, message=message, first=first))
     if ticket.status == Status.ASSIGNED and actor is not None and actor.pk == ticket.performer_id:
         _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
         fields += ["status", "status_changed_at", "blocking_reason"]
@@ -466,7 +440,7 @@ def ticket_receive_customer_message(
     if waits_for_customer or ticket.status == Status.DONE:
         _set_status(ticket, Status.IN_PROGRESS, actor=None, cause="customer_message")
         ticket.save()
-    sla_services.on_customer_message(ticket, at=message.created_at)  # SLA: may start a next-reply clock
+    events.publish(events.CustomerWrote(ticket=ticket, actor=None, at=message.created_at, message=message))
     return message
 
 
@@ -498,6 +472,7 @@ def ticket_update(
     """Triage fields; each change is one history row."""
     _lock(ticket)
     changes = {}
+    old_type_id = ticket.ticket_type_id
     for name, value in (
         ("title", title),
         ("priority", priority),
@@ -511,20 +486,17 @@ def ticket_update(
         if current == value:
             continue
         changes[name] = {"from": _plain(current), "to": _plain(value)}
-        if name == "ticket_type":
-            old_type_id = ticket.ticket_type_id
         setattr(ticket, name, value)
     if "title" in changes and not str(ticket.title).strip():
         raise TicketError(_("A ticket needs a title."))
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
         record(ticket, "ticket.updated", actor, changes=changes)
-        if "ticket_type" in changes:
-            from routing.assignment import classification_corrected
-
-            classification_corrected(ticket, old_type_id=old_type_id)  # a keyword rule guessed wrong
-        if changes.keys() & {"priority", "queue", "ticket_type"}:
-            sla_services.sla_rematch(ticket, actor=actor)  # SLA: another policy may apply now
+        # Routing learns from a corrected type; the SLA re-matches its policy on priority, queue and type.
+        events.publish(events.Reclassified(
+            ticket=ticket, actor=actor, at=timezone.now(), changed=frozenset(changes),
+            old_type_id=old_type_id if "ticket_type" in changes else None,
+        ))
     return ticket
 
 
@@ -536,22 +508,45 @@ def ticket_override_deadline(ticket: Ticket, *, deadline: datetime | None, actor
     if not (reason or "").strip():
         raise TicketError(_("Say why the deadline is overridden."))
     _lock(ticket)
+    ticket_move_deadline(ticket, deadline=deadline, actor=actor, cause="override", history={"reason": reason.strip()})
+    return ticket
+
+
+# What the history says when a person moves the deadline (the SLA default at creation is in "ticket.created").
+_DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "ticket.deadline_deferred"}
+
+
+@transaction.atomic
+def ticket_move_deadline(
+    ticket: Ticket,
+    *,
+    deadline: datetime | None,
+    actor,
+    cause: str,
+    at: datetime | None = None,
+    history: dict | None = None,
+    details: dict | None = None,
+) -> datetime | None:
+    """The one way ``Ticket.deadline`` changes once a ticket exists; returns the previous deadline.
+
+    Callers check who may do it and hold the ticket's row lock. ``cause``: ``sla_default`` (the SLA's
+    resolution due at creation), ``override`` (an admin), ``deferral`` (a manager's decision)…
+    A person's move is one history row (``history``: what that row adds to the old and new deadline);
+    the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
+    """
     previous = ticket.deadline
     if previous == deadline:
-        return ticket
+        return previous
+    at = at or timezone.now()
     ticket.deadline = deadline
     ticket.save(update_fields=["deadline", "updated_at"])
-    record(
-        ticket,
-        "ticket.deadline_overridden",
-        actor,
-        previous=previous.isoformat() if previous else None,
-        to=deadline.isoformat() if deadline else None,
-        reason=reason.strip(),
-    )
-    # SLA: the deadline clock follows (retargeted, a new escalation generation; started or stopped).
-    sla_services.on_deadline_changed(ticket, previous=previous, actor=actor, cause="override")
-    return ticket
+    if cause in _DEADLINE_HISTORY:
+        record(ticket, _DEADLINE_HISTORY[cause], actor, at=at, previous=_iso(previous), to=_iso(deadline),
+               **(history or {}))
+    events.publish(events.DeadlineChanged(
+        ticket=ticket, actor=actor, at=at, previous=previous, cause=cause, details=details or {},
+    ))
+    return previous
 
 
 def _plain(value):

@@ -21,9 +21,9 @@ from escalations.models import (
     Notification,
     QueueEscalationContact,
 )
+from portal import selectors
 from tests.escalations.case_helpers import open_case, outage_tickets
 from tests.factories import UserFactory
-from tickets import selectors
 from tickets.models import Message, Status
 from tickets.services import TicketError, ticket_assign, ticket_change_status
 

@@ -1,4 +1,4 @@
-"""Waiting segments: the ticket lifecycle calls :func:`record` on every status or reason change.
+"""Waiting segments: :func:`record` runs on every status or reason change (``opsdesk/wiring.py``).
 
 Entering "waiting" opens a segment with the blocking reason; leaving it, or changing the
 reason, closes the open one (measuring its business time) and opens the next. Called inside
@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from reports.models import WaitSegment
+from sla.models import SLAClock
 from tickets.models import Status
 
 
 def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:
     """Business time between two instants on the calendar of the ticket's resolution clock (else calendar time)."""
-    from sla.models import SLAClock
-
     clock = (
         SLAClock.objects.filter(ticket_id=ticket_id, kind=SLAClock.Kind.RESOLUTION)
         .select_related("calendar")

@@ -1,0 +1,146 @@
+"""Domain events of the ticket lifecycle.
+
+The ticket services (``tickets/services.py``) publish these inside their
+transaction, after the change is applied to the ticket (in memory and, unless
+said otherwise, saved). Handlers run synchronously, in the order of the table in
+``opsdesk/wiring.py`` ("who reacts to what", printed in docs/architecture.md),
+and may call the ticket services themselves. Events carry the ticket object the
+service holds (locked, current); handlers must not keep it beyond the call.
+
+Every event has ``ticket``, ``actor`` (the user, or ``None`` for the system or
+the customer) and ``at`` (the instant of the change, aware UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.events import publish
+
+__all__ = [
+    "BlockingReasonChanged",
+    "CustomerWrote",
+    "DeadlineChanged",
+    "PublicReplyAdded",
+    "Reclassified",
+    "StatusChanged",
+    "TicketClassified",
+    "TicketCreated",
+    "TicketQueued",
+    "publish",
+]
+
+
+@dataclass(frozen=True)
+class TicketCreated:
+    """A ticket row exists (observers set), before its "ticket.created" history row is written.
+
+    ``deadline_given``: a person set the deadline on creation (else the SLA may give one).
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    deadline_given: bool
+
+
+@dataclass(frozen=True)
+class TicketClassified:
+    """A keyword rule gave the new ticket its type (``rule``: the rule object that matched)."""
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    rule: Any
+
+
+@dataclass(frozen=True)
+class TicketQueued:
+    """The ticket waits in its queue with no performer: on creation or when handed back.
+
+    ``trigger``: ``created`` or ``returned``; ``exclude``: user ids who just let it go.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    trigger: str
+    exclude: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """The status moved from ``old`` to ``new`` (the ticket is not saved yet; the service saves it).
+
+    ``cause``: why, when the system did it (``reply``, ``customer_message``, ``returned_to_queue``…).
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    old: str
+    new: str
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class BlockingReasonChanged:
+    """A waiting ticket waits for something else now (``previous``: the old reason, or ``None``)."""
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    previous: Any
+
+
+@dataclass(frozen=True)
+class PublicReplyAdded:
+    """A public reply that counts as a response was written (``first``: the first one)."""
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    message: Any
+    first: bool
+
+
+@dataclass(frozen=True)
+class CustomerWrote:
+    """A customer message was appended (after any status change it caused)."""
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    message: Any
+
+
+@dataclass(frozen=True)
+class Reclassified:
+    """Triage fields changed: ``changed`` names them (``priority``, ``queue``, ``ticket_type``…).
+
+    ``old_type_id``: the ticket type before, when ``ticket_type`` changed.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    changed: frozenset[str]
+    old_type_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeadlineChanged:
+    """``Ticket.deadline`` moved from ``previous`` to ``ticket.deadline`` (saved).
+
+    ``cause``: ``sla_default``, ``override``, ``deferral``…; ``details``: what the cause adds
+    (a deferral's verdict and request id), kept in the SLA clock's history.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    previous: datetime | None
+    cause: str
+    details: dict = field(default_factory=dict)

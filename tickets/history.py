@@ -1,0 +1,90 @@
+"""The ticket history: one writer, and a declared shape for every kind of row.
+
+``TicketEvent`` rows are append-only (``core.models.AppendOnlyModel``) and reports
+read their JSON, so each kind declares the keys its data carries. Every app that
+writes history declares its kinds (at start-up, in its ``AppConfig.ready``) and
+writes through :func:`record` (one row) or :func:`event` (unsaved rows for a bulk
+insert). A kind nobody declared, or a key its declaration does not name, is a
+programming error and raises ``ValueError`` before anything is written.
+
+A declaration may carry the sentence the ticket page shows for such a row
+(``sentence(event, who, lookups, ticket) -> str``, see ``tickets/sentences.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from tickets.models import TicketEvent
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What rows of one kind carry: ``keys`` (name → what it holds), of which ``required`` are always there."""
+
+    kind: str
+    keys: dict[str, str]
+    required: frozenset[str]
+    owner: str
+    sentence: Callable | None = None
+
+    def check(self, data: dict) -> None:
+        unknown = set(data) - set(self.keys)
+        if unknown:
+            raise ValueError(f"history kind {self.kind!r} declares no key {sorted(unknown)}")
+        missing = self.required - set(data)
+        if missing:
+            raise ValueError(f"history kind {self.kind!r} needs {sorted(missing)}")
+
+
+SHAPES: dict[str, Shape] = {}
+
+
+def declare(kind: str, *, owner: str, keys: dict[str, str], required: Iterable[str] = (),
+            sentence: Callable | None = None) -> Shape:
+    """Declare a kind (idempotent for the same owner); ``required`` defaults to no key."""
+    shape = Shape(kind, dict(keys), frozenset(required), owner, sentence)
+    existing = SHAPES.get(kind)
+    if existing is not None and existing.owner != owner:
+        raise ValueError(f"history kind {kind!r} is declared by {existing.owner}, not {owner}")
+    SHAPES[kind] = shape
+    return shape
+
+
+def shape_of(kind: str) -> Shape:
+    try:
+        return SHAPES[kind]
+    except KeyError:
+        raise ValueError(f"undeclared history kind {kind!r}") from None
+
+
+def event(ticket, kind: str, actor=None, *, at: datetime | None = None, **data) -> TicketEvent:
+    """An unsaved, checked history row (for ``bulk_create``)."""
+    shape_of(kind).check(data)
+    ticket_id = ticket if isinstance(ticket, int) else ticket.pk
+    return TicketEvent(ticket_id=ticket_id, actor=actor, kind=kind, data=data, created_at=at or timezone.now())
+
+
+def row(ticket_id: int, actor_id: int | None, kind: str, data: dict, at: datetime) -> tuple:
+    """A checked history row as the tuple ``(ticket, actor, kind, data, created_at)`` for ``core.bulk.insert_rows``."""
+    shape_of(kind).check(data)
+    return (ticket_id, actor_id, kind, data, at)
+
+
+ROW_COLUMNS = ("ticket", "actor", "kind", "data", "created_at")
+
+
+def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data) -> TicketEvent:
+    """Append one history row: who (``actor``, None for the system or the customer), when, what."""
+    row_ = event(ticket, kind, actor, at=at, **data)
+    row_.save()
+    return row_
+
+
+def sentence_for(kind: str) -> Callable | None:
+    shape = SHAPES.get(kind)
+    return shape.sentence if shape is not None else None

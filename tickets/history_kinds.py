@@ -1,0 +1,202 @@
+"""The history kinds the ticket lifecycle writes: what each row carries and how it reads.
+
+Declared at start-up (``TicketsConfig.ready``). Person references are ``{"id", "name"}``
+(``core.people.user_ref``); instants are ISO 8601 strings; queues and types are slugs,
+blocking reasons codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from tickets import history, sentences
+from tickets.models import Channel, Priority, Status
+
+
+def _created(e, who, lk, ticket) -> str:
+    return _("%(who)s created the ticket in %(queue)s (channel: %(channel)s).") % {
+        "who": who,
+        "queue": lk.queue(e.data.get("queue")),
+        "channel": sentences.label(Channel, e.data.get("channel")),
+    }
+
+
+def _assigned(e, who, lk, ticket) -> str:
+    if e.data.get("previous"):
+        return _("%(who)s reassigned the ticket from %(previous)s to %(performer)s.") % {
+            "who": who,
+            "previous": sentences.ref_name(e.data.get("previous")),
+            "performer": sentences.ref_name(e.data.get("performer")),
+        }
+    return _("%(who)s assigned the ticket to %(performer)s.") % {
+        "who": who,
+        "performer": sentences.ref_name(e.data.get("performer")),
+    }
+
+
+def _unassigned(e, who, lk, ticket) -> str:
+    return _("%(who)s returned the ticket to the queue (it was with %(previous)s).") % {
+        "who": who,
+        "previous": sentences.ref_name(e.data.get("previous")),
+    }
+
+
+def _person_changed(role: str) -> Callable:
+    def render(e, who, lk, ticket) -> str:
+        to = e.data.get("to")
+        if role == "owner":
+            if to:
+                return _("%(who)s made %(person)s the owner of the result.") % {
+                    "who": who, "person": sentences.ref_name(to)}
+            return _("%(who)s removed the owner of the result.") % {"who": who}
+        if to:
+            return _("%(who)s made %(person)s the approver.") % {"who": who, "person": sentences.ref_name(to)}
+        return _("%(who)s removed the approver.") % {"who": who}
+
+    return render
+
+
+def _observers(e, who, lk, ticket) -> str:
+    return _("%(who)s changed the observers (%(added)d added, %(removed)d removed).") % {
+        "who": who,
+        "added": len(e.data.get("added") or ()),
+        "removed": len(e.data.get("removed") or ()),
+    }
+
+
+def _status(e, who, lk, ticket) -> str:
+    old, new = sentences.label(Status, e.data.get("from")), sentences.label(Status, e.data.get("to"))
+    cause = e.data.get("cause")
+    if cause == "customer_message":
+        return _("The customer's message moved the ticket from “%(old)s” to “%(new)s”.") % {"old": old, "new": new}
+    if cause == "reply":
+        return _("%(who)s's reply moved the ticket from “%(old)s” to “%(new)s”.") % {
+            "who": who,
+            "old": old,
+            "new": new,
+        }
+    if e.data.get("reason"):
+        return _("%(who)s changed the status from “%(old)s” to “%(new)s”: %(reason)s.") % {
+            "who": who,
+            "old": old,
+            "new": new,
+            "reason": lk.reason(e.data.get("reason")),
+        }
+    return _("%(who)s changed the status from “%(old)s” to “%(new)s”.") % {"who": who, "old": old, "new": new}
+
+
+def _reason_changed(e, who, lk, ticket) -> str:
+    return _("%(who)s changed the blocking reason from “%(old)s” to “%(new)s”.") % {
+        "who": who,
+        "old": lk.reason(e.data.get("previous")),
+        "new": lk.reason(e.data.get("reason")),
+    }
+
+
+def _replied(e, who, lk, ticket) -> str:
+    if e.data.get("first"):
+        return _("%(who)s replied to the customer (first response).") % {"who": who}
+    return _("%(who)s replied to the customer.") % {"who": who}
+
+
+def _noted(e, who, lk, ticket) -> str:
+    return _("%(who)s added an internal note.") % {"who": who}
+
+
+def _customer_wrote(e, who, lk, ticket) -> str:
+    return _("%(customer)s wrote (%(channel)s).") % {
+        "customer": ticket.customer.name if ticket is not None else _("The customer"),
+        "channel": sentences.label(Channel, e.data.get("channel")),
+    }
+
+
+def _next_step(e, who, lk, ticket) -> str:
+    text = e.data.get("text")
+    if not text:
+        return _("%(who)s cleared the next step.") % {"who": who}
+    if e.data.get("due"):
+        return _("%(who)s set the next step “%(text)s” due %(due)s.") % {
+            "who": who,
+            "text": text,
+            "due": sentences.when(e.data.get("due")),
+        }
+    return _("%(who)s set the next step “%(text)s”.") % {"who": who, "text": text}
+
+
+_FIELD_LABELS = {
+    "title": lambda: _("title"),
+    "priority": lambda: _("priority"),
+    "queue": lambda: _("queue"),
+    "ticket_type": lambda: _("type"),
+    "related_object": lambda: _("related object"),
+}
+
+
+def _updated(e, who, lk, ticket) -> str:
+    parts = []
+    # jsonb (PostgreSQL) does not keep key order: list the fields in a fixed order.
+    rank = {name: i for i, name in enumerate(_FIELD_LABELS)}
+    changes = sorted((e.data.get("changes") or {}).items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    for field, change in changes:
+        old, new = change.get("from"), change.get("to")
+        if field == "priority":
+            old, new = sentences.label(Priority, old), sentences.label(Priority, new)
+        elif field == "queue":
+            old, new = lk.queue(old), lk.queue(new)
+        elif field == "ticket_type":
+            old, new = lk.ticket_type(old), lk.ticket_type(new)
+        label = _FIELD_LABELS.get(field, lambda f=field: f)()
+        old = "—" if old in (None, "") else old
+        new = "—" if new in (None, "") else new
+        parts.append(_("%(field)s from “%(old)s” to “%(new)s”") % {"field": label, "old": old, "new": new})
+    return _("%(who)s changed the %(changes)s.") % {"who": who, "changes": pgettext("list separator", "; ").join(parts)}
+
+
+def _deadline_overridden(e, who, lk, ticket) -> str:
+    return _("%(who)s moved the deadline from %(old)s to %(new)s: %(reason)s.") % {
+        "who": who,
+        "old": sentences.when(e.data.get("previous")) or "—",
+        "new": sentences.when(e.data.get("to")) or "—",
+        "reason": e.data.get("reason", ""),
+    }
+
+
+PERSON = "person reference {id, name}"
+INSTANT = "ISO 8601 instant or null"
+
+KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
+    "ticket.created": ({
+        "channel": "channel code", "queue": "queue slug", "priority": "priority number", "deadline": INSTANT,
+        "deadline_source": "'sla' when the SLA gave the deadline", "demo_seed": "demo data: generator seed",
+        "demo_index": "demo data: ticket index",
+    }, ("channel", "queue", "priority", "deadline"), _created),
+    "ticket.assigned": ({"performer": PERSON, "previous": PERSON + " or null"}, ("performer",), _assigned),
+    "ticket.unassigned": ({"previous": PERSON, "reason": "free text"}, ("previous",), _unassigned),
+    "ticket.owner_changed": ({"previous": PERSON + " or null", "to": PERSON + " or null"}, ("previous", "to"),
+                             _person_changed("owner")),
+    "ticket.approver_changed": ({"previous": PERSON + " or null", "to": PERSON + " or null"}, ("previous", "to"),
+                                _person_changed("approver")),
+    "ticket.observers_changed": ({"added": "user ids", "removed": "user ids"}, ("added", "removed"), _observers),
+    "ticket.status_changed": ({
+        "from": "status", "to": "status", "reason": "blocking reason code", "comment": "free text",
+        "cause": "why the system changed it (reply, customer_message, returned_to_queue…)",
+    }, ("from", "to"), _status),
+    "ticket.reason_changed": ({"previous": "reason code or null", "reason": "reason code", "comment": "free text"},
+                              ("reason",), _reason_changed),
+    "ticket.replied": ({"message": "message id", "first": "the first public reply", "automatic": "sent by the system"},
+                       ("message",), _replied),
+    "ticket.noted": ({"message": "message id"}, ("message",), _noted),
+    "ticket.customer_wrote": ({"message": "message id", "channel": "channel code"}, ("message",), _customer_wrote),
+    "ticket.next_step_set": ({"text": "what happens next", "due": INSTANT}, ("text",), _next_step),
+    "ticket.updated": ({"changes": "{field: {from, to}} (queue and type as slugs)"}, ("changes",), _updated),
+    "ticket.deadline_overridden": ({"previous": INSTANT, "to": INSTANT, "reason": "free text"},
+                                   ("previous", "to", "reason"), _deadline_overridden),
+}
+
+
+def declare() -> None:
+    for kind, (keys, required, sentence) in KINDS.items():
+        history.declare(kind, owner="tickets", keys=keys, required=required, sentence=sentence)
