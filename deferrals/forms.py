@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from deferrals import services as deferrals
+from deferrals import selectors as deferral_selectors
 from tickets.forms import DateTimeLocalInput
 from tickets.models import DeferralRequest
 
@@ -19,7 +19,7 @@ class DeferralRequestForm(forms.Form):
     """Asking for a deferral, and giving the cause of an automatically opened request."""
 
     cause = CauseChoiceField(
-        label=_("Cause"), queryset=deferrals.active_causes(), empty_label=_("— why is it late? —")
+        label=_("Cause"), queryset=deferral_selectors.active_causes(), empty_label=_("— why is it late? —")
     )
     explanation = forms.CharField(
         label=_("Explanation"),

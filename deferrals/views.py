@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
+from deferrals import access as deferral_access
+from deferrals import selectors as deferral_selectors
 from deferrals import services as deferrals
 from deferrals.forms import DecisionForm, DeclineForm, DeferralRequestForm
 from tickets.models import DeferralRequest, Ticket, display_name
@@ -27,13 +29,13 @@ from tickets.services import TicketError
 
 
 def _approver_only(request) -> None:
-    if not deferrals.is_approver(request.user):
+    if not deferral_access.is_approver(request.user):
         raise PermissionDenied
 
 
 def _approvable_or_404(request, pk: int) -> DeferralRequest:
     _approver_only(request)
-    return get_object_or_404(deferrals.with_people(deferrals.approvable(request.user)), pk=pk)
+    return get_object_or_404(deferral_selectors.with_people(deferral_selectors.approvable(request.user)), pk=pk)
 
 
 # --- The performer ------------------------------------------------------------------------------
@@ -43,7 +45,7 @@ def _approvable_or_404(request, pk: int) -> DeferralRequest:
 @require_POST
 def request_deferral(request, pk: int):
     ticket = get_object_or_404(Ticket.objects.visible_to(request.user), pk=pk)
-    if not deferrals.can_request(request.user, ticket):
+    if not deferral_access.can_request(request.user, ticket):
         raise PermissionDenied
     form = DeferralRequestForm(request.POST)
     if not form.is_valid():
@@ -87,7 +89,7 @@ def provide_cause(request, pk: int):
 @require_GET
 def inbox(request):
     _approver_only(request)
-    pending = list(deferrals.inbox(request.user))
+    pending = list(deferral_selectors.inbox(request.user))
     return render(request, "deferrals/inbox.html", {"pending": pending})
 
 
@@ -95,7 +97,7 @@ def inbox(request):
 @require_GET
 def team(request):
     _approver_only(request)
-    pending = list(deferrals.team_pending(request.user))
+    pending = list(deferral_selectors.team_pending(request.user))
     return render(
         request,
         "deferrals/team.html",
@@ -104,8 +106,8 @@ def team(request):
 
 
 def _screen(request, deferral: DeferralRequest, *, form=None, decline_form=None, status=200):
-    ticket = deferrals.approval_ticket(deferral)
-    calendar = deferrals.ticket_calendar(ticket)
+    ticket = deferral_selectors.approval_ticket(deferral)
+    calendar = deferral_selectors.ticket_calendar(ticket)
     now = timezone.now()
     proposed = deferral.proposed_deadline
     if form is None:
@@ -121,14 +123,14 @@ def _screen(request, deferral: DeferralRequest, *, form=None, decline_form=None,
         "ticket": ticket,
         "conversation": ticket.messages.all(),
         "history": ticket.events.all(),
-        "earlier": deferrals.earlier_deferrals(deferral, now),
-        "earlier_days": deferrals.EARLIER_DAYS,
-        "can_decide": deferral.is_pending and deferrals.can_decide(request.user, deferral),
+        "earlier": deferral_selectors.earlier_deferrals(deferral, now),
+        "earlier_days": deferral_selectors.EARLIER_DAYS,
+        "can_decide": deferral.is_pending and deferral_access.can_decide(request.user, deferral),
         "form": form,
         "decline_form": decline_form or DeclineForm(prefix="decline"),
-        "from_old": deferrals.distance(calendar, deferral.old_deadline, proposed),
-        "from_now": deferrals.distance(calendar, now, proposed),
-        "overdue_by": deferrals.distance(calendar, deferral.old_deadline, now),
+        "from_old": deferral_selectors.distance(calendar, deferral.old_deadline, proposed),
+        "from_now": deferral_selectors.distance(calendar, now, proposed),
+        "overdue_by": deferral_selectors.distance(calendar, deferral.old_deadline, now),
         "next": _safe_next(request, ""),
     }
     return render(request, "deferrals/decide.html", context, status=status)
@@ -189,11 +191,11 @@ def distance(request, pk: int):
     value = parse_datetime(raw) if raw else None
     if value is not None and timezone.is_naive(value):
         value = timezone.make_aware(value)
-    ticket = deferrals.approval_ticket(deferral)
-    calendar = deferrals.ticket_calendar(ticket)
+    ticket = deferral_selectors.approval_ticket(deferral)
+    calendar = deferral_selectors.ticket_calendar(ticket)
     context = {
-        "from_old": deferrals.distance(calendar, deferral.old_deadline, value),
-        "from_now": deferrals.distance(calendar, timezone.now(), value),
+        "from_old": deferral_selectors.distance(calendar, deferral.old_deadline, value),
+        "from_now": deferral_selectors.distance(calendar, timezone.now(), value),
         "value": value,
     }
     return render(request, "deferrals/_distance.html", context)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from escalations import cases
+from escalations import access as case_access
 from escalations.models import (
     CaseCause,
     CaseEscalation,
@@ -39,7 +39,7 @@ def case_list(user, *, status: str = "", severity: str = "", mine: bool = False,
               now: datetime | None = None) -> QuerySet:
     """Cases ``user`` sees: open first, then by severity and the next update due."""
     now = now or timezone.now()
-    qs = cases.visible_cases(user).select_related("owner__profile", "rule")
+    qs = case_access.visible_cases(user).select_related("owner__profile", "rule")
     if status == "all":
         pass
     elif status in CaseStatus.values:

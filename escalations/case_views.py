@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from escalations import access as case_access
 from escalations import case_selectors, cases
 from escalations.case_forms import (
     CaseFilterForm,
@@ -36,29 +37,20 @@ from escalations.case_forms import (
     UpdateForm,
 )
 from escalations.models import CaseStatus, EscalationCase
-from tickets import access
+from tickets.access import role_required as _role_required
 from tickets.models import Ticket, display_name
 from tickets.services import TicketError
 
 PAGE_SIZE = 25
 
 
-def _role_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not access.roles_of(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _opener_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not cases.can_open_case(request.user):
+        if not case_access.can_open_case(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -73,7 +65,7 @@ def _errors(request, form) -> None:
 
 
 def _case(request, pk: int) -> EscalationCase:
-    return get_object_or_404(cases.visible_cases(request.user).select_related("owner__profile", "rule"), pk=pk)
+    return get_object_or_404(case_access.visible_cases(request.user).select_related("owner__profile", "rule"), pk=pk)
 
 
 # --- List, opening, the case page -----------------------------------------------------------------------
@@ -92,7 +84,7 @@ def case_list(request):
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cases/list.html", {
-        "page": page, "filter_form": form, "now": timezone.now(), "can_open": cases.can_open_case(request.user),
+        "page": page, "filter_form": form, "now": timezone.now(), "can_open": case_access.can_open_case(request.user),
     })
 
 
@@ -136,8 +128,8 @@ def case_detail(request, pk: int):
     case = _case(request, pk)
     user = request.user
     page = case_selectors.case_page(case)
-    part = cases.can_take_part(user, case)
-    owner = cases.is_owner(user, case)
+    part = case_access.can_take_part(user, case)
+    owner = case_access.is_owner(user, case)
     now = timezone.now()
     context = {
         "case": case,
@@ -202,7 +194,7 @@ def _valid(request, form) -> bool:
     return False
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def post_update(request, case):
     form = UpdateForm(request.POST)
     if _valid(request, form):
@@ -212,7 +204,7 @@ def post_update(request, case):
         messages.success(request, _("Update posted."))
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def add_member(request, case):
     form = MemberForm(request.POST)
     if _valid(request, form):
@@ -221,7 +213,7 @@ def add_member(request, case):
             "name": display_name(form.cleaned_data["user"])})
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def remove_member(request, case):
     form = MemberForm(request.POST)
     if _valid(request, form):
@@ -230,7 +222,7 @@ def remove_member(request, case):
             "name": display_name(form.cleaned_data["user"])})
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def add_task(request, case):
     form = TaskForm(request.POST)
     if _valid(request, form):
@@ -240,7 +232,7 @@ def add_task(request, case):
         messages.success(request, _("Task %(ref)s planned.") % {"ref": task.reference})
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def add_ticket(request, case):
     form = LinkTicketForm(request.POST)
     if _valid(request, form):
@@ -251,7 +243,7 @@ def add_ticket(request, case):
         messages.success(request, _("%(ref)s linked.") % {"ref": ticket.reference})
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def add_customer(request, case):
     form = LinkCustomerForm(request.POST)
     if _valid(request, form):
@@ -259,7 +251,7 @@ def add_customer(request, case):
         messages.success(request, _("Customer added."))
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def add_service(request, case):
     form = LinkServiceForm(request.POST)
     if _valid(request, form):
@@ -267,7 +259,7 @@ def add_service(request, case):
         messages.success(request, _("Service added."))
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def escalate(request, case):
     form = ReasonForm(request.POST)
     if _valid(request, form):
@@ -275,7 +267,7 @@ def escalate(request, case):
         messages.success(request, _("The case was escalated to level %(level)s.") % {"level": row.level})
 
 
-@case_action(cases.is_owner)
+@case_action(case_access.is_owner)
 def resolve(request, case):
     form = ResolutionForm(request.POST)
     if _valid(request, form):
@@ -283,7 +275,7 @@ def resolve(request, case):
         messages.success(request, _("Resolution announced."))
 
 
-@case_action(cases.can_take_part)
+@case_action(case_access.can_take_part)
 def write_rca(request, case):
     form = RcaForm(request.POST)
     if _valid(request, form):
@@ -293,13 +285,13 @@ def write_rca(request, case):
         messages.success(request, _("Root-cause analysis saved."))
 
 
-@case_action(cases.is_owner)
+@case_action(case_access.is_owner)
 def approve_rca(request, case):
     sent = cases.case_approve_customer_rca(case, actor=request.user)
     messages.success(request, _("The customer analysis was approved and sent on %(n)s tickets.") % {"n": sent})
 
 
-@case_action(cases.is_owner)
+@case_action(case_access.is_owner)
 def close(request, case):
     links = case_selectors.case_page(case)
     form = CloseForm(request.POST, tickets=[t for t in links.affected + links.tasks if t.is_open])

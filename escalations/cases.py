@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from core.locks import lock as _lock
 from core.people import user_ref as _ref
+from escalations.access import can_open_case, can_take_part, is_owner
 from escalations.models import (
     AffectedService,
     CaseEscalation,
@@ -86,44 +87,6 @@ def cadence_for(severity: str) -> Cadence:
 
 
 # --- Access -----------------------------------------------------------------------------------
-
-
-def can_open_case(user) -> bool:
-    """Managers, dispatchers and admins open cases."""
-    return bool(access.roles_of(user) & {access.MANAGER, access.DISPATCHER, access.ADMIN})
-
-
-def visible_cases(user):
-    """Cases ``user`` may see; anything else is a 404.
-
-    Managers, dispatchers and admins see every case (they coordinate them);
-    everybody sees the cases they own or belong to; an engineer also sees, read
-    only, the cases linked to a ticket they can see.
-    """
-    if user is None or not user.is_authenticated or not user.is_active or not access.roles_of(user):
-        return EscalationCase.objects.none()
-    if can_open_case(user):
-        return EscalationCase.objects.all()
-    tickets = Ticket.objects.visible_to(user).values("pk")
-    linked = CaseTicket.objects.filter(case_id=OuterRef("pk"), ticket_id__in=tickets)
-    member = CaseMember.objects.filter(case_id=OuterRef("pk"), user=user)
-    return EscalationCase.objects.filter(Q(owner=user) | Exists(member) | Exists(linked))
-
-
-def is_member(user, case: EscalationCase) -> bool:
-    return CaseMember.objects.filter(case=case, user_id=user.pk).exists()
-
-
-def can_take_part(user, case: EscalationCase) -> bool:
-    """Owner and members: post updates, manage the plan, the task force and the links, write the RCA."""
-    if user is None or not user.is_authenticated:
-        return False
-    return case.owner_id == user.pk or is_member(user, case)
-
-
-def is_owner(user, case: EscalationCase) -> bool:
-    """Announce resolution, approve the customer RCA and close: the owner alone."""
-    return user is not None and user.is_authenticated and case.owner_id == user.pk
 
 
 # --- Helpers ---------------------------------------------------------------------------------------

@@ -6,11 +6,7 @@ Delivery status for admins lives in the Django admin (Deliveries changelist).
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,22 +18,11 @@ from core.http import safe_next as _safe_next
 from escalations.models import Delivery, Notification
 from notifications import preferences, service
 from notifications.forms import NotificationSettingsForm
-from tickets import access
+from tickets.access import role_required
 
 PAGE_SIZE = 25
 
 
-def role_required(view):
-    """Logged in (else the login page) and holding an OpsDesk role (else 403)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not access.roles_of(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def target_url(request, notification: Notification) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from deferrals import services as deferrals
+from deferrals import selectors as deferral_selectors
 from reports import charts, exports, selectors
 from reports.forms import DisciplineFilterForm, DrillDownForm
 from reports.tables import DisciplineTable
@@ -125,7 +125,7 @@ def deferral_list(request):
     verdict = form.cleaned_data.get("verdict")
     if verdict:
         requests = requests.filter(status=verdict)
-    items = list(deferrals.with_people(requests).order_by("decided_at", "pk"))
+    items = list(deferral_selectors.with_people(requests).order_by("decided_at", "pk"))
     context = {"items": items, "employee": employee, "period": period,
                "verdict": DeferralRequest.Status(verdict).label if verdict else "", "params": _params(form)}
     return render(request, "reports/deferrals.html", context)

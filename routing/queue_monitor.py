@@ -26,11 +26,6 @@ from tickets import access
 from tickets.models import Queue, QueueMembership, Status, Ticket, TicketSkip
 
 
-def can_monitor(user) -> bool:
-    """Dispatchers, managers and admins watch queues; engineers do not."""
-    return bool(access.roles_of(user) & {access.DISPATCHER, access.MANAGER, access.ADMIN}) or user.is_superuser
-
-
 def in_queue_order(tickets: QuerySet) -> QuerySet:
     """``tickets`` in queue order: VIP queue priority desc, earliest running SLA due first (none last),
     priority desc, oldest first."""

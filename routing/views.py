@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from routing import access as routing_access
 from routing import assignment, queue_monitor
 from tickets.models import Queue, QueueMembership, Ticket
 from tickets.services import TicketError
@@ -22,7 +23,7 @@ from tickets.services import TicketError
 @login_required
 @require_GET
 def monitor(request):
-    if not queue_monitor.can_monitor(request.user):
+    if not routing_access.can_monitor(request.user):
         raise PermissionDenied
     now = timezone.now()
     queues = list(queue_monitor.monitored_queues(request.user).order_by("name"))

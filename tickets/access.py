@@ -7,9 +7,20 @@ adjust. Which tickets a user sees is ``Ticket.objects.visible_to(user)``.
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.apps import apps
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from tickets.choices import MembershipRole
+
+# The models are looked up in the app registry: ``tickets.models`` builds the ticket manager from
+# ``tickets.querysets``, whose visibility rule asks this module (no import cycle).
+AGENT_MEMBERSHIP, DISPATCHER_MEMBERSHIP = MembershipRole.AGENT, MembershipRole.DISPATCHER
 
 ENGINEER = "engineer"
 DISPATCHER = "dispatcher"
@@ -63,9 +74,12 @@ def sees_everything(user) -> bool:
 
 def team_user_ids(manager):
     """Users whose direct manager is ``manager`` (a subquery)."""
-    from tickets.models import Profile
+    return apps.get_model("tickets", "Profile").objects.filter(manager=manager).values("user_id")
 
-    return Profile.objects.filter(manager=manager).values("user_id")
+
+def is_admin(user) -> bool:
+    """An OpsDesk admin (the admin role, or a superuser)."""
+    return bool(user and user.is_authenticated and (user.is_superuser or ADMIN in roles_of(user)))
 
 
 def is_staff_role(user) -> bool:
@@ -97,12 +111,21 @@ def can_work(user, ticket) -> bool:
         return False
     if is_staff_role(user) or user.pk in (ticket.performer_id, ticket.owner_id, ticket.approver_id):
         return True
-    from tickets.models import QueueMembership
-
-    return QueueMembership.objects.filter(user=user, queue_id=ticket.queue_id).exists()
+    return apps.get_model("tickets", "QueueMembership").objects.filter(user=user, queue_id=ticket.queue_id).exists()
 
 
 def _visible(user, ticket) -> bool:
-    from tickets.models import Ticket
+    return type(ticket).objects.visible_to(user).filter(pk=ticket.pk).exists()
 
-    return Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists()
+
+def role_required(view):
+    """A view for OpsDesk staff: logged in (else the login page) and holding a role (else 403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not roles_of(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped

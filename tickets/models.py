@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from tickets.choices import CLOSED_STATUSES, OPEN_STATUSES, Channel, MembershipRole, Priority, Status  # noqa: F401 (re-exported)
 from tickets.querysets import TicketQuerySet
 
 
@@ -286,9 +287,7 @@ class Queue(BilingualName):
 
 
 class QueueMembership(models.Model):
-    class Role(models.TextChoices):
-        AGENT = "agent", _("Agent")
-        DISPATCHER = "dispatcher", _("Dispatcher")
+    Role = MembershipRole
 
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_memberships")
@@ -353,35 +352,6 @@ class BlockingReason(BilingualName):
 
 
 # --- Tickets ------------------------------------------------------------------
-
-
-class Status(models.TextChoices):
-    NEW = "new", _("New")
-    ASSIGNED = "assigned", _("Assigned")
-    IN_PROGRESS = "in_progress", _("In progress")
-    WAITING = "waiting", _("Waiting for external action")
-    ON_APPROVAL = "on_approval", _("On approval")
-    DONE = "done", _("Done")
-    CANCELED = "canceled", _("Canceled")
-
-
-OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING, Status.ON_APPROVAL)
-CLOSED_STATUSES = (Status.DONE, Status.CANCELED)
-
-
-class Priority(models.IntegerChoices):
-    LOW = 1, _("Low")
-    NORMAL = 2, _("Normal")
-    HIGH = 3, _("High")
-    CRITICAL = 4, _("Critical")
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    MESSENGER = "messenger", _("Messenger")
-    WEB = "web", _("Web form")
-    PHONE = "phone", _("Phone")
-    PORTAL = "portal", _("Portal")
 
 
 class Ticket(models.Model):

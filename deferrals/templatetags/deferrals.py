@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 
-from deferrals import services as deferrals
+from deferrals import access as deferral_access
+from deferrals import selectors as deferral_selectors
 from deferrals.forms import DeferralRequestForm
 from tickets import access
 from tickets.models import DeferralRequest, Status
@@ -21,7 +22,7 @@ def deferral_badge(context):
     user = context.get("user") or getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"show": False}
-    count = deferrals.pending_count(user)
+    count = deferral_selectors.pending_count(user)
     is_manager = bool(access.roles_of(user) & {access.MANAGER, access.ADMIN}) or user.is_superuser
     return {"show": bool(count) or is_manager, "count": count, "is_manager": is_manager}
 
@@ -33,10 +34,10 @@ def deferral_panel(context, ticket):
 
     request = context.get("request")
     user = getattr(request, "user", None)
-    pending = deferrals.pending_for_ticket(ticket)
+    pending = deferral_selectors.pending_for_ticket(ticket)
     enabled = ticket.ticket_type is None or ticket.ticket_type.deferral_enabled
     may_request = bool(user) and ticket.status not in (Status.DONE, Status.CANCELED) and enabled and (
-        deferrals.can_request(user, ticket)
+        deferral_access.can_request(user, ticket)
     )
     sla_due = next((v for v in ticket_clock_views(ticket) if v.kind == "resolution"), None)
     needs_cause = (
@@ -48,7 +49,7 @@ def deferral_panel(context, ticket):
         "csrf_token": context.get("csrf_token"),
         "ticket": ticket,
         "pending": pending,
-        "last": deferrals.last_decided_for_ticket(ticket),
+        "last": deferral_selectors.last_decided_for_ticket(ticket),
         "sla_due": sla_due,
         "enabled": enabled,
         "can_request": may_request and pending is None and ticket.deadline is not None,

@@ -11,7 +11,7 @@ def test_the_dashboard_offers_to_open_a_case_to_those_who_may(client, manager, d
 
 
 def test_the_case_button_is_absent_for_users_who_may_not_open_cases(client, dispatcher, monkeypatch):
-    from escalations import cases
+    from escalations import access as cases
 
     monkeypatch.setattr(cases, "can_open_case", lambda user: False)
     client.force_login(dispatcher)

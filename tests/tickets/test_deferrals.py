@@ -9,6 +9,8 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from deferrals import access as deferral_access
+from deferrals import selectors as deferral_selectors
 from deferrals import services as deferrals
 from escalations.models import Notification
 from tests.factories import MembershipFactory, TicketFactory, TicketTypeFactory, UserFactory
@@ -52,7 +54,7 @@ def ask(ticket, actor, *, hours=26, explanation="The supplier ships on Monday.",
 
 
 def away(user, substitute, days=(0, 2)):
-    today = deferrals.organisation_today()
+    today = deferral_selectors.organisation_today()
     return Absence.objects.create(
         user=user, substitute=substitute, starts_on=today + timedelta(days=days[0] - 1),
         ends_on=today + timedelta(days=days[1]),
@@ -273,7 +275,7 @@ def test_the_team_manager_may_decide_a_request_that_went_to_the_substitute(worke
 def test_the_substitute_may_decide_while_the_manager_is_away(worked, engineer, manager, head):
     deferral = ask(worked, engineer)  # addressed to the manager, who then goes away
     away(manager, head)
-    assert deferrals.can_decide(head, deferral)
+    assert deferral_access.can_decide(head, deferral)
     deferrals.deferral_decide(deferral, actor=head, verdict="objective", new_deadline=deferral.proposed_deadline)
 
 

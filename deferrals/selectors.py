@@ -1,0 +1,198 @@
+"""Reads of the deferral workflow: who stands in for whom, whose desk a request is on, approval pages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from tickets import access
+from tickets.models import (
+    Absence,
+    DeferralCause,
+    DeferralRequest,
+    Message,
+    Ticket,
+    TicketEvent,
+)
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+Verdict = DeferralRequest.Status
+
+EARLIER_DAYS = 90
+
+
+def organisation_today(now: datetime | None = None) -> date:
+    """Absence dates are calendar dates of the organisation (``TIME_ZONE``)."""
+    from zoneinfo import ZoneInfo
+
+    return timezone.localtime(now or timezone.now(), ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def absences_on(day: date) -> QuerySet:
+    return Absence.objects.filter(starts_on__lte=day, ends_on__gte=day)
+
+
+def current_substitute(user, *, now: datetime | None = None):
+    """The person standing in for ``user`` today, or None when ``user`` is not away."""
+    if user is None:
+        return None
+    absence = (
+        absences_on(organisation_today(now))
+        .filter(user=user)
+        .select_related("substitute__profile")
+        .order_by("-starts_on", "-pk")
+        .first()
+    )
+    return absence.substitute if absence is not None else None
+
+
+def _manager_of(user):
+    profile = getattr(user, "profile", None)
+    return profile.manager if profile is not None else None
+
+
+def resolve_approver(requester, ticket: Ticket, *, now: datetime | None = None):
+    """Who decides ``requester``'s deferral of ``ticket``.
+
+    The requester's direct manager; the manager's substitute while the manager
+    is away; the queue's manager when the requester has no manager. Never the
+    requester themselves, never an inactive user; None when nobody fits.
+    """
+    manager = _manager_of(requester)
+    candidates = []
+    if manager is not None:
+        candidates.append(current_substitute(manager, now=now) or manager)
+    candidates.append(ticket.queue.manager if ticket.queue_id else None)
+    if manager is not None:
+        candidates.append(manager)  # the substitute is the requester: the manager decides when back
+    for person in candidates:
+        if person is not None and person.is_active and person.pk != requester.pk:
+            return person
+    return None
+
+
+def _desk_condition(user, now: datetime | None = None) -> Q:
+    """Requests on ``user``'s desk: addressed to them, of their direct team, or of a manager they stand in for."""
+    standing_in_for = absences_on(organisation_today(now)).filter(substitute=user).values("user_id")
+    return (
+        Q(addressed_to=user)
+        | Q(requested_by__profile__manager=user)
+        | Q(requested_by__profile__manager__in=standing_in_for)
+    )
+
+
+def desk(user, now: datetime | None = None) -> QuerySet:
+    """Requests ``user`` is expected to decide (never their own); the approval inbox and the header count."""
+    if user is None or not user.is_authenticated:
+        return DeferralRequest.objects.none()
+    return DeferralRequest.objects.filter(_desk_condition(user, now)).exclude(requested_by=user)
+
+
+def approvable(user, now: datetime | None = None) -> QuerySet:
+    """Requests ``user`` may open and decide as an approver: their desk, or every request for admins."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return DeferralRequest.objects.none()
+    if access.is_admin(user):
+        return DeferralRequest.objects.exclude(requested_by=user)
+    return desk(user, now)
+
+
+def pending_count(user) -> int:
+    """Pending requests on ``user``'s desk (the header badge)."""
+    return desk(user).pending().count()
+
+
+def with_people(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related(
+        "ticket__queue", "ticket__ticket_type", "ticket__customer", "ticket__performer__profile",
+        "requested_by__profile", "addressed_to__profile", "decided_by__profile", "cause",
+    )
+
+
+def pending_for_ticket(ticket: Ticket) -> DeferralRequest | None:
+    return with_people(DeferralRequest.objects.pending().filter(ticket=ticket)).first()
+
+
+def last_decided_for_ticket(ticket: Ticket) -> DeferralRequest | None:
+    return with_people(DeferralRequest.objects.decided().filter(ticket=ticket)).order_by("-decided_at", "-pk").first()
+
+
+def inbox(user) -> QuerySet:
+    """Pending requests on ``user``'s desk, oldest first."""
+    return with_people(desk(user).pending()).order_by("created_at", "pk")
+
+
+def team_pending(user) -> QuerySet:
+    """Every pending request ``user`` may decide (all of them for admins), oldest first."""
+    return with_people(approvable(user).pending()).order_by("created_at", "pk")
+
+
+def approval_ticket(deferral: DeferralRequest) -> Ticket:
+    """The request's ticket with what the approval screen shows: people, conversation, history, SLA clocks."""
+    from sla.selectors import with_clocks
+
+    return (
+        with_clocks(Ticket.objects.all())
+        .select_related(
+            "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile",
+            "approver__profile", "related_object",
+        )
+        .prefetch_related(
+            Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
+        )
+        .get(pk=deferral.ticket_id)
+    )
+
+
+def earlier_deferrals(deferral: DeferralRequest, now: datetime | None = None) -> list[DeferralRequest]:
+    """The requester's other requests: on this ticket (any time) and on any ticket in the last 90 days."""
+    since = (now or timezone.now()) - timedelta(days=EARLIER_DAYS)
+    return list(
+        with_people(
+            DeferralRequest.objects.filter(requested_by_id=deferral.requested_by_id)
+            .filter(Q(ticket_id=deferral.ticket_id) | Q(created_at__gte=since))
+            .exclude(pk=deferral.pk)
+        ).order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class Distance:
+    value: timedelta
+    business: bool  # measured on the ticket's SLA calendar (else calendar time)
+
+    @property
+    def text(self) -> str:
+        from sla.selectors import format_duration
+
+        return format_duration(self.value)
+
+
+def ticket_calendar(ticket: Ticket):
+    """The work calendar of the ticket's SLA clocks (resolution first), or None (then calendar time counts)."""
+    from sla.selectors import current_clocks
+
+    clocks = current_clocks(ticket.sla_clocks.all())
+    clock = next((c for c in clocks if c.kind == "resolution"), None) or (clocks[0] if clocks else None)
+    return clock.calendar.work_calendar() if clock is not None else None
+
+
+def distance(calendar, start: datetime | None, end: datetime | None) -> Distance | None:
+    """Business time between two instants on ``calendar`` (calendar time without one); None when not later."""
+    if start is None or end is None or end <= start:
+        return None
+    if calendar is None:
+        return Distance(end - start, business=False)
+    return Distance(calendar.between(start, end), business=True)
+
+
+def active_causes() -> QuerySet:
+    return DeferralCause.objects.filter(is_active=True)
