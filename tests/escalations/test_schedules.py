@@ -38,7 +38,7 @@ def test_the_flush_signal_without_apps_recreates_the_schedule(db):
 
     Schedule.objects.all().delete()
     post_migrate.send(
-        sender=apps.get_app_config("escalations"), app_config=apps.get_app_config("escalations"), using="default"
+        sender=apps.get_app_config("opsdesk"), app_config=apps.get_app_config("opsdesk"), using="default"
     )
     assert Schedule.objects.filter(name=NAME).count() == 1
 
