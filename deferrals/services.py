@@ -34,18 +34,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from deferrals.models import DeferralCause, DeferralRequest
 from sla import services as sla_services
 from tickets import access
-from tickets.models import (
-    OPEN_STATUSES,
-    Absence,
-    DeferralCause,
-    DeferralRequest,
-    Message,
-    Ticket,
-    TicketEvent,
-    display_name,
-)
+from tickets.models import OPEN_STATUSES, Absence, Message, Ticket, TicketEvent, display_name
 from tickets.services import TicketError, record
 
 logger = logging.getLogger(__name__)

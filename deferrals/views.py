@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from deferrals import services as deferrals
 from deferrals.forms import DecisionForm, DeclineForm, DeferralRequestForm
+from deferrals.models import DeferralRequest
 from portal.views import _form_errors, _safe_next
-from tickets.models import DeferralRequest, Ticket, display_name
+from tickets.models import Ticket, display_name
 from tickets.services import TicketError
 
 

@@ -18,9 +18,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from escalations.models import Delivery, Notification
 from notifications import preferences, service
 from notifications.forms import NotificationSettingsForm
+from notifications.models import Delivery, Notification
 from tickets import access
 
 PAGE_SIZE = 25

@@ -28,23 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from routing import strategies as routing
+from routing.models import AgentSkill, ClassificationRule, TicketSkip, TicketTypeSkill
 from routing.strategies import Agent, Decision, Requirement
 from tickets import services
-from tickets.models import (
-    Absence,
-    AgentSkill,
-    ClassificationRule,
-    Profile,
-    Queue,
-    QueueMembership,
-    Status,
-    Ticket,
-    TicketEvent,
-    TicketSkip,
-    TicketTypeSkill,
-    VipTier,
-    display_name,
-)
+from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier, display_name
 from tickets.services import TicketError, record
 
 OFFER_BATCH = 200  # waiting tickets offered per queue and run of the schedule

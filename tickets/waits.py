@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reports.models import WaitSegment
-from tickets.models import Status
+from tickets.models import Status, WaitSegment
 
 
 def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:

@@ -7,8 +7,9 @@ from django.utils.html import format_html
 
 from deferrals import services as deferrals
 from deferrals.forms import DeferralRequestForm
+from deferrals.models import DeferralRequest
 from tickets import access
-from tickets.models import DeferralRequest, Status
+from tickets.models import Status
 
 register = template.Library()
 
