@@ -85,21 +85,8 @@ def _worker(args) -> dict[str, Any]:
     from django.utils import timezone
 
     from routing import assignment, vip
-    from tickets.models import (
-        AgentSkill,
-        Customer,
-        CustomerTurnover,
-        Profile,
-        Queue,
-        QueueMembership,
-        RoutingStrategy,
-        Skill,
-        Ticket,
-        TicketType,
-        TicketTypeSkill,
-        VipRule,
-        VipTier,
-    )
+    from routing.models import AgentSkill, CustomerTurnover, Skill, TicketTypeSkill, VipRule
+    from tickets.models import Customer, Profile, Queue, QueueMembership, RoutingStrategy, Ticket, TicketType, VipTier
 
     out: dict[str, Any] = {"vendor": connection.vendor}
     engineer = Group.objects.get(name="engineer")

@@ -6,12 +6,10 @@ import logging
 
 from django.contrib.auth import get_user_model
 
+from deferrals.models import DeferralRequest
 from deferrals.selectors import approvable, desk
 from tickets import access
-from tickets.models import (
-    DeferralRequest,
-    Ticket,
-)
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

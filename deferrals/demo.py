@@ -13,8 +13,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from deferrals.models import DeferralCause, DeferralRequest
 from deferrals.services import deferral_decide, deferral_request
-from tickets.models import OPEN_STATUSES, DeferralCause, DeferralRequest, Ticket
+from tickets.models import OPEN_STATUSES, Ticket
 from tickets.services import TicketError
 
 # What happens to each request, in order: left pending, or decided with this verdict.

@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from deferrals import selectors as deferral_selectors
+from deferrals.models import DeferralRequest
 from tickets.forms import DateTimeLocalInput
-from tickets.models import DeferralRequest
 
 
 class CauseChoiceField(forms.ModelChoiceField):

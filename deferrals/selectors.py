@@ -11,15 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from deferrals.models import DeferralCause, DeferralRequest
 from tickets import access
-from tickets.models import (
-    Absence,
-    DeferralCause,
-    DeferralRequest,
-    Message,
-    Ticket,
-    TicketEvent,
-)
+from tickets.models import Absence, Message, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

@@ -36,13 +36,12 @@ from core.locks import lock as _lock
 from core.people import iso as _iso
 from core.people import user_ref as _ref
 from deferrals.access import can_request
+from deferrals.models import DeferralCause, DeferralRequest
 from deferrals.selectors import approvable, resolve_approver
 from tickets import services as ticket_services
 from tickets.history import record
 from tickets.models import (
     OPEN_STATUSES,
-    DeferralCause,
-    DeferralRequest,
     Ticket,
     display_name,
 )

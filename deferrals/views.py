@@ -24,7 +24,8 @@ from deferrals import access as deferral_access
 from deferrals import selectors as deferral_selectors
 from deferrals import services as deferrals
 from deferrals.forms import DecisionForm, DeclineForm, DeferralRequestForm
-from tickets.models import DeferralRequest, Ticket, display_name
+from deferrals.models import DeferralRequest
+from tickets.models import Ticket, display_name
 from tickets.services import TicketError
 
 

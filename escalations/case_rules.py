@@ -43,8 +43,8 @@ from escalations.models import (
     CaseTicket,
     EscalationCase,
     Firing,
-    Urgency,
 )
+from notifications.models import Urgency
 from sla.models import SLAClock
 from tickets.models import CLOSED_STATUSES, Ticket, TicketType
 from tickets.services import TicketError

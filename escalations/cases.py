@@ -39,8 +39,8 @@ from escalations.models import (
     ContactRole,
     EscalationCase,
     QueueEscalationContact,
-    Urgency,
 )
+from notifications.models import Urgency
 from notifications.service import notify
 from tickets import access, history
 from tickets import services as ticket_services

@@ -13,7 +13,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from escalations.models import ManualEscalation, Urgency
+from escalations.models import ManualEscalation
+from notifications.models import Urgency
 from notifications.service import notify
 from tickets import history
 from tickets import services as ticket_services

@@ -32,8 +32,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from escalations.models import Notification, NotificationChannel, NotificationSettings, WebhookEndpoint
 from notifications import preferences
+from notifications.models import Notification, NotificationChannel, NotificationSettings, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 

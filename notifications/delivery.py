@@ -38,9 +38,9 @@ from django.db import connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from escalations.models import Delivery
 from notifications import digest
 from notifications.channels import NotConfigured, Outgoing, PermanentFailure, channel_for
+from notifications.models import Delivery
 
 logger = logging.getLogger(__name__)
 

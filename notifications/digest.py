@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.db.models import Min
 
-from escalations.models import Delivery, Digest, NotificationSettings, Urgency
+from notifications.models import Delivery, Digest, NotificationSettings, Urgency
 
 MAX_DIGEST_SIZE = 200
 """A larger group is split: the rest goes out as the next digest right away."""

@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from escalations.models import NotificationChannel, NotificationSettings, Urgency
+from notifications.models import NotificationChannel, NotificationSettings, Urgency
 
 _PHONE_RE = re.compile(r"\+?[0-9]{7,15}")
 _HANDLE_RE = re.compile(r"@?[A-Za-z0-9_.+-]{2,63}")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings as django_settings
 from django.core.exceptions import ObjectDoesNotExist
 
-from escalations.models import NotificationSettings, Urgency
+from notifications.models import NotificationChannel, NotificationSettings, Urgency, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +93,6 @@ def release_at(*, now: datetime, urgency: str, prefs: NotificationSettings, cale
 def unreachable_channels(user, prefs: NotificationSettings) -> list[tuple[str, str]]:
     """Chosen channels that cannot reach ``user`` yet, with the reason (their deliveries would be skipped)."""
     from django.utils.translation import gettext as _
-
-    from escalations.models import NotificationChannel, WebhookEndpoint
 
     chosen = {c for urgency in Urgency.values for c in prefs.channels_for(urgency)}
     problems = []

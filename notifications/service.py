@@ -32,7 +32,8 @@ from django.db.models import Min
 from django.utils import timezone, translation
 
 from core.bulk import insert_rows
-from escalations.models import (
+from notifications import delivery, digest, preferences
+from notifications.models import (
     OUTBOX_CHANNELS,
     Delivery,
     Notification,
@@ -40,7 +41,6 @@ from escalations.models import (
     NotificationSettings,
     Urgency,
 )
-from notifications import delivery, digest, preferences
 
 logger = logging.getLogger(__name__)
 

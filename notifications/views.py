@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.http import safe_next as _safe_next
-from escalations.models import Delivery, Notification
 from notifications import preferences, service
 from notifications.forms import NotificationSettingsForm
+from notifications.models import Delivery, Notification
 from tickets.access import role_required
 
 PAGE_SIZE = 25

@@ -10,9 +10,10 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from deferrals.models import DeferralRequest
 from tickets import selectors
 from tickets.forms import PersonChoiceField
-from tickets.models import OPEN_STATUSES, BlockingReason, Channel, DeferralRequest, Priority, Status, VipTier
+from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
 
 _CLOCKS = [("first_response", _("First response")), ("resolution", _("Resolution"))]
 _MANUAL = [("functional", _("Functional (to another queue)")), ("hierarchical", _("Hierarchical (to the manager)"))]
@@ -209,7 +210,5 @@ class TicketListFilter(_Base):
     def filter_waited(self, queryset, name, value):
         if value is None:
             return queryset
-        from reports.models import WaitSegment
-
         waits = WaitSegment.objects.filter(Q(ticket_id=OuterRef("pk"), reason=value) & self._in_period("ended_at"))
         return queryset.filter(Exists(waits))

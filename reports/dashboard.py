@@ -35,21 +35,14 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from deferrals.models import DeferralRequest
 from escalations.models import Firing, ManualEscalation
 from reports import clockfigures, metrics, rollups, ticketfigures
-from reports.models import TicketFact, WaitSegment
+from reports.models import TicketFact
 from reports.selectors import Period
 from sla.models import Calendar, SLAClock
 from tickets import access
-from tickets.models import (
-    OPEN_STATUSES,
-    Channel,
-    DeferralRequest,
-    Queue,
-    Status,
-    Ticket,
-    TicketEvent,
-)
+from tickets.models import OPEN_STATUSES, Channel, Queue, Status, Ticket, TicketEvent, WaitSegment
 from tickets.visibility import Visibility, visibility_of
 
 Kind = SLAClock.Kind

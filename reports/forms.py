@@ -6,10 +6,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from deferrals.models import DeferralRequest
 from reports import selectors
 from tickets import selectors as ticket_selectors
 from tickets.forms import PersonChoiceField
-from tickets.models import DeferralRequest
 
 
 class DateInput(forms.DateInput):

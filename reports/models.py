@@ -1,10 +1,7 @@
-"""Report data kept beside the tickets: waiting segments (for delay causes) and sent weekly digests.
+"""Report data kept beside the tickets: sent weekly digests and the rollups of stopped clocks and ticket facts.
 
-A ``WaitSegment`` is opened when a ticket enters "waiting for external action" and closed when
-it leaves it or its blocking reason changes (``sla.waits``, subscribed to the ticket
-lifecycle service). Its business time is measured once, at closing, on the calendar of the
-ticket's resolution clock (calendar time for a ticket without SLA), so the delay report sums
-a stored column instead of re-measuring history.
+The waiting segments the delay report sums are ticket data (``tickets.models.WaitSegment``, written by
+``sla.waits``, subscribed to the ticket lifecycle); reports only read them.
 """
 
 from __future__ import annotations
@@ -13,35 +10,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-
-
-class WaitSegment(models.Model):
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="wait_segments")
-    reason = models.ForeignKey(
-        "tickets.BlockingReason", verbose_name=_("blocking reason"), on_delete=models.PROTECT, related_name="+"
-    )
-    queue = models.ForeignKey("tickets.Queue", verbose_name=_("queue"), on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(
-        "tickets.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
-    )
-    started_at = models.DateTimeField(_("started"))
-    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
-    business_seconds = models.FloatField(_("business time (s)"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["started_at", "id"]
-        verbose_name = _("waiting segment")
-        verbose_name_plural = _("waiting segments")
-        indexes = [
-            models.Index(fields=["ended_at", "reason"], name="wait_ended_reason"),
-            models.Index(fields=["ticket", "started_at"], name="wait_ticket"),
-        ]
-        constraints = [
-            models.UniqueConstraint(fields=["ticket"], condition=Q(ended_at__isnull=True), name="wait_one_open"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.ticket_id} {self.reason_id} {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class DigestSent(models.Model):

@@ -31,10 +31,9 @@ from escalations.models import Firing, ManualEscalation
 from reports import clockfigures, metrics
 from reports import dashboard as dash
 from reports.exports import XLSX
-from reports.models import WaitSegment
 from sla.models import SLAClock
 from sla.selectors import format_duration
-from tickets.models import QueueMembership, Status, TicketEvent
+from tickets.models import QueueMembership, Status, TicketEvent, WaitSegment
 
 Kind = SLAClock.Kind
 NUMBER = {"td": {"class": "num"}, "th": {"class": "num"}}

@@ -43,9 +43,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reports.models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
+from routing.models import CustomerTierChange
 from sla.models import SLAClock, SLAClockEvent
 from tickets import access
-from tickets.models import CustomerTierChange, Profile, Ticket
+from tickets.models import Profile, Ticket
 
 logger = logging.getLogger(__name__)
 

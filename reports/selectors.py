@@ -27,9 +27,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
+from deferrals.models import DeferralRequest
 from tickets import access
 from tickets import selectors as ticket_selectors
-from tickets.models import DeferralRequest, Profile, Status, Ticket
+from tickets.models import Profile, Status, Ticket
 
 User = get_user_model()
 Verdict = DeferralRequest.Status

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from deferrals import selectors as deferral_selectors
+from deferrals.models import DeferralRequest
 from reports import charts, exports, selectors
 from reports.forms import DisciplineFilterForm, DrillDownForm
 from reports.tables import DisciplineTable
-from tickets.models import DeferralRequest, Ticket, display_name
+from tickets.models import Ticket, display_name
 from tickets.tables import TicketListTable
 
 

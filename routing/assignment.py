@@ -29,23 +29,11 @@ from django.utils.translation import gettext as _
 
 from core.people import user_ref as _ref
 from routing import strategies as routing
+from routing.models import AgentSkill, ClassificationRule, TicketSkip, TicketTypeSkill
 from routing.strategies import Agent, Decision, Requirement
 from tickets import services
 from tickets.history import record
-from tickets.models import (
-    Absence,
-    AgentSkill,
-    ClassificationRule,
-    Profile,
-    Queue,
-    QueueMembership,
-    Status,
-    Ticket,
-    TicketEvent,
-    TicketSkip,
-    TicketTypeSkill,
-    VipTier,
-)
+from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
 from tickets.services import TicketError
 
 OFFER_BATCH = 200  # waiting tickets offered per queue and run of the schedule

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tickets.models import (
-    AgentSkill,
-    ClassificationRule,
-    QueueMembership,
-    RoutingStrategy,
-    Skill,
-    TicketTypeSkill,
-    VipRule,
-    VipTier,
-)
+from routing.models import AgentSkill, ClassificationRule, Skill, TicketTypeSkill, VipRule
+from tickets.models import QueueMembership, RoutingStrategy, VipTier
 
 SKILLS = [("network", "Network", "Сети"), ("billing", "Billing", "Биллинг"), ("returns", "Returns", "Возвраты")]
 AGENT_SKILLS = {"bekzat": {"network": 4}, "timur": {"network": 2, "billing": 3}, "sergey": {"returns": 4},

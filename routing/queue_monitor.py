@@ -21,9 +21,10 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from routing.models import TicketSkip
 from sla.models import SLAClock
 from tickets import access
-from tickets.models import Queue, QueueMembership, Status, Ticket, TicketSkip
+from tickets.models import Queue, QueueMembership, Status, Ticket
 
 
 def in_queue_order(tickets: QuerySet) -> QuerySet:

@@ -39,7 +39,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from tickets.models import Customer, CustomerTierChange, CustomerTurnover, Ticket, TierSource, VipRule, VipTier
+from routing.models import CustomerTierChange, CustomerTurnover, VipRule
+from tickets.models import Customer, Ticket, TierSource, VipTier
 
 CHUNK = 2000
 Kind = VipRule.Kind

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reports.models import WaitSegment
 from sla.models import SLAClock
-from tickets.models import Status
+from tickets.models import Status, WaitSegment
 
 
 def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:

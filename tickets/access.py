@@ -36,7 +36,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
     # Admins configure OpsDesk in Django admin: every permission of these apps
     # (history stays read-only there whatever the permissions say).
-    ADMIN: ["tickets.*", "sla.*", "escalations.*", "reports.*", "auth.view_user", "auth.change_user", "auth.add_user"],
+    ADMIN: [
+        "tickets.*", "sla.*", "notifications.*", "routing.*", "deferrals.*", "escalations.*", "reports.*", "intake.*",
+        "auth.view_user", "auth.change_user", "auth.add_user",
+    ],
 }
 
 

@@ -30,27 +30,17 @@ from django.utils.translation import ngettext
 from tickets import access, services
 from tickets.models import (
     Absence,
-    AgentSkill,
     BlockingReason,
-    ClassificationRule,
     Customer,
-    CustomerTierChange,
-    CustomerTurnover,
-    DeferralCause,
-    DeferralRequest,
     IntakeChannel,
     Message,
     Profile,
     Queue,
     QueueMembership,
     RelatedObject,
-    Skill,
     Ticket,
     TicketEvent,
-    TicketSkip,
     TicketType,
-    TicketTypeSkill,
-    VipRule,
     VipTier,
     display_name,
 )
@@ -191,14 +181,8 @@ class QueueAdmin(admin.ModelAdmin):
         return obj._agents
 
 
-class TicketTypeSkillInline(admin.TabularInline):
-    model = TicketTypeSkill
-    extra = 0
-
-
 @admin.register(TicketType)
 class TicketTypeAdmin(admin.ModelAdmin):
-    inlines = [TicketTypeSkillInline]
     list_display = ["name", "name_ru", "slug", "default_queue", "deferral_enabled", "deferral_auto_start", "is_active"]
     list_filter = ["is_active", "default_queue", "deferral_enabled", "deferral_auto_start"]
     search_fields = ["name", "name_ru", "slug"]
@@ -535,15 +519,7 @@ class IntakeChannelAdmin(admin.ModelAdmin):
         )
 
 
-# --- Deadline deferrals (deferrals.services) ------------------------------------------------------
-
-
-@admin.register(DeferralCause)
-class DeferralCauseAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_ru", "code", "is_active", "position"]
-    list_filter = ["is_active"]
-    list_editable = ["position"]
-    search_fields = ["name", "name_ru", "code"]
+# --- Absences (read by routing.assignment and deferrals.services) -----------------------------------
 
 
 @admin.register(Absence)
@@ -556,160 +532,3 @@ class AbsenceAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "substitute"]
     list_select_related = ["user", "substitute"]
     date_hierarchy = "starts_on"
-
-
-@admin.register(DeferralRequest)
-class DeferralRequestAdmin(ViewOnlyAdmin):
-    """Requests are written by the deferral workflow only; decisions are final, so admin only looks."""
-
-    list_display = ["created_at", "ticket", "requested_by", "addressed_to", "automatic", "cause", "status",
-                    "decided_by", "decided_at", "old_deadline", "new_deadline"]
-    list_filter = ["status", "automatic", "cause", ("decided_at", admin.DateFieldListFilter)]
-    search_fields = ["ticket__title", "requested_by__username", "addressed_to__username", "explanation"]
-    list_select_related = ["ticket", "requested_by", "addressed_to", "decided_by", "cause"]
-    ordering = ["-id"]
-
-
-# --- Routing and VIP (routing.strategies, routing.assignment, routing.vip) ---------------------------------------
-
-
-class AgentSkillInline(admin.TabularInline):
-    model = AgentSkill
-    extra = 0
-    verbose_name_plural = _("skills (routing)")
-
-
-UserAdmin.inlines = [ProfileInline, AgentSkillInline]
-
-
-@admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_ru", "code"]
-    search_fields = ["name", "name_ru", "code"]
-    prepopulated_fields = {"code": ["name"]}
-
-
-@admin.register(AgentSkill)
-class AgentSkillAdmin(admin.ModelAdmin):
-    list_display = ["user", "skill", "level"]
-    list_filter = ["skill", "level"]
-    search_fields = ["user__username", "user__profile__display_name"]
-    autocomplete_fields = ["user"]
-    list_select_related = ["user", "skill"]
-
-
-@admin.register(ClassificationRule)
-class ClassificationRuleAdmin(admin.ModelAdmin):
-    """Keyword rules; hits and dispatchers' corrections show which rules need work."""
-
-    list_display = ["keywords", "ticket_type", "position", "active", "hits", "corrections"]
-    list_filter = ["active", "ticket_type"]
-    list_editable = ["position", "active"]
-    search_fields = ["keywords"]
-    readonly_fields = ["hits", "corrections"]
-    list_select_related = ["ticket_type"]
-
-
-@admin.register(VipRule)
-class VipRuleAdmin(admin.ModelAdmin):
-    list_display = ["tier", "kind", "months", "amount", "percent", "active"]
-    list_filter = ["kind", "active", "tier"]
-    list_select_related = ["tier"]
-    actions = ["evaluate_now"]
-
-    @admin.action(description=_("Re-evaluate every customer's tier now"), permissions=["change"])
-    def evaluate_now(self, request, queryset):
-        from routing.vip import evaluate_customers
-
-        result = evaluate_customers(actor=request.user)
-        self.message_user(request, ngettext("%(count)d customer changed tier.", "%(count)d customers changed tier.",
-                                            len(result.changes)) % {"count": len(result.changes)}, messages.SUCCESS)
-
-
-class CustomerTierChangeInline(admin.TabularInline):
-    model = CustomerTierChange
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "from_tier", "to_tier", "reason", "actor"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-CustomerAdmin.inlines = [RelatedObjectInline, CustomerTierChangeInline]
-
-
-@admin.register(CustomerTierChange)
-class CustomerTierChangeAdmin(ViewOnlyAdmin):
-    list_display = ["created_at", "customer", "from_tier", "to_tier", "reason", "actor"]
-    list_filter = ["to_tier", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["customer__name", "reason"]
-    list_select_related = ["customer", "from_tier", "to_tier", "actor"]
-    ordering = ["-id"]
-
-
-class TurnoverImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"), help_text=_("Columns: customer (email or id), date (YYYY-MM-DD), "
-                                                             "amount, reference (optional)."))
-
-
-@admin.register(CustomerTurnover)
-class CustomerTurnoverAdmin(admin.ModelAdmin):
-    """Order and deal amounts behind the turnover VIP rules; import them as CSV (all or nothing)."""
-
-    list_display = ["date", "customer", "amount", "reference"]
-    list_filter = [("date", admin.DateFieldListFilter)]
-    search_fields = ["customer__name", "customer__email", "reference"]
-    autocomplete_fields = ["customer"]
-    list_select_related = ["customer"]
-    ordering = ["-id"]
-    show_full_result_count = False
-    change_list_template = "routing/admin_turnover_changelist.html"
-
-    def get_urls(self):
-        from django.urls import path
-
-        custom = [path("import/", self.admin_site.admin_view(self.import_view), name="tickets_customerturnover_import")]
-        return custom + super().get_urls()
-
-    def import_view(self, request):
-        from django.core.exceptions import PermissionDenied
-        from django.template.response import TemplateResponse
-
-        from routing.vip import import_turnover
-
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        errors = []
-        if request.method == "POST":
-            form = TurnoverImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                raw = form.cleaned_data["file"].read()
-                try:
-                    text = raw.decode("utf-8-sig")
-                except UnicodeDecodeError:
-                    errors = [_("The file must be UTF-8 text.")]
-                else:
-                    result = import_turnover(text)
-                    errors = result.errors
-                    if not errors:
-                        self.message_user(request, ngettext("%(count)d row imported.", "%(count)d rows imported.",
-                                                            len(result.rows)) % {"count": len(result.rows)},
-                                          messages.SUCCESS)
-                        return HttpResponseRedirect(reverse("admin:tickets_customerturnover_changelist"))
-        else:
-            form = TurnoverImportForm()
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "errors": errors, "title": _("Import turnover")}
-        return TemplateResponse(request, "routing/admin_turnover_import.html", context)
-
-
-@admin.register(TicketSkip)
-class TicketSkipAdmin(ViewOnlyAdmin):
-    list_display = ["created_at", "user", "queue", "ticket", "reason"]
-    list_filter = ["queue", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["user__username", "reason"]
-    list_select_related = ["user", "queue", "ticket"]
-    ordering = ["-id"]

@@ -1,4 +1,4 @@
-"""Reference data every OpsDesk installation has: role groups, blocking reasons and deferral causes.
+"""Reference data every OpsDesk installation has: role groups and blocking reasons.
 
 ``ensure_reference_data`` is idempotent. It runs from a migration on a new
 database and from ``post_migrate`` (which also fires after the table flush of
@@ -32,27 +32,9 @@ def ensure_blocking_reasons(model) -> None:
         model.objects.get_or_create(code=code, defaults=defaults)
 
 
-# Deferral causes (deferrals.services): code, English, Russian, position. "other" must always exist.
-DEFERRAL_CAUSES: list[tuple[str, str, str, int]] = [
-    ("customer", "The customer delayed", "Задержка со стороны клиента", 10),
-    ("supplier", "A supplier or contractor delayed", "Задержка поставщика или подрядчика", 20),
-    ("other-department", "Waiting for another department", "Ожидание другого подразделения", 30),
-    ("scope", "The scope of work grew", "Увеличился объём работ", 40),
-    ("workload", "Higher-priority work came first", "Более приоритетные задачи", 50),
-    ("estimate", "The effort was underestimated", "Трудоёмкость была недооценена", 60),
-    ("other", "Other", "Другое", 1000),
-]
-
-
-def ensure_deferral_causes(model) -> None:
-    for code, name, name_ru, position in DEFERRAL_CAUSES:
-        model.objects.get_or_create(code=code, defaults={"name": name, "name_ru": name_ru, "position": position})
-
-
 def ensure_reference_data() -> None:
     from tickets import access
-    from tickets.models import BlockingReason, DeferralCause
+    from tickets.models import BlockingReason
 
     access.sync_roles()
     ensure_blocking_reasons(BlockingReason)
-    ensure_deferral_causes(DeferralCause)

@@ -8,8 +8,9 @@ from django.utils.html import format_html
 from deferrals import access as deferral_access
 from deferrals import selectors as deferral_selectors
 from deferrals.forms import DeferralRequestForm
+from deferrals.models import DeferralRequest
 from tickets import access
-from tickets.models import DeferralRequest, Status
+from tickets.models import Status
 
 register = template.Library()
 

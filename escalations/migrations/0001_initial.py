@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import escalations.models
+import notifications.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -85,9 +85,9 @@ class Migration(migrations.Migration):
             name='NotificationSettings',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('routine_channels', models.JSONField(blank=True, default=escalations.models.default_routine_channels, verbose_name='routine notices')),
-                ('important_channels', models.JSONField(blank=True, default=escalations.models.default_important_channels, verbose_name='important notices')),
-                ('critical_channels', models.JSONField(blank=True, default=escalations.models.default_critical_channels, verbose_name='critical notices')),
+                ('routine_channels', models.JSONField(blank=True, default=notifications.models.default_routine_channels, verbose_name='routine notices')),
+                ('important_channels', models.JSONField(blank=True, default=notifications.models.default_important_channels, verbose_name='important notices')),
+                ('critical_channels', models.JSONField(blank=True, default=notifications.models.default_critical_channels, verbose_name='critical notices')),
                 ('digest_window_minutes', models.PositiveSmallIntegerField(default=15, help_text='Routine notices within this window arrive as one message; 0 sends each at once.', validators=[django.core.validators.MaxValueValidator(240)], verbose_name='digest window (minutes)')),
                 ('quiet_hours', models.BooleanField(default=True, help_text='Off shift, non-critical notices wait for the start of your next working window.', verbose_name='quiet hours')),
                 ('messenger_handle', models.CharField(blank=True, max_length=64, verbose_name='messenger handle')),
@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
                 ('url', models.CharField(max_length=500, validators=[django.core.validators.URLValidator(schemes=['http', 'https'])], verbose_name='URL')),
-                ('secret', models.CharField(default=escalations.models._new_secret, help_text='Shared with the bridge: it checks X-OpsDesk-Signature, an HMAC-SHA256 of the body.', max_length=200, verbose_name='signing secret')),
+                ('secret', models.CharField(default=notifications.models._new_secret, help_text='Shared with the bridge: it checks X-OpsDesk-Signature, an HMAC-SHA256 of the body.', max_length=200, verbose_name='signing secret')),
                 ('is_active', models.BooleanField(default=True, help_text='Only one endpoint can be active.', verbose_name='active')),
                 ('timeout', models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='timeout (seconds)')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),

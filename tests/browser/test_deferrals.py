@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from deferrals import services as deferrals
+from deferrals.models import DeferralCause
 from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
-from tickets.models import DeferralCause, Status, Ticket
+from tickets.models import Status, Ticket
 from tickets.templatetags.opsdesk import format_dt
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -8,8 +8,9 @@ from datetime import timedelta
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from escalations.models import ManualEscalation, Notification, NotificationSettings
+from escalations.models import ManualEscalation
 from escalations.sweep import sweep
+from notifications.models import Notification, NotificationSettings
 from sla.models import Calendar, CalendarWindow
 from tests.escalations.ladders import ladder, sla_policy
 from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, UserFactory

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from escalations.models import Delivery, Notification, NotificationSettings, Urgency
+from notifications.models import Delivery, Notification, NotificationSettings, Urgency
 from notifications.service import notify
 from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from escalations.models import Notification
+from notifications.models import Notification
+from routing.models import AgentSkill, Skill, TicketTypeSkill
 from sla.models import SLAPolicy
 from tests.factories import (
     CustomerFactory,
@@ -19,16 +20,7 @@ from tests.factories import (
 )
 from tests.sla.conftest import make_calendar
 from tickets import services
-from tickets.models import (
-    AgentSkill,
-    IntakeChannel,
-    Priority,
-    QueueMembership,
-    RoutingStrategy,
-    Skill,
-    Ticket,
-    TicketTypeSkill,
-)
+from tickets.models import IntakeChannel, Priority, QueueMembership, RoutingStrategy, Ticket
 
 
 def log_out(page):

@@ -8,8 +8,8 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 
-from escalations.models import Delivery, Notification, Urgency
 from notifications import delivery
+from notifications.models import Delivery, Notification, Urgency
 from notifications.service import notify
 from tests.factories import UserFactory
 

@@ -10,9 +10,10 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from escalations.models import Delivery, EscalationLevel, EscalationPolicy, Firing, Notification
+from escalations.models import EscalationLevel, EscalationPolicy, Firing
 from escalations.sweep import sweep
 from notifications import channels, delivery
+from notifications.models import Delivery, Notification
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
 from tests.factories import CustomerFactory, QueueFactory, UserFactory
 from tickets.models import Status, Ticket

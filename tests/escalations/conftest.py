@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from escalations.models import NotificationSettings, WebhookEndpoint
+from notifications.models import NotificationSettings, WebhookEndpoint
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from escalations.models import Delivery, Urgency, WebhookEndpoint
 from notifications import delivery
+from notifications.models import Delivery, Urgency, WebhookEndpoint
 from notifications.service import notify
 from tests.factories import UserFactory
 
@@ -25,12 +25,12 @@ def failed_and_skipped(engineer):
 def test_admins_see_delivery_status_with_filters_and_the_reason(client, admin_user, engineer):
     failed_and_skipped(engineer)
     client.force_login(admin_user)
-    url = reverse("admin:escalations_delivery_changelist")
+    url = reverse("admin:notifications_delivery_changelist")
     html = client.get(url, {"status__exact": "skipped"}).content.decode()
     assert "not configured: no phone number" in html and "not configured: no active webhook endpoint" in html
     assert client.get(url, {"channel__exact": "email", "notification__urgency__exact": "critical"}).status_code == 200
     row = Delivery.objects.filter(status="sent").get()
-    assert client.get(reverse("admin:escalations_delivery_change", args=[row.pk])).status_code == 200
+    assert client.get(reverse("admin:notifications_delivery_change", args=[row.pk])).status_code == 200
 
 
 def test_the_retry_action_queues_failed_and_skipped_deliveries_again(
@@ -42,7 +42,7 @@ def test_the_retry_action_queues_failed_and_skipped_deliveries_again(
     monkeypatch.setattr(delivery, "enqueue_on_commit", lambda: enqueued.append(True))
     client.force_login(admin_user)
     response = client.post(
-        reverse("admin:escalations_delivery_changelist"),
+        reverse("admin:notifications_delivery_changelist"),
         {"action": "retry", "_selected_action": [d.pk for d in skipped]},
         follow=True,
     )
@@ -58,7 +58,7 @@ def test_the_retry_action_queues_failed_and_skipped_deliveries_again(
 
 def test_non_staff_users_cannot_see_deliveries(client, engineer):
     client.force_login(engineer)
-    response = client.get(reverse("admin:escalations_delivery_changelist"))
+    response = client.get(reverse("admin:notifications_delivery_changelist"))
     assert response.status_code == 302
 
 
@@ -66,7 +66,7 @@ def test_only_one_webhook_endpoint_can_be_active(client, admin_user, db):
     WebhookEndpoint.objects.create(name="Telegram relay", url="https://relay.example/hook")
     client.force_login(admin_user)
     response = client.post(
-        reverse("admin:escalations_webhookendpoint_add"),
+        reverse("admin:notifications_webhookendpoint_add"),
         {
             "name": "WhatsApp relay",
             "url": "https://wa.example/hook",
@@ -77,7 +77,7 @@ def test_only_one_webhook_endpoint_can_be_active(client, admin_user, db):
     )
     assert response.status_code == 200 and WebhookEndpoint.objects.count() == 1
     response = client.post(
-        reverse("admin:escalations_webhookendpoint_add"),
+        reverse("admin:notifications_webhookendpoint_add"),
         {"name": "Bad", "url": "ftp://relay.example/", "secret": "x", "timeout": 5},
     )
     assert "Enter a valid URL." in response.content.decode()
@@ -87,5 +87,5 @@ def test_the_notification_admin_shows_deliveries_inline(client, admin_user, db):
     user = UserFactory(username="someone", role="engineer")
     notification = notify(user, kind="t", urgency=Urgency.IMPORTANT, title="Hello", body="")
     client.force_login(admin_user)
-    response = client.get(reverse("admin:escalations_notification_change", args=[notification.pk]))
+    response = client.get(reverse("admin:notifications_notification_change", args=[notification.pk]))
     assert response.status_code == 200 and "Hello" in response.content.decode()

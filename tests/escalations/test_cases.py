@@ -19,9 +19,9 @@ from escalations.models import (
     CaseUpdate,
     ContactRole,
     EscalationCase,
-    Notification,
     QueueEscalationContact,
 )
+from notifications.models import Notification
 from portal import selectors
 from tests.escalations.case_helpers import open_case, outage_tickets
 from tests.factories import UserFactory

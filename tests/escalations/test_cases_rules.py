@@ -10,7 +10,8 @@ import time_machine
 from django.utils import timezone
 
 from escalations import case_rules
-from escalations.models import CaseRule, CaseRuleCrossing, EscalationCase, Notification
+from escalations.models import CaseRule, CaseRuleCrossing, EscalationCase
+from notifications.models import Notification
 from tests.escalations.case_helpers import clock_for, fire
 from tests.factories import CustomerFactory, TicketFactory, TicketTypeFactory, UserFactory, VipTierFactory
 

@@ -12,13 +12,14 @@ import pytest
 import time_machine
 
 from deferrals import services as deferrals
+from deferrals.models import DeferralCause
 from escalations import rules
-from escalations.models import Firing, Notification
+from escalations.models import Firing
 from escalations.sweep import sweep
+from notifications.models import Notification
 from sla.models import SLAClock, SLAClockEvent
 from tests.factories import CustomerFactory
 from tickets import services
-from tickets.models import DeferralCause
 
 from .ladders import ladder, office_calendar, sla_policy
 

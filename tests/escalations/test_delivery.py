@@ -11,9 +11,9 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
-from escalations.models import Delivery, Urgency
 from notifications import channels, delivery
 from notifications.channels import DeliveryError, PermanentFailure
+from notifications.models import Delivery, Urgency
 from notifications.service import notify
 from tests.factories import TicketFactory, UserFactory
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django.core import mail
 
-from escalations.models import Delivery, Digest, Urgency
 from notifications import delivery, service
+from notifications.models import Delivery, Digest, Urgency
 from notifications.service import notify
 
 T0 = datetime(2026, 3, 16, 5, 0, tzinfo=UTC)

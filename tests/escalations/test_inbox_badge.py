@@ -7,7 +7,7 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 
-from escalations.models import Notification, Urgency
+from notifications.models import Notification, Urgency
 from notifications.service import notify
 
 TEMPLATE = Template("{% load notifications %}<header>{% inbox_badge %}</header>")

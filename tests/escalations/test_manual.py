@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from escalations.models import ManualEscalation, Notification
+from escalations.models import ManualEscalation
 from escalations.selectors import escalation_counts
+from notifications.models import Notification
 from tests.factories import MembershipFactory, TicketFactory, UserFactory
 from tickets.models import QueueMembership, Status, TicketEvent
 

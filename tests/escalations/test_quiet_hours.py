@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.core import mail
 
-from escalations.models import Delivery, Urgency
 from notifications import delivery, preferences
+from notifications.models import Delivery, Urgency
 from notifications.service import notify
 from sla.businesstime import WorkCalendar
 

@@ -54,7 +54,7 @@ def test_the_setup_schedules_command_reports_each_schedule(db):
 
 
 def test_the_task_entry_point_delivers(engineer):
-    from escalations.models import Delivery, Urgency
+    from notifications.models import Delivery, Urgency
     from notifications.service import notify
 
     notify(engineer, kind="t", urgency=Urgency.IMPORTANT, title="x", body="")

@@ -7,8 +7,8 @@ from django.core import mail
 from django.db import transaction
 from django.utils.translation import gettext_lazy
 
-from escalations.models import Delivery, Notification, Urgency
 from notifications import service
+from notifications.models import Delivery, Notification, Urgency
 from notifications.service import notify
 from tests.factories import UserFactory
 

@@ -16,15 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from escalations import sweep as sweep_module
 from escalations.defaults import DEFAULT_LADDER, install_default_ladders
 from escalations.demo import arm_clocks
-from escalations.models import (
-    ContactRole,
-    EscalationLevel,
-    Firing,
-    Notification,
-    QueueEscalationContact,
-    TicketEscalationState,
-)
+from escalations.models import ContactRole, EscalationLevel, Firing, QueueEscalationContact, TicketEscalationState
 from escalations.sweep import RETRY_DELAY, sweep
+from notifications.models import Notification
 from sla.models import SLAClock
 from sla.selectors import clock_view
 from tests.factories import CustomerFactory, UserFactory

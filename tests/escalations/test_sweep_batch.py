@@ -15,17 +15,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from escalations import sweep as sweep_module
-from escalations.models import (
-    ContactRole,
-    Delivery,
-    EscalationLevel,
-    Firing,
-    Notification,
-    QueueEscalationContact,
-    TicketEscalationState,
-    Urgency,
-)
+from escalations.models import ContactRole, EscalationLevel, Firing, QueueEscalationContact, TicketEscalationState
 from escalations.sweep import sweep
+from notifications.models import Delivery, Notification, Urgency
 from notifications.service import Notice, notify, notify_many
 from sla.models import SLAClock
 from sla.selectors import format_duration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from escalations.models import Notification, NotificationSettings, Urgency
+from notifications.models import Notification, NotificationSettings, Urgency
 from notifications.service import notify
 from tests.factories import UserFactory
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
-from escalations.models import Delivery, Urgency
 from notifications import channels, delivery
+from notifications.models import Delivery, Urgency
 from notifications.service import notify
 
 T0 = datetime(2026, 3, 16, 5, 0, tzinfo=UTC)

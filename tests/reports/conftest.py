@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from deferrals.models import DeferralCause, DeferralRequest
 from escalations.models import EscalationLevel, EscalationPolicy, Firing, ManualEscalation
 from reports import rollups
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, TicketTypeFactory
 from tickets import services
-from tickets.models import BlockingReason, DeferralCause, DeferralRequest, Status
+from tickets.models import BlockingReason, Status
 
 ALMATY = ZoneInfo("Asia/Almaty")
 PERIOD = {"period": "custom", "date_from": "2026-03-02", "date_to": "2026-03-06"}

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.urls import reverse
 
 from escalations.models import ManualEscalation
-from reports.models import WaitSegment
 from tests.factories import TicketFactory, UserFactory
 from tests.reports.conftest import PERIOD, almaty
 from tests.reports.helpers import csv_sections, page_sections
 from tickets import services
-from tickets.models import Status
+from tickets.models import Status, WaitSegment
 
 
 def test_waiting_opens_a_segment_a_new_reason_closes_it_and_leaving_measures_business_time(

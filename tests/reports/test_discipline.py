@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from deferrals.models import DeferralCause, DeferralRequest
 from tests.factories import TicketFactory, UserFactory
-from tickets.models import DeferralCause, DeferralRequest, Status
+from tickets.models import Status
 
 ALMATY = ZoneInfo("Asia/Almaty")
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}

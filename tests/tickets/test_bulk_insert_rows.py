@@ -10,7 +10,8 @@ from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from core.bulk import insert_rows
-from escalations.models import Delivery, EscalationLevel, EscalationPolicy, Notification
+from escalations.models import EscalationLevel, EscalationPolicy
+from notifications.models import Delivery, Notification
 from tickets.models import TicketEvent
 
 ALMATY = ZoneInfo("Asia/Almaty")

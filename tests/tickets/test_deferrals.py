@@ -12,10 +12,11 @@ from django.utils import timezone
 from deferrals import access as deferral_access
 from deferrals import selectors as deferral_selectors
 from deferrals import services as deferrals
-from escalations.models import Notification
+from deferrals.models import DeferralCause, DeferralRequest
+from notifications.models import Notification
 from tests.factories import MembershipFactory, TicketFactory, TicketTypeFactory, UserFactory
 from tests.sla.conftest import make_policy, office  # noqa: F401 (fixtures)
-from tickets.models import Absence, DeferralCause, DeferralRequest, Profile, Status, Ticket
+from tickets.models import Absence, Profile, Status, Ticket
 from tickets.services import TicketError
 
 HOUR = timedelta(hours=1)
@@ -65,7 +66,7 @@ def away(user, substitute, days=(0, 2)):
 
 
 def test_the_cause_catalogue_has_other_and_ensuring_it_again_changes_nothing(db):
-    from tickets.catalogue import ensure_reference_data
+    from deferrals.catalogue import ensure_reference_data
 
     other = DeferralCause.objects.get(code="other")
     other.name = "Something else"

@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deferrals import services as deferrals
+from deferrals.models import DeferralCause, DeferralRequest
 from tests.factories import TicketFactory, UserFactory
 from tests.tickets.test_admin import form_data
-from tickets.models import DeferralCause, DeferralRequest, Status, Ticket
+from tickets.models import Status, Ticket
 
 HOUR = timedelta(hours=1)
 
@@ -172,7 +173,7 @@ def test_an_engineer_with_admin_access_cannot_move_a_deadline_there(client, work
 
 def test_deferral_requests_are_read_only_in_admin(client, pending, admin_user):
     client.force_login(admin_user)
-    url = reverse("admin:tickets_deferralrequest_change", args=[pending.pk])
+    url = reverse("admin:deferrals_deferralrequest_change", args=[pending.pk])
     page = client.get(url)
     assert page.status_code == 200 and not page.context["has_change_permission"]
     client.post(url, {"status": "objective"})

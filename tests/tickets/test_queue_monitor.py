@@ -10,11 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from escalations.models import Notification
+from notifications.models import Notification
 from routing import queue_monitor
+from routing.models import TicketSkip
 from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketFactory, UserFactory
 from tickets import services
-from tickets.models import Profile, QueueMembership, RoutingStrategy, Status, Ticket, TicketSkip
+from tickets.models import Profile, QueueMembership, RoutingStrategy, Status, Ticket
 
 URL = reverse("tickets:queue_monitor")
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from routing import assignment
+from routing.models import AgentSkill, ClassificationRule, Skill, TicketSkip, TicketTypeSkill
 from sla.models import SLAPolicy
 from tests.factories import (
     CustomerFactory,
@@ -22,21 +23,7 @@ from tests.factories import (
 )
 from tests.sla.conftest import almaty, make_calendar
 from tickets import services
-from tickets.models import (
-    Absence,
-    AgentSkill,
-    ClassificationRule,
-    Priority,
-    Profile,
-    QueueMembership,
-    RoutingStrategy,
-    Skill,
-    Status,
-    Ticket,
-    TicketEvent,
-    TicketSkip,
-    TicketTypeSkill,
-)
+from tickets.models import Absence, Priority, Profile, QueueMembership, RoutingStrategy, Status, Ticket, TicketEvent
 from tickets.services import TicketError
 
 

@@ -230,7 +230,7 @@ def record_context(ctx):
 
 
 def test_the_demo_has_pending_and_decided_deferrals_made_through_the_services(seeded):
-    from tickets.models import DeferralRequest
+    from deferrals.models import DeferralRequest
 
     requests = DeferralRequest.objects.select_related("ticket", "requested_by", "addressed_to")
     statuses = sorted(requests.values_list("status", flat=True))

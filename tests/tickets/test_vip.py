@@ -9,21 +9,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from escalations.models import Notification
+from notifications.models import Notification
 from routing import vip
+from routing.models import CustomerTierChange, CustomerTurnover, VipRule
 from sla.models import SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, VipTierFactory
 from tests.sla.conftest import almaty, make_calendar
 from tickets import services
-from tickets.models import (
-    CustomerTierChange,
-    CustomerTurnover,
-    QueueMembership,
-    RoutingStrategy,
-    TicketEvent,
-    TierSource,
-    VipRule,
-)
+from tickets.models import QueueMembership, RoutingStrategy, TicketEvent, TierSource
 
 TODAY = date(2026, 3, 10)
 
@@ -231,7 +224,7 @@ def test_a_valid_csv_is_imported_and_a_second_import_of_the_same_references_is_r
 def test_admins_import_turnover_in_admin_and_see_errors_per_line(client, admin_user):
     CustomerFactory(email="a@client.kz")
     client.force_login(admin_user)
-    url = reverse("admin:tickets_customerturnover_import")
+    url = reverse("admin:routing_customerturnover_import")
     assert client.get(url).status_code == 200
     bad = SimpleUploadedFile("t.csv", b"customer,date,amount\nx@y.kz,2026-01-01,1\n")
     response = client.post(url, {"file": bad})
@@ -243,7 +236,7 @@ def test_admins_import_turnover_in_admin_and_see_errors_per_line(client, admin_u
 
 def test_dispatchers_cannot_open_the_turnover_import(client, dispatcher):
     client.force_login(dispatcher)
-    response = client.get(reverse("admin:tickets_customerturnover_import"))
+    response = client.get(reverse("admin:routing_customerturnover_import"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 

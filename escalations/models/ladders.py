@@ -1,0 +1,286 @@
+"""Escalation ladders: policies and their levels, escalation contacts, firings, the urgent mark and
+manual escalations.
+
+Data only: which ladder applies and when a level is due is ``escalations.ladder`` and the pure
+``escalations.rules``; the sweep (``escalations.sweep``) writes firings; manual escalation is
+``escalations.services``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import Urgency
+from tickets.models import Priority
+
+
+class ClockKind(models.TextChoices):
+    """Which clock a level watches: an ``sla.SLAClock`` kind, or any SLA clock.
+
+    ``any`` means any *SLA* clock (first response, resolution, next reply), never the deadline
+    clock: otherwise every existing ladder would fire twice on tickets whose deadline is the
+    resolution due. A level watches the deadline in force only when it names ``deadline``.
+    """
+
+    ANY = "any", _("Any SLA clock")
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
+    NEXT_REPLY = "next_reply", _("Next reply")
+    DEADLINE = "deadline", _("Deadline in force")
+
+
+class ContactRole(models.TextChoices):
+    SHIFT_LEAD = "shift_lead", _("Shift lead")
+    HEAD = "head", _("Head of department")
+    DIRECTOR = "director", _("Service director")
+
+
+class EscalationPolicy(models.Model):
+    """A ladder of levels, attached to SLA policies; a ladder with VIP tiers overrides for those customers.
+
+    For a clock, the active ladders attached to its SLA policy are considered: one
+    listing the customer's VIP tier wins, else one without tiers (lowest id first).
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    sla_policies = models.ManyToManyField(
+        "sla.SLAPolicy", verbose_name=_("SLA policies"), blank=True, related_name="escalation_policies"
+    )
+    vip_tiers = models.ManyToManyField(
+        "tickets.VipTier",
+        verbose_name=_("only for VIP tiers"),
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every customer. Set: this ladder replaces the others for customers of these tiers."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("escalation policy")
+        verbose_name_plural = _("escalation policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reassign(models.TextChoices):
+    NONE = "", _("No")
+    USER = "user", _("To a named user")
+    SHIFT_LEAD = "shift_lead", _("To the queue's shift lead")
+    QUEUE = "queue", _("Back to the queue")
+
+
+class EscalationLevel(models.Model):
+    """One step of a ladder: when (clock + trigger), who (audience), how loud (urgency), and what happens."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
+    order = models.PositiveSmallIntegerField(_("order"))
+    name = models.CharField(_("name"), max_length=120)
+    clock = models.CharField(_("clock"), max_length=20, choices=ClockKind.choices, default=ClockKind.ANY)
+    trigger_percent = models.PositiveIntegerField(
+        _("share of the target (%)"), null=True, blank=True, help_text=_("50, 80, 100, 200 …")
+    )
+    trigger_offset = models.DurationField(
+        _("offset from the due instant"),
+        null=True,
+        blank=True,
+        help_text=_("Business time; negative is before due: -0:30:00 is “30 minutes left”."),
+    )
+    urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    # Audience
+    to_performer = models.BooleanField(_("performer"), default=False)
+    to_owner = models.BooleanField(_("owner of the result"), default=False)
+    to_approver = models.BooleanField(_("approver"), default=False)
+    to_manager = models.BooleanField(_("performer's manager"), default=False)
+    to_shift_lead = models.BooleanField(_("shift lead"), default=False)
+    to_head = models.BooleanField(_("head of department"), default=False)
+    to_director = models.BooleanField(_("service director"), default=False)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("named users"), blank=True, related_name="+"
+    )
+    groups = models.ManyToManyField("auth.Group", verbose_name=_("groups"), blank=True, related_name="+")
+    # Actions
+    notify = models.BooleanField(_("notify the audience"), default=True)
+    mark_urgent = models.BooleanField(_("mark urgent"), default=False)
+    raise_priority_to = models.PositiveSmallIntegerField(
+        _("raise priority to"), choices=Priority.choices, null=True, blank=True
+    )
+    reassign = models.CharField(_("reassign"), max_length=20, choices=Reassign.choices, default="", blank=True)
+    reassign_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reassign to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    auto_reply = models.BooleanField(
+        _("auto-reply to the customer"),
+        default=False,
+        help_text=_("A public reply that does not count as the first response."),
+    )
+    auto_reply_en = models.TextField(
+        _("auto-reply (English)"),
+        blank=True,
+        help_text=_("{ticket} is replaced by the ticket number."),
+    )
+    auto_reply_ru = models.TextField(_("auto-reply (Russian)"), blank=True)
+    create_follow_up = models.BooleanField(
+        _("create a root-cause review task"), default=False, help_text=_("A new ticket in the same queue.")
+    )
+
+    class Meta:
+        ordering = ["policy", "order"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "order"], name="escalation_level_order_unique"),
+            models.CheckConstraint(
+                condition=Q(trigger_percent__isnull=False, trigger_offset__isnull=True)
+                | Q(trigger_percent__isnull=True, trigger_offset__isnull=False),
+                name="escalation_level_one_trigger",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (self.trigger_percent is None) == (self.trigger_offset is None):
+            raise ValidationError(_("Give either a share of the target or an offset from the due instant."))
+        if self.trigger_percent == 0:
+            raise ValidationError({"trigger_percent": _("The share must be above zero.")})
+        if self.reassign == Reassign.USER and self.reassign_user_id is None:
+            raise ValidationError({"reassign_user": _("Choose who the ticket goes to.")})
+        if self.auto_reply and not (self.auto_reply_en.strip() or self.auto_reply_ru.strip()):
+            raise ValidationError({"auto_reply_en": _("Write the auto-reply.")})
+
+    @property
+    def trigger_text(self) -> str:
+        from sla.selectors import format_duration
+
+        if self.trigger_percent is not None:
+            return f"{self.trigger_percent} %"
+        offset = self.trigger_offset
+        if offset < timedelta(0):
+            return _("%(time)s before due") % {"time": format_duration(-offset)}
+        return _("%(time)s after due") % {"time": format_duration(offset)}
+
+
+class QueueEscalationContact(models.Model):
+    """Who is the shift lead, head of department or service director for a queue (empty queue: every queue)."""
+
+    queue = models.ForeignKey(
+        "tickets.Queue",
+        verbose_name=_("queue"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalation_contacts",
+        help_text=_("Empty: the default for every queue."),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE,
+                             related_name="+")
+
+    class Meta:
+        verbose_name = _("escalation contact")
+        verbose_name_plural = _("escalation contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "role"], name="escalation_contact_once"),
+            models.UniqueConstraint(
+                fields=["role"], condition=Q(queue__isnull=True), name="escalation_contact_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.user} ({self.queue or _('every queue')})"
+
+
+class Firing(models.Model):
+    """A level fired for one clock in one deadline generation: exactly once (the unique constraint)."""
+
+    clock = models.ForeignKey("sla.SLAClock", on_delete=models.CASCADE, related_name="firings")
+    level = models.ForeignKey(EscalationLevel, on_delete=models.CASCADE, related_name="firings")
+    generation = models.PositiveIntegerField(_("deadline generation"))
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="escalation_firings")
+    due_at = models.DateTimeField(_("should fire at"))
+    fired_at = models.DateTimeField(_("fired"), default=timezone.now)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-fired_at", "-id"]
+        verbose_name = _("escalation firing")
+        verbose_name_plural = _("escalation firings")
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "level", "generation"], name="firing_once_per_generation"),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "-fired_at"], name="firing_ticket"),
+            models.Index(fields=["fired_at"], name="firing_fired_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} → #{self.ticket_id}"
+
+
+class TicketEscalationState(models.Model):
+    """Escalation marks of a ticket kept outside the ticket row: the "urgent" mark."""
+
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="escalation_state")
+    urgent_since = models.DateTimeField(_("urgent since"), null=True, blank=True)
+    urgent_level = models.ForeignKey(
+        EscalationLevel, verbose_name=_("marked by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("ticket escalation state")
+        verbose_name_plural = _("ticket escalation states")
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}"
+
+
+class ManualEscalation(models.Model):
+    """A person escalated a ticket by hand, with a reason: to another queue or up the hierarchy."""
+
+    class Kind(models.TextChoices):
+        FUNCTIONAL = "functional", _("Functional (to another queue)")
+        HIERARCHICAL = "hierarchical", _("Hierarchical (to the manager)")
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="manual_escalations")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("who"), on_delete=models.PROTECT,
+                              related_name="+")
+    reason = models.TextField(_("reason"))
+    from_queue = models.ForeignKey(
+        "tickets.Queue", verbose_name=_("from queue"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    to_queue = models.ForeignKey(
+        "tickets.Queue", verbose_name=_("to queue"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("manual escalation")
+        verbose_name_plural = _("manual escalations")
+        indexes = [models.Index(fields=["kind", "created_at"], name="manual_escalation_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.ticket_id}"

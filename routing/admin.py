@@ -1,0 +1,175 @@
+"""Admin for routing and VIP data: skills (also inline on users and ticket types), keyword classification
+rules, VIP rules, the tier history (inline on customers), turnover with its CSV import, skipped tickets.
+
+The strategy choice is ``routing.strategies``, applied by ``routing.assignment``; VIP tiers are
+``routing.vip``. The ticket-side admins (users, customers, ticket types) live in ``tickets.admin``; this
+module adds the routing inlines to them.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from routing.models import (
+    AgentSkill,
+    ClassificationRule,
+    CustomerTierChange,
+    CustomerTurnover,
+    Skill,
+    TicketSkip,
+    TicketTypeSkill,
+    VipRule,
+)
+from routing.vip import evaluate_customers, import_turnover
+from tickets.admin import CustomerAdmin, TicketTypeAdmin, UserAdmin, ViewOnlyAdmin
+
+
+class TicketTypeSkillInline(admin.TabularInline):
+    model = TicketTypeSkill
+    extra = 0
+
+
+TicketTypeAdmin.inlines = [*TicketTypeAdmin.inlines, TicketTypeSkillInline]
+
+
+class AgentSkillInline(admin.TabularInline):
+    model = AgentSkill
+    extra = 0
+    verbose_name_plural = _("skills (routing)")
+
+
+UserAdmin.inlines = [*UserAdmin.inlines, AgentSkillInline]
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_ru", "code"]
+    search_fields = ["name", "name_ru", "code"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(AgentSkill)
+class AgentSkillAdmin(admin.ModelAdmin):
+    list_display = ["user", "skill", "level"]
+    list_filter = ["skill", "level"]
+    search_fields = ["user__username", "user__profile__display_name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user", "skill"]
+
+
+@admin.register(ClassificationRule)
+class ClassificationRuleAdmin(admin.ModelAdmin):
+    """Keyword rules; hits and dispatchers' corrections show which rules need work."""
+
+    list_display = ["keywords", "ticket_type", "position", "active", "hits", "corrections"]
+    list_filter = ["active", "ticket_type"]
+    list_editable = ["position", "active"]
+    search_fields = ["keywords"]
+    readonly_fields = ["hits", "corrections"]
+    list_select_related = ["ticket_type"]
+
+
+@admin.register(VipRule)
+class VipRuleAdmin(admin.ModelAdmin):
+    list_display = ["tier", "kind", "months", "amount", "percent", "active"]
+    list_filter = ["kind", "active", "tier"]
+    list_select_related = ["tier"]
+    actions = ["evaluate_now"]
+
+    @admin.action(description=_("Re-evaluate every customer's tier now"), permissions=["change"])
+    def evaluate_now(self, request, queryset):
+        result = evaluate_customers(actor=request.user)
+        self.message_user(request, ngettext("%(count)d customer changed tier.", "%(count)d customers changed tier.",
+                                            len(result.changes)) % {"count": len(result.changes)}, messages.SUCCESS)
+
+
+class CustomerTierChangeInline(admin.TabularInline):
+    model = CustomerTierChange
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_tier", "to_tier", "reason", "actor"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+CustomerAdmin.inlines = [*CustomerAdmin.inlines, CustomerTierChangeInline]
+
+
+@admin.register(CustomerTierChange)
+class CustomerTierChangeAdmin(ViewOnlyAdmin):
+    list_display = ["created_at", "customer", "from_tier", "to_tier", "reason", "actor"]
+    list_filter = ["to_tier", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["customer__name", "reason"]
+    list_select_related = ["customer", "from_tier", "to_tier", "actor"]
+    ordering = ["-id"]
+
+
+class TurnoverImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("Columns: customer (email or id), date (YYYY-MM-DD), "
+                                                             "amount, reference (optional)."))
+
+
+@admin.register(CustomerTurnover)
+class CustomerTurnoverAdmin(admin.ModelAdmin):
+    """Order and deal amounts behind the turnover VIP rules; import them as CSV (all or nothing)."""
+
+    list_display = ["date", "customer", "amount", "reference"]
+    list_filter = [("date", admin.DateFieldListFilter)]
+    search_fields = ["customer__name", "customer__email", "reference"]
+    autocomplete_fields = ["customer"]
+    list_select_related = ["customer"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    change_list_template = "routing/admin_turnover_changelist.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        custom = [path("import/", self.admin_site.admin_view(self.import_view), name="routing_customerturnover_import")]
+        return custom + super().get_urls()
+
+    def import_view(self, request):
+        from django.core.exceptions import PermissionDenied
+        from django.template.response import TemplateResponse
+
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        errors = []
+        if request.method == "POST":
+            form = TurnoverImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                raw = form.cleaned_data["file"].read()
+                try:
+                    text = raw.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    errors = [_("The file must be UTF-8 text.")]
+                else:
+                    result = import_turnover(text)
+                    errors = result.errors
+                    if not errors:
+                        self.message_user(request, ngettext("%(count)d row imported.", "%(count)d rows imported.",
+                                                            len(result.rows)) % {"count": len(result.rows)},
+                                          messages.SUCCESS)
+                        return HttpResponseRedirect(reverse("admin:routing_customerturnover_changelist"))
+        else:
+            form = TurnoverImportForm()
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "errors": errors, "title": _("Import turnover")}
+        return TemplateResponse(request, "routing/admin_turnover_import.html", context)
+
+
+@admin.register(TicketSkip)
+class TicketSkipAdmin(ViewOnlyAdmin):
+    list_display = ["created_at", "user", "queue", "ticket", "reason"]
+    list_filter = ["queue", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["user__username", "reason"]
+    list_select_related = ["user", "queue", "ticket"]
+    ordering = ["-id"]

@@ -1,0 +1,67 @@
+"""Tickets: people, customers, catalogues, tickets, messages, history, waiting segments and intake channels.
+
+Models hold data and small derived properties only. Every write that matters
+goes through ``tickets.services``; reads that pages share live in
+``tickets.querysets`` and ``tickets.selectors``.
+
+Split by responsibility, imported from here (``from tickets.models import Ticket``):
+``base`` (abstract bilingual names and append-only history rows), ``people`` (profiles,
+absences), ``catalogue`` (VIP tiers, customers, queues, types, blocking reasons), ``tickets``
+(tickets, messages, history events, waiting segments) and ``intake`` (intake channels).
+"""
+
+from tickets.models.base import AppendOnlyModel, AppendOnlyQuerySet, BilingualName, Language
+from tickets.models.catalogue import (
+    BlockingReason,
+    Customer,
+    Queue,
+    QueueMembership,
+    RelatedObject,
+    RoutingStrategy,
+    TicketType,
+    TierSource,
+    VipTier,
+)
+from tickets.models.intake import IntakeChannel, hash_token
+from tickets.models.people import Absence, Profile, display_name
+from tickets.models.tickets import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Channel,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    WaitSegment,
+)
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "Absence",
+    "AppendOnlyModel",
+    "AppendOnlyQuerySet",
+    "BilingualName",
+    "BlockingReason",
+    "Channel",
+    "Customer",
+    "IntakeChannel",
+    "Language",
+    "Message",
+    "Priority",
+    "Profile",
+    "Queue",
+    "QueueMembership",
+    "RelatedObject",
+    "RoutingStrategy",
+    "Status",
+    "Ticket",
+    "TicketEvent",
+    "TicketType",
+    "TierSource",
+    "VipTier",
+    "WaitSegment",
+    "display_name",
+    "hash_token",
+]

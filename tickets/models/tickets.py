@@ -1,0 +1,223 @@
+"""Tickets, their messages, their append-only history (``TicketEvent``) and their waiting segments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets.choices import CLOSED_STATUSES, OPEN_STATUSES, Channel, Priority, Status  # noqa: F401 (re-exported)
+from tickets.models.base import AppendOnlyModel
+from tickets.models.catalogue import BlockingReason, Customer, Queue, RelatedObject, TicketType
+from tickets.querysets import TicketQuerySet
+
+
+class Ticket(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets")
+    related_object = models.ForeignKey(
+        RelatedObject,
+        verbose_name=_("related object"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    queue = models.ForeignKey(Queue, verbose_name=_("queue"), on_delete=models.PROTECT, related_name="tickets")
+    ticket_type = models.ForeignKey(
+        TicketType, verbose_name=_("type"), on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PORTAL)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    blocking_reason = models.ForeignKey(
+        BlockingReason,
+        verbose_name=_("blocking reason"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner of the result"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_tickets",
+    )
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("performer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="performed_tickets",
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approver"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="approved_tickets",
+    )
+    observers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("observers"), blank=True, related_name="observed_tickets"
+    )
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    next_step_due = models.DateTimeField(_("next step due"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    first_public_reply_at = models.DateTimeField(_("first public reply"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    canceled_at = models.DateTimeField(_("canceled"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        permissions = [
+            ("assign_ticket", _("Can assign tickets")),
+            ("set_deadline", _("Can set the deadline of a new ticket")),
+            ("override_deadline", _("Can override the deadline of an existing ticket")),
+            ("view_all_tickets", _("Can view every ticket")),
+        ]
+        indexes = [
+            models.Index(fields=["status", "queue"], name="ticket_status_queue"),
+            models.Index(fields=["performer", "status"], name="ticket_performer_status"),
+            models.Index(fields=["owner", "status"], name="ticket_owner_status"),
+            models.Index(fields=["customer", "status"], name="ticket_customer_status"),
+            models.Index(fields=["deadline"], name="ticket_deadline"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=Status.WAITING, blocking_reason__isnull=False)
+                | (~Q(status=Status.WAITING) & Q(blocking_reason__isnull=True)),
+                name="ticket_waiting_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.deadline is not None and self.deadline < timezone.now()
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        INBOUND = "inbound", _("Customer message")
+        PUBLIC_REPLY = "reply", _("Public reply")
+        INTERNAL_NOTE = "note", _("Internal note")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PORTAL)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.SET_NULL, null=True, blank=True)
+    body = models.TextField(_("text"))
+    intake_channel = models.ForeignKey(
+        "IntakeChannel", on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    external_id = models.CharField(_("external message id"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["intake_channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_external_id_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class TicketEvent(AppendOnlyModel):
+    """One immutable line of a ticket's history: who did what, when."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("who"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    kind = models.CharField(_("event"), max_length=60)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("history event")
+        verbose_name_plural = _("history events")
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_created"),
+            models.Index(fields=["kind", "created_at"], name="event_kind_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.ticket_id}"
+
+
+class WaitSegment(models.Model):
+    """A stretch of "waiting for external action" for one blocking reason (``tickets.waits``).
+
+    Opened when a ticket enters waiting and closed when it leaves it or its blocking reason
+    changes, by the ticket lifecycle service. Its business time is measured once, at closing, on
+    the calendar of the ticket's resolution clock (calendar time for a ticket without SLA), so the
+    delay report sums a stored column instead of re-measuring history.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="wait_segments")
+    reason = models.ForeignKey(
+        BlockingReason, verbose_name=_("blocking reason"), on_delete=models.PROTECT, related_name="+"
+    )
+    queue = models.ForeignKey(Queue, verbose_name=_("queue"), on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    business_seconds = models.FloatField(_("business time (s)"), null=True, blank=True)
+
+    class Meta:
+        db_table = "reports_waitsegment"  # moved from reports with its rows
+        ordering = ["started_at", "id"]
+        verbose_name = _("waiting segment")
+        verbose_name_plural = _("waiting segments")
+        indexes = [
+            models.Index(fields=["ended_at", "reason"], name="wait_ended_reason"),
+            models.Index(fields=["ticket", "started_at"], name="wait_ticket"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket"], condition=Q(ended_at__isnull=True), name="wait_one_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.reason_id} {self.started_at:%Y-%m-%d %H:%M}"
