@@ -12,7 +12,7 @@ Services (writes) and selectors (reads) of the workflow in docs/deferrals.md:
 
 Deciding is the only non-admin path that moves ``Ticket.deadline`` (admins
 override in Django admin, logged as an override). Customer-facing SLA clocks
-never move; the ticket's *deadline* clock (``sla.services.on_deadline_changed``)
+never move; the ticket's *deadline* clock (``sla.lifecycle.on_deadline_changed``)
 follows the new deadline, so escalation levels bound to it fire again. Opening
 a request (by hand or automatically) never changes the deadline. Decisions are
 final: a decided request is never updated again.

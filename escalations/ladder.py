@@ -1,6 +1,6 @@
 """Which ladder applies to a clock, and its ``next_escalation_at``: the ORM side of ``escalations.rules``.
 
-``sla.services`` calls :func:`next_escalation_for` every time it saves a clock
+``sla.clocks`` calls :func:`next_escalation_for` every time it saves a clock
 (start, pause, resume, stop, retarget), and :func:`bulk_next_escalation` when
 a calendar edit re-projects the running clocks; the demo seed uses the bulk
 form too. A ``LadderCache`` keeps ladders per (SLA policy, VIP tier) and fired

@@ -67,7 +67,7 @@ from escalations.models import (
 from notifications import preferences
 from notifications.preferences import time_zone_for
 from notifications.service import Notice, notify, notify_many
-from sla import services as sla_services
+from sla.breaches import clocks_mark_breached
 from sla.models import Calendar, SLAClock
 from sla.selectors import format_duration
 from tickets import history
@@ -426,7 +426,7 @@ def _fire_batch(clocks: list[SLAClock], ctx: SweepContext) -> dict:
             per_ticket.add(clock.ticket_id)
         plans.append((clock, ladder, work, due, pending))
     batched = [p for p in plans if p[0].ticket_id not in per_ticket]
-    stats["breached"] += len(sla_services.clocks_mark_breached([p[0] for p in batched], now))
+    stats["breached"] += len(clocks_mark_breached([p[0] for p in batched], now))
     planned = []
     for clock, ladder, _work, due, _pending in batched:
         for instant, rule in due:
@@ -583,7 +583,7 @@ def _fire_clock(clock: SLAClock, ctx: SweepContext, fired: set[int]) -> tuple[in
     ticket = clock.ticket
     ladder = ctx.ladders.ladder(clock.policy_id, ticket.customer.vip_tier_id)
     work = clock.calendar.work_calendar()
-    breached = bool(sla_services.clocks_mark_breached([clock], now))
+    breached = bool(clocks_mark_breached([clock], now))
     due = rules.due_levels(snapshot(clock), ladder.rules, work, now, fired=fired)
     generation = clock.generation
     count = 0

@@ -17,7 +17,7 @@ of ``CustomerTierChange`` rows:
   ``downgrade_grace_days`` (counted from ``tier_below_since``) and loses it after;
 * each change notifies the customer's account manager (one grouped notice per
   manager and night) and re-matches the SLA of the customer's open tickets
-  (``sla.services.sla_rematch``; the policy's retarget mode keeps consumed time).
+  (``sla.lifecycle.sla_rematch``; the policy's retarget mode keeps consumed time).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from routing.models import CustomerTierChange, CustomerTurnover, VipRule
+from sla.lifecycle import sla_rematch
 from tickets.models import Customer, Ticket, TierSource, VipTier
 
 CHUNK = 2000
@@ -235,8 +236,6 @@ def evaluate_customers(today: date | None = None, *, customer_ids=None, actor=No
 
 def _rematch(customer_ids: list[int], *, actor) -> int:
     """Re-match the SLA of the open tickets of customers whose tier changed."""
-    from sla.services import sla_rematch
-
     changed = 0
     for chunk in _chunks(customer_ids):
         for ticket in Ticket.objects.open().filter(customer_id__in=chunk).select_related("customer", "queue"):

@@ -18,7 +18,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from sla import selectors, services
+from sla import selectors
+from sla.calendars import (
+    SLAError,
+    calendar_create_from_spec,
+    calendar_export_spec,
+    calendar_generate_holidays,
+    calendar_import_spec,
+)
 from sla.forms import (
     CalendarForm,
     CalendarOverrideForm,
@@ -132,7 +139,7 @@ class CalendarAdmin(admin.ModelAdmin):
     def export_view(self, request, pk):
         calendar = self._calendar_or_404(request, pk, change=False)
         try:
-            spec = services.calendar_export_spec(calendar)
+            spec = calendar_export_spec(calendar)
         except ValueError as exc:
             messages.error(request, _("This calendar cannot be exported: %(error)s") % {"error": exc})
             return HttpResponseRedirect(reverse("admin:sla_calendar_change", args=[calendar.pk]))
@@ -155,17 +162,17 @@ class CalendarAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 if calendar is None:
-                    calendar = services.calendar_create_from_spec(
+                    calendar = calendar_create_from_spec(
                         name=form.cleaned_data["name"], spec=form.cleaned_data["spec"]
                     )
                     messages.success(request, _("Calendar “%(name)s” imported.") % {"name": calendar.name})
                 else:
-                    services.calendar_import_spec(calendar, form.cleaned_data["spec"])
+                    calendar_import_spec(calendar, form.cleaned_data["spec"])
                     messages.success(
                         request, _("The spec replaced the windows, holidays and overrides of “%(name)s”.")
                         % {"name": calendar.name}
                     )
-            except services.SLAError as exc:
+            except SLAError as exc:
                 form.add_error(None, str(exc))
             else:
                 return HttpResponseRedirect(reverse("admin:sla_calendar_change", args=[calendar.pk]))
@@ -192,8 +199,8 @@ class CalendarAdmin(admin.ModelAdmin):
     def _generate(self, request, calendars):
         for calendar in calendars:
             try:
-                holidays, workdays = services.calendar_generate_holidays(calendar)
-            except services.SLAError as exc:
+                holidays, workdays = calendar_generate_holidays(calendar)
+            except SLAError as exc:
                 messages.error(request, str(exc))
                 continue
             years = calendar.holiday_years()
@@ -301,7 +308,7 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         )
 
 
-# --- clocks: read-only, they change only through sla.services ------------------------------------------
+# --- clocks: read-only, they change only through sla.lifecycle -----------------------------------------
 
 
 class SLAClockEventInline(admin.TabularInline):

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from sla.businesstime import WEEKDAYS
+from sla.calendars import calendar_generate_holidays
+from sla.lifecycle import backfill_clocks
 from sla.models import Calendar, CalendarWindow, SLAPolicy
-from sla.services import backfill_clocks, calendar_generate_holidays
 from tickets.models import Ticket, TicketType, VipTier
 
 __all__ = ["backfill_clocks", "seed_demo_sla", "seed_sla"]

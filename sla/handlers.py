@@ -1,11 +1,11 @@
 """How the SLA reacts to the ticket lifecycle (subscribed in ``opsdesk/wiring.py``).
 
-Each handler is one line into ``sla.services`` (clocks) or ``sla.waits`` (waiting segments).
+Each handler is one line into ``sla.lifecycle`` (clocks) or ``sla.waits`` (waiting segments).
 """
 
 from __future__ import annotations
 
-from sla import services, waits
+from sla import lifecycle, waits
 from tickets import events
 from tickets import services as ticket_services
 
@@ -15,8 +15,8 @@ _POLICY_FIELDS = frozenset({"priority", "queue", "ticket_type"})
 
 def start_clocks(event: events.TicketCreated) -> None:
     """Start the matching policy's clocks; without a deadline from a person, the resolution due is the deadline."""
-    clocks = services.start_clocks(event.ticket, at=event.at, actor=event.actor)
-    default = None if event.deadline_given else services.default_deadline(clocks)
+    clocks = lifecycle.start_clocks(event.ticket, at=event.at, actor=event.actor)
+    default = None if event.deadline_given else lifecycle.default_deadline(clocks)
     if default is not None:
         ticket_services.ticket_move_deadline(event.ticket, deadline=default, actor=event.actor, cause="sla_default",
                                              at=event.at)
@@ -24,12 +24,12 @@ def start_clocks(event: events.TicketCreated) -> None:
 
 def follow_status(event: events.StatusChanged) -> None:
     """Pause, resume or stop the clocks for the new status."""
-    services.sync_clocks(event.ticket, at=event.at, actor=event.actor, cause=event.cause)
+    lifecycle.sync_clocks(event.ticket, at=event.at, actor=event.actor, cause=event.cause)
 
 
 def follow_reason(event: events.BlockingReasonChanged) -> None:
     """The new blocking reason may (not) pause the resolution clock."""
-    services.sync_clocks(event.ticket, at=event.at, actor=event.actor, cause="reason_changed")
+    lifecycle.sync_clocks(event.ticket, at=event.at, actor=event.actor, cause="reason_changed")
 
 
 def record_wait(event: events.StatusChanged | events.BlockingReasonChanged) -> None:
@@ -39,21 +39,21 @@ def record_wait(event: events.StatusChanged | events.BlockingReasonChanged) -> N
 
 def stop_on_reply(event: events.PublicReplyAdded) -> None:
     """A public reply stops the first-response (and next-reply) clock."""
-    services.on_public_reply(event.ticket, at=event.at, actor=event.actor)
+    lifecycle.on_public_reply(event.ticket, at=event.at, actor=event.actor)
 
 
 def customer_wrote(event: events.CustomerWrote) -> None:
     """A customer message may start a next-reply clock."""
-    services.on_customer_message(event.ticket, at=event.at)
+    lifecycle.on_customer_message(event.ticket, at=event.at)
 
 
 def rematch(event: events.Reclassified) -> None:
     """Priority, queue or type changed: another policy may apply now."""
     if event.changed & _POLICY_FIELDS:
-        services.sla_rematch(event.ticket, actor=event.actor)
+        lifecycle.sla_rematch(event.ticket, actor=event.actor)
 
 
 def follow_deadline(event: events.DeadlineChanged) -> None:
     """The deadline clock follows ``Ticket.deadline`` (retargeted: a new escalation generation)."""
-    services.on_deadline_changed(event.ticket, previous=event.previous, at=event.at, actor=event.actor,
-                                 cause=event.cause, **event.details)
+    lifecycle.on_deadline_changed(event.ticket, previous=event.previous, at=event.at, actor=event.actor,
+                                  cause=event.cause, **event.details)

@@ -1,18 +1,23 @@
 """SLA data: working calendars, SLA policies, and the clocks that run on tickets.
 
 Business-time arithmetic lives in ``sla.businesstime`` (pure); every write to
-a clock goes through ``sla.services``; reads and display helpers live in
+a clock goes through the SLA write side (``sla.lifecycle`` and the engine in
+``sla.clocks``, see docs/sla.md); reads and display helpers live in
 ``sla.selectors``. Models hold data and a few small derived things only.
 
 A calendar's ``version`` changes on every edit of the calendar or of one of
 its rows (window, holiday, override); its ``WorkCalendar`` is cached in-process
 under ``(pk, version)``, so an edit anywhere is seen by every process at its
 next read of the row, and the edit also enqueues a recomputation of the due
-instants of the running clocks on that calendar (``sla.tasks``).
+instants of the running clocks on that calendar (``sla.tasks``, which runs
+``sla.calendars.calendar_recompute_due``). That edit rule lives here, in
+:func:`calendar_changed` and :func:`calendar_enqueue_recompute`, because every
+save of a calendar row must apply it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import uuid
@@ -21,7 +26,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,8 +108,6 @@ class Calendar(models.Model):
             kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
         super().save(*args, **kwargs)
         if not adding:
-            from sla.services import calendar_enqueue_recompute
-
             calendar_enqueue_recompute(self.pk, self.version)
 
     # The spec and the engine ------------------------------------------------------------
@@ -146,17 +149,36 @@ class CalendarRow(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        from sla.services import calendar_changed
-
         calendar_changed(self.calendar_id)
 
     def delete(self, *args, **kwargs):
         calendar_id = self.calendar_id
         result = super().delete(*args, **kwargs)
-        from sla.services import calendar_changed
-
         calendar_changed(calendar_id)
         return result
+
+
+def calendar_changed(calendar_id: int) -> uuid.UUID:
+    """Record an edit of a calendar's rows: new version (drops cached engines) and a recompute after commit."""
+    version = uuid.uuid4()
+    Calendar.objects.filter(pk=calendar_id).update(version=version, updated_at=timezone.now())
+    calendar_enqueue_recompute(calendar_id, version)
+    return version
+
+
+def calendar_enqueue_recompute(calendar_id: int, version: uuid.UUID) -> None:
+    """After commit, enqueue ``sla.tasks.recompute_calendar`` (never inside the admin request)."""
+    transaction.on_commit(functools.partial(_enqueue_recompute, calendar_id, version))
+
+
+def _enqueue_recompute(calendar_id: int, version: uuid.UUID) -> None:
+    # One admin save edits several rows and registers several callbacks; only the callback that
+    # carries the committed version enqueues (a rolled-back savepoint's version never matches).
+    if Calendar.objects.filter(pk=calendar_id, version=version).exists():
+        # Not a cycle: django_q.tasks (broker, queues, django_q's models) loads only when a recompute is enqueued.
+        from django_q.tasks import async_task
+
+        async_task("sla.tasks.recompute_calendar", calendar_id, task_name=f"sla-recompute-{calendar_id}-{version}")
 
 
 class CalendarWindow(CalendarRow):
@@ -309,14 +331,14 @@ class SLAPolicy(models.Model):
 
 
 class SLAClock(models.Model):
-    """One SLA clock of a ticket. Changed only by ``sla.services``; every change is an ``SLAClockEvent``.
+    """One SLA clock of a ticket. Changed only by ``sla.clocks``; every change is an ``SLAClockEvent``.
 
     ``consumed`` is the business time consumed up to ``state_changed_at`` (the
     last state change or retarget); while running, the live value adds the
     business time since then, and ``due_at`` is where it reaches ``target``.
 
     The ``deadline`` kind follows ``Ticket.deadline`` instead of a policy target
-    (``sla.services.on_deadline_changed``, docs/sla.md): it never counts for
+    (``sla.lifecycle.on_deadline_changed``, docs/sla.md): it never counts for
     compliance and only escalation levels bound to it watch it.
     """
 
@@ -411,7 +433,7 @@ class SLAClock(models.Model):
 class SLAClockEvent(AppendOnlyModel):
     """One immutable step of a clock: what happened, when, and the clock's state right after it.
 
-    Replaying a clock's events in order (``sla.services.replay``) rebuilds its
+    Replaying a clock's events in order (``sla.clocks.replay``) rebuilds its
     stored state, which is how clocks are audited.
     """
 

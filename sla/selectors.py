@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sla.models import Calendar, SLAClock, SLAClockEvent
-from tickets.models import Status, display_name
+from core.formatting import format_dt
+from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
+from tickets.models import BlockingReason, Status, display_name
 
 ZERO = timedelta(0)
 State = SLAClock.State
@@ -236,8 +237,6 @@ _VERDICTS = {"objective": gettext_lazy("objective"), "subjective": gettext_lazy(
 
 
 def _deadline_text(value) -> str:
-    from tickets.templatetags.opsdesk import format_dt
-
     return format_dt(datetime.fromisoformat(value)) if value else "—"
 
 
@@ -280,9 +279,6 @@ def _event_details(event: SLAClockEvent, names: dict) -> str:
 
 def ticket_sla_history(ticket) -> list[EventView]:
     """Every clock event of the ticket (the segment history), oldest first."""
-    from sla.models import SLAPolicy
-    from tickets.models import BlockingReason
-
     events = list(
         SLAClockEvent.objects.filter(clock__ticket_id=ticket.pk)
         .select_related("clock", "actor__profile")

@@ -1,11 +1,11 @@
-"""django-q2 entry points: one-line calls into ``sla.services``."""
+"""django-q2 entry points: one-line calls into the SLA write side."""
 
-from sla import services
+from sla import breaches, calendars
 
 
 def recompute_calendar(calendar_id: int) -> int:
-    return services.calendar_recompute_due(calendar_id)
+    return calendars.calendar_recompute_due(calendar_id)
 
 
 def mark_breaches() -> int:
-    return services.clock_mark_breaches()
+    return breaches.clock_mark_breaches()

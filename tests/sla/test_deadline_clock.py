@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from reports import dashboard as dash
 from reports.selectors import Period
-from sla import services as sla
+from sla.breaches import clock_mark_breaches
+from sla.clocks import ClockState, replay
+from sla.lifecycle import backfill_clocks
 from sla.models import SLAClock, SLAClockEvent
 from sla.selectors import live_consumed, ticket_sla_history, with_clocks
 from tests.factories import CustomerFactory, TicketFactory, TicketTypeFactory
@@ -40,7 +42,7 @@ def clock(ticket, kind=DL) -> SLAClock:
 
 def assert_replays(ticket):
     for c in SLAClock.objects.filter(ticket=ticket):
-        assert sla.replay(c) == sla.ClockState.of(c), c.kind
+        assert replay(c) == ClockState.of(c), c.kind
 
 
 def test_a_ticket_with_a_deadline_gets_a_deadline_clock_that_never_counts(make_policy, dispatcher, queue, at):
@@ -95,7 +97,7 @@ def test_moving_the_deadline_retargets_with_a_new_generation_and_recomputes_the_
     at(2026, 2, 16, 9, 0)
     ticket = create(dispatcher, queue, deadline=almaty(2026, 2, 16, 12, 0))
     at(2026, 2, 16, 12, 30)
-    sla.clock_mark_breaches()
+    clock_mark_breaches()
     assert clock(ticket).breached_at == almaty(2026, 2, 16, 12, 0)
 
     services.ticket_override_deadline(ticket, deadline=almaty(2026, 2, 17, 12, 0), actor=admin_user,
@@ -112,7 +114,7 @@ def test_moving_the_deadline_retargets_with_a_new_generation_and_recomputes_the_
     assert clock(ticket, RES).generation == 0  # the SLA clocks never move with the deadline
 
     at(2026, 2, 17, 12, 30)
-    sla.clock_mark_breaches()
+    clock_mark_breaches()
     assert clock(ticket).breached_at == almaty(2026, 2, 17, 12, 0)  # breached again, in the new generation
     assert list(dl.events.filter(kind="breach").values_list("generation", "at")) == [
         (0, almaty(2026, 2, 16, 12, 0)), (1, almaty(2026, 2, 17, 12, 0)),
@@ -182,7 +184,7 @@ def test_the_backfill_gives_every_open_ticket_with_a_deadline_its_deadline_clock
     done_at = almaty(2026, 2, 16, 15, 0)
     done = TicketFactory(queue=queue, created_at=created, status=Status.DONE, status_changed_at=done_at,
                          done_at=done_at, deadline=almaty(2026, 2, 16, 12, 0))
-    assert sla.backfill_clocks(Ticket.objects.all()) == 3
+    assert backfill_clocks(Ticket.objects.all()) == 3
     assert clock(given).breached_at == almaty(2026, 2, 16, 12, 0) and clock(given).target == 3 * H
     defaulted.refresh_from_db()
     assert defaulted.deadline == almaty(2026, 2, 18, 18, 0) and clock(defaulted).due_at == defaulted.deadline
@@ -219,7 +221,7 @@ def test_the_dashboard_compliance_figures_are_the_same_with_and_without_deadline
     fresh = create(dispatcher, queue, performer=engineer, deadline=almaty(2026, 2, 17, 11, 0))
     services.ticket_reply(fresh, body="On it", actor=engineer)
     at(2026, 2, 17, 12, 0)
-    sla.clock_mark_breaches()
+    clock_mark_breaches()
     services.ticket_change_status(late, status=Status.DONE, actor=engineer)
     assert SLAClock.objects.filter(kind=DL, breached_at__isnull=False).count() == 4  # late, tight, open_, fresh
     period = Period(almaty(2026, 2, 16).date(), almaty(2026, 2, 17).date(), ALMATY)

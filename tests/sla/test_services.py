@@ -7,9 +7,12 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 
-from sla import services as sla
-from sla.models import CalendarHoliday, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy
-from sla.services import ClockState, replay
+from sla.breaches import clock_mark_breaches
+from sla.calendars import calendar_generate_holidays, calendar_recompute_due
+from sla.clocks import ClockState, replay
+from sla.lifecycle import backfill_clocks, sla_rematch, sla_rematch_customer, start_clocks
+from sla.models import CalendarHoliday, CalendarWindow, SLAClock, SLAClockEvent, SLAPolicy, calendar_changed
+from sla.policies import policy_match
 from tests.factories import CustomerFactory, TicketFactory, TicketTypeFactory, VipTierFactory
 from tickets import services
 from tickets.models import Priority, Status, Ticket, TicketEvent
@@ -59,12 +62,12 @@ def test_the_first_active_policy_by_precedence_whose_conditions_all_hold_applies
     make_policy(name="Inactive first", precedence=1, is_active=False)
     critical = make_policy(name="Critical", precedence=50, priority=Priority.CRITICAL)
 
-    assert sla.policy_match(TicketFactory(queue=queue, ticket_type=simple)) == by_type
-    assert sla.policy_match(TicketFactory(queue=other_queue, ticket_type=simple)) == by_type_and_queue
-    assert sla.policy_match(TicketFactory(queue=queue, ticket_type=None)) == any_ticket
+    assert policy_match(TicketFactory(queue=queue, ticket_type=simple)) == by_type
+    assert policy_match(TicketFactory(queue=other_queue, ticket_type=simple)) == by_type_and_queue
+    assert policy_match(TicketFactory(queue=queue, ticket_type=None)) == any_ticket
     vip_ticket = TicketFactory(queue=queue, ticket_type=simple, customer=CustomerFactory(vip_tier=gold))
-    assert sla.policy_match(vip_ticket) == vip
-    assert sla.policy_match(TicketFactory(queue=queue, priority=Priority.CRITICAL, customer=vip_ticket.customer)) == (
+    assert policy_match(vip_ticket) == vip
+    assert policy_match(TicketFactory(queue=queue, priority=Priority.CRITICAL, customer=vip_ticket.customer)) == (
         critical
     )
 
@@ -106,7 +109,7 @@ def test_friday_1730_with_two_hours_is_due_monday_1030_on_the_office_calendar(ma
 def test_friday_before_nauryz_is_due_after_the_holidays(make_policy, office, dispatcher, queue, at):
     office.holiday_country = "KZ"
     office.save()
-    sla.calendar_generate_holidays(office, years=[2026])
+    calendar_generate_holidays(office, years=[2026])
     assert office.holidays.filter(date=date(2026, 3, 23)).exists()
     make_policy(first_response_target=2 * H)
     at(2026, 3, 20, 17, 30)
@@ -139,10 +142,10 @@ def test_a_deadline_set_by_the_dispatcher_is_kept(make_policy, dispatcher, queue
 def test_start_clocks_can_start_at_the_tickets_creation_and_is_idempotent(make_policy, queue):
     make_policy(first_response_target=2 * H)
     ticket = TicketFactory(queue=queue, created_at=almaty(2026, 2, 13, 17, 30))
-    started = sla.start_clocks(ticket)
+    started = start_clocks(ticket)
     assert {c.kind for c in started} == {FR, RES}
     assert clocks(ticket)[FR].due_at == almaty(2026, 2, 16, 10, 30)
-    assert sla.start_clocks(ticket, at=almaty(2026, 3, 1, 9)) == started
+    assert start_clocks(ticket, at=almaty(2026, 3, 1, 9)) == started
     assert SLAClock.objects.filter(ticket=ticket).count() == 2
 
 
@@ -434,11 +437,11 @@ def test_a_vip_tier_change_rematches_through_sla_rematch(make_policy, dispatcher
     at(2026, 2, 16, 9, 10)
     ticket.customer.vip_tier = gold
     ticket.customer.save()
-    assert sla.sla_rematch_customer(ticket.customer, actor=dispatcher) == 1
+    assert sla_rematch_customer(ticket.customer, actor=dispatcher) == 1
     c = clocks(ticket)
     assert c[FR].policy == vip and c[FR].due_at == almaty(2026, 2, 16, 9, 30)
     assert c[RES].due_at == almaty(2026, 2, 16, 13, 0)  # 4 h from 09:00 end exactly at the lunch break
-    assert sla.sla_rematch(ticket, actor=dispatcher) is False
+    assert sla_rematch(ticket, actor=dispatcher) is False
 
 
 def test_a_ticket_that_stops_matching_has_no_sla_and_gets_it_back(make_policy, dispatcher, queue, at):
@@ -514,8 +517,8 @@ def test_the_recompute_leaves_paused_clocks_alone_and_works_in_batches(
     services.ticket_change_status(tickets[0], status=Status.WAITING, actor=engineer, reason=waiting_reason)
     CalendarHoliday.objects.bulk_create([CalendarHoliday(calendar=office, date=date(2026, 2, 16))])
     office.refresh_from_db()
-    sla.calendar_changed(office.pk)
-    assert sla.calendar_recompute_due(office.pk, batch_size=2) == 15 - 2  # 5 FR + 4 running RES + 4 running DL
+    calendar_changed(office.pk)
+    assert calendar_recompute_due(office.pk, batch_size=2) == 15 - 2  # 5 FR + 4 running RES + 4 running DL
     assert clocks(tickets[0])[RES].due_at is None
     assert all(clocks(t)[FR].due_at == almaty(2026, 2, 17, 10, 30) for t in tickets)
 
@@ -527,9 +530,9 @@ def test_breached_at_is_the_due_instant_and_written_once(make_policy, dispatcher
     make_policy(first_response_target=2 * H)
     at(2026, 2, 16, 9, 0)
     ticket = create(actor=dispatcher, queue=queue, performer=engineer)
-    assert sla.clock_mark_breaches(almaty(2026, 2, 16, 11, 0)) == 0  # exactly at due: not yet
-    assert sla.clock_mark_breaches(almaty(2026, 2, 16, 11, 30)) == 1
-    assert sla.clock_mark_breaches(almaty(2026, 2, 16, 12, 0)) == 0
+    assert clock_mark_breaches(almaty(2026, 2, 16, 11, 0)) == 0  # exactly at due: not yet
+    assert clock_mark_breaches(almaty(2026, 2, 16, 11, 30)) == 1
+    assert clock_mark_breaches(almaty(2026, 2, 16, 12, 0)) == 0
     at(2026, 2, 16, 12, 30)
     services.ticket_reply(ticket, body="Sorry", actor=engineer)
     fr = clocks(ticket)[FR]
@@ -554,9 +557,9 @@ def test_a_clock_due_on_friday_evening_is_not_breached_over_the_weekend(make_pol
     make_policy(first_response_target=H)
     at(2026, 2, 13, 17, 0)
     ticket = create(actor=dispatcher, queue=queue)
-    assert sla.clock_mark_breaches(almaty(2026, 2, 14, 12, 0)) == 0
-    assert sla.clock_mark_breaches(almaty(2026, 2, 16, 9, 0)) == 0  # Monday's opening: no business time yet
-    assert sla.clock_mark_breaches(almaty(2026, 2, 16, 9, 1)) == 1
+    assert clock_mark_breaches(almaty(2026, 2, 14, 12, 0)) == 0
+    assert clock_mark_breaches(almaty(2026, 2, 16, 9, 0)) == 0  # Monday's opening: no business time yet
+    assert clock_mark_breaches(almaty(2026, 2, 16, 9, 1)) == 1
     assert clocks(ticket)[FR].breached_at == almaty(2026, 2, 13, 18, 0)
 
 
@@ -582,7 +585,7 @@ def test_replay_equals_the_stored_state_through_a_whole_lifecycle(
     at(2026, 2, 16, 16, 0)
     services.ticket_update(ticket, actor=dispatcher, priority=Priority.HIGH)
     at(2026, 2, 17, 9, 0)
-    sla.clock_mark_breaches()
+    clock_mark_breaches()
     services.ticket_change_status(ticket, status=Status.DONE, actor=engineer)
     at(2026, 2, 17, 10, 0)
     services.ticket_change_status(ticket, status=Status.IN_PROGRESS, actor=engineer)
@@ -605,7 +608,7 @@ def test_backfill_gives_bulk_created_tickets_clocks_from_their_timestamps(make_p
                          first_public_reply_at=almaty(2026, 2, 16, 9, 15))
     canceled = TicketFactory(queue=queue, created_at=created, status=Status.CANCELED,
                              canceled_at=almaty(2026, 2, 16, 10, 0))
-    assert sla.backfill_clocks(Ticket.objects.all(), now=almaty(2026, 2, 16, 12, 0)) == 4
+    assert backfill_clocks(Ticket.objects.all(), now=almaty(2026, 2, 16, 12, 0)) == 4
     assert clocks(open_one)[FR].state == SLAClock.State.RUNNING
     assert clocks(open_one)[FR].breached_at == almaty(2026, 2, 16, 11, 0)  # marked by the backfill
     open_one.refresh_from_db()
@@ -616,7 +619,7 @@ def test_backfill_gives_bulk_created_tickets_clocks_from_their_timestamps(make_p
     c = clocks(done)
     assert c[RES].state == SLAClock.State.STOPPED and c[RES].consumed == 3 * H and c[FR].consumed == 15 * MIN
     assert all(not clock.counts_for_compliance for clock in clocks(canceled).values())
-    assert sla.backfill_clocks(Ticket.objects.all()) == 0
+    assert backfill_clocks(Ticket.objects.all()) == 0
     for ticket in (open_one, replied_waiting, done, canceled):
         assert_replays(ticket)
 

@@ -12,7 +12,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from sla import services
+from sla import lifecycle
 from sla.models import SLAClock
 from tickets.models import OPEN_STATUSES, Ticket
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 has_one = set(SLAClock.objects.filter(ticket__in=batch, kind=SLAClock.Kind.DEADLINE)
                               .values_list("ticket_id", flat=True))
                 for ticket in batch.exclude(pk__in=has_one):  # one may have started since the list was read
-                    clock = services.on_deadline_changed(ticket, previous=None, cause="backfill")
+                    clock = lifecycle.on_deadline_changed(ticket, previous=None, cause="backfill")
                     started += clock is not None
         self.stdout.write(json.dumps({"tickets": len(ids), "started": started,
                                       "duration_ms": round((time.perf_counter() - started_at) * 1000, 1)}))
