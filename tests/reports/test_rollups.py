@@ -21,7 +21,13 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from reports import clockfigures, metrics, rollups
-from reports import dashboard as dash
+from reports.dashboard.breakdowns import DIMENSIONS, breakdown
+from reports.dashboard.clocks import clock_stats
+from reports.dashboard.common import previous
+from reports.dashboard.period import period_figures
+from reports.dashboard.scoping import Scope
+from reports.dashboard.trends import daily_compliance, first_response_histogram
+from reports.dashboard.workload import workload
 from reports.models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 from reports.selectors import Period
 from routing.vip import evaluate_customers
@@ -51,15 +57,15 @@ def fresh(user):
 
 def clock_figures(user, period: Period, **narrow) -> dict:
     """Every clock figure of the dashboard, for ``user`` (optionally narrowed to a queue or a type)."""
-    who = dash.Scope(fresh(user), **narrow)
+    who = Scope(fresh(user), **narrow)
     return {
-        "stats": {key: asdict(value) for key, value in sorted(dash.clock_stats(who, period).items())},
-        **{f"breakdown-{name}": dash.breakdown(who, period, name) for name in dash.DIMENSIONS},
-        "daily": dash.daily_compliance(who, period),
-        "histogram": dash.first_response_histogram(who, period),
+        "stats": {key: asdict(value) for key, value in sorted(clock_stats(who, period).items())},
+        **{f"breakdown-{name}": breakdown(who, period, name) for name in DIMENSIONS},
+        "daily": daily_compliance(who, period),
+        "histogram": first_response_histogram(who, period),
         # Ticket counts (TicketDay): closed on time in both periods, done/taken per person, per queue.
-        "on_time": asdict(dash.period_figures(who, period).on_time),
-        "workload": dash.workload(who, period),
+        "on_time": asdict(period_figures(who, period).on_time),
+        "workload": workload(who, period),
     }
 
 
@@ -70,8 +76,8 @@ def on_clocks(user, period: Period, **narrow) -> dict:
 
 
 def uses_rollups(user, period: Period, **narrow) -> bool:
-    scope = dash.Scope(fresh(user), **narrow)
-    return clockfigures.rollup_records(scope, period, dash.previous(period)) is not None
+    scope = Scope(fresh(user), **narrow)
+    return clockfigures.rollup_records(scope, period, previous(period)) is not None
 
 
 def assert_same(got, expected, where: str = "figures") -> None:
@@ -352,13 +358,13 @@ def test_a_half_hour_zone_counts_each_clock_on_its_own_local_day(late_replies, m
     assert stopped_days("Asia/Almaty") == {date(2026, 3, 3): 3}
 
     in_kolkata = Period(WEEK.first, WEEK.last, KOLKATA)
-    days = {d["day"]: d["fr_total"] for d in dash.daily_compliance(dash.Scope(fresh(manager)), in_kolkata)}
+    days = {d["day"]: d["fr_total"] for d in daily_compliance(Scope(fresh(manager)), in_kolkata)}
     assert (days[date(2026, 3, 3)], days[date(2026, 3, 4)]) == (2, 1)
-    days = {d["day"]: d["fr_total"] for d in dash.daily_compliance(dash.Scope(fresh(manager)), WEEK)}
+    days = {d["day"]: d["fr_total"] for d in daily_compliance(Scope(fresh(manager)), WEEK)}
     assert (days[date(2026, 3, 3)], days[date(2026, 3, 4)]) == (3, 0)
     # A Kolkata period that ends on Tuesday stops at 00:00 Kolkata = 23:30 Almaty: C is outside it.
     tuesday = Period(date(2026, 3, 3), date(2026, 3, 3), KOLKATA)
-    assert dash.clock_stats(dash.Scope(fresh(manager)), tuesday)[(1, "first_response")].total == 2
+    assert clock_stats(Scope(fresh(manager)), tuesday)[(1, "first_response")].total == 2
     assert_rollups_equal_clocks([manager], [in_kolkata, tuesday, WEEK])
 
 
@@ -438,7 +444,7 @@ def test_managers_dispatchers_and_observing_engineers_get_the_clocks_figures(
     assert_rollups_equal_clocks([manager, dispatcher, engineer, other_engineer, admin_user], [monday, *PERIODS])
 
     def first_responses(user) -> int:
-        return dash.clock_stats(dash.Scope(fresh(user)), monday)[(1, "first_response")].total
+        return clock_stats(Scope(fresh(user)), monday)[(1, "first_response")].total
 
     # Manager: team, approved, observed only, observed and in the queue (counted once).
     assert first_responses(manager) == 4
@@ -510,10 +516,10 @@ def test_rollup_percentiles_are_exact_whatever_the_bins(random_clocks, admin_use
     assert rollups.bin_bounds(rollups.bin_of(3600.0))[0] == 3600.0
     assert rollups.bin_of(899.999) == rollups.bin_of(900.0) - 1
     period = WEEK
-    prev = dash.previous(period)
+    prev = previous(period)
     for user, queues in ((admin_user, None), (dispatcher, {queue.pk})):
         assert uses_rollups(user, period)
-        stats = dash.clock_stats(dash.Scope(fresh(user)), period)
+        stats = clock_stats(Scope(fresh(user)), period)
         for kind in ("first_response", "resolution"):
             for bucket, span in ((1, period), (0, prev)):
                 seconds = [v for (q, k), rows in random_clocks.items() if k == kind and (queues is None or q in queues)
@@ -532,7 +538,7 @@ def test_the_distribution_puts_values_on_an_edge_in_the_bar_that_starts_there(ra
                for stopped, v in rows if WEEK.start <= stopped < WEEK.end]
     edges = [0, *rollups.HISTOGRAM_EDGES_S, float("inf")]
     expected = [sum(1 for v in seconds if low <= v < high) for low, high in itertools.pairwise(edges)]
-    got = [bar["count"] for bar in dash.first_response_histogram(dash.Scope(fresh(admin_user)), WEEK)]
+    got = [bar["count"] for bar in first_response_histogram(Scope(fresh(admin_user)), WEEK)]
     assert got == expected
 
 
@@ -621,6 +627,6 @@ def test_seed_demo_builds_the_rollups(db, settings):
 @pytest.mark.postgres
 def test_on_postgresql_percentiles_agree_with_percentile_cont(random_clocks, admin_user):
     with override_settings(REPORTS_USE_ROLLUPS=False):
-        expected = dash.clock_stats(dash.Scope(fresh(admin_user)), WEEK)
-    got = dash.clock_stats(dash.Scope(fresh(admin_user)), WEEK)
+        expected = clock_stats(Scope(fresh(admin_user)), WEEK)
+    got = clock_stats(Scope(fresh(admin_user)), WEEK)
     assert_same({k: asdict(v) for k, v in sorted(got.items())}, {k: asdict(v) for k, v in sorted(expected.items())})
