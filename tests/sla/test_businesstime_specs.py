@@ -10,17 +10,7 @@ from typing import Any
 import pytest
 
 from sla.businesstime import WEEKDAYS, WorkCalendar
-from tests.sla.businesstime_reference import (
-    CALENDARS,
-    DOMAIN,
-    ENGINES,
-    KZ,
-    LUNCH,
-    MIN,
-    NEW_YORK,
-    H,
-    almaty,
-)
+from tests.sla.businesstime_reference import CALENDARS, DOMAIN, ENGINES, KZ, LUNCH, MIN, NEW_YORK, H, almaty
 
 
 def test_input_zones_and_types() -> None:
