@@ -17,7 +17,7 @@ Calendar: Mon-Fri 09:00-18:00 in Asia/Almaty with the Kazakhstan holidays of
 
 Each peer's setup (offset objects, ``Timestamp`` conversion) is done before the
 clock starts, which favours the peers.  Every result is checked against the slow
-reference implementation of the test-suite (``tests/sla/test_businesstime.py``).
+reference implementation of the test-suite (``tests/sla/businesstime_reference.py``).
 A peer answer that lands exactly on a closing time is reported as the next
 opening by pandas; those are counted as disagreements but also shown separately
 as "boundary" cases (same business instant, different wall-clock instant).
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds, best kept (default 3)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tests.sla.test_businesstime import Reference
+    from tests.sla.businesstime_reference import Reference
 
     holiday_dates = kz_holidays(2025, 2027)
     spec = calendar_spec(holiday_dates)

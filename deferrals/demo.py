@@ -1,4 +1,4 @@
-"""Demo deadline deferrals (a ``tickets.demo.EXTRA_SEEDERS`` hook).
+"""Demo deadline deferrals (an ``opsdesk.demo.DEMO_SEEDERS`` hook).
 
 A few open tickets get a deferral request from their performer through the real services: three stay
 pending on the managers' desks (``/deferrals/``), three are decided, two objective and one subjective,

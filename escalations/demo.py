@@ -1,6 +1,6 @@
 """Demo escalations: the default and VIP ladders on the demo SLA policies, contacts, and armed clocks.
 
-``seed_demo_escalations(ctx)`` is a ``tickets.demo.EXTRA_SEEDERS`` entry (after
+``seed_demo_escalations(ctx)`` is an ``opsdesk.demo.DEMO_SEEDERS`` entry (after
 ``sla.demo.seed_demo_sla``, which gives the demo tickets their clocks). It is
 idempotent. Levels that fell due more than ``QUIET_BEFORE`` before the seed's
 "now" are recorded as already fired (``data.seeded``, no notices), so a fresh
@@ -75,6 +75,6 @@ def arm_clocks(now=None) -> int:
 
 
 def seed_demo_escalations(ctx=None) -> int:
-    """``tickets.demo.EXTRA_SEEDERS`` hook."""
+    """``opsdesk.demo.DEMO_SEEDERS`` hook."""
     seed_escalations()
     return arm_clocks(getattr(ctx, "now", None))

@@ -149,7 +149,7 @@ class TicketListFilter(_Base):
     def filter_zone(self, queryset, name, value):
         if value != "red":
             return queryset
-        from reports.dashboard import red_zone_ticket_ids
+        from reports.dashboard.now import red_zone_ticket_ids
 
         return queryset.filter(pk__in=red_zone_ticket_ids(queryset.order_by().values("pk"), timezone.now()))
 

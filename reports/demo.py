@@ -1,4 +1,4 @@
-"""Demo data for the reports: the rollups of the seeded clocks (a ``tickets.demo.EXTRA_SEEDERS`` hook)."""
+"""Demo data for the reports: the rollups of the seeded clocks (an ``opsdesk.demo.DEMO_SEEDERS`` hook)."""
 
 from __future__ import annotations
 

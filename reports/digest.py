@@ -22,7 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from reports import dashboard as dash
+from reports.dashboard.common import previous
+from reports.dashboard.period import period_figures
+from reports.dashboard.waiting import waiting_by_reason
 from reports.models import DigestSent
 from reports.selectors import Period
 from tickets import access
@@ -62,11 +64,11 @@ def _language(user) -> str:
 
 def digest_context(user, period: Period) -> dict:
     """What the digest says, computed as the dashboard computes it (scoped to what ``user`` may see)."""
-    figures = dash.period_figures(user, period)
+    figures = period_figures(user, period)
     site = settings.NOTIFY_SITE_URL.rstrip("/")
     query = f"?period=custom&date_from={period.first.isoformat()}&date_to={period.last.isoformat()}"
-    causes = dash.waiting_by_reason(user, period, limit=TOP_CAUSES)
-    previous_causes = {c["key"]: c["hours"] for c in dash.waiting_by_reason(user, dash.previous(period))}
+    causes = waiting_by_reason(user, period, limit=TOP_CAUSES)
+    previous_causes = {c["key"]: c["hours"] for c in waiting_by_reason(user, previous(period))}
     for cause in causes:
         cause["previous_hours"] = previous_causes.get(cause["key"], 0.0)
         cause["link"] = site + cause["url"]

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.dashboard import preset
+from reports.dashboard.common import preset
 from reports.forms import DateInput, QueueChoiceField
 from reports.selectors import Period
 from tickets import selectors as ticket_selectors

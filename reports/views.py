@@ -138,13 +138,22 @@ from urllib.parse import urlencode  # noqa: E402
 
 from django.urls import reverse  # noqa: E402
 
-from reports import dashboard as dash  # noqa: E402
-from reports import reportdata, svgcharts  # noqa: E402
+from reports import svgcharts  # noqa: E402
+from reports.dashboard import scoping  # noqa: E402
+from reports.dashboard.breakdowns import breakdown, dimension_label  # noqa: E402
+from reports.dashboard.now import now_figures  # noqa: E402
+from reports.dashboard.period import period_figures  # noqa: E402
+from reports.dashboard.trends import daily_compliance, first_response_histogram  # noqa: E402
+from reports.dashboard.violators import top_violators  # noqa: E402
+from reports.dashboard.waiting import waiting_by_reason  # noqa: E402
+from reports.dashboard.workload import workload  # noqa: E402
 from reports.report_forms import CalibrationForm, PeriodForm, ReportFilterForm, StaffingForm  # noqa: E402
+from reports.tabular import registry  # noqa: E402
+from reports.tabular.report import export as export_report  # noqa: E402
 
 
 def _dashboard_viewer(request) -> None:
-    if not dash.can_view(request.user):
+    if not scoping.can_view(request.user):
         raise PermissionDenied
 
 
@@ -152,10 +161,10 @@ def _dashboard_context(request, form) -> dict:
     user = request.user
     period = form.the_period
     now = timezone.now()
-    figures = dash.period_figures(user, period)
-    trend = dash.daily_compliance(user, period)
-    histogram = dash.first_response_histogram(user, period)
-    waits = dash.waiting_by_reason(user, period)
+    figures = period_figures(user, period)
+    trend = daily_compliance(user, period)
+    histogram = first_response_histogram(user, period)
+    waits = waiting_by_reason(user, period)
     return {
         "form": form,
         "period": period,
@@ -164,14 +173,14 @@ def _dashboard_context(request, form) -> dict:
         "query": form.query(),
         "refresh_url": reverse("reports:dashboard") + "?" + urlencode(form.query()),
         "now": now,
-        "now_figures": dash.now_figures(user, now),
+        "now_figures": now_figures(user, now),
         "figures": figures,
         "breakdowns": [
-            {"name": name, "label": dash.dimension_label(name), "rows": dash.breakdown(user, period, name)}
+            {"name": name, "label": dimension_label(name), "rows": breakdown(user, period, name)}
             for name in ("agent", "queue", "type", "tier", "channel")
         ],
-        "violators": dash.top_violators(user, period),
-        "workload": dash.workload(user, period),
+        "violators": top_violators(user, period),
+        "workload": workload(user, period),
         "trend": trend,
         "trend_chart": svgcharts.column_chart(
             [(f"{d['day']:%d.%m}", d["res"], d["url"]) for d in trend], max_value=100, unit=" %"
@@ -206,10 +215,10 @@ def index(request):
 def _report(request, name: str, form_class=ReportFilterForm):
     _dashboard_viewer(request)
     form = form_class.parse(request.GET)
-    report = reportdata.build(name, request.user, form)
+    report = registry.build(name, request.user, form)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        return reportdata.export(report, fmt)
+        return export_report(report, fmt)
     for section in report.sections:
         RequestConfig(request, paginate=False).configure(section.table)
     return render(request, "reports/report.html", {"form": form, "report": report, "query": form.query()})

@@ -1,4 +1,4 @@
-"""Demo data for routing and VIP tiers (an ``EXTRA_SEEDERS`` entry of ``tickets.demo``); idempotent."""
+"""Demo data for routing and VIP tiers (an ``opsdesk.demo.DEMO_SEEDERS`` entry); idempotent."""
 
 from __future__ import annotations
 

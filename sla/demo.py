@@ -2,7 +2,7 @@
 
 ``seed_sla()`` is idempotent (calendars and policies are found by name; an
 admin's later edits are not overwritten). ``seed_demo_sla(ctx)`` is the
-``tickets.demo.EXTRA_SEEDERS`` entry point: it seeds the configuration, then
+``opsdesk.demo.DEMO_SEEDERS`` entry point: it seeds the configuration, then
 gives the bulk-created demo tickets their clocks with ``backfill_clocks``.
 """
 
@@ -131,7 +131,7 @@ def seed_sla() -> dict[str, int]:
 
 
 def seed_demo_sla(ctx=None) -> int:
-    """``tickets.demo.EXTRA_SEEDERS`` hook: seed the SLA configuration and backfill every ticket's clocks."""
+    """``opsdesk.demo.DEMO_SEEDERS`` hook: seed the SLA configuration and backfill every ticket's clocks."""
     seed_sla()
     now = getattr(ctx, "now", None)
     return backfill_clocks(Ticket.objects.all(), now=now)

@@ -10,7 +10,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reports import dashboard as dash
+from reports.dashboard.breakdowns import breakdown
+from reports.dashboard.clocks import clock_stats
+from reports.dashboard.common import previous as previous_period
+from reports.dashboard.now import now_figures, red_zone_ticket_ids
+from reports.dashboard.period import period_figures
+from reports.dashboard.scoping import scope
+from reports.dashboard.trends import daily_compliance, first_response_histogram
+from reports.dashboard.violators import top_violators
+from reports.dashboard.waiting import waiting_by_reason
+from reports.dashboard.workload import workload
 from reports.selectors import Period
 from tests.factories import TicketFactory, UserFactory
 from tests.reports.conftest import ALMATY, PERIOD
@@ -27,7 +36,7 @@ def refs(week, *names) -> set[int]:
 
 
 def test_now_counts_open_red_unassigned_without_next_step_waiting_and_deferrals(week, viewer):
-    now = dash.now_figures(viewer, timezone.now())
+    now = now_figures(viewer, timezone.now())
     assert [(f.key, f.value) for f in now.main] == [
         ("open", 4), ("red_zone", 2), ("unassigned", 1), ("no_next_step", 3), ("pending_deferrals", 1),
     ]
@@ -35,13 +44,13 @@ def test_now_counts_open_red_unassigned_without_next_step_waiting_and_deferrals(
 
 
 def test_the_red_zone_is_breached_or_past_eighty_percent_in_business_time(week, viewer):
-    red = dash.red_zone_ticket_ids(dash.scope(viewer).values("pk"), timezone.now())
+    red = red_zone_ticket_ids(scope(viewer).values("pk"), timezone.now())
     assert red == refs(week, "T6", "T8")  # T8: 7 of 8 h; T7: 2 of 8 h; T9 paused at 1 h
 
 
 def test_period_compliance_times_on_time_and_escalations_against_the_previous_period(week, viewer):
     with timezone.override(ALMATY):
-        figures = dash.period_figures(viewer, WEEK)
+        figures = period_figures(viewer, WEEK)
     assert figures.previous == Period(date(2026, 2, 25), date(2026, 3, 1), ALMATY)
     assert [(f.value, f.change.previous, f.change.delta) for f in figures.compliance] == [
         (83.3, 100.0, -16.7), (66.7, 100.0, -33.3),
@@ -60,7 +69,7 @@ def test_period_compliance_times_on_time_and_escalations_against_the_previous_pe
 
 
 def test_clock_statistics_are_exact_business_seconds(week, viewer):
-    stats = dash.clock_stats(viewer, WEEK)
+    stats = clock_stats(viewer, WEEK)
     fr, res = stats[(1, "first_response")], stats[(1, "resolution")]
     assert (fr.total, fr.met, fr.median, fr.p90) == (6, 5, 1800.0, 255 * 60.0)
     assert fr.average == pytest.approx(5900.0)
@@ -70,23 +79,23 @@ def test_clock_statistics_are_exact_business_seconds(week, viewer):
 
 def test_a_clock_stopped_at_0040_local_counts_on_that_local_monday(week, viewer):
     with timezone.override(ALMATY):
-        days = {d["day"]: d for d in dash.daily_compliance(viewer, WEEK)}
+        days = {d["day"]: d for d in daily_compliance(viewer, WEEK)}
     monday = days[date(2026, 3, 2)]
     assert (monday["fr_total"], monday["res_total"], monday["res"]) == (2, 2, 100.0)  # T1 and T3 (Sunday in UTC)
     assert (days[date(2026, 3, 3)]["fr"], days[date(2026, 3, 4)]["res"], days[date(2026, 3, 5)]["res"]) == (
         0.0, 0.0, None)
     # Only Monday to Friday: nothing of the previous period leaks in, although 00:40 Monday is 19:40 UTC Sunday.
-    previous = dash.clock_stats(viewer, dash.previous(WEEK))
+    previous = clock_stats(viewer, previous_period(WEEK))
     assert previous[(1, "resolution")].total == 1  # T0 alone
 
 
 def test_histogram_waiting_workload_violators_and_breakdowns(week, viewer):
     with timezone.override(ALMATY):
-        histogram = dash.first_response_histogram(viewer, WEEK)
-        waits = dash.waiting_by_reason(viewer, WEEK)
-        load = dash.workload(viewer, WEEK)
-        violators = dash.top_violators(viewer, WEEK)
-        by_agent = dash.breakdown(viewer, WEEK, "agent")
+        histogram = first_response_histogram(viewer, WEEK)
+        waits = waiting_by_reason(viewer, WEEK)
+        load = workload(viewer, WEEK)
+        violators = top_violators(viewer, WEEK)
+        by_agent = breakdown(viewer, WEEK, "agent")
     assert [b["count"] for b in histogram] == [1, 1, 3, 0, 0, 0, 1]
     assert [(w["name"], w["hours"], w["tickets"]) for w in waits] == [("Waiting for the customer", 8.0, 1)]
     assert [(p["name"], p["open"], p["taken"], p["done"]) for p in load["people"]] == [("Engineer", 3, 6, 3)]
@@ -177,7 +186,7 @@ def test_dispatchers_managers_and_admins_may_open_it(client, dispatcher, manager
 
 def test_a_dispatcher_counts_only_the_queues_they_dispatch(week, dispatcher, other_queue):
     TicketFactory(queue=other_queue)  # not theirs
-    now = dash.now_figures(dispatcher, timezone.now())
+    now = now_figures(dispatcher, timezone.now())
     assert now.open.value == 4
 
 

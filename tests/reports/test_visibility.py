@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.dashboard import Scope
+from reports.dashboard.scoping import Scope
 from tests.factories import QueueFactory, TicketFactory, UserFactory
 from tickets.models import Ticket
 from tickets.visibility import visibility_of

@@ -181,7 +181,7 @@ def test_deferral_requests_are_read_only_in_admin(client, pending, admin_user):
 
 
 def test_the_intake_api_cannot_carry_a_deadline(client, queue):
-    from tests.tickets.test_intake import make_gateway, message, send
+    from tests.tickets.intake_helpers import make_gateway, message, send
 
     gateway = make_gateway("Mail", queue)
     send(client, gateway.token, message(deadline="2030-01-01T10:00:00+05:00"))

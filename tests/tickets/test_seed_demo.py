@@ -13,7 +13,10 @@ from django.db.models import Count, Min
 from django.test import RequestFactory
 from django.utils import timezone
 
-from tickets import access, demo
+from opsdesk import demo
+from tickets import access
+from tickets.demo.customers import DEMO_TOKENS
+from tickets.demo.people import DEMO_PASSWORD, DEMO_USERS
 from tickets.models import (
     OPEN_STATUSES,
     Customer,
@@ -50,8 +53,8 @@ def test_it_creates_tickets_in_every_status(seeded):
 
 def test_every_role_logs_in_with_the_documented_password(seeded):
     request = RequestFactory().get("/")
-    for spec in demo.DEMO_USERS:
-        user = authenticate(request=request, username=spec.username, password=demo.DEMO_PASSWORD)
+    for spec in DEMO_USERS:
+        user = authenticate(request=request, username=spec.username, password=DEMO_PASSWORD)
         assert user is not None, spec.username
         assert spec.role in access.roles_of(user)
     admin = User.objects.get(username="admin")
@@ -94,15 +97,15 @@ def test_customers_are_bilingual_with_phones_and_some_vips(seeded):
 
 
 def test_the_intake_tokens_are_the_documented_ones(seeded):
-    for name, token in demo.DEMO_TOKENS.items():
+    for name, token in DEMO_TOKENS.items():
         channel = IntakeChannel.objects.get(name=name)
         assert channel.token_hash == hash_token(token) and channel.is_active
         assert token in seeded
 
 
 def test_the_command_prints_the_logins_and_the_tokens(seeded):
-    assert demo.DEMO_PASSWORD in seeded
-    for spec in demo.DEMO_USERS:
+    assert DEMO_PASSWORD in seeded
+    for spec in DEMO_USERS:
         assert spec.username in seeded
     assert "60 created" in seeded
 
@@ -217,7 +220,7 @@ def test_it_refuses_to_run_with_debug_off(db, settings):
 
 
 def test_extra_seeders_run_after_the_base_seed(db, monkeypatch):
-    monkeypatch.setattr(demo, "EXTRA_SEEDERS", ["tests.tickets.test_seed_demo.record_context"])
+    monkeypatch.setattr(demo, "DEMO_SEEDERS", ["tests.tickets.test_seed_demo.record_context"])
     seed(tickets=3)
     assert CALLS and CALLS[-1].queues["sales"].slug == "sales" and len(CALLS[-1].customers) == 200
 

@@ -1,7 +1,8 @@
 """``manage.py seed_demo [--tickets N] [--seed S]``: fill a development database with demo data.
 
-The work is done by ``tickets.demo.seed_demo``; see its docstring for what is
-written and how it stays idempotent and fast. The demo passwords and intake
+The work is done by ``tickets.demo.runner.seed_demo`` (see the ``tickets.demo`` package
+docstring for what is written and how it stays idempotent and fast), followed by the
+other apps' seeders listed in ``opsdesk/demo.py``. The demo passwords and intake
 tokens are public, so the command refuses to run with DEBUG off unless
 ``--force`` says the database is a throwaway one.
 """
@@ -11,7 +12,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import demo
+from opsdesk import demo
+from tickets.demo.customers import DEMO_TOKENS
+from tickets.demo.people import DEMO_PASSWORD, DEMO_USERS
+from tickets.demo.runner import DEFAULT_SEED, DEFAULT_TICKETS, seed_demo
 
 
 class Command(BaseCommand):
@@ -19,9 +23,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--tickets", type=int, default=demo.DEFAULT_TICKETS, help="How many demo tickets (default 300)."
+            "--tickets", type=int, default=DEFAULT_TICKETS, help="How many demo tickets (default 300)."
         )
-        parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="Random seed (default 42).")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Random seed (default 42).")
         parser.add_argument(
             "--force", action="store_true", help="Run even with DEBUG off (the demo passwords are public!)."
         )
@@ -34,7 +38,7 @@ class Command(BaseCommand):
                 "seed_demo creates users with a published password and refuses to run with DEBUG off. "
                 "Use --force only on a throwaway database."
             )
-        result = demo.seed_demo(tickets=tickets, seed=seed)
+        result = seed_demo(tickets=tickets, seed=seed, seeders=demo.DEMO_SEEDERS)
         out = self.stdout
         out.write(
             f"Users: {result.users_created} created. Customers: {result.customers_created} created, "
@@ -51,10 +55,10 @@ class Command(BaseCommand):
             out.write(f"Demo tickets (seed {seed}): 0 created, all {result.tickets_present} were already there.")
         out.write(f"Done in {result.seconds:.1f} s.")
         out.write("")
-        out.write(f"Demo logins (development only), password for all: {demo.DEMO_PASSWORD}")
-        for spec in demo.DEMO_USERS:
+        out.write(f"Demo logins (development only), password for all: {DEMO_PASSWORD}")
+        for spec in DEMO_USERS:
             out.write(f"  {spec.username:<11} {spec.display_name:<20} {spec.label}")
         out.write("")
         out.write("Intake API tokens (development only):")
-        for name, token in demo.DEMO_TOKENS.items():
+        for name, token in DEMO_TOKENS.items():
             out.write(f"  {name:<13} {token}")
