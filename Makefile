@@ -14,7 +14,7 @@ DEMO_TICKETS ?= 300
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT) with the django-q2 cluster"
 	@echo "make test   - install test tools (Chromium via apt where possible) and run the whole suite"
-	@echo "make lint   - ruff, migrations check, deploy check"
+	@echo "make lint   - ruff, import contracts (floors), migrations check, deploy check"
 	@echo "make bench  - benchmarks into bench/results.json and docs/performance.md"
 
 $(VENV)/bin/activate:
@@ -51,6 +51,7 @@ test: install-dev browser
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(60))') \
 		ALLOWED_HOSTS=opsdesk.example.com $(PY) manage.py check --deploy --fail-level WARNING

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from deferrals.models import DeferralRequest
+from reports import access as report_access
 from reports import selectors
 from tickets import selectors as ticket_selectors
 from tickets.forms import PersonChoiceField
@@ -37,7 +38,7 @@ class DisciplineFilterForm(forms.Form):
     def __init__(self, *args, viewer, **kwargs):
         super().__init__(*args, **kwargs)
         self.viewer = viewer
-        if not selectors.sees_all_teams(viewer):
+        if not report_access.sees_all_teams(viewer):
             del self.fields["team"]  # a manager sees their own team only
 
     def clean(self):

@@ -28,7 +28,7 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, 
 from django.db.models.functions import Coalesce, NullIf
 
 from deferrals.models import DeferralRequest
-from tickets import access
+from reports import access as report_access
 from tickets import selectors as ticket_selectors
 from tickets.models import Profile, Status, Ticket
 
@@ -64,16 +64,6 @@ def current_month(today: date, tz: tzinfo) -> Period:
 # --- Who is in the report ----------------------------------------------------------------------
 
 
-def can_view(user) -> bool:
-    return bool(user and user.is_authenticated and (
-        user.is_superuser or access.roles_of(user) & {access.MANAGER, access.ADMIN}
-    ))
-
-
-def sees_all_teams(user) -> bool:
-    return user.is_superuser or access.ADMIN in access.roles_of(user)
-
-
 def team_leads() -> QuerySet:
     """People somebody reports to (the team filter)."""
     leads = Profile.objects.filter(manager__isnull=False).values("manager_id")
@@ -82,7 +72,7 @@ def team_leads() -> QuerySet:
 
 def employees(viewer, team=None) -> QuerySet:
     """Whom ``viewer`` may see in the report: a manager their direct team; an admin everybody (or one team)."""
-    if sees_all_teams(viewer):
+    if report_access.sees_all_teams(viewer):
         if team is not None:
             return User.objects.filter(profile__manager=team)
         return ticket_selectors.people()

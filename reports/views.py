@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from deferrals import selectors as deferral_selectors
 from deferrals.models import DeferralRequest
-from reports import charts, exports, selectors
+from reports import access as report_access
+from reports import charts, exports, selectors, svgcharts
+from reports.dashboard.breakdowns import breakdown, dimension_label
+from reports.dashboard.now import now_figures
+from reports.dashboard.period import period_figures
+from reports.dashboard.trends import daily_compliance, first_response_histogram
+from reports.dashboard.violators import top_violators
+from reports.dashboard.waiting import waiting_by_reason
+from reports.dashboard.workload import workload
 from reports.forms import DisciplineFilterForm, DrillDownForm
+from reports.report_forms import CalibrationForm, PeriodForm, ReportFilterForm, StaffingForm
 from reports.tables import DisciplineTable
+from reports.tabular import registry
+from reports.tabular.report import export as export_report
+from sla.selectors import with_clocks
 from tickets.models import Ticket, display_name
 from tickets.tables import TicketListTable
 
 
 def _viewer_only(request) -> None:
-    if not selectors.can_view(request.user):
+    if not report_access.can_view_discipline(request.user):
         raise PermissionDenied
 
 
@@ -84,8 +100,6 @@ def _employee(request, form):
     employee_id = form.cleaned_data["employee"]
     if not selectors.in_scope(request.user, employee_id, form.cleaned_data.get("team")):
         raise Http404
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.select_related("profile").get(pk=employee_id)
 
 
@@ -102,8 +116,6 @@ def completed(request):
     if form.cleaned_data.get("on_time"):
         tickets = selectors.on_time(tickets)
     visible = Ticket.objects.visible_to(request.user).filter(pk__in=tickets.values("pk"))
-    from sla.selectors import with_clocks
-
     table = TicketListTable(with_clocks(visible.select_related(
         "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile")))
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
@@ -134,26 +146,12 @@ def deferral_list(request):
 
 # === The manager dashboard and the reports (issue 7) ===============================================================
 
-from urllib.parse import urlencode  # noqa: E402
 
-from django.urls import reverse  # noqa: E402
 
-from reports import svgcharts  # noqa: E402
-from reports.dashboard import scoping  # noqa: E402
-from reports.dashboard.breakdowns import breakdown, dimension_label  # noqa: E402
-from reports.dashboard.now import now_figures  # noqa: E402
-from reports.dashboard.period import period_figures  # noqa: E402
-from reports.dashboard.trends import daily_compliance, first_response_histogram  # noqa: E402
-from reports.dashboard.violators import top_violators  # noqa: E402
-from reports.dashboard.waiting import waiting_by_reason  # noqa: E402
-from reports.dashboard.workload import workload  # noqa: E402
-from reports.report_forms import CalibrationForm, PeriodForm, ReportFilterForm, StaffingForm  # noqa: E402
-from reports.tabular import registry  # noqa: E402
-from reports.tabular.report import export as export_report  # noqa: E402
 
 
 def _dashboard_viewer(request) -> None:
-    if not scoping.can_view(request.user):
+    if not report_access.can_view_dashboard(request.user):
         raise PermissionDenied
 
 
@@ -209,7 +207,7 @@ def dashboard(request):
 @require_GET
 def index(request):
     _dashboard_viewer(request)
-    return render(request, "reports/index.html", {"can_discipline": selectors.can_view(request.user)})
+    return render(request, "reports/index.html", {"can_discipline": report_access.can_view_discipline(request.user)})
 
 
 def _report(request, name: str, form_class=ReportFilterForm):

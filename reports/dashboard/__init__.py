@@ -8,7 +8,7 @@ same query. Definitions: docs/reports.md.
 
 The modules, by section of the page:
 
-* ``scoping``: who may open the dashboard (``can_view``) and which tickets a figure counts
+* ``scoping``: which tickets a figure counts
   (``Scope``, ``scope``, ``in_scope``);
 * ``common``: what every section shares: the previous period and presets, the period bucket
   of a row, links to the ticket list, names in the viewer's language, ``Figure``, durations,

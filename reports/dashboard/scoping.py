@@ -1,4 +1,4 @@
-"""Who sees the dashboard and the reports, and which tickets a figure counts (the ``Scope``)."""
+"""Which tickets a figure counts (the ``Scope``); who may open the pages is ``reports.access``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from django.db.models import QuerySet
 from tickets import access
 from tickets.models import Ticket
 from tickets.visibility import Visibility, visibility_of
-
-
-def can_view(user) -> bool:
-    """Dispatchers, managers and admins see the dashboard and the reports; engineers do not."""
-    return bool(
-        user and user.is_authenticated
-        and (user.is_superuser or access.roles_of(user) & {access.DISPATCHER, access.MANAGER, access.ADMIN})
-    )
 
 
 @dataclass(frozen=True)
