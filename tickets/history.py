@@ -32,10 +32,13 @@ class Shape:
     owner: str
     sentence: Callable | None = None
 
-    def check(self, data: dict) -> None:
+    def check(self, data: dict, *, partial: bool = False) -> None:
+        """Refuse keys the kind does not declare, and (unless ``partial``: filled in later) missing required ones."""
         unknown = set(data) - set(self.keys)
         if unknown:
             raise ValueError(f"history kind {self.kind!r} declares no key {sorted(unknown)}")
+        if partial:
+            return
         missing = self.required - set(data)
         if missing:
             raise ValueError(f"history kind {self.kind!r} needs {sorted(missing)}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tickets import history
 from tickets.models import Channel, Message, Status
 
 
@@ -72,6 +73,7 @@ class Story:
         self.last = ticket.created_at
 
     def _event(self, kind: str, actor, at: datetime, **data) -> dict:
+        history.shape_of(kind).check(data, partial=True)  # the declared shape; ``message`` ids come later
         self.events.append({"actor_id": None if actor is None else actor.pk, "kind": kind, "data": data,
                             "created_at": at})
         self.last = at
