@@ -9,12 +9,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO_TICKETS ?= 300
 
-.PHONY: run test lint bench install install-dev browser messages demo clean help
+.PHONY: run test lint docs bench install install-dev browser messages demo clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT) with the django-q2 cluster"
 	@echo "make test   - install test tools (Chromium via apt where possible) and run the whole suite"
 	@echo "make lint   - ruff, import contracts (floors), migrations check, deploy check"
+	@echo "make docs   - regenerate the generated sections of docs/architecture.md (wiring, history kinds)"
 	@echo "make bench  - benchmarks into bench/results.json and docs/performance.md"
 
 $(VENV)/bin/activate:
@@ -55,6 +56,10 @@ lint: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(60))') \
 		ALLOWED_HOSTS=opsdesk.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+# The sections of docs/architecture.md generated from the code: who reacts to what, the history kinds.
+docs: install
+	$(PY) manage.py architecture_docs
 
 # The database benchmarks need PostgreSQL (they create and drop scratch databases);
 # `make bench BENCH_ARGS=--quick` for a smaller run, `BENCH_ARGS="--only sweep"` for one.

@@ -9,6 +9,11 @@ this table ("who reacts to what"); ``tests/architecture/test_wiring.py`` pins it
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import sys
+from typing import Any
+
 from core.events import bus
 from escalations.planner import LadderPlanner
 from routing import assignment
@@ -61,3 +66,87 @@ def table() -> list[tuple[str, list[str]]]:
         (event_type.__name__, [f"{h.__module__}.{h.__qualname__}" for h in handlers])
         for event_type, handlers in SUBSCRIBERS
     ]
+
+
+# --- The table as documentation (docs/architecture.md, "Who reacts to what"; ``manage.py architecture_docs``) ---
+
+
+def _dotted(obj) -> str:
+    """``module.qualname`` of a function or class; an instance is named by its class."""
+    target = obj if hasattr(obj, "__qualname__") else type(obj)
+    return f"{target.__module__}.{target.__qualname__}"
+
+
+def providers() -> list[tuple[str, str]]:
+    """The ports as names: ``[("tickets.classify", "routing.assignment.classify_text"), …]``."""
+    return [(port.name, _dotted(provider)) for port, provider in PROVIDERS]
+
+
+def _md(text: str) -> str:
+    """Docstring text as one Markdown line fit for a table cell: double backticks become single, pipes escaped."""
+    return " ".join(text.replace("``", "`").split()).replace("|", "\\|")
+
+
+def _doc(obj) -> list[str]:
+    """The docstring of ``obj`` (of its class for an instance) as paragraphs; the first is its summary."""
+    target = obj if hasattr(obj, "__qualname__") else type(obj)
+    text = inspect.getdoc(target) or ""
+    return [_md(paragraph) for paragraph in text.split("\n\n") if paragraph.strip()]
+
+
+def _summary(obj) -> str:
+    paragraphs = _doc(obj)
+    return paragraphs[0] if paragraphs else ""
+
+
+def _port_module(port) -> str:
+    """The module that declares ``port``: ``<app>.ports`` by convention (else just the port's app)."""
+    app, _dot, attr = port.name.partition(".")
+    module = sys.modules.get(f"{app}.ports")
+    return f"{app}.ports" if module is not None and getattr(module, attr, None) is port else app
+
+
+_COMMON_FIELDS = ("ticket", "actor", "at")
+
+
+def _field(f: dataclasses.Field) -> str:
+    text = f.name if f.type in ("Any", Any) else f"{f.name}: {f.type}"
+    if f.default is not dataclasses.MISSING:
+        text += f" = {f.default!r}"
+    elif f.default_factory is not dataclasses.MISSING:
+        text += f" = {f.default_factory()!r}"
+    return f"`{text}`"
+
+
+def markdown() -> str:
+    """The "who reacts to what" table as Markdown: events in order with their handlers, the ports, event fields.
+
+    Rendered from ``SUBSCRIBERS`` and ``PROVIDERS`` and the docstrings of the events, handlers and providers;
+    ``docs/architecture.md`` holds exactly this between its ``wiring`` markers (a test checks it).
+    """
+    lines = [
+        "| # | event | what it means | who reacts, in this order |",
+        "|---|---|---|---|",
+    ]
+    for number, (event_type, handlers) in enumerate(SUBSCRIBERS, start=1):
+        reactions = "<br>".join(
+            f"{i}. `{_dotted(handler)}`: {_summary(handler)}" for i, handler in enumerate(handlers, start=1)
+        )
+        lines.append(f"| {number} | `{event_type.__name__}` | {_summary(event_type)} | {reactions} |")
+    lines += [
+        "",
+        "| port (declared in) | answered by | the answer |",
+        "|---|---|---|",
+    ]
+    for port, provider in PROVIDERS:
+        lines.append(f"| `{port.name}` (`{_port_module(port)}`) | `{_dotted(provider)}` | {_summary(provider)} |")
+    lines += [
+        "",
+        f"Fields of each event (`{events.__name__}`), besides {', '.join(f'`{n}`' for n in _COMMON_FIELDS)}:",
+        "",
+    ]
+    for event_type, _handlers in SUBSCRIBERS:
+        fields = [_field(f) for f in dataclasses.fields(event_type) if f.name not in _COMMON_FIELDS]
+        meaning = " ".join(_doc(event_type)[1:]) or _summary(event_type)  # the details, else the summary
+        lines.append(f"- `{event_type.__name__}`: {', '.join(fields) or 'none'}. {meaning}".rstrip())
+    return "\n".join(lines) + "\n"

@@ -91,3 +91,18 @@ def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data)
 def sentence_for(kind: str) -> Callable | None:
     shape = SHAPES.get(kind)
     return shape.sentence if shape is not None else None
+
+
+def markdown() -> str:
+    """Every declared kind as a Markdown table (docs/architecture.md, between its ``history`` markers).
+
+    Call it once the apps are ready (each app declares its kinds in ``AppConfig.ready``). Required keys are bold.
+    """
+    lines = ["| kind | owner | keys (**required** first): what each holds |", "|---|---|---|"]
+    for shape in SHAPES.values():
+        keys = sorted(shape.keys, key=lambda key: key not in shape.required)  # stable: declared order kept
+        cells = [f"**`{key}`**" if key in shape.required else f"`{key}`" for key in keys]
+        described = "; ".join(f"{cell}: {shape.keys[key]}" for cell, key in zip(cells, keys, strict=True))
+        described = described.replace("|", "\\|")  # a pipe would end the table cell
+        lines.append(f"| `{shape.kind}` | {shape.owner} | {described} |")
+    return "\n".join(lines) + "\n"
