@@ -1,7 +1,7 @@
 """The django-q2 schedules of OpsDesk, registered idempotently in one place.
 
 ``register_schedules`` runs after every ``migrate`` (a ``post_migrate``
-handler connected in ``EscalationsConfig.ready``; it also fires after the
+handler connected in ``OpsdeskConfig.ready``, the last app; it also fires after the
 table flush of transactional tests) and from ``manage.py setup_schedules``
 for deploy scripts. Each schedule is found by its name and updated in place,
 so running it again never creates a duplicate.
