@@ -92,8 +92,8 @@ def discipline_export(request, fmt: str):
     RequestConfig(request, paginate=False).configure(table)  # the page's sort order
     employees = list(table.data)
     if fmt == "xlsx":
-        return exports.xlsx_response(employees, period)
-    return exports.csv_response(employees, period)
+        return exports.discipline_xlsx(employees, period)
+    return exports.discipline_csv(employees, period)
 
 
 def _employee(request, form):

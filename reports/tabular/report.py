@@ -7,8 +7,6 @@ shares as percent numbers).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from reports.exports import XLSX
+from reports.exports import csv_response, xlsx_response
 from sla.selectors import format_duration
 
 NUMBER = {"td": {"class": "num"}, "th": {"class": "num"}}
@@ -107,28 +105,14 @@ class Report:
 
 
 def export(report: Report, fmt: str) -> HttpResponse:
+    """The report as CSV (every section under its title) or XLSX (a sheet per section)."""
+    span = [f"{report.period.first:%Y-%m-%d}", f"{report.period.last:%Y-%m-%d}"]
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        book.remove(book.active)
-        for section in report.sections:
-            sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", section.title)[:31])
-            sheet.append([_("Period"), f"{report.period.first:%Y-%m-%d} – {report.period.last:%Y-%m-%d}"])
-            for row in section.table.as_values():
-                sheet.append(list(row))
-        buffer = io.BytesIO()
-        book.save(buffer)
-        response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([report.title, f"{report.period.first:%Y-%m-%d}", f"{report.period.last:%Y-%m-%d}"])
-        for section in report.sections:
-            writer.writerow([])
-            writer.writerow([section.title])
-            for row in section.table.as_values():
-                writer.writerow(["" if v is None else v for v in row])
-        response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{report.filename}.{fmt}"'
-    return response
+        period_row = [_("Period"), " – ".join(span)]
+        sheets = [(re.sub(r"[\[\]:*?/\\]", " ", section.title)[:31], [period_row, *section.table.as_values()])
+                  for section in report.sections]
+        return xlsx_response(f"{report.filename}.xlsx", sheets)
+    rows = [[report.title, *span]]
+    for section in report.sections:
+        rows += [[], [section.title], *section.table.as_values()]
+    return csv_response(f"{report.filename}.csv", rows)
