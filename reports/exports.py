@@ -44,7 +44,7 @@ def csv_response(employees, period) -> HttpResponse:
 
 
 def xlsx_response(employees, period) -> HttpResponse:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # heavy: loaded only when a spreadsheet is asked for
 
     book = Workbook()
     sheet = book.active

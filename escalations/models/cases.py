@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -109,8 +110,6 @@ class CaseRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.kind == self.Kind.VIP_LEVEL and self.min_level_order is None:
             raise ValidationError({"min_level_order": _("Give the lowest level order that opens a case.")})
         if self.kind == self.Kind.TYPE_BREACHES and self.max_breaches is None:

@@ -19,8 +19,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.formatting import format_duration
 from reports.exports import XLSX
-from sla.selectors import format_duration
 
 NUMBER = {"td": {"class": "num"}, "th": {"class": "num"}}
 
@@ -108,7 +108,7 @@ class Report:
 
 def export(report: Report, fmt: str) -> HttpResponse:
     if fmt == "xlsx":
-        from openpyxl import Workbook
+        from openpyxl import Workbook  # heavy: loaded only when a spreadsheet is asked for
 
         book = Workbook()
         book.remove(book.active)
