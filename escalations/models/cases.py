@@ -31,7 +31,7 @@ SEVERITY_RANK = {CaseSeverity.SEV1: 1, CaseSeverity.SEV2: 2, CaseSeverity.SEV3: 
 class CaseSeverityPolicy(models.Model):
     """How often a case of a severity must post a status update, and when it escalates up the hierarchy.
 
-    A severity without a row uses ``escalations.cases.DEFAULT_CADENCE``.
+    A severity without a row uses ``escalations.cases.common.DEFAULT_CADENCE``.
     """
 
     severity = models.CharField(_("severity"), max_length=8, choices=CaseSeverity.choices, unique=True)
