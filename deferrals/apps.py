@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 def _ensure_causes(sender, **kwargs) -> None:
     # Runs after every migrate *and* after the flush of transactional tests, so the cause
     # catalogue ("other" included) always exists.
-    from deferrals.catalogue import ensure_reference_data
+    from deferrals.catalogue import ensure_reference_data  # the app registry is ready only once signals fire
 
     ensure_reference_data()
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.formatting import format_duration
 from deferrals.models import DeferralCause, DeferralRequest
+from sla.selectors import current_clocks, with_clocks
 from tickets import access
 from tickets.models import Absence, Message, Ticket, TicketEvent
 
@@ -24,8 +27,6 @@ EARLIER_DAYS = 90
 
 def organisation_today(now: datetime | None = None) -> date:
     """Absence dates are calendar dates of the organisation (``TIME_ZONE``)."""
-    from zoneinfo import ZoneInfo
-
     return timezone.localtime(now or timezone.now(), ZoneInfo(settings.TIME_ZONE)).date()
 
 
@@ -130,8 +131,6 @@ def team_pending(user) -> QuerySet:
 
 def approval_ticket(deferral: DeferralRequest) -> Ticket:
     """The request's ticket with what the approval screen shows: people, conversation, history, SLA clocks."""
-    from sla.selectors import with_clocks
-
     return (
         with_clocks(Ticket.objects.all())
         .select_related(
@@ -165,15 +164,11 @@ class Distance:
 
     @property
     def text(self) -> str:
-        from sla.selectors import format_duration
-
         return format_duration(self.value)
 
 
 def ticket_calendar(ticket: Ticket):
     """The work calendar of the ticket's SLA clocks (resolution first), or None (then calendar time counts)."""
-    from sla.selectors import current_clocks
-
     clocks = current_clocks(ticket.sla_clocks.all())
     clock = next((c for c in clocks if c.kind == "resolution"), None) or (clocks[0] if clocks else None)
     return clock.calendar.work_calendar() if clock is not None else None

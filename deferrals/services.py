@@ -38,6 +38,7 @@ from core.people import user_ref as _ref
 from deferrals.access import can_request
 from deferrals.models import DeferralCause, DeferralRequest
 from deferrals.selectors import approvable, resolve_approver
+from notifications.service import notify
 from tickets import services as ticket_services
 from tickets.history import record
 from tickets.models import (
@@ -96,8 +97,6 @@ def _no_approver_error() -> TicketError:
 
 
 def _notify_requested(deferral: DeferralRequest, actor) -> None:
-    from notifications.service import notify
-
     ticket = deferral.ticket
     who = display_name(deferral.requested_by)
     if deferral.automatic:
@@ -221,8 +220,6 @@ def deferral_provide_cause(
         explanation=explanation,
         proposed=_iso(proposed_deadline),
     )
-    from notifications.service import notify
-
     notify(
         fresh.addressed_to,
         kind="deferral.cause_given",
@@ -247,8 +244,6 @@ def _check_decider(fresh: DeferralRequest, actor) -> None:
 
 
 def _notify_decided(fresh: DeferralRequest, actor) -> None:
-    from notifications.service import notify
-
     ticket = fresh.ticket
     if fresh.is_granted:
         title = format_lazy(
@@ -410,8 +405,6 @@ def _open_automatic(ticket: Ticket, now: datetime) -> bool:
                 deadline=_iso(ticket.deadline),
             )
             _notify_requested(deferral, None)
-            from notifications.service import notify
-
             notify(
                 performer,
                 kind="deferral.cause_needed",

@@ -6,6 +6,7 @@ Notifications (deliveries, digests, webhook endpoints, settings) have their admi
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from escalations.models import (
@@ -52,8 +53,6 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     inlines = [EscalationLevelInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(_levels=Count("levels"))
 
     @admin.display(description=_("levels"), ordering="_levels")

@@ -8,21 +8,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from escalations.models import AffectedService, CaseCause, CaseSeverity, CaseStatus
-from tickets.models import Customer, Queue, Ticket
+from tickets.models import Customer, Queue, Ticket, display_name
 from tickets.selectors import people
 
 
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        from tickets.models import display_name
-
         return display_name(obj)
 
 
 class PeopleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
-        from tickets.models import display_name
-
         return display_name(obj)
 
 

@@ -18,7 +18,7 @@ minute). Each part reads only candidates, set-based:
   ``missed_updates`` goes up once per missed due instant), recorded on the
   timeline, and the owner and members are told.
 * **Escalation**: open cases whose timing calls for a higher management level
-  (``cases.due_level``) go up; ``CaseEscalation`` is unique per (case, level).
+  (``cases.hierarchy.due_level``) go up; ``CaseEscalation`` is unique per (case, level).
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from escalations import cases
+from escalations.cases.common import cadence_for, notify_people, record
+from escalations.cases.hierarchy import MAX_LEVEL, case_escalate_automatically
+from escalations.cases.opening import case_open
 from escalations.models import (
     CaseMember,
     CaseRule,
@@ -88,7 +90,7 @@ def _open_once(rule: CaseRule, key: str, *, ticket: Ticket | None = None, **case
     try:
         with transaction.atomic():
             crossing = CaseRuleCrossing.objects.create(rule=rule, key=key, ticket=ticket)
-            case = cases.case_open(actor=None, rule=rule, owner=rule.owner, severity=rule.severity, **case_fields)
+            case = case_open(actor=None, rule=rule, owner=rule.owner, severity=rule.severity, **case_fields)
             crossing.case = case
             crossing.save(update_fields=["case"])
     except IntegrityError:
@@ -206,9 +208,9 @@ def signal_missed_updates(now: datetime | None = None) -> int:
             if not claimed:
                 continue
             signalled += 1
-            cases.record(case, "case.update_missed", None, at=now, due=case.next_update_due.isoformat())
+            record(case, "case.update_missed", None, at=now, due=case.next_update_due.isoformat())
             people = [case.owner] + [m.user for m in CaseMember.objects.filter(case=case).select_related("user")]
-            cases._notify(
+            notify_people(
                 people, case, kind="case.update_missed", key=f"missed:{case.next_update_due.isoformat()}",
                 urgency=Urgency.CRITICAL if case.severity == CaseSeverity.SEV1 else Urgency.IMPORTANT,
                 title=format_lazy(_("Status update missed on {reference}: {title}"), reference=case.reference,
@@ -229,10 +231,10 @@ def escalate_overdue_cases(now: datetime | None = None) -> int:
         .exclude(ticket__status__in=CLOSED_STATUSES)
     )
     for severity in CaseSeverity.values:
-        after = cases.cadence_for(severity).escalate_after
-        for level in range(cases.MAX_LEVEL):
+        after = cadence_for(severity).escalate_after
+        for level in range(MAX_LEVEL):
             condition |= Q(severity=severity, escalation_level=level, opened_at__lte=now - after * (level + 1))
     count = 0
     for case in EscalationCase.objects.filter(status=CaseStatus.OPEN).filter(condition).order_by("pk")[:BATCH]:
-        count += len(cases.case_escalate_automatically(case, now=now))
+        count += len(case_escalate_automatically(case, now=now))
     return count

@@ -1,6 +1,6 @@
 """Escalation-case pages: thin views (form → ``escalations.cases`` → message → back to the case).
 
-Who may do what is ``escalations.cases`` (``visible_cases``: else 404; ``can_take_part`` and ``is_owner``:
+Who may do what is ``escalations.access`` (``visible_cases``: else 404; ``can_take_part`` and ``is_owner``:
 else 403). Every state change is a POST that redirects back; a ``TicketError`` becomes an error message
 and changes nothing.
 """

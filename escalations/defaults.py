@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.apps import apps as global_apps
+
 DEFAULT_LADDER = "Default ladder"
 VIP_LADDER = "VIP ladder"
 
@@ -84,12 +86,14 @@ LADDERS: dict[str, list[dict]] = {
 
 
 def install_default_ladders(apps=None) -> dict[str, object]:
-    """Create the default and VIP ladders if missing; returns ``{name: EscalationPolicy}``. Idempotent."""
-    if apps is None:
-        from escalations.models import EscalationLevel, EscalationPolicy
-    else:
-        EscalationPolicy = apps.get_model("escalations", "EscalationPolicy")
-        EscalationLevel = apps.get_model("escalations", "EscalationLevel")
+    """Create the default and VIP ladders if missing; returns ``{name: EscalationPolicy}``. Idempotent.
+
+    ``apps``: the migration's historical models; without it, the installed ones (``seed_demo``, tests). The
+    models are looked up, not imported, so the data migration never loads today's model classes.
+    """
+    apps = apps if apps is not None else global_apps
+    EscalationPolicy = apps.get_model("escalations", "EscalationPolicy")
+    EscalationLevel = apps.get_model("escalations", "EscalationLevel")
     result = {}
     for name, levels in LADDERS.items():
         policy, created = EscalationPolicy.objects.get_or_create(name=name)

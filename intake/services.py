@@ -34,6 +34,7 @@ from django.utils import translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from routing.assignment import classify_text
 from tickets import services
 from tickets.models import (
     Customer,
@@ -347,8 +348,6 @@ def _plan(channel: IntakeChannel, data: IntakePayload) -> _Plan:
     rule = None
     if append_to is None and not data.type_slug:
         # No type in the payload: keyword rules classify the message before the channel's default type applies.
-        from routing.assignment import classify_text
-
         rule = classify_text(title, data.body)
         ticket_type = rule.ticket_type if rule is not None else ticket_type
     return _Plan(customer=customer, append_to=append_to, follows_up=follows_up, ticket_type=ticket_type, title=title,

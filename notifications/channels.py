@@ -20,6 +20,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+import zoneinfo
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -89,8 +90,6 @@ class Outgoing:
 
     @cached_property
     def time_zone(self):
-        import zoneinfo
-
         try:
             return zoneinfo.ZoneInfo(preferences.time_zone_for(self.recipient))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

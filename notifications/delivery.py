@@ -68,7 +68,7 @@ def enqueue() -> None:
 
     Failing to enqueue loses nothing: the per-minute schedule runs the same task.
     """
-    from django_q.tasks import async_task
+    from django_q.tasks import async_task  # the broker and its queues load only when something is enqueued
 
     try:
         async_task(TASK)

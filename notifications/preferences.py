@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext as _
 
 from notifications.models import NotificationChannel, NotificationSettings, Urgency, WebhookEndpoint
 
@@ -92,8 +93,6 @@ def release_at(*, now: datetime, urgency: str, prefs: NotificationSettings, cale
 
 def unreachable_channels(user, prefs: NotificationSettings) -> list[tuple[str, str]]:
     """Chosen channels that cannot reach ``user`` yet, with the reason (their deliveries would be skipped)."""
-    from django.utils.translation import gettext as _
-
     chosen = {c for urgency in Urgency.values for c in prefs.channels_for(urgency)}
     problems = []
     if NotificationChannel.EMAIL in chosen and not (user.email or "").strip():

@@ -41,6 +41,7 @@ from notifications.models import (
     NotificationSettings,
     Urgency,
 )
+from tickets.models import Profile
 
 logger = logging.getLogger(__name__)
 
@@ -175,8 +176,6 @@ def _notification(pk: int, notice: Notice, row: tuple) -> Notification:
 
 def _preload_recipients(users: Sequence) -> None:
     """Load the notification settings and profiles (with work calendars) the service reads, in bulk."""
-    from tickets.models import Profile
-
     user_model = get_user_model()
     for relation, load in (
         (user_model.notification_settings.related, lambda ids: NotificationSettings.objects.filter(user_id__in=ids)),

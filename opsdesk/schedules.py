@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 
+from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
@@ -68,14 +69,11 @@ def first_run(at: time, weekday: int | None, now: datetime | None = None) -> dat
 
 def register_schedules(*, using: str = DEFAULT_DB_ALIAS, apps=None) -> list[str]:
     """Create or update every schedule in ``SCHEDULES``; returns their names. Idempotent."""
-    if apps is not None:
-        try:
-            schedule_model = apps.get_model("django_q", "Schedule")
-        except LookupError:
-            return []
-    else:
-        # The flush of transactional tests sends post_migrate without apps: use the global registry.
-        from django_q.models import Schedule as schedule_model
+    # The flush of transactional tests sends post_migrate without apps: then the global registry answers.
+    try:
+        schedule_model = (apps if apps is not None else global_apps).get_model("django_q", "Schedule")
+    except LookupError:
+        return []
     if schedule_model._meta.db_table not in connections[using].introspection.table_names():
         return []  # django_q is not migrated yet
     names = []

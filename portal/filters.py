@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from deferrals.models import DeferralRequest
+from escalations.models import Firing, ManualEscalation
+from reports.dashboard.now import red_zone_ticket_ids
+from sla.models import SLAClock
 from tickets import selectors
 from tickets.forms import PersonChoiceField
 from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
@@ -149,8 +152,6 @@ class TicketListFilter(_Base):
     def filter_zone(self, queryset, name, value):
         if value != "red":
             return queryset
-        from reports.dashboard.now import red_zone_ticket_ids
-
         return queryset.filter(pk__in=red_zone_ticket_ids(queryset.order_by().values("pk"), timezone.now()))
 
     def filter_unassigned(self, queryset, name, value):
@@ -177,8 +178,6 @@ class TicketListFilter(_Base):
         return done.filter(in_time) if value == "yes" else done.exclude(in_time)
 
     def filter_sla_clock(self, queryset, name, value):
-        from sla.models import SLAClock
-
         clocks = SLAClock.objects.filter(
             Q(ticket_id=OuterRef("pk"), kind=value, state=SLAClock.State.STOPPED, counts_for_compliance=True)
             & self._in_period("stopped_at")
@@ -193,15 +192,11 @@ class TicketListFilter(_Base):
     def filter_escalation_level(self, queryset, name, value):
         if value is None:
             return queryset
-        from escalations.models import Firing
-
         firings = Firing.objects.filter(Q(ticket_id=OuterRef("pk"), level__order=value) & self._in_period("fired_at"))
         not_seeded = Q(data__seeded__isnull=True) | Q(data__seeded=False)  # exclude(seeded=True) drops keyless rows
         return queryset.filter(Exists(firings.filter(not_seeded)))
 
     def filter_manual_escalation(self, queryset, name, value):
-        from escalations.models import ManualEscalation
-
         manual = ManualEscalation.objects.filter(
             Q(ticket_id=OuterRef("pk"), kind=value) & self._in_period("created_at")
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, Q, QuerySet
 
-from routing.queue_monitor import in_queue_order
+from routing.queue_order import in_queue_order
 from sla.selectors import with_clocks
 from tickets import access
 from tickets.models import Message, QueueMembership, Status, Ticket, TicketEvent
@@ -47,7 +47,7 @@ def dispatched_queue_ids(user) -> QuerySet:
 
 
 def intake_board(user) -> QuerySet:
-    """Open tickets nobody performs yet (or still new), in queue order (``queue_monitor.in_queue_order``).
+    """Open tickets nobody performs yet (or still new), in queue order (``routing.queue_order``).
 
     Dispatchers see the queues they dispatch; managers and admins everything visible to them.
     Each ticket's queue carries ``agent_memberships`` for the inline assign form.

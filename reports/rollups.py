@@ -39,14 +39,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, CharField, ExpressionWrapper, F, IntegerField, Q, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from reports.models import ClockDay, ClockFact, RollupState, RollupZone, TicketDay, TicketFact
 from routing.models import CustomerTierChange
 from sla.models import SLAClock, SLAClockEvent
 from tickets import access
-from tickets.models import Profile, Ticket
+from tickets.models import Profile, Status, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -163,12 +165,6 @@ TICKET_FACT_COLUMNS = ("ticket_id", "kind", "at", "on_time", *TICKET_DIMENSIONS)
 
 def _ticket_fact_queries(tickets) -> list:
     """One query per fact kind, each selecting ``TICKET_FACT_COLUMNS`` (as ``f0``…) for ``tickets``."""
-    from django.db.models import BooleanField, CharField, ExpressionWrapper, F, IntegerField, Value
-    from django.db.models.fields.json import KT
-    from django.db.models.functions import Cast
-
-    from tickets.models import Status, TicketEvent
-
     def select(queryset, ticket, kind, at, on_time, person, prefix=""):
         columns = [ticket, Value(kind, output_field=CharField()), at, on_time, person,
                    *(F(f"{prefix}{name}") for name in TICKET_DIMENSIONS[1:])]

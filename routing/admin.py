@@ -3,15 +3,19 @@ rules, VIP rules, the tier history (inline on customers), turnover with its CSV 
 
 The strategy choice is ``routing.strategies``, applied by ``routing.assignment``; VIP tiers are
 ``routing.vip``. The ticket-side admins (users, customers, ticket types) live in ``tickets.admin``; this
-module adds the routing inlines to them.
+module adds the routing inlines to them, and replaces the customer admin with its VIP-aware subclass (tier
+history inline, tier re-evaluated when an admin changes what it rests on): ``tickets`` is the floor below
+and does not know routing.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,8 +29,10 @@ from routing.models import (
     TicketTypeSkill,
     VipRule,
 )
-from routing.vip import evaluate_customers, import_turnover
-from tickets.admin import CustomerAdmin, TicketTypeAdmin, UserAdmin, ViewOnlyAdmin
+from routing.vip import TIER_INPUTS, evaluate_customers, import_turnover
+from tickets import admin as tickets_admin
+from tickets.admin import TicketTypeAdmin, UserAdmin, ViewOnlyAdmin
+from tickets.models import Customer
 
 
 class TicketTypeSkillInline(admin.TabularInline):
@@ -100,7 +106,21 @@ class CustomerTierChangeInline(admin.TabularInline):
         return False
 
 
-CustomerAdmin.inlines = [*CustomerAdmin.inlines, CustomerTierChangeInline]
+admin.site.unregister(Customer)
+
+
+@admin.register(Customer)
+class CustomerAdmin(tickets_admin.CustomerAdmin):
+    """The customer admin with its VIP side: the tier history, and the tier re-evaluated at once when an
+    admin changes a manual tier, the strategic-partner flag or the premium contract."""
+
+    inlines = [*tickets_admin.CustomerAdmin.inlines, CustomerTierChangeInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if TIER_INPUTS & set(form.changed_data):
+            evaluate_customers(customer_ids=[obj.pk], actor=request.user)
+            obj.refresh_from_db()
 
 
 @admin.register(CustomerTierChange)
@@ -131,15 +151,10 @@ class CustomerTurnoverAdmin(admin.ModelAdmin):
     change_list_template = "routing/admin_turnover_changelist.html"
 
     def get_urls(self):
-        from django.urls import path
-
         custom = [path("import/", self.admin_site.admin_view(self.import_view), name="routing_customerturnover_import")]
         return custom + super().get_urls()
 
     def import_view(self, request):
-        from django.core.exceptions import PermissionDenied
-        from django.template.response import TemplateResponse
-
         if not self.has_add_permission(request):
             raise PermissionDenied
         errors = []

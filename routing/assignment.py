@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 from django.utils import timezone
@@ -30,7 +31,9 @@ from django.utils.translation import gettext as _
 from core.people import user_ref as _ref
 from routing import strategies as routing
 from routing.models import AgentSkill, ClassificationRule, TicketSkip, TicketTypeSkill
+from routing.queue_order import in_queue_order, waiting
 from routing.strategies import Agent, Decision, Requirement
+from sla.models import Calendar
 from tickets import services
 from tickets.history import record
 from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
@@ -139,8 +142,6 @@ def _calendars(ids: set[int]) -> dict:
     """The agents' working calendars in one query (``Calendar.work_calendar`` caches each engine by version)."""
     if not ids:
         return {}
-    from sla.models import Calendar
-
     return Calendar.objects.in_bulk(list(ids))
 
 
@@ -167,8 +168,6 @@ def _apply(ticket: Ticket, user, decision: Decision, *, trigger: str, actor=None
 
 
 def _user(user_id: int):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(pk=user_id).select_related("profile").first()
 
 
@@ -247,8 +246,6 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
 
 def offer_queued_work(now: datetime | None = None) -> int:
     """Offer waiting tickets of every automatic queue, in queue order, to the agents available now."""
-    from routing.queue_monitor import in_queue_order, waiting
-
     now = now or timezone.now()
     assigned = 0
     for queue in Queue.objects.filter(is_active=True, strategy__in=routing.AUTOMATIC).order_by("pk"):
@@ -280,8 +277,6 @@ def _agent_membership(user, queue: Queue) -> QueueMembership:
 
 def pull_candidates(user, queue: Queue):
     """The waiting tickets ``user`` may take from ``queue``, in queue order (what they skipped left out)."""
-    from routing.queue_monitor import in_queue_order, waiting
-
     skipped = TicketSkip.objects.filter(user=user).values("ticket_id")
     return in_queue_order(waiting(Ticket.objects.filter(queue=queue)).exclude(pk__in=skipped))
 

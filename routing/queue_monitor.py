@@ -1,8 +1,4 @@
-"""Queue reads: the queue order used everywhere, and the live queue monitor.
-
-``in_queue_order(tickets)`` is the one definition of the queue order (VIP tier
-queue priority, then time left to the SLA breach, then priority, then age);
-the intake board and "Take next" both use it.
+"""The live queue monitor (the queue order itself is ``routing.queue_order``).
 
 ``queue_stats(user)`` builds the monitor page in a constant number of queries
 whatever the number of queues and agents; ``evaluate_alerts`` turns threshold
@@ -16,40 +12,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.formatting import format_duration
+from notifications.service import notify
+from routing.assignment import agent_states
 from routing.models import TicketSkip
-from sla.models import SLAClock
+from routing.queue_order import waiting
 from tickets import access
 from tickets.models import Queue, QueueMembership, Status, Ticket
-
-
-def in_queue_order(tickets: QuerySet) -> QuerySet:
-    """``tickets`` in queue order: VIP queue priority desc, earliest running SLA due first (none last),
-    priority desc, oldest first."""
-    next_due = (
-        SLAClock.objects.filter(ticket_id=OuterRef("pk"), state=SLAClock.State.RUNNING, kind__in=SLAClock.SLA_KINDS)
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
-    return tickets.annotate(queue_vip=F("customer__vip_tier__queue_priority"), queue_due=Subquery(next_due)).order_by(
-        F("queue_vip").desc(nulls_last=True),
-        F("queue_due").asc(nulls_last=True),
-        "-priority",
-        "created_at",
-        "pk",
-    )
-
-
-def waiting(queryset: QuerySet | None = None) -> QuerySet:
-    """Tickets waiting in their queue: new and nobody performs them."""
-    return (queryset if queryset is not None else Ticket.objects.all()).filter(
-        status=Status.NEW, performer__isnull=True
-    )
-
 
 # --- Monitor ------------------------------------------------------------------------------------
 
@@ -105,14 +80,8 @@ class QueueStats:
             )
         if self.oldest_alert:
             result.append(str(_("The oldest ticket waits longer than %(limit)s.")
-                              % {"limit": _duration(self.queue.max_oldest_wait)}))
+                              % {"limit": format_duration(self.queue.max_oldest_wait)}))
         return result
-
-
-def _duration(value: timedelta) -> str:
-    from sla.selectors import format_duration
-
-    return format_duration(value)
 
 
 def monitored_queues(user) -> QuerySet:
@@ -127,8 +96,6 @@ def monitored_queues(user) -> QuerySet:
 
 def queue_stats(queues: QuerySet | list[Queue], now: datetime | None = None) -> list[QueueStats]:
     """Live numbers of ``queues``; a constant number of queries (five, plus a calendar's first load)."""
-    from routing.assignment import agent_states
-
     now = now or timezone.now()
     queues = list(queues)
     stats = {q.pk: QueueStats(queue=q) for q in queues}
@@ -168,8 +135,6 @@ def evaluate_alerts(all_stats: list[QueueStats], now: datetime | None = None) ->
     The crossing instant is stored on the queue by a conditional update (only one evaluator wins it) and
     cleared when the queue is back under the threshold, so the next crossing notifies again.
     """
-    from notifications.service import notify
-
     now = now or timezone.now()
     sent = 0
     for s in all_stats:
@@ -205,8 +170,6 @@ def evaluate_alerts(all_stats: list[QueueStats], now: datetime | None = None) ->
 
 
 def _monitor_url() -> str:
-    from django.urls import reverse
-
     return reverse("tickets:queue_monitor")
 
 

@@ -39,12 +39,16 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from notifications.service import notify
 from routing.models import CustomerTierChange, CustomerTurnover, VipRule
 from sla.lifecycle import sla_rematch
 from tickets.models import Customer, Ticket, TierSource, VipTier
 
 CHUNK = 2000
 Kind = VipRule.Kind
+
+# The customer fields a tier rests on besides turnover: an admin who changes one re-evaluates the customer.
+TIER_INPUTS = frozenset({"manual_tier", "manual_tier_until", "strategic_partner", "premium_contract_until"})
 
 
 def months_ago(day: date, months: int) -> date:
@@ -244,8 +248,6 @@ def _rematch(customer_ids: list[int], *, actor) -> int:
 
 
 def _notify_managers(changes: list[Change], today: date) -> None:
-    from notifications.service import notify
-
     by_manager: dict[int, list[Change]] = defaultdict(list)
     for change in changes:
         if change.account_manager_id is not None:

@@ -64,7 +64,7 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
 
 
 def _holiday_source(country: str, subdivision: str, years: list[int]):
-    import holidays as holidays_lib
+    import holidays as holidays_lib  # heavy (every country's calendar): loaded only when holidays are imported
 
     try:
         source = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=years)

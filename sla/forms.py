@@ -45,7 +45,7 @@ class CalendarForm(forms.ModelForm):
         return value
 
     def clean_holiday_country(self) -> str:
-        import holidays
+        import holidays  # heavy (every country's calendar): loaded only when a country is given
 
         value = (self.cleaned_data.get("holiday_country") or "").strip().upper()
         if value and value not in holidays.list_supported_countries():
@@ -56,7 +56,7 @@ class CalendarForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        import holidays
+        import holidays  # heavy: see clean_holiday_country
 
         country = cleaned.get("holiday_country")
         subdivision = (cleaned.get("holiday_subdivision") or "").strip().upper()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.formatting import format_dt
+from core.formatting import format_dt, format_duration
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
 from tickets.models import BlockingReason, Status, display_name
 
@@ -43,21 +43,6 @@ def with_clocks(queryset: QuerySet) -> QuerySet:
             queryset=SLAClock.objects.select_related("calendar", "policy", "pause_reason").order_by("started_at", "pk"),
         )
     )
-
-
-def format_duration(value: timedelta) -> str:
-    """Human business time: "2 h 15 min", "45 min", "3 h", "less than a minute", "0 min"."""
-    seconds = abs(value).total_seconds()
-    if seconds == 0:
-        return _("0 min")
-    hours, minutes = divmod(int(seconds // 60), 60)
-    if hours and minutes:
-        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
-    if hours:
-        return _("%(hours)d h") % {"hours": hours}
-    if minutes:
-        return _("%(minutes)d min") % {"minutes": minutes}
-    return _("less than a minute")
 
 
 @dataclass(frozen=True)

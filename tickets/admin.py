@@ -130,18 +130,10 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["vip_tier", "account_manager"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["account_manager"]
-    # VIP (routing.vip): the tier follows the rules or the manual tier; it is not typed in directly.
+    # The tier follows the VIP rules or the manual tier; it is not typed in directly. ``routing.admin``
+    # registers the subclass in use: it adds the tier history and re-evaluates the tier on save.
     readonly_fields = ["vip_tier", "tier_source", "tier_below_since"]
     inlines = [RelatedObjectInline]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        vip_fields = {"manual_tier", "manual_tier_until", "strategic_partner", "premium_contract_until"}
-        if vip_fields & set(form.changed_data):
-            from routing.vip import evaluate_customers
-
-            evaluate_customers(customer_ids=[obj.pk], actor=request.user)
-            obj.refresh_from_db()
 
 
 @admin.register(RelatedObject)

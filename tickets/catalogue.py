@@ -8,6 +8,9 @@ add custom ones; existing rows are never overwritten.
 
 from __future__ import annotations
 
+from tickets import access
+from tickets.models import BlockingReason
+
 # code, English, Russian, waits for the customer, position
 BLOCKING_REASONS: list[tuple[str, str, str, bool, int]] = [
     ("customer", "Waiting for the customer", "Ожидание клиента", True, 10),
@@ -33,8 +36,5 @@ def ensure_blocking_reasons(model) -> None:
 
 
 def ensure_reference_data() -> None:
-    from tickets import access
-    from tickets.models import BlockingReason
-
     access.sync_roles()
     ensure_blocking_reasons(BlockingReason)

@@ -154,7 +154,7 @@ class IntakeTable(TicketTable):
             "assign",
         )
         exclude = ("blocking_reason", "deadline", "next_step", "updated_at")
-        order_by = ()  # the selector's queue order (routing.queue_monitor.in_queue_order) unless sorted
+        order_by = ()  # the selector's queue order (routing.queue_order.in_queue_order) unless sorted
         empty_text = _("The intake is clear: every open ticket has a performer.")
 
     def render_queue(self, record):

@@ -9,6 +9,7 @@ from deferrals import access as deferral_access
 from deferrals import selectors as deferral_selectors
 from deferrals.forms import DeferralRequestForm
 from deferrals.models import DeferralRequest
+from sla.selectors import ticket_clock_views
 from tickets import access
 from tickets.models import Status
 
@@ -31,8 +32,6 @@ def deferral_badge(context):
 @register.inclusion_tag("deferrals/_panel.html", takes_context=True)
 def deferral_panel(context, ticket):
     """Internal deadline and SLA due, the pending request, the last decision and the request form."""
-    from sla.selectors import ticket_clock_views
-
     request = context.get("request")
     user = getattr(request, "user", None)
     pending = deferral_selectors.pending_for_ticket(ticket)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -30,7 +31,7 @@ SEVERITY_RANK = {CaseSeverity.SEV1: 1, CaseSeverity.SEV2: 2, CaseSeverity.SEV3: 
 class CaseSeverityPolicy(models.Model):
     """How often a case of a severity must post a status update, and when it escalates up the hierarchy.
 
-    A severity without a row uses ``escalations.cases.DEFAULT_CADENCE``.
+    A severity without a row uses ``escalations.cases.common.DEFAULT_CADENCE``.
     """
 
     severity = models.CharField(_("severity"), max_length=8, choices=CaseSeverity.choices, unique=True)
@@ -109,8 +110,6 @@ class CaseRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.kind == self.Kind.VIP_LEVEL and self.min_level_order is None:
             raise ValidationError({"min_level_order": _("Give the lowest level order that opens a case.")})
         if self.kind == self.Kind.TYPE_BREACHES and self.max_breaches is None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.formatting import format_duration
 from notifications.models import Urgency
 from tickets.models import Priority
 
@@ -154,8 +156,6 @@ class EscalationLevel(models.Model):
         return f"{self.policy}: {self.name}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if (self.trigger_percent is None) == (self.trigger_offset is None):
             raise ValidationError(_("Give either a share of the target or an offset from the due instant."))
         if self.trigger_percent == 0:
@@ -167,8 +167,6 @@ class EscalationLevel(models.Model):
 
     @property
     def trigger_text(self) -> str:
-        from sla.selectors import format_duration
-
         if self.trigger_percent is not None:
             return f"{self.trigger_percent} %"
         offset = self.trigger_offset

@@ -16,11 +16,11 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils.translation import get_language
 
+from core.formatting import format_duration
 from reports import clockfigures, metrics, ticketfigures
 from reports.dashboard.scoping import as_scope
 from reports.selectors import Period
 from sla.models import SLAClock
-from sla.selectors import format_duration
 
 Kind = SLAClock.Kind
 State = SLAClock.State

@@ -17,8 +17,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.formatting import format_duration
 from reports.exports import csv_response, xlsx_response
-from sla.selectors import format_duration
 
 NUMBER = {"td": {"class": "num"}, "th": {"class": "num"}}
 

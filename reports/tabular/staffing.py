@@ -9,11 +9,11 @@ from django.db.models import Count
 from django.db.models.functions import ExtractHour
 from django.utils.translation import gettext as _
 
+from core.formatting import format_duration
 from reports import metrics
 from reports.dashboard.clocks import stopped_clocks
 from reports.dashboard.common import Kind
 from reports.tabular.report import Report, Section, table
-from sla.selectors import format_duration
 from tickets.models import QueueMembership
 
 

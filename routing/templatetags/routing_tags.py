@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import template
 
+from core.formatting import format_duration
 from routing import assignment
-from routing.queue_monitor import waiting
+from routing.queue_order import waiting
 from tickets.models import QueueMembership, RoutingStrategy
 
 register = template.Library()
@@ -34,6 +35,4 @@ def pull_queues(context):
 @register.filter
 def qm_duration(value) -> str:
     """A wait as "2 h 15 min" (wall-clock time)."""
-    from sla.selectors import format_duration
-
     return format_duration(value) if value is not None else "—"

@@ -209,7 +209,7 @@ def test_agents_coming_on_shift_are_offered_the_queued_work_in_queue_order(desk,
 
 
 def test_the_queue_order_is_vip_then_time_to_breach_then_priority_then_age(queue, time_machine):
-    from routing.queue_monitor import in_queue_order, waiting
+    from routing.queue_order import in_queue_order, waiting
 
     time_machine.move_to(almaty(2026, 3, 2, 10, 0), tick=False)
     calendar = make_calendar("24/7", {d: [("00:00", "24:00")] for d in range(7)})

@@ -3,6 +3,8 @@ and absences (who is away and who substitutes; read by routing and deferrals).""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -52,8 +54,6 @@ class Profile(models.Model):
         return self.display_name or self.user.get_username()
 
     def clean(self) -> None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -1,0 +1,38 @@
+"""The queue order: which waiting ticket comes first, the one definition used everywhere.
+
+``in_queue_order(tickets)``: VIP tier queue priority, then time left to the SLA breach, then priority, then
+age. ``waiting(tickets)``: new and nobody performs them. Routing offers queued work in this order
+(``routing.assignment``), "Take next" pulls in it, the intake board lists in it (``portal.selectors``) and the
+queue monitor counts the waiting tickets (``routing.queue_monitor``).
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, OuterRef, QuerySet, Subquery
+
+from sla.models import SLAClock
+from tickets.models import Status, Ticket
+
+
+def in_queue_order(tickets: QuerySet) -> QuerySet:
+    """``tickets`` in queue order: VIP queue priority desc, earliest running SLA due first (none last),
+    priority desc, oldest first."""
+    next_due = (
+        SLAClock.objects.filter(ticket_id=OuterRef("pk"), state=SLAClock.State.RUNNING, kind__in=SLAClock.SLA_KINDS)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return tickets.annotate(queue_vip=F("customer__vip_tier__queue_priority"), queue_due=Subquery(next_due)).order_by(
+        F("queue_vip").desc(nulls_last=True),
+        F("queue_due").asc(nulls_last=True),
+        "-priority",
+        "created_at",
+        "pk",
+    )
+
+
+def waiting(queryset: QuerySet | None = None) -> QuerySet:
+    """Tickets waiting in their queue: new and nobody performs them."""
+    return (queryset if queryset is not None else Ticket.objects.all()).filter(
+        status=Status.NEW, performer__isnull=True
+    )
