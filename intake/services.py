@@ -34,6 +34,7 @@ from django.utils import translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from core.text import text_problem
 from routing.assignment import classify_text
 from tickets import services
 from tickets.models import (
@@ -128,6 +129,10 @@ def _optional_text(data: dict, key: str, field: str, errors: dict[str, str]) -> 
     if not isinstance(value, str):
         errors[field] = _("Must be a string.")
         return ""
+    problem = text_problem(value)
+    if problem:
+        errors[field] = problem
+        return ""
     return value.strip()
 
 
@@ -164,6 +169,9 @@ def clean_payload(payload: Any) -> IntakePayload:
         message_id = ""
     elif not isinstance(message_id, str):
         errors["message_id"] = _("Must be a string.")
+        message_id = ""
+    elif problem := text_problem(message_id):
+        errors["message_id"] = problem
         message_id = ""
     else:
         message_id = message_id.strip()
@@ -215,6 +223,9 @@ def clean_payload(payload: Any) -> IntakePayload:
         body = ""
     elif not isinstance(body, str):
         errors["body"] = _("Must be a string.")
+        body = ""
+    elif problem := text_problem(body):
+        errors["body"] = problem
         body = ""
     else:
         body = body.strip()

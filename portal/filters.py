@@ -22,6 +22,9 @@ _CLOCKS = [("first_response", _("First response")), ("resolution", _("Resolution
 _MANUAL = [("functional", _("Functional (to another queue)")), ("hierarchical", _("Hierarchical (to the manager)"))]
 
 
+SEARCH_MAX = 200  # characters of a search box
+
+
 class PersonFilter(df.ModelChoiceFilter):
     field_class = PersonChoiceField
 
@@ -56,7 +59,8 @@ class MyWorkFilter(_Base):
 
 
 class TicketListFilter(_Base):
-    q = df.CharFilter(label=_("Title contains"), field_name="title", lookup_expr="icontains")
+    # Bounded (a 60,000-character pattern overflows SQLite's LIKE); NUL is refused by the form field.
+    q = df.CharFilter(label=_("Title contains"), field_name="title", lookup_expr="icontains", max_length=SEARCH_MAX)
     status = df.MultipleChoiceFilter(
         label=_("Status"), choices=Status.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -67,7 +71,7 @@ class TicketListFilter(_Base):
     blocking_reason = df.ModelChoiceFilter(
         label=_("Blocking reason"), queryset=selectors.active_reasons(), empty_label=_("Any reason")
     )
-    customer = df.CharFilter(label=_("Customer"), method="filter_customer")
+    customer = df.CharFilter(label=_("Customer"), method="filter_customer", max_length=SEARCH_MAX)
 
     # --- Dashboard and report links (reports.dashboard builds them): what a figure counted --------------
     open = df.BooleanFilter(label=_("Open only"), widget=forms.CheckboxInput, method="filter_open")

@@ -44,15 +44,29 @@ from tickets.services import TicketError
 from tickets.tables import IntakeTable, MyWorkTable, TicketListTable
 
 PER_PAGE = 25
+MAX_PER_PAGE = 100
 
 
 # --- Helpers -------------------------------------------------------------------------
 
 
+def _per_page(request) -> int:
+    """``?per_page=`` clamped to 1–100 (anything that is not a number: the default)."""
+    try:
+        wanted = int(request.GET.get("per_page", PER_PAGE))
+    except (TypeError, ValueError):
+        return PER_PAGE
+    return min(max(wanted, 1), MAX_PER_PAGE)
+
+
 def _table_page(request, table_class, queryset):
-    """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` and ``?sort=`` honoured)."""
+    """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` clamped, ``?sort=`` honoured)."""
     table = table_class(queryset)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    per_page = _per_page(request)
+    if request.GET.get("per_page") not in (None, str(per_page)):
+        request.GET = request.GET.copy()  # django-tables2 reads ?per_page= itself: give it the clamped value
+        request.GET["per_page"] = str(per_page)
+    RequestConfig(request, paginate={"per_page": per_page}).configure(table)
     return table
 
 

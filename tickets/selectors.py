@@ -74,8 +74,11 @@ def active_reasons() -> QuerySet:
 
 
 def customer_search(term: str, *, limit: int = 10) -> list[Customer]:
-    """Customers whose name, email or phone contains ``term`` (digits of a phone match however it is typed)."""
-    term = (term or "").strip()
+    """Customers whose name, email or phone contains ``term`` (digits of a phone match however it is typed).
+
+    Search-as-you-type: NUL characters are dropped and the term is cut at 200 characters.
+    """
+    term = (term or "").replace("\x00", "").strip()[:200]
     if len(term) < 2:
         return []
     condition = Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term)
