@@ -3,7 +3,8 @@
 ``queue_stats(user)`` builds the monitor page in a constant number of queries
 whatever the number of queues and agents; ``evaluate_alerts`` turns threshold
 crossings into one notification per crossing (the crossing instant is stored
-on the queue and cleared when the queue is back under its thresholds).
+on the queue and cleared when the queue is back under its thresholds). Only the
+``routing.queue_alerts`` schedule evaluates alerts: the monitor page is read-only.
 """
 
 from __future__ import annotations

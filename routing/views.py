@@ -27,8 +27,9 @@ def monitor(request):
         raise PermissionDenied
     now = timezone.now()
     queues = list(queue_monitor.monitored_queues(request.user).order_by("name"))
+    # Read-only: the page shows a crossing (``QueueStats.alerts``); the ``routing.queue_alerts`` schedule
+    # stores it and notifies the dispatchers (``queue_monitor.evaluate_all_alerts``), never a GET.
     stats = queue_monitor.queue_stats(queues, now=now)
-    queue_monitor.evaluate_alerts(stats, now=now)  # a refresh also notices a crossing
     context = {"stats": stats, "skips": queue_monitor.skip_summary(queues, now=now), "now": now}
     template = "routing/_monitor.html" if request.htmx else "routing/monitor.html"
     return render(request, template, context)

@@ -115,9 +115,45 @@ def test_the_oldest_wait_threshold_alerts_and_shows_on_the_monitor(client, queue
     client.force_login(dispatcher)
     content = client.get(URL).content.decode()
     assert "qm-alert" in content and "The oldest ticket waits longer than 15 min." in content
+    assert queue_monitor.evaluate_all_alerts() == 1  # the schedule notices the crossing, not the page
     assert Notification.objects.filter(recipient=dispatcher, kind="queue.threshold").count() == 1
     client.get(URL)
     assert Notification.objects.filter(recipient=dispatcher, kind="queue.threshold").count() == 1
+
+
+def _snapshot() -> tuple:
+    from notifications.models import Notification as N
+    from tickets.models import Queue
+
+    return (
+        list(Queue.objects.order_by("pk").values_list("pk", "alert_waiting_since", "alert_oldest_since")),
+        list(N.objects.order_by("pk").values_list("pk", "read_at")),
+    )
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_get_of_the_monitor_writes_nothing_and_the_schedule_still_alerts(client, queue, dispatcher, htmx):
+    """Issue 19, point 9: the page is read-only; ``routing.queue_alerts`` notices a crossing."""
+    queue.max_waiting = 1
+    queue.max_oldest_wait = timedelta(minutes=15)
+    queue.save()
+    wait(queue, 20)
+    wait(queue, 20)
+    client.force_login(dispatcher)
+    before = _snapshot()
+    headers = {"HX-Request": "true"} if htmx else {}
+    with CaptureQueriesContext(connection) as ctx:
+        content = client.get(URL, headers=headers).content.decode()
+    assert "qm-alert" in content  # the crossing still shows on the page
+    writes = [q["sql"] for q in ctx.captured_queries
+              if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+              and "django_session" not in q["sql"]]
+    assert writes == []
+    assert _snapshot() == before and not Notification.objects.exists()
+    assert queue_monitor.evaluate_all_alerts() == 2  # waiting and oldest: the schedule alerts
+    queue.refresh_from_db()
+    assert queue.alert_waiting_since is not None and queue.alert_oldest_since is not None
+    assert Notification.objects.filter(recipient=dispatcher, kind="queue.threshold").count() == 2
 
 
 def test_off_shift_away_agents_show_as_unavailable(queue, engineer):
