@@ -11,6 +11,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from escalations import access as case_access
 from escalations.models import (
@@ -24,7 +25,7 @@ from escalations.models import (
     CaseUpdate,
     EscalationCase,
 )
-from tickets.models import display_name
+from tickets.models import Ticket, display_name
 from tickets.templatetags.opsdesk import format_dt
 
 _STATUS_ORDER = Case(
@@ -70,6 +71,8 @@ def ticket_cases(ticket) -> list[EscalationCase]:
 
 @dataclass
 class CasePage:
+    """The case page as ``user`` may see it: only the linked tickets they may open, a count of the rest."""
+
     case: EscalationCase
     affected: list
     tasks: list
@@ -79,25 +82,44 @@ class CasePage:
     updates: list
     escalations: list
     timeline: list
+    hidden_affected: int = 0
+    hidden_tasks: int = 0
+
+    @property
+    def hidden_affected_note(self) -> str:
+        return ngettext("and %(n)d ticket you cannot open", "and %(n)d tickets you cannot open",
+                        self.hidden_affected) % {"n": self.hidden_affected} if self.hidden_affected else ""
+
+    @property
+    def hidden_tasks_note(self) -> str:
+        return ngettext("and %(n)d task you cannot open", "and %(n)d tasks you cannot open",
+                        self.hidden_tasks) % {"n": self.hidden_tasks} if self.hidden_tasks else ""
 
 
-def case_page(case: EscalationCase) -> CasePage:
+def case_page(case: EscalationCase, user) -> CasePage:
+    """The case page for ``user``: linked tickets filtered by ``Ticket.objects.visible_to(user)`` (issue 19)."""
     links = list(
         CaseTicket.objects.filter(case=case)
         .select_related("ticket__customer", "ticket__performer__profile", "ticket__queue")
         .order_by("added_at", "pk")
     )
+    ids = [link.ticket_id for link in links]
+    visible = set(Ticket.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    affected = [link.ticket for link in links if link.role == CaseTicket.Role.AFFECTED]
+    tasks = [link.ticket for link in links if link.role == CaseTicket.Role.TASK]
     events = list(CaseEvent.objects.filter(case=case).select_related("actor__profile").order_by("created_at", "pk"))
     return CasePage(
         case=case,
-        affected=[link.ticket for link in links if link.role == CaseTicket.Role.AFFECTED],
-        tasks=[link.ticket for link in links if link.role == CaseTicket.Role.TASK],
+        affected=[t for t in affected if t.pk in visible],
+        tasks=[t for t in tasks if t.pk in visible],
+        hidden_affected=sum(1 for t in affected if t.pk not in visible),
+        hidden_tasks=sum(1 for t in tasks if t.pk not in visible),
         members=[m.user for m in CaseMember.objects.filter(case=case).select_related("user__profile")],
         customers=list(case.customers.select_related("account_manager__profile", "vip_tier").order_by("name")),
         services=list(case.services.order_by("name")),
         updates=list(CaseUpdate.objects.filter(case=case).select_related("author__profile").order_by("-created_at")),
         escalations=list(CaseEscalation.objects.filter(case=case).select_related("to_user__profile")),
-        timeline=[(event, describe(event)) for event in events],
+        timeline=[(event, describe(event, visible=visible)) for event in events],
     )
 
 
@@ -113,10 +135,15 @@ def _name(ref) -> str:
     return (ref or {}).get("name") or "—"
 
 
-def describe(event: CaseEvent) -> str:
-    """One timeline row as a sentence in the active language."""
+def describe(event: CaseEvent, visible: set[int] | None = None) -> str:
+    """One timeline row as a sentence in the active language.
+
+    ``visible``: the ids of the linked tickets the reader may open (None: all); a ticket outside it is
+    named by neither number nor title.
+    """
     who, d = display_name(event.actor), event.data or {}
     kind = event.kind
+    hidden = visible is not None and d.get("ticket") is not None and d.get("ticket") not in visible
     if kind == "case.opened":
         if d.get("rule"):
             return _("Rule “%(rule)s” opened the case (%(severity)s), owner %(owner)s.") % {
@@ -124,6 +151,8 @@ def describe(event: CaseEvent) -> str:
         return _("%(who)s opened the case (%(severity)s), owner %(owner)s.") % {
             "who": who, "severity": _severity(d.get("severity")), "owner": _name(d.get("owner"))}
     if kind == "case.ticket_linked":
+        if hidden:
+            return _("%(who)s linked a ticket you cannot open.") % {"who": who}
         if d.get("role") == CaseTicket.Role.TASK:
             return _("%(who)s linked task #%(ticket)s “%(title)s”.") % {"who": who, **_t(d)}
         return _("%(who)s linked ticket #%(ticket)s “%(title)s”.") % {"who": who, **_t(d)}
@@ -141,10 +170,17 @@ def describe(event: CaseEvent) -> str:
         else:
             text = _("%(who)s posted an internal update; next update due %(due)s.")
         text = text % {"who": who, "n": d.get("replies", 0), "due": _when(d.get("next_due"))}
+        if d.get("public") and d.get("skipped"):
+            text += " " + ngettext(
+                "%(n)d linked ticket was skipped: the author may not reply on it.",
+                "%(n)d linked tickets were skipped: the author may not reply on them.", d["skipped"],
+            ) % {"n": d["skipped"]}
         return text + (" " + _("It was late.") if d.get("late") else "")
     if kind == "case.update_missed":
         return _("The status update due %(due)s was missed.") % {"due": _when(d.get("due"))}
     if kind == "case.task_added":
+        if hidden:
+            return _("%(who)s planned a task you cannot open, due %(due)s.") % {"who": who, "due": _when(d.get("due"))}
         return _("%(who)s planned task #%(ticket)s “%(title)s” for %(performer)s, due %(due)s.") % {
             "who": who, **_t(d), "performer": _name(d.get("performer")), "due": _when(d.get("due"))}
     if kind == "case.escalated":

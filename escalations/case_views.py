@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escalations import access as case_access
@@ -127,7 +128,7 @@ def case_create(request):
 def case_detail(request, pk: int):
     case = _case(request, pk)
     user = request.user
-    page = case_selectors.case_page(case)
+    page = case_selectors.case_page(case, user)
     part = case_access.can_take_part(user, case)
     owner = case_access.is_owner(user, case)
     now = timezone.now()
@@ -199,9 +200,14 @@ def post_update(request, case):
     form = UpdateForm(request.POST)
     if _valid(request, form):
         data = form.cleaned_data
-        cases.case_post_update(case, actor=request.user, body=data["body"], public=data["public"],
-                               token=data["token"])
+        update = cases.case_post_update(case, actor=request.user, body=data["body"], public=data["public"],
+                                        token=data["token"])
         messages.success(request, _("Update posted."))
+        if update.skipped:
+            messages.warning(request, ngettext(
+                "%(n)d linked ticket did not get it: you may not reply on it.",
+                "%(n)d linked tickets did not get it: you may not reply on them.", len(update.skipped),
+            ) % {"n": len(update.skipped)})
 
 
 @case_action(case_access.can_take_part)
@@ -293,7 +299,7 @@ def approve_rca(request, case):
 
 @case_action(case_access.is_owner)
 def close(request, case):
-    links = case_selectors.case_page(case)
+    links = case_selectors.case_page(case, request.user)
     form = CloseForm(request.POST, tickets=[t for t in links.affected + links.tasks if t.is_open])
     if _valid(request, form):
         cases.case_close(case, actor=request.user, ticket_actions=form.ticket_actions(),

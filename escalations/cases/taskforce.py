@@ -26,8 +26,9 @@ from escalations.cases.common import (
     require,
 )
 from escalations.cases.opening import add_member, link_ticket
-from escalations.models import CaseMember, CaseStatus, CaseTicket, CaseUpdate, EscalationCase
+from escalations.models import CaseEvent, CaseMember, CaseStatus, CaseTicket, CaseUpdate, EscalationCase
 from notifications.models import Urgency
+from tickets import access as ticket_access
 from tickets import services as ticket_services
 from tickets.models import Queue, Status, Ticket, display_name
 
@@ -67,7 +68,9 @@ def case_post_update(case: EscalationCase, *, actor, body: str, public: bool, to
 
     Members and the owner are notified; a public update is also a public reply on every affected
     linked ticket that is not canceled (``counts_as_response=True``: it is a real answer to the
-    customer). The next update falls due one cadence later.
+    customer) and on which the author may reply (``tickets.access.can_work``). The others are skipped,
+    never half-done: the update is posted whole, ``update.skipped`` lists the ids of the tickets it did
+    not reach and the timeline says how many. The next update falls due one cadence later.
     """
     body = (body or "").strip()
     require(bool(body), _("The update is empty."))
@@ -76,21 +79,27 @@ def case_post_update(case: EscalationCase, *, actor, body: str, public: bool, to
     participant(case, actor)
     existing = CaseUpdate.objects.filter(case=case, token=token).first()
     if existing is not None:
+        posted = CaseEvent.objects.filter(case=case, kind="case.update_posted", data__update=existing.pk).first()
+        existing.skipped = list((posted.data if posted else {}).get("skipped_tickets") or [])
         return existing
     require(case.status == CaseStatus.OPEN, _("Updates are posted while the case is open."))
     now = now or timezone.now()
     late = case.next_update_due is not None and now > case.next_update_due
     update = CaseUpdate.objects.create(case=case, author=actor, body=body, public=public, token=token, late=late,
                                        created_at=now)
-    replies = 0
+    replies, skipped = 0, []
     if public:
         for link in affected_links(case):
             if link.ticket.status == Status.CANCELED:
+                continue
+            if not ticket_access.can_work(actor, link.ticket):  # only who may reply reaches the customer
+                skipped.append(link.ticket_id)
                 continue
             ticket_services.ticket_reply(link.ticket, body=body, actor=actor, counts_as_response=True)
             replies += 1
         update.replies = replies
         update.save(update_fields=["replies"])
+    update.skipped = skipped
     previous_due = case.next_update_due
     case.next_update_due = now + cadence_for(case.severity).update_every
     fields = ["next_update_due"]
@@ -99,6 +108,7 @@ def case_post_update(case: EscalationCase, *, actor, body: str, public: bool, to
         fields.append("first_update_at")
     case.save(update_fields=fields)
     record(case, "case.update_posted", actor, at=now, update=update.pk, public=public, late=late, replies=replies,
+           skipped=len(skipped), skipped_tickets=skipped,
            previous_due=previous_due.isoformat() if previous_due else None, next_due=case.next_update_due.isoformat())
     people = [case.owner] + [m.user for m in CaseMember.objects.filter(case=case).select_related("user")]
     notify_people(people, case, kind="case.update", key=f"update:{update.pk}", actor=actor,

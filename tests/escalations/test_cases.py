@@ -38,8 +38,12 @@ def boss(db):
 
 
 @pytest.fixture
-def owner(db, boss):
-    return UserFactory(username="owner", role="manager", profile__manager=boss)
+def owner(db, boss, queue):
+    """The escalation manager manages the outage's queue: they may open and answer its tickets."""
+    user = UserFactory(username="owner", role="manager", profile__manager=boss)
+    queue.manager = user
+    queue.save(update_fields=["manager"])
+    return user
 
 
 @pytest.fixture

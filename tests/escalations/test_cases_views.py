@@ -19,8 +19,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory(username="owner", role="manager")
+def owner(db, queue):
+    """The escalation manager manages the outage's queue: they may open and answer its tickets."""
+    user = UserFactory(username="owner", role="manager")
+    queue.manager = user
+    queue.save(update_fields=["manager"])
+    return user
 
 
 @pytest.fixture
