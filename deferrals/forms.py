@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import BoundedDateTimeField
 from deferrals import selectors as deferral_selectors
 from deferrals.models import DeferralRequest
 from tickets.forms import DateTimeLocalInput
@@ -26,7 +27,7 @@ class DeferralRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("What happened, and what is needed now.")}),
         error_messages={"required": _("Explain why the deadline cannot be met.")},
     )
-    proposed_deadline = forms.DateTimeField(label=_("Proposed deadline"), widget=DateTimeLocalInput())
+    proposed_deadline = BoundedDateTimeField(label=_("Proposed deadline"), widget=DateTimeLocalInput())
 
 
 class DecisionForm(forms.Form):
@@ -39,7 +40,7 @@ class DecisionForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose a verdict: objective or subjective.")},
     )
-    new_deadline = forms.DateTimeField(label=_("New deadline"), widget=DateTimeLocalInput())
+    new_deadline = BoundedDateTimeField(label=_("New deadline"), widget=DateTimeLocalInput())
     comment = forms.CharField(
         label=_("Comment for the performer"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

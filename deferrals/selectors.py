@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core import dates
 from core.formatting import format_duration
 from deferrals.models import DeferralCause, DeferralRequest
 from sla.selectors import current_clocks, with_clocks
@@ -177,6 +178,8 @@ def ticket_calendar(ticket: Ticket):
 def distance(calendar, start: datetime | None, end: datetime | None) -> Distance | None:
     """Business time between two instants on ``calendar`` (calendar time without one); None when not later."""
     if start is None or end is None or end <= start:
+        return None
+    if not (dates.in_range(start) and dates.in_range(end)):  # a stored value from before the bound (issue 19)
         return None
     if calendar is None:
         return Distance(end - start, business=False)

@@ -46,7 +46,7 @@ from tickets.models import (
     Ticket,
     display_name,
 )
-from tickets.services import TicketError
+from tickets.services import TicketError, check_date_in_range
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -83,6 +83,7 @@ def _check_reasoning(ticket: Ticket, *, cause, explanation: str, proposed_deadli
         raise TicketError(_("Explain why the deadline cannot be met."))
     if proposed_deadline is None:
         raise TicketError(_("Propose a new deadline."))
+    check_date_in_range(proposed_deadline)
     if proposed_deadline <= now:
         raise TicketError(_("The proposed deadline must be in the future."))
     if ticket.deadline is not None and proposed_deadline <= ticket.deadline:
@@ -283,6 +284,7 @@ def deferral_decide(
     now = timezone.now()
     if new_deadline is None:
         raise TicketError(_("Set the new deadline."))
+    check_date_in_range(new_deadline)
     if new_deadline <= now:
         raise TicketError(_("The new deadline must be in the future."))
     previous = ticket.deadline

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import dates
 from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
 from deferrals import access as deferral_access
@@ -189,7 +190,12 @@ def distance(request, pk: int):
     """The htmx fragment under the new-deadline field: its business-time distance from the old deadline and now."""
     deferral = _approvable_or_404(request, pk)
     raw = request.GET.get("new_deadline", "")
-    value = parse_datetime(raw) if raw else None
+    try:
+        value = parse_datetime(raw) if raw else None
+    except ValueError:  # well formed but impossible (2026-02-30T10:00)
+        value = None
+    if not dates.in_range(value):
+        return render(request, "deferrals/_distance_refused.html", {"message": dates.out_of_range_message()})
     if value is not None and timezone.is_naive(value):
         value = timezone.make_aware(value)
     ticket = deferral_selectors.approval_ticket(deferral)

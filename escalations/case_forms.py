@@ -7,6 +7,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import BoundedDateField, BoundedDateTimeField
 from escalations.models import AffectedService, CaseCause, CaseSeverity, CaseStatus
 from tickets.models import Customer, Queue, Ticket, display_name
 from tickets.selectors import people
@@ -81,7 +82,7 @@ class TaskForm(forms.Form):
     title = forms.CharField(label=_("Task"), max_length=200)
     performer = PersonChoiceField(label=_("Owner of the task"), queryset=people())
     queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.filter(is_active=True))
-    due = forms.DateTimeField(label=_("Due"), widget=_dt_widget())
+    due = BoundedDateTimeField(label=_("Due"), widget=_dt_widget())
     description = forms.CharField(label=_("Details"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -158,5 +159,5 @@ class CaseFilterForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    start = BoundedDateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    end = BoundedDateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}), required=False)

@@ -318,6 +318,8 @@ def case_report(request):
     if form.is_valid():
         start_day = form.cleaned_data["start"] or start_day
         end_day = form.cleaned_data["end"] or end_day
+    elif form.is_bound:
+        _errors(request, form)  # e.g. a date outside core.dates' range: the default period, and why
     if end_day < start_day:
         messages.error(request, _("The period ends before it starts."))
         start_day, end_day = end_day, start_day

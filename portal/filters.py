@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import validate_in_range
 from deferrals.models import DeferralRequest
 from escalations.models import Firing, ManualEscalation
 from reports.dashboard.now import red_zone_ticket_ids
@@ -87,8 +88,10 @@ class TicketListFilter(_Base):
                                 queryset=VipTier.objects.all(), empty_label=_("Any tier"), null_label=_("No tier"))
     channel = df.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
     period_from = df.DateFilter(label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"}),
+                                validators=[validate_in_range],
                                 method="filter_nothing")
     period_to = df.DateFilter(label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"}),
+                              validators=[validate_in_range],
                               method="filter_nothing")
     created_in_period = df.BooleanFilter(label=_("Created in the period"), widget=forms.CheckboxInput,
                                          method="filter_created")

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import BoundedDateField
 from deferrals.models import DeferralRequest
 from reports import access as report_access
 from reports import selectors
@@ -26,8 +27,8 @@ class QueueChoiceField(forms.ModelChoiceField):
 
 
 class DisciplineFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    date_from = BoundedDateField(label=_("From"), required=False, widget=DateInput())
+    date_to = BoundedDateField(label=_("To"), required=False, widget=DateInput())
     team = PersonChoiceField(label=_("Team of"), queryset=selectors.team_leads(), required=False,
                              empty_label=_("Everybody"))
     queue = QueueChoiceField(label=_("Queue"), queryset=ticket_selectors.active_queues(), required=False,

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import BoundedDateField
 from reports.dashboard.common import preset
 from reports.forms import DateInput, QueueChoiceField
 from reports.selectors import Period
@@ -21,8 +22,8 @@ class PeriodForm(forms.Form):
     """``period`` is a preset (today, 7 or 30 days ending today) or custom dates, whole days in the viewer's zone."""
 
     period = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    date_from = BoundedDateField(label=_("From"), required=False, widget=DateInput())
+    date_to = BoundedDateField(label=_("To"), required=False, widget=DateInput())
     default_preset = "7d"
 
     def clean(self):

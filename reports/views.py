@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from core import dates
 from deferrals import selectors as deferral_selectors
 from deferrals.models import DeferralRequest
 from reports import access as report_access
@@ -49,9 +51,23 @@ def _filters(request, form_class=DisciplineFilterForm):
     if not form.is_valid() and form_class is DrillDownForm:
         raise Http404
     if not form.is_valid():
+        errors = form.errors
         form = form_class({}, viewer=request.user)
         form.is_valid()
+        form.shown_errors = errors
     return form
+
+
+def _say_out_of_range(request, form) -> None:
+    """A page that fell back to its default period says why when a date was outside the range."""
+    for text in dates.range_errors(getattr(form, "shown_errors", None)):
+        messages.error(request, text)
+
+
+def _refuse_out_of_range(form) -> HttpResponseBadRequest | None:
+    """An export is not a file for another period than asked: a date outside the range answers 400."""
+    found = dates.range_errors(getattr(form, "shown_errors", None))
+    return HttpResponseBadRequest(" ".join(found), content_type="text/plain; charset=utf-8") if found else None
 
 
 def _params(form) -> dict:
@@ -71,6 +87,7 @@ def _params(form) -> dict:
 def discipline(request):
     _viewer_only(request)
     form = _filters(request)
+    _say_out_of_range(request, form)
     period = form.cleaned_data["period"]
     rows = selectors.discipline_rows(request.user, period, **form.report_filters())
     table = DisciplineTable(rows, params=_params(form))
@@ -86,6 +103,9 @@ def discipline(request):
 def discipline_export(request, fmt: str):
     _viewer_only(request)
     form = _filters(request)
+    refusal = _refuse_out_of_range(form)
+    if refusal is not None:
+        return refusal
     period = form.cleaned_data["period"]
     rows = selectors.discipline_rows(request.user, period, **form.report_filters())
     table = DisciplineTable(rows, params={})
@@ -197,6 +217,7 @@ def dashboard(request):
     """The manager dashboard; an htmx request (the 45-second refresh) gets only the figures."""
     _dashboard_viewer(request)
     form = PeriodForm.parse(request.GET)
+    _say_out_of_range(request, form)
     context = _dashboard_context(request, form)
     if request.htmx:
         return render(request, "reports/_dashboard_body.html", context)
@@ -213,10 +234,14 @@ def index(request):
 def _report(request, name: str, form_class=ReportFilterForm):
     _dashboard_viewer(request)
     form = form_class.parse(request.GET)
-    report = registry.build(name, request.user, form)
     fmt = request.GET.get("format")
+    refusal = _refuse_out_of_range(form) if fmt in ("csv", "xlsx") else None
+    if refusal is not None:
+        return refusal
+    report = registry.build(name, request.user, form)
     if fmt in ("csv", "xlsx"):
         return export_report(report, fmt)
+    _say_out_of_range(request, form)
     for section in report.sections:
         RequestConfig(request, paginate=False).configure(section.table)
     return render(request, "reports/report.html", {"form": form, "report": report, "query": form.query()})

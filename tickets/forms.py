@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import BoundedDateTimeField
 from tickets import access, selectors
 from tickets.models import (
     Channel,
@@ -88,7 +89,7 @@ class StatusForm(forms.Form):
 
 class NextStepForm(forms.Form):
     text = forms.CharField(label=_("Next step"), max_length=300, required=False)
-    due = forms.DateTimeField(label=_("By"), required=False, widget=DateTimeLocalInput())
+    due = BoundedDateTimeField(label=_("By"), required=False, widget=DateTimeLocalInput())
 
     def clean(self):
         data = super().clean()
@@ -158,7 +159,7 @@ class TicketCreateForm(forms.Form):
     related_ref = forms.CharField(
         label=_("Reference"), max_length=120, required=False, help_text=_("Order number, contract, site…")
     )
-    deadline = forms.DateTimeField(label=_("Deadline"), required=False, widget=DateTimeLocalInput())
+    deadline = BoundedDateTimeField(label=_("Deadline"), required=False, widget=DateTimeLocalInput())
     performer = PersonChoiceField(
         label=_("Performer"),
         queryset=selectors.people().none(),

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import dates
 from core.locks import lock as _lock
 from core.people import iso as _iso
 from core.people import user_ref as _user_ref
@@ -39,6 +40,13 @@ from tickets.models import (
 
 class TicketError(Exception):
     """A domain rule was broken; the message is shown to the user as is."""
+
+
+def check_date_in_range(value) -> None:
+    """Refuse a date or instant outside ``core.dates.EARLIEST`` … ``LATEST`` (issue 19): every service that
+    takes a deadline, a due time or a period from a person calls it."""
+    if not dates.in_range(value):
+        raise TicketError(dates.out_of_range_message())
 
 
 class _Unset:
@@ -148,6 +156,7 @@ def ticket_create(
         ticket_type = classified_by.ticket_type
     if deadline is not None and actor is not None and not access.can_set_deadline_on_create(actor):
         raise TicketError(_("You may not set a deadline."))
+    check_date_in_range(deadline)
     if deadline is not None and deadline <= timezone.now():
         raise TicketError(_("The deadline must be in the future."))
     now = timezone.now()
@@ -454,6 +463,7 @@ def ticket_set_next_step(ticket: Ticket, *, actor, text: str, due: datetime | No
     text = (text or "").strip()
     if not text and due is not None:
         raise TicketError(_("Describe the next step before giving it a date."))
+    check_date_in_range(due)
     if ticket.status in CLOSED_STATUSES:
         raise TicketError(_("A closed ticket has no next step."))
     if text == ticket.next_step and due == ticket.next_step_due:
@@ -534,6 +544,7 @@ def ticket_move_deadline(
     A person's move is one history row (``history``: what that row adds to the old and new deadline);
     the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
     """
+    check_date_in_range(deadline)
     previous = ticket.deadline
     if previous == deadline:
         return previous

@@ -126,6 +126,7 @@ def case_add_task(case: EscalationCase, *, actor, title: str, queue: Queue, perf
     participant(case, actor)
     require(case.status == CaseStatus.OPEN, _("Tasks are planned while the case is open."))
     require(bool((title or "").strip()), _("A task needs a title."))
+    ticket_services.check_date_in_range(due)
     require(due is not None and due > timezone.now(), _("The due time must be in the future."))
     check_person(performer)
     customer = case.customers.order_by("pk").first()
