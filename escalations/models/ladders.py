@@ -2,7 +2,8 @@
 manual escalations.
 
 Data only: which ladder applies and when a level is due is ``escalations.ladder`` and the pure
-``escalations.rules``; the sweep (``escalations.sweep``) writes firings; manual escalation is
+``escalations.rules``; the sweep (``escalations.sweep``) writes firings and its action step
+(``escalations.firing_actions``) runs the actions they leave pending; manual escalation is
 ``escalations.services``.
 """
 
