@@ -69,12 +69,12 @@ class QueueEscalationContactAdmin(admin.ModelAdmin):
 
 @admin.register(Firing)
 class FiringAdmin(admin.ModelAdmin):
-    list_display = ["fired_at", "ticket", "level", "generation", "due_at"]
+    list_display = ["fired_at", "ticket", "level", "generation", "due_at", "actions_due_at"]
     list_filter = ["level__policy", "fired_at"]
     search_fields = ["ticket__id", "level__name"]
     list_select_related = ["ticket", "level__policy"]
     date_hierarchy = "fired_at"
-    readonly_fields = ["clock", "level", "generation", "ticket", "due_at", "fired_at", "data"]
+    readonly_fields = ["clock", "level", "generation", "ticket", "due_at", "fired_at", "actions_due_at", "data"]
 
     def has_add_permission(self, request):
         return False  # firings come from the sweep only

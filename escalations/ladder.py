@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import prefetch_related_objects
+
 from escalations import rules
 from escalations.models import EscalationLevel, EscalationPolicy, Firing
 from tickets.models import Customer
@@ -59,19 +61,23 @@ class LadderCache:
             return
         for pk in missing:
             self._candidates[pk] = []
-        policies = (
-            EscalationPolicy.objects.filter(is_active=True, sla_policies__in=missing)
-            .prefetch_related("vip_tiers")
-            .order_by("pk")
-            .distinct()
+        # The active ladders attached to these SLA policies, through their links (one query), lowest id first.
+        links = (
+            EscalationPolicy.sla_policies.through.objects.filter(
+                slapolicy_id__in=missing, escalationpolicy__is_active=True
+            )
+            .select_related("escalationpolicy")
+            .order_by("escalationpolicy_id", "slapolicy_id")
         )
-        links = EscalationPolicy.sla_policies.through.objects.filter(slapolicy_id__in=missing)
+        policies: dict[int, EscalationPolicy] = {}
         by_policy = defaultdict(list)
-        for link in links.values_list("escalationpolicy_id", "slapolicy_id"):
-            by_policy[link[0]].append(link[1])
-        for policy in policies:
+        for link in links:
+            policies.setdefault(link.escalationpolicy_id, link.escalationpolicy)
+            by_policy[link.escalationpolicy_id].append(link.slapolicy_id)
+        prefetch_related_objects(list(policies.values()), "vip_tiers")
+        for pk, policy in policies.items():
             tiers = frozenset(t.pk for t in policy.vip_tiers.all())
-            for sla_id in by_policy[policy.pk]:
+            for sla_id in by_policy[pk]:
                 self._candidates[sla_id].append((policy, tiers))
 
     def _policy_ladder(self, policy: EscalationPolicy) -> Ladder:

@@ -38,7 +38,7 @@ LEVEL_LABELS = {
 
 
 def _contact(queue_id: int | None, role: str):
-    """The queue's contact for ``role``, else the default one: the ladder's contact lookup (escalations.sweep)."""
+    """The queue's contact for ``role``, else the default one: the ladder's contact lookup (escalations.audience)."""
     rows = {row.queue_id: row.user for row in QueueEscalationContact.objects.filter(
         Q(queue_id=queue_id) | Q(queue__isnull=True), role=role, user__is_active=True).select_related("user")}
     return rows.get(queue_id) or rows.get(None)

@@ -2,7 +2,8 @@
 manual escalations.
 
 Data only: which ladder applies and when a level is due is ``escalations.ladder`` and the pure
-``escalations.rules``; the sweep (``escalations.sweep``) writes firings; manual escalation is
+``escalations.rules``; the sweep (``escalations.sweep``) writes firings and its action step
+(``escalations.firing_actions``) runs the actions they leave pending; manual escalation is
 ``escalations.services``.
 """
 
@@ -206,7 +207,14 @@ class QueueEscalationContact(models.Model):
 
 
 class Firing(models.Model):
-    """A level fired for one clock in one deadline generation: exactly once (the unique constraint)."""
+    """A level fired for one clock in one deadline generation: exactly once (the unique constraint).
+
+    A level whose actions change the ticket (raise priority, reassign, auto-reply, root-cause review)
+    leaves them pending here: ``actions_due_at`` is when they should run (the sweep's instant, or a
+    retry ``RETRY_DELAY`` later), NULL once they ran or when there are none. The sweep's action step
+    (``escalations.firing_actions``) claims pending firings one at a time and runs them through the
+    ticket services; a partial index covers only the pending ones.
+    """
 
     clock = models.ForeignKey("sla.SLAClock", on_delete=models.CASCADE, related_name="firings")
     level = models.ForeignKey(EscalationLevel, on_delete=models.CASCADE, related_name="firings")
@@ -215,6 +223,7 @@ class Firing(models.Model):
     due_at = models.DateTimeField(_("should fire at"))
     fired_at = models.DateTimeField(_("fired"), default=timezone.now)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    actions_due_at = models.DateTimeField(_("actions due"), null=True, blank=True)
 
     class Meta:
         ordering = ["-fired_at", "-id"]
@@ -226,6 +235,8 @@ class Firing(models.Model):
         indexes = [
             models.Index(fields=["ticket", "-fired_at"], name="firing_ticket"),
             models.Index(fields=["fired_at"], name="firing_fired_at"),
+            models.Index(fields=["actions_due_at", "id"], condition=Q(actions_due_at__isnull=False),
+                         name="firing_actions_pending"),
         ]
 
     def __str__(self) -> str:

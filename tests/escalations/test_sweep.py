@@ -306,6 +306,16 @@ def test_the_sweep_reads_only_due_clocks_in_a_few_queries(shop, queue, engineer)
     assert len(due.captured_queries) <= 12 + 5 * 11
 
 
+def test_a_due_sweep_of_five_firings_costs_no_more_queries_than_before_the_action_step(shop, queue, engineer):
+    for _ in range(5):
+        open_ticket(MONDAY_10, queue, engineer)
+    run(at(0, 30))
+    with CaptureQueriesContext(connection) as due:
+        assert run(at(1))["fired"] == 5
+    # 24 before firing had one path; the pending-action claim (one UPDATE) is paid for by the ladder load.
+    assert len(due.captured_queries) <= 24
+
+
 def test_the_command_prints_one_json_line(db):
     out = StringIO()
     call_command("sweep_sla", "--now", "2026-03-16T10:00:00+05:00", stdout=out)
