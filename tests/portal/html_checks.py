@@ -51,3 +51,46 @@ def id_problems(html: str) -> list[str]:
     problems += [f"<label for={target!r}> points at nothing" for target in facts.label_for if target not in facts.ids]
     problems += [f"{attr}={target!r} points at nothing" for attr, target in facts.aria_refs if target not in facts.ids]
     return problems
+
+
+class _FormReader(HTMLParser):
+    """The values a browser would submit from the first ``<form>`` whose class contains ``css_class``."""
+
+    def __init__(self, css_class: str):
+        super().__init__(convert_charrefs=True)
+        self.css_class = css_class
+        self.inside = False
+        self.select: str | None = None
+        self.first_option: str | None = None
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and self.css_class in (attrs.get("class") or "").split():
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "input" and attrs.get("name") and attrs.get("type") not in ("submit", "checkbox", "radio"):
+            self.values[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "select":
+            self.select, self.first_option = attrs.get("name"), None
+        elif tag == "option" and self.select:
+            value = attrs.get("value") or ""
+            if self.first_option is None:
+                self.first_option = value  # what the browser shows when nothing is selected
+                self.values.setdefault(self.select, value)
+            if "selected" in attrs:
+                self.values[self.select] = value
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "form":
+            self.inside = False
+
+
+def form_values(html: str, css_class: str) -> dict[str, str]:
+    reader = _FormReader(css_class)
+    reader.feed(html)
+    reader.close()
+    return reader.values
