@@ -142,23 +142,25 @@ def case_detail(request, pk: int):
         "rca_complete": cases.rca_complete(case),
     }
     if context["can_take_part"]:
+        # Several forms share field names (customer, ...): each has its own auto_id, so ids stay unique.
         context.update(
-            update_form=UpdateForm(),
-            member_form=MemberForm(),
+            update_form=UpdateForm(auto_id="update_%s"),
+            member_form=MemberForm(auto_id="member_%s"),
             task_form=TaskForm(initial={"queue": page.affected[0].queue_id if page.affected else None,
                                         "due": timezone.localtime(now + timedelta(hours=2)).replace(second=0,
-                                                                                                    microsecond=0)}),
-            ticket_form=LinkTicketForm(),
-            customer_form=LinkCustomerForm(),
-            service_form=LinkServiceForm(),
-            escalate_form=ReasonForm(),
+                                                                                                    microsecond=0)},
+                               auto_id="task_%s"),
+            ticket_form=LinkTicketForm(auto_id="link_ticket_%s"),
+            customer_form=LinkCustomerForm(auto_id="link_customer_%s"),
+            service_form=LinkServiceForm(auto_id="link_service_%s"),
+            escalate_form=ReasonForm(auto_id="escalate_%s"),
             rca_form=RcaForm(initial={"internal": case.rca_internal, "customer": case.rca_customer,
-                                      "cause": case.cause}),
+                                      "cause": case.cause}, auto_id="rca_%s"),
         )
     if context["is_owner"]:
         open_tickets = [t for t in page.affected + page.tasks if t.is_open]
-        close_form = CloseForm(tickets=open_tickets)
-        context.update(resolution_form=ResolutionForm(), close_form=close_form,
+        close_form = CloseForm(tickets=open_tickets, auto_id="close_%s")
+        context.update(resolution_form=ResolutionForm(auto_id="resolution_%s"), close_form=close_form,
                        close_fields=[close_form[name] for name in close_form.ticket_fields])
     return render(request, "cases/detail.html", context)
 

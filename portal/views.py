@@ -135,6 +135,8 @@ def intake(request):
 
 @login_required
 def ticket_detail(request, pk: int):
+    """The ticket page. Its forms share field names (``body``, ``reason``), so each gets its own ``auto_id``:
+    every id on the page is unique and each label focuses its own field (the names posted stay the same)."""
     try:
         ticket = selectors.ticket_detail(request.user, pk)
     except Ticket.DoesNotExist:
@@ -153,18 +155,20 @@ def ticket_detail(request, pk: int):
     if can_work:
         allowed = services.allowed_statuses(ticket)
         context.update(
-            reply_form=ReplyForm(),
-            note_form=NoteForm(),
-            status_form=StatusForm(ticket=ticket, allowed=allowed),
+            reply_form=ReplyForm(auto_id="reply_%s"),
+            note_form=NoteForm(auto_id="note_%s"),
+            status_form=StatusForm(ticket=ticket, allowed=allowed, auto_id="status_%s"),
             can_change_status=bool(allowed) or ticket.status == Status.WAITING,
-            next_step_form=NextStepForm(initial={"text": ticket.next_step, "due": ticket.next_step_due}),
+            next_step_form=NextStepForm(initial={"text": ticket.next_step, "due": ticket.next_step_due},
+                                        auto_id="next_step_%s"),
         )
     if can_assign:
         context.update(
-            assign_form=AssignForm(ticket=ticket, initial={"performer": ticket.performer_id}),
-            unassign_form=UnassignForm(),
+            assign_form=AssignForm(ticket=ticket, initial={"performer": ticket.performer_id}, auto_id="assign_%s"),
+            unassign_form=UnassignForm(auto_id="unassign_%s"),
             triage_form=TriageForm(
-                initial={"priority": ticket.priority, "queue": ticket.queue_id, "ticket_type": ticket.ticket_type_id}
+                initial={"priority": ticket.priority, "queue": ticket.queue_id, "ticket_type": ticket.ticket_type_id},
+                auto_id="triage_%s",
             ),
         )
     return render(request, "tickets/detail.html", context)

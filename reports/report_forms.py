@@ -32,6 +32,8 @@ class PeriodForm(forms.Form):
         today = timezone.localdate()
         choice = data.get("period") or ("custom" if data.get("date_from") or data.get("date_to") else "")
         choice = choice or self.default_preset
+        if choice != "custom" and self._other_dates_than(preset(choice, today, tz), data):
+            choice = "custom"  # dates typed over a preset (the form shows the preset's dates): they win
         if choice == "custom":
             last = data.get("date_to") or today
             first = data.get("date_from") or last - timedelta(days=6)
@@ -47,16 +49,34 @@ class PeriodForm(forms.Form):
         data["period"] = choice
         return data
 
+    @staticmethod
+    def _other_dates_than(period: Period, data) -> bool:
+        given = (data.get("date_from"), data.get("date_to"))
+        return given != (None, None) and given != (period.first, period.last)
+
     @classmethod
     def parse(cls, data, **kwargs):
-        """A valid form for ``data``, falling back to the defaults when it is not valid."""
+        """A valid form for ``data``, falling back to the defaults when it is not valid; it shows the period in
+        force."""
         form = cls(data, **kwargs)
         if not form.is_valid():
             errors = form.errors
             form = cls({}, **kwargs)
             form.is_valid()
             form.shown_errors = errors
+        form.show_period_in_force()
         return form
+
+    def show_period_in_force(self) -> None:
+        """Make the fields show the period the figures cover: the preset in force (the default one when none was
+        asked for) or "custom", with its first and last day. The selector never says "Today" over 30 days of
+        figures, and pressing "Show" again gives the same figures."""
+        period = self.the_period
+        data = self.data.copy()
+        data["period"] = self.cleaned_data["period"]
+        data["date_from"] = period.first.isoformat()
+        data["date_to"] = period.last.isoformat()
+        self.data = data
 
     @property
     def the_period(self) -> Period:

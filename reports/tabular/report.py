@@ -7,7 +7,6 @@ shares as percent numbers).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -109,8 +108,7 @@ def export(report: Report, fmt: str) -> HttpResponse:
     span = [f"{report.period.first:%Y-%m-%d}", f"{report.period.last:%Y-%m-%d}"]
     if fmt == "xlsx":
         period_row = [_("Period"), " – ".join(span)]
-        sheets = [(re.sub(r"[\[\]:*?/\\]", " ", section.title)[:31], [period_row, *section.table.as_values()])
-                  for section in report.sections]
+        sheets = [(section.title, [period_row, *section.table.as_values()]) for section in report.sections]
         return xlsx_response(f"{report.filename}.xlsx", sheets)
     rows = [[report.title, *span]]
     for section in report.sections:

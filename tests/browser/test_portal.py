@@ -73,16 +73,16 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
     expect(page.locator("table")).to_contain_text("Washing machine leaks")
     screenshot("3-my-work")
     page.click("text=Washing machine leaks")
-    page.fill("#id_body", "Hello! A technician comes tomorrow at 10:00. Please send a photo of the label.")
+    page.fill("#reply_body", "Hello! A technician comes tomorrow at 10:00. Please send a photo of the label.")
     page.click("text=Send reply")
     expect(page.locator(".ticket-head .pill")).to_have_text("In progress")
 
     # The reason select only shows for "waiting" (JS), and the ticket waits for the customer.
     reason = page.locator("[data-reason-field]")
     expect(reason).to_be_hidden()
-    page.select_option("#id_status", "waiting")
+    page.select_option("#status_status", "waiting")
     expect(reason).to_be_visible()
-    page.select_option("#id_reason", label="Waiting for the customer")
+    page.select_option("#status_reason", label="Waiting for the customer")
     page.click("text=Change status")
     expect(page.locator(".ticket-head .pill")).to_have_text("Waiting for external action")
     expect(page.locator(".ticket-head .badge-reason")).to_have_text("Waiting for the customer")
@@ -106,7 +106,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
     expect(page.locator(".msg-inbound").last).to_contain_text("Here is the photo of the label.")
 
     # The engineer finishes the job.
-    page.select_option("#id_status", "done")
+    page.select_option("#status_status", "done")
     page.click("text=Change status")
     expect(page.locator(".ticket-head .pill")).to_have_text("Done")
     screenshot("5-done")

@@ -106,13 +106,13 @@ def test_an_admin_sets_up_a_calendar_and_a_policy_and_a_friday_ticket_is_due_aft
     expect(first_response).to_contain_text("Running")
     screenshot("ticket-sla-running")
 
-    page.fill("#id_body", "We are on it.")
+    page.fill("#reply_body", "We are on it.")
     page.click("text=Send reply")
     expect(page.locator(".message-success")).to_be_visible()
     expect(panel.locator("tr.sla-clock-first_response")).to_contain_text("Stopped")
 
-    page.select_option("#id_status", "waiting")
-    page.select_option("#id_reason", label="Waiting for the customer")
+    page.select_option("#status_status", "waiting")
+    page.select_option("#status_reason", label="Waiting for the customer")
     page.click("text=Change status")
     resolution = panel.locator("tr.sla-clock-resolution")
     expect(resolution).to_contain_text("Paused")

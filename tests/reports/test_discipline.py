@@ -125,9 +125,10 @@ def test_the_csv_export_equals_the_page(client, month, manager):
     response = client.get(reverse("reports:discipline_csv"), {**MARCH, "sort": "-coefficient"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][0] == "Employee"
-    assert [r[0] for r in rows[1:]] == ["Engineer", "Colleague"]  # the page's sort order
-    for row in rows[1:]:
+    assert rows[0][0] == "Period"  # the period first (tests/reports/test_exports.py)
+    assert rows[1][0] == "Employee"
+    assert [r[0] for r in rows[2:]] == ["Engineer", "Colleague"]  # the page's sort order
+    for row in rows[2:]:
         share = f"{row[8]} %" if row[8] else "—"
         assert [*row[2:8], share] == page[row[0]]
 

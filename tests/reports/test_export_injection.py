@@ -64,4 +64,4 @@ def test_the_discipline_export_neutralises_a_display_name(db, manager):
     manager.completed = manager.on_time = manager.objective = manager.subjective = manager.declined = 0
     manager.coefficient = 0
     rows = _csv_rows(exports.discipline_csv([manager], period))
-    assert rows[1][0] == "'=1+1" and rows[1][2] == "0"
+    assert rows[2][0] == "'=1+1" and rows[2][2] == "0"  # under the period row and the header
