@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from notifications.models import Notification
 from routing.models import AgentSkill, Skill, TicketTypeSkill
+from routing.queue_monitor import evaluate_alerts_task
 from sla.models import SLAPolicy
 from tests.factories import (
     CustomerFactory,
@@ -110,6 +111,7 @@ def test_hybrid_routing_take_next_vip_on_top_and_the_queue_monitor(page, live_se
     service_card = page.locator('section[data-queue="service"]')
     expect(service_card.locator(".qm-waiting")).to_have_text("0")
     expect(service_card.locator(".qm-agents")).to_contain_text("1 / 5")
+    evaluate_alerts_task()  # the page only reads; the routing.queue_alerts schedule notices the crossing
     assert Notification.objects.filter(recipient=dispatcher, kind="queue.threshold").count() == 1
     screenshot("queue-monitor")
     log_out(page)
