@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -112,3 +113,18 @@ def notification_settings(request):
             "has_calendar": preferences.working_calendar_for(request.user) is not None,
         },
     )
+
+
+@require_http_methods(["GET"])
+def header_badges(request):
+    """The header's approvals and inbox badges, for the htmx refresh every 60 s (templates/base.html).
+
+    A small constant number of queries whatever the inbox holds (the two counts, plus the session and the user).
+    Anonymous visitors (a session that expired while the page stayed open) get 204 and no body: htmx then
+    leaves the header as it is instead of swapping in a login page or following a redirect loop.
+    """
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
+    response = render(request, "escalations/_header_badges.html")
+    response["Cache-Control"] = "no-store"
+    return response

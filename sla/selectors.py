@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -76,6 +76,15 @@ class ClockView:
     @property
     def stopped(self) -> bool:
         return self.state == State.STOPPED
+
+    @property
+    def due_iso(self) -> str:
+        """The due instant for the browser's countdown: UTC, seconds ("2026-12-06T15:30:52Z"); empty unless running.
+
+        Paused and stopped clocks carry none, so they do not count down."""
+        if self.due_at is None or self.state != State.RUNNING:
+            return ""
+        return self.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @property
     def meter(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from sla import selectors
 from sla.models import SLAClock
@@ -36,6 +37,29 @@ def sla_panel(ticket):
         "policy": policy,
         "calendar": calendar,
         "history": selectors.ticket_sla_history(ticket) if clocks or ticket.sla_clocks.all() else [],
+    }
+
+
+@register.filter
+def sla_seconds(value):
+    """A timedelta as whole seconds, for the countdown's data attributes."""
+    return int(value.total_seconds()) if value is not None else 0
+
+
+@register.simple_tag
+def sla_countdown_config():
+    """The unit words and colour thresholds the countdown script (static/js/sla-countdown.js) formats with.
+
+    The same translated strings as ``core.formatting.format_duration``, so the browser's text matches the
+    server's in either language."""
+    return {
+        "zero": _("0 min"),
+        "hm": _("%(hours)d h %(minutes)d min"),
+        "h": _("%(hours)d h"),
+        "m": _("%(minutes)d min"),
+        "less": _("less than a minute"),
+        "yellow": selectors.YELLOW_FROM,
+        "orange": selectors.ORANGE_FROM,
     }
 
 

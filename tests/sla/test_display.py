@@ -173,3 +173,27 @@ def test_the_panel_of_a_ticket_that_lost_its_policy_says_no_sla_and_keeps_the_hi
     html = render("{% sla_panel ticket %}", ticket=Ticket.objects.get(pk=ticket.pk))
     assert "No SLA" in html and "Segment history" in html and "no SLA any more" in html
     assert SLAClock.objects.filter(ticket=ticket, policy__isnull=True).count() == 3  # FR, RES, deadline
+
+
+def test_running_badges_carry_the_due_instant_for_the_countdown_and_paused_ones_do_not(
+    make_policy, dispatcher, engineer, queue, waiting_reason, at
+):
+    make_policy(first_response_target=2 * H)
+    at(2026, 2, 16, 9, 0)
+    ticket = create(dispatcher, queue, performer=engineer)
+    at(2026, 2, 16, 10, 30)
+    view = clock_view(SLAClock.objects.filter(ticket=ticket, kind="first_response").get(), timezone.now())
+    assert view.due_iso.endswith("Z") and len(view.due_iso) == 20  # UTC, seconds, no microseconds
+    html = render("{% sla_badges ticket %}", ticket=ticket)
+    assert f'data-sla-due="{view.due_iso}"' in html and 'data-sla-left="1800"' in html
+    assert 'data-sla-target="7200"' in html and 'data-sla-over="0"' in html
+    assert '<span class="sla-time">30 min</span>' in html
+    services.ticket_change_status(ticket, status=Status.WAITING, actor=engineer, reason=waiting_reason)
+    html = render("{% sla_badges ticket %}", ticket=Ticket.objects.get(pk=ticket.pk))
+    assert "sla-is-paused" in html and "data-sla-due" not in html.split("sla-is-paused")[1].split("</span>")[0]
+
+
+def test_the_countdown_config_carries_the_servers_unit_words_in_russian(db):
+    with translation.override("ru"):
+        html = render("{% sla_countdown_config as c %}{{ c|json_script:'cfg' }}")
+    assert "\\u043c\\u0438\\u043d" in html and '"yellow": 50' in html and '"orange": 80' in html
