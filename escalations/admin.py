@@ -88,18 +88,26 @@ class OffsetInput(forms.TextInput):
         return super().format_value(value)
 
 
-class EscalationLevelRowForm(forms.ModelForm):
-    """One compact row: the name box shows the derived name as its placeholder."""
+class EscalationLevelForm(forms.ModelForm):
+    """The name box shows the derived name as its placeholder; a negative offset reads "-0:30:00"."""
 
     class Meta:
         model = EscalationLevel
-        fields = ["order", "clock", "trigger_percent", "trigger_offset", "urgency", "name"]
+        fields = [field for fieldset in LEVEL_FIELDSETS for row in fieldset[1]["fields"]
+                  for field in (row if isinstance(row, tuple) else (row,))]
         widgets = {"trigger_offset": OffsetInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "name" in self.fields:
             self.fields["name"].widget.attrs["placeholder"] = self.instance.default_name()
+
+
+class EscalationLevelRowForm(EscalationLevelForm):
+    """One compact row of the ladder page."""
+
+    class Meta(EscalationLevelForm.Meta):
+        fields = ["order", "clock", "trigger_percent", "trigger_offset", "urgency", "name"]
 
 
 class EscalationLevelInline(admin.TabularInline):
@@ -132,7 +140,7 @@ class EscalationLevelAdmin(admin.ModelAdmin):
     """A level on its own page: named users, groups, reassignment and the auto-reply texts."""
 
     list_display = ["shown_name", "policy", "order", "clock", "urgency"]
-    form = forms.modelform_factory(EscalationLevel, fields="__all__", widgets={"trigger_offset": OffsetInput})
+    form = EscalationLevelForm
     list_filter = ["policy"]
     list_select_related = ["policy"]
     search_fields = ["name", "policy__name"]

@@ -112,10 +112,12 @@ class SweepContext:
         if title is None:
             with override(language):
                 title = self.titles[language] = str(NOTICE_TITLE)
-        name = self.level_names.get((language, level.pk))
-        if name is None:
+        name = level.name or self.level_names.get((language, level.pk))
+        if not name:  # derived from the trigger, in the reader's language; once per level and language
             with override(language):
-                name = self.level_names[(language, level.pk)] = level.display_name
+                name = level.default_name()
+            if level.pk is not None:
+                self.level_names[(language, level.pk)] = name
         key = (language, clock.kind, clock.target, threshold)
         body = self.bodies.get(key)
         if body is None:
