@@ -42,6 +42,7 @@ class SweepContext:
     group_members: dict = field(default_factory=dict)
     named_audience: dict = field(default_factory=dict)
     titles: dict = field(default_factory=dict)
+    level_names: dict = field(default_factory=dict)  # (language, level id) -> the level's name
     bodies: dict = field(default_factory=dict)
     zones: dict = field(default_factory=dict)
     rows: dict = field(default_factory=dict)  # model → {pk: row}: calendars, customers, queues
@@ -111,6 +112,12 @@ class SweepContext:
         if title is None:
             with override(language):
                 title = self.titles[language] = str(NOTICE_TITLE)
+        name = level.name or self.level_names.get((language, level.pk))
+        if not name:  # derived from the trigger, in the reader's language; once per level and language
+            with override(language):
+                name = level.default_name()
+            if level.pk is not None:
+                self.level_names[(language, level.pk)] = name
         key = (language, clock.kind, clock.target, threshold)
         body = self.bodies.get(key)
         if body is None:
@@ -120,7 +127,7 @@ class SweepContext:
         body_format, parts = body
         if "due" in parts:  # the due instant in the user's time zone
             parts = {**parts, "due": _local_due(clock.due_at, self.zone(user))}
-        return title.format(level=level.name, reference=ticket.reference, title=ticket.title), body_format.format(
+        return title.format(level=name, reference=ticket.reference, title=ticket.title), body_format.format(
             **parts
         )
 

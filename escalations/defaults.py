@@ -28,6 +28,10 @@ manager (important), 80 % manager (critical, urgent mark, priority high),
 the customer), 200 % director (critical, root-cause review task), and the same
 "deadline passed" level.
 
+Levels ship without a name: each is named after its trigger, clock and audience in the reader's
+language ("Warning: 50 % of the target used — performer"), so a trigger an admin changes never leaves a
+stale name. Migration 0008 empties the names earlier versions shipped where an admin left them unchanged.
+
 Installs that already have the ladders keep them as they are (an admin may
 have edited them): the deadline level reaches new installs and fresh demos,
 and an admin adds it elsewhere in Django admin.
@@ -43,7 +47,7 @@ DEFAULT_LADDER = "Default ladder"
 VIP_LADDER = "VIP ladder"
 
 DEADLINE_PASSED = {
-    "order": 25, "name": "Deadline passed", "clock": "deadline", "trigger_percent": 100, "urgency": "important",
+    "order": 25, "clock": "deadline", "trigger_percent": 100, "urgency": "important",
     "to_performer": True, "to_manager": True,
 }
 
@@ -58,28 +62,28 @@ _APOLOGY_RU = (
 
 LADDERS: dict[str, list[dict]] = {
     DEFAULT_LADDER: [
-        {"order": 10, "name": "Warning: 50 % used", "trigger_percent": 50, "urgency": "routine",
+        {"order": 10, "trigger_percent": 50, "urgency": "routine",
          "to_performer": True},
-        {"order": 15, "name": "30 minutes left", "trigger_offset": -timedelta(minutes=30), "urgency": "routine",
+        {"order": 15, "trigger_offset": -timedelta(minutes=30), "urgency": "routine",
          "to_performer": True},
-        {"order": 20, "name": "Level 1: 80 % used", "trigger_percent": 80, "urgency": "important",
+        {"order": 20, "trigger_percent": 80, "urgency": "important",
          "to_performer": True, "to_shift_lead": True, "mark_urgent": True},
         DEADLINE_PASSED,
-        {"order": 30, "name": "Level 2: breached", "trigger_percent": 100, "urgency": "critical",
+        {"order": 30, "trigger_percent": 100, "urgency": "critical",
          "to_head": True, "to_shift_lead": True, "reassign": "shift_lead"},
-        {"order": 40, "name": "Level 3: overdue by 100 %", "trigger_percent": 200, "urgency": "critical",
+        {"order": 40, "trigger_percent": 200, "urgency": "critical",
          "to_director": True, "create_follow_up": True},
     ],
     VIP_LADDER: [
-        {"order": 10, "name": "VIP threat: 50 % used", "trigger_percent": 50, "urgency": "important",
+        {"order": 10, "trigger_percent": 50, "urgency": "important",
          "to_performer": True, "to_manager": True},
-        {"order": 20, "name": "VIP threat: 80 % used", "trigger_percent": 80, "urgency": "critical",
+        {"order": 20, "trigger_percent": 80, "urgency": "critical",
          "to_manager": True, "to_performer": True, "mark_urgent": True, "raise_priority_to": 3},
         DEADLINE_PASSED,
-        {"order": 30, "name": "VIP breached", "trigger_percent": 100, "urgency": "critical",
+        {"order": 30, "trigger_percent": 100, "urgency": "critical",
          "to_head": True, "to_manager": True, "reassign": "shift_lead", "auto_reply": True,
          "auto_reply_en": _APOLOGY_EN, "auto_reply_ru": _APOLOGY_RU},
-        {"order": 40, "name": "VIP overdue by 100 %", "trigger_percent": 200, "urgency": "critical",
+        {"order": 40, "trigger_percent": 200, "urgency": "critical",
          "to_director": True, "create_follow_up": True},
     ],
 }

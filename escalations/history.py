@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from escalations.case_selectors import ticket_case_sentence
+from escalations.models import level_default_name
 from sla.models import SLAClock
 from tickets import history
 
@@ -16,9 +17,18 @@ def _clock(kind: str | None) -> str:
         return kind or ""
 
 
+def _level_name(data: dict) -> str:
+    """The level's name then: its custom name, else the one derived from its trigger then, in the reader's language."""
+    naming = data.get("level_naming")
+    if data.get("level_name") or not naming:
+        return data.get("level_name", "")
+    return level_default_name(naming.get("clock", ""), naming.get("percent"), naming.get("offset"),
+                              naming.get("audience", []))
+
+
 def _escalated(e, who, lk, ticket) -> str:
     text = _("Escalation “%(level)s” fired on the %(clock)s clock.") % {
-        "level": e.data.get("level_name", ""),
+        "level": _level_name(e.data),
         "clock": _clock(e.data.get("clock")).lower(),
     }
     if e.data.get("errors"):
@@ -48,7 +58,9 @@ PERSON = "person reference {id, name}"
 
 KINDS = {
     "ticket.escalated": ({
-        "level": "escalation level id", "level_name": "its name then", "order": "its order", "clock": "clock kind",
+        "level": "escalation level id", "level_name": "its name then (empty: derived)",
+        "level_naming": "clock, percent, offset (s), audience flags: the derived name's parts",
+        "order": "its order", "clock": "clock kind",
         "clock_id": "SLA clock id", "generation": "the clock's generation", "percent": "share of the target used",
         "urgency": "notice urgency", "recipients": "user ids notified", "actions": "actions done",
         "errors": "actions that failed, with why",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count, Min
 
-from escalations.models import Firing, ManualEscalation, TicketEscalationState
+from escalations.models import EscalationLevel, Firing, ManualEscalation, TicketEscalationState
 from sla.models import SLAClock
 
 
@@ -38,14 +38,25 @@ def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
     return TicketEscalations(urgent_since=state, firings=firings, manual=manual, next_at=next_at)
 
 
+def _per_level_name(rows) -> dict[str, int]:
+    """``{level name: firings}`` sorted by name; names as the reader sees them (derived ones in their language)."""
+    rows = list(rows)
+    levels = EscalationLevel.objects.in_bulk([row["level"] for row in rows])
+    counts: dict[str, int] = {}
+    for row in rows:
+        name = levels[row["level"]].display_name
+        counts[name] = counts.get(name, 0) + row["n"]
+    return dict(sorted(counts.items()))
+
+
 def escalation_counts(start: datetime, end: datetime) -> dict:
     """Escalations in ``[start, end)``: automatic firings per level name, manual ones per kind."""
     automatic = (
         Firing.objects.filter(fired_at__gte=start, fired_at__lt=end)
         .exclude(data__has_key="seeded")
-        .values("level__name")
+        .values("level")
         .annotate(n=Count("id"))
-        .order_by("level__name")
+        .order_by()
     )
     manual = (
         ManualEscalation.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -54,6 +65,6 @@ def escalation_counts(start: datetime, end: datetime) -> dict:
         .order_by("kind")
     )
     return {
-        "automatic": {row["level__name"]: row["n"] for row in automatic},
+        "automatic": _per_level_name(automatic),
         "manual": {row["kind"]: row["n"] for row in manual},
     }

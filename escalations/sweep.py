@@ -328,7 +328,8 @@ def _firing_data(level: EscalationLevel, clock: SLAClock, threshold: timedelta, 
     """What a firing records (its ``data``, and the history row's)."""
     return {
         "level": level.pk,
-        "level_name": level.name,
+        "level_name": level.name,  # empty: named from "level_naming" in the reader's language
+        **({} if level.name else {"level_naming": level.naming()}),
         "order": level.order,
         "clock": clock.kind,
         "clock_id": clock.pk,

@@ -32,6 +32,7 @@ from escalations.models.ladders import (
     QueueEscalationContact,
     Reassign,
     TicketEscalationState,
+    level_default_name,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "QueueEscalationContact",
     "Reassign",
     "TicketEscalationState",
+    "level_default_name",
 ]

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, override, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.formatting import format_duration
@@ -86,7 +87,12 @@ class EscalationLevel(models.Model):
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
     order = models.PositiveSmallIntegerField(_("order"))
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(
+        _("name"),
+        max_length=120,
+        blank=True,
+        help_text=_("Empty: named after its trigger, clock and audience in the reader's language."),
+    )
     clock = models.CharField(_("clock"), max_length=20, choices=ClockKind.choices, default=ClockKind.ANY)
     trigger_percent = models.PositiveIntegerField(
         _("share of the target (%)"), null=True, blank=True, help_text=_("50, 80, 100, 200 …")
@@ -154,9 +160,41 @@ class EscalationLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.policy}: {self.name}"
+        return f"{self.policy}: {self.display_name}"
+
+    @property
+    def audience_flags(self) -> list[str]:
+        """The roles the level reaches (``to_performer`` …), in the ladder's order."""
+        return [flag for flag in AUDIENCE_FLAGS if getattr(self, flag)]
+
+    @property
+    def display_name(self) -> str:
+        """The name people see, in the active language: the custom name, else the one derived from the trigger."""
+        return self.name or self.default_name()
+
+    def default_name(self) -> str:
+        """The name derived from trigger, clock and audience in the active language (``level_default_name``)."""
+        return level_default_name(self.clock, self.trigger_percent, self.trigger_offset, self.audience_flags)
+
+    def naming(self) -> dict:
+        """What the derived name is made of, as JSON (kept in a firing's history row to name it later)."""
+        return {
+            "clock": self.clock,
+            "percent": self.trigger_percent,
+            "offset": None if self.trigger_offset is None else int(self.trigger_offset.total_seconds()),
+            "audience": self.audience_flags,
+        }
 
     def clean(self) -> None:
+        self.name = self.name.strip()
+        if self.name and self.pk:
+            # A name that is the default derived from the stored trigger is not kept: it would go stale.
+            before = type(self)._default_manager.filter(pk=self.pk).first()
+            defaults = {self.default_name_in(code) for code, _n in settings.LANGUAGES}
+            if before is not None:
+                defaults |= {before.default_name_in(code) for code, _n in settings.LANGUAGES}
+            if self.name in defaults:
+                self.name = ""
         if (self.trigger_percent is None) == (self.trigger_offset is None):
             raise ValidationError(_("Give either a share of the target or an offset from the due instant."))
         if self.trigger_percent == 0:
@@ -174,6 +212,52 @@ class EscalationLevel(models.Model):
         if offset < timedelta(0):
             return _("%(time)s before due") % {"time": format_duration(-offset)}
         return _("%(time)s after due") % {"time": format_duration(offset)}
+
+    def default_name_in(self, language: str) -> str:
+        with override(language):
+            return self.default_name()
+
+
+AUDIENCE_FLAGS = ("to_performer", "to_owner", "to_approver", "to_manager", "to_shift_lead", "to_head", "to_director")
+
+# How the derived name calls a level's clock ("… of <clock> used", "… left of <clock>"); Russian in the genitive.
+CLOCK_IN_NAME = {
+    ClockKind.ANY: pgettext_lazy("escalation level name", "the target"),
+    ClockKind.FIRST_RESPONSE: pgettext_lazy("escalation level name", "first response time"),
+    ClockKind.RESOLUTION: pgettext_lazy("escalation level name", "resolution time"),
+    ClockKind.NEXT_REPLY: pgettext_lazy("escalation level name", "next reply time"),
+    ClockKind.DEADLINE: pgettext_lazy("escalation level name", "the deadline"),
+}
+
+
+def level_default_name(clock: str, percent: int | None, offset: timedelta | int | None, audience) -> str:
+    """A level's name derived from its trigger, clock and audience, in the active language.
+
+    "Warning: 60 % of resolution time used — performer", "Warning: 30 min left of the target — performer",
+    "Breach: 100 % of the deadline used — …", "Overdue: 2 h past the target — …". ``offset`` is a
+    timedelta or seconds; ``audience`` the ``to_*`` flags set. One function for every place a level is
+    named: the admin, the ticket page, notices and the history sentence of a firing.
+    """
+    clock_text = str(CLOCK_IN_NAME.get(clock, CLOCK_IN_NAME[ClockKind.ANY]))
+    if isinstance(offset, int):
+        offset = timedelta(seconds=offset)
+    if percent is None and offset is not None and offset < timedelta(0):
+        text = gettext("Warning: %(time)s left of %(clock)s") % {"time": format_duration(-offset), "clock": clock_text}
+    elif percent is None and offset:
+        text = gettext("Overdue: %(time)s past %(clock)s") % {"time": format_duration(offset), "clock": clock_text}
+    else:
+        percent = 100 if percent is None else percent
+        if percent < 100:
+            sentence = gettext("Warning: %(percent)s %% of %(clock)s used")
+        elif percent == 100:
+            sentence = gettext("Breach: %(percent)s %% of %(clock)s used")
+        else:
+            sentence = gettext("Overdue: %(percent)s %% of %(clock)s used")
+        text = sentence % {"percent": percent, "clock": clock_text}
+    labels = [str(EscalationLevel._meta.get_field(flag).verbose_name) for flag in audience if flag in AUDIENCE_FLAGS]
+    if labels:
+        text = gettext("%(trigger)s — %(audience)s") % {"trigger": text, "audience": ", ".join(labels)}
+    return text
 
 
 class QueueEscalationContact(models.Model):
