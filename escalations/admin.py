@@ -29,7 +29,7 @@ class EscalationLevelInline(admin.StackedInline):
     autocomplete_fields = ["reassign_user", "users"]
     filter_horizontal = ["groups"]
     fieldsets = [
-        (None, {"fields": [("order", "name"), ("clock", "urgency"), ("trigger_percent", "trigger_offset")]}),
+        (None, {"fields": [("order", "name", "name_ru"), ("clock", "urgency"), ("trigger_percent", "trigger_offset")]}),
         (_("Audience"), {"fields": [
             ("to_performer", "to_owner", "to_approver", "to_manager"),
             ("to_shift_lead", "to_head", "to_director"),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from escalations.case_selectors import ticket_case_sentence
 from sla.models import SLAClock
 from tickets import history
+from tickets.models.base import bilingual
 
 
 def _clock(kind: str | None) -> str:
@@ -18,7 +19,7 @@ def _clock(kind: str | None) -> str:
 
 def _escalated(e, who, lk, ticket) -> str:
     text = _("Escalation “%(level)s” fired on the %(clock)s clock.") % {
-        "level": e.data.get("level_name", ""),
+        "level": bilingual(e.data.get("level_name", ""), e.data.get("level_name_ru", "")),
         "clock": _clock(e.data.get("clock")).lower(),
     }
     if e.data.get("errors"):
@@ -48,7 +49,8 @@ PERSON = "person reference {id, name}"
 
 KINDS = {
     "ticket.escalated": ({
-        "level": "escalation level id", "level_name": "its name then", "order": "its order", "clock": "clock kind",
+        "level": "escalation level id", "level_name": "its name then",
+        "level_name_ru": "its Russian name then (empty: the same)", "order": "its order", "clock": "clock kind",
         "clock_id": "SLA clock id", "generation": "the clock's generation", "percent": "share of the target used",
         "urgency": "notice urgency", "recipients": "user ids notified", "actions": "actions done",
         "errors": "actions that failed, with why",

@@ -329,6 +329,7 @@ def _firing_data(level: EscalationLevel, clock: SLAClock, threshold: timedelta, 
     return {
         "level": level.pk,
         "level_name": level.name,
+        "level_name_ru": level.name_ru,
         "order": level.order,
         "clock": clock.kind,
         "clock_id": clock.pk,

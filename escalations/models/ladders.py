@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.formatting import format_duration
 from notifications.models import Urgency
-from tickets.models import Priority
+from tickets.models import BilingualLabel, Priority
 
 
 class ClockKind(models.TextChoices):
@@ -81,12 +81,13 @@ class Reassign(models.TextChoices):
     QUEUE = "queue", _("Back to the queue")
 
 
-class EscalationLevel(models.Model):
+class EscalationLevel(BilingualLabel, models.Model):
     """One step of a ladder: when (clock + trigger), who (audience), how loud (urgency), and what happens."""
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
     order = models.PositiveSmallIntegerField(_("order"))
     name = models.CharField(_("name"), max_length=120)
+    name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True, help_text=_("Empty: same as the name."))
     clock = models.CharField(_("clock"), max_length=20, choices=ClockKind.choices, default=ClockKind.ANY)
     trigger_percent = models.PositiveIntegerField(
         _("share of the target (%)"), null=True, blank=True, help_text=_("50, 80, 100, 200 …")
@@ -154,7 +155,7 @@ class EscalationLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.policy}: {self.name}"
+        return f"{self.policy}: {self.label}"
 
     def clean(self) -> None:
         if (self.trigger_percent is None) == (self.trigger_offset is None):
