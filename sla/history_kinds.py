@@ -21,7 +21,7 @@ def _deadline_defaulted(e, who, lk, ticket) -> str:
         "deadline": sentences.when(e.data.get("deadline")) or "—"}
 
 
-POLICY = "SLA policy reference {id, name, name_ru} or null"
+POLICY = "SLA policy reference {id, name, name_ru if set} or null"
 
 KINDS = {
     "ticket.sla_changed": ({"from": POLICY, "to": POLICY, "mode": "how running clocks were retargeted"},
