@@ -151,7 +151,8 @@ def decide(request, pk: int):
         except TicketError as exc:
             messages.error(request, str(exc))
         else:
-            verdict = DeferralRequest.Status(form.cleaned_data["verdict"]).label
+            # The verdict in the sentence's form ("verdict “objective”"), not the list's plural heading.
+            verdict = {"objective": _("objective"), "subjective": _("subjective")}[form.cleaned_data["verdict"]]
             messages.success(
                 request,
                 _("%(ticket)s: new deadline set, verdict “%(verdict)s”.")

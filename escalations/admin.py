@@ -33,7 +33,8 @@ from escalations.models import (
 
 
 LEVEL_FIELDSETS = [
-    (None, {"fields": ["policy", ("order", "name"), ("clock", "urgency"), ("trigger_percent", "trigger_offset")]}),
+    (None, {"fields": ["policy", ("order", "name", "name_ru"), ("clock", "urgency"),
+                       ("trigger_percent", "trigger_offset")]}),
     (_("Audience"), {"fields": [
         ("to_performer", "to_owner", "to_approver", "to_manager"),
         ("to_shift_lead", "to_head", "to_director"),

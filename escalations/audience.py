@@ -127,7 +127,9 @@ class SweepContext:
         body_format, parts = body
         if "due" in parts:  # the due instant in the user's time zone
             parts = {**parts, "due": _local_due(clock.due_at, self.zone(user))}
-        return title.format(level=name, reference=ticket.reference, title=ticket.title), body_format.format(
+        with override(language):
+            level_name = level.display_name
+        return title.format(level=level_name, reference=ticket.reference, title=ticket.title), body_format.format(
             **parts
         )
 

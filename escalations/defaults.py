@@ -88,6 +88,21 @@ LADDERS: dict[str, list[dict]] = {
     ],
 }
 
+# The Russian names of the levels above (``name_ru``; the data migration that added the field fills
+# them on the rows an earlier release created, where they still carry these English names).
+LEVEL_NAMES_RU = {
+    "Deadline passed": "Срок истёк",
+    "Warning: 50 % used": "Предупреждение: израсходовано 50 %",
+    "30 minutes left": "Осталось 30 минут",
+    "Level 1: 80 % used": "Уровень 1: израсходовано 80 %",
+    "Level 2: breached": "Уровень 2: срок нарушен",
+    "Level 3: overdue by 100 %": "Уровень 3: просрочено на 100 %",
+    "VIP threat: 50 % used": "Угроза VIP: израсходовано 50 %",
+    "VIP threat: 80 % used": "Угроза VIP: израсходовано 80 %",
+    "VIP breached": "VIP: срок нарушен",
+    "VIP overdue by 100 %": "VIP: просрочено на 100 %",
+}
+
 
 def install_default_ladders(apps=None) -> dict[str, object]:
     """Create the default and VIP ladders if missing; returns ``{name: EscalationPolicy}``. Idempotent.
@@ -102,6 +117,22 @@ def install_default_ladders(apps=None) -> dict[str, object]:
     for name, levels in LADDERS.items():
         policy, created = EscalationPolicy.objects.get_or_create(name=name)
         if created:
-            EscalationLevel.objects.bulk_create(EscalationLevel(policy=policy, **spec) for spec in levels)
+            EscalationLevel.objects.bulk_create(
+                EscalationLevel(policy=policy, **_level(EscalationLevel, spec)) for spec in levels
+            )
         result[name] = policy
     return result
+
+
+def _level(model, spec: dict) -> dict:
+    """The level's fields, with its Russian name where the (historical) model has the field."""
+    if any(field.name == "name_ru" for field in model._meta.get_fields()):
+        return {**spec, "name_ru": LEVEL_NAMES_RU.get(spec.get("name", ""), "")}
+    return spec
+
+
+def fill_russian_level_names(apps) -> None:
+    """Data migration: default-named levels without a Russian name get the shipped one."""
+    EscalationLevel = apps.get_model("escalations", "EscalationLevel")
+    for name, name_ru in LEVEL_NAMES_RU.items():
+        EscalationLevel.objects.filter(name=name, name_ru="").update(name_ru=name_ru)

@@ -8,6 +8,7 @@ from escalations.case_selectors import ticket_case_sentence
 from escalations.models import level_default_name
 from sla.models import SLAClock
 from tickets import history
+from tickets.models.base import bilingual
 
 
 def _clock(kind: str | None) -> str:
@@ -21,7 +22,7 @@ def _level_name(data: dict) -> str:
     """The level's name then: its custom name, else the one derived from its trigger then, in the reader's language."""
     naming = data.get("level_naming")
     if data.get("level_name") or not naming:
-        return data.get("level_name", "")
+        return bilingual(data.get("level_name", ""), data.get("level_name_ru", ""))
     return level_default_name(naming.get("clock", ""), naming.get("percent"), naming.get("offset"),
                               naming.get("audience", []))
 
@@ -59,6 +60,7 @@ PERSON = "person reference {id, name}"
 KINDS = {
     "ticket.escalated": ({
         "level": "escalation level id", "level_name": "its name then (empty: derived)",
+        "level_name_ru": "its Russian name then (empty: the same)",
         "level_naming": "clock, percent, offset (s), audience flags: the derived name's parts",
         "order": "its order", "clock": "clock kind",
         "clock_id": "SLA clock id", "generation": "the clock's generation", "percent": "share of the target used",

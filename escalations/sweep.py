@@ -329,6 +329,7 @@ def _firing_data(level: EscalationLevel, clock: SLAClock, threshold: timedelta, 
     return {
         "level": level.pk,
         "level_name": level.name,  # empty: named from "level_naming" in the reader's language
+        "level_name_ru": level.name_ru,
         **({} if level.name else {"level_naming": level.naming()}),
         "order": level.order,
         "clock": clock.kind,

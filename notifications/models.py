@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from notifications.outcomes import outcome_text
+
 
 class Urgency(models.TextChoices):
     ROUTINE = "routine", _("Routine")
@@ -179,6 +181,16 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.recipient_id}: {self.get_status_display()}"
+
+    @property
+    def result_text(self) -> str:
+        """``result`` in the reader's language."""
+        return outcome_text(self.result)
+
+    @property
+    def error_text(self) -> str:
+        """``last_error`` in the reader's language."""
+        return outcome_text(self.last_error)
 
 
 def _new_secret() -> str:

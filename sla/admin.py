@@ -52,7 +52,7 @@ class CalendarWindowInline(admin.TabularInline):
 
 class CalendarHolidayInline(admin.TabularInline):
     model = CalendarHoliday
-    fields = ["date", "name", "generated"]
+    fields = ["date", "name", "name_ru", "generated"]
     readonly_fields = ["generated"]
     ordering = ["date"]
     extra = 0
@@ -72,13 +72,13 @@ class CalendarOverrideInline(admin.TabularInline):
 class CalendarAdmin(admin.ModelAdmin):
     form = CalendarForm
     inlines = [CalendarWindowInline, CalendarOverrideInline, CalendarHolidayInline]
-    list_display = ["name", "time_zone", "week_summary", "holiday_country", "holiday_count", "updated_at"]
-    search_fields = ["name"]
+    list_display = ["name", "name_ru", "time_zone", "week_summary", "holiday_country", "holiday_count", "updated_at"]
+    search_fields = ["name", "name_ru"]
     actions = ["generate_holidays"]
     change_form_template = "sla/admin/calendar_change_form.html"
     change_list_template = "sla/admin/calendar_change_list.html"
     fieldsets = [
-        (None, {"fields": ["name", "time_zone"]}),
+        (None, {"fields": [("name", "name_ru"), "time_zone"]}),
         (
             gettext_lazy("Public holidays"),
             {
@@ -165,12 +165,12 @@ class CalendarAdmin(admin.ModelAdmin):
                     calendar = calendar_create_from_spec(
                         name=form.cleaned_data["name"], spec=form.cleaned_data["spec"]
                     )
-                    messages.success(request, _("Calendar “%(name)s” imported.") % {"name": calendar.name})
+                    messages.success(request, _("Calendar “%(name)s” imported.") % {"name": calendar.label})
                 else:
                     calendar_import_spec(calendar, form.cleaned_data["spec"])
                     messages.success(
                         request, _("The spec replaced the windows, holidays and overrides of “%(name)s”.")
-                        % {"name": calendar.name}
+                        % {"name": calendar.label}
                     )
             except SLAError as exc:
                 form.add_error(None, str(exc))
@@ -180,7 +180,7 @@ class CalendarAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Import calendar spec") if calendar is None else _("Import a spec into “%(name)s”")
-            % {"name": calendar.name},
+            % {"name": calendar.label},
             "form": form,
             "original": calendar,
             "media": self.media + form.media,
@@ -257,6 +257,7 @@ class SLAPolicyAdmin(admin.ModelAdmin):
     list_display = [
         "precedence",
         "name",
+        "name_ru",
         "is_active",
         "conditions",
         "calendar",
@@ -266,10 +267,10 @@ class SLAPolicyAdmin(admin.ModelAdmin):
     list_editable = ["precedence"]
     list_filter = ["is_active", "calendar", "retarget_mode"]
     list_select_related = ["queue", "ticket_type", "vip_tier", "calendar"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_ru"]
     ordering = ["precedence"]
     fieldsets = [
-        (None, {"fields": ["name", "precedence", "is_active", "calendar", "retarget_mode"]}),
+        (None, {"fields": [("name", "name_ru"), "precedence", "is_active", "calendar", "retarget_mode"]}),
         (
             gettext_lazy("Applies to"),
             {

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from sla import ports
 from sla.businesstime import WEEKDAYS, WorkCalendar
 from sla.clocks import State, projected_due
+from sla.holiday_names import russian_name
 from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, calendar_changed
 
 
@@ -78,6 +79,16 @@ def _holiday_source(country: str, subdivision: str, years: list[int]):
     return source
 
 
+def _russian_names(country: str, subdivision: str, years: list[int], source) -> dict:
+    """``{date: Russian name}``: the package's Russian where it has one, else ``sla.holiday_names``."""
+    import holidays as holidays_lib
+
+    if "ru" in (source.supported_languages or ()):
+        russian = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=years, language="ru")
+        return {day: str(name) for day, name in russian.items()}
+    return {day: russian_name(country, str(name)) for day, name in source.items()}
+
+
 @transaction.atomic
 def calendar_generate_holidays(calendar: Calendar, *, years: Iterable[int] | None = None) -> tuple[int, int]:
     """(Re)generate the calendar's holidays from the holidays package for its country and years.
@@ -88,14 +99,17 @@ def calendar_generate_holidays(calendar: Calendar, *, years: Iterable[int] | Non
     """
     country = (calendar.holiday_country or "").strip().upper()
     if not country:
-        raise SLAError(_("Set the holiday country of “%(name)s” first.") % {"name": calendar.name})
+        raise SLAError(_("Set the holiday country of “%(name)s” first.") % {"name": calendar.label})
     years = sorted(set(years or calendar.holiday_years()))
     source = _holiday_source(country, calendar.holiday_subdivision.strip(), years)
+    names_ru = _russian_names(country, calendar.holiday_subdivision.strip(), years, source)
 
     CalendarHoliday.objects.filter(calendar=calendar, generated=True, date__year__in=years).delete()
     manual = set(calendar.holidays.filter(date__year__in=years).values_list("date", flat=True))
     holiday_rows = [
-        CalendarHoliday(calendar=calendar, date=day, name=str(name)[:200], generated=True)
+        CalendarHoliday(
+            calendar=calendar, date=day, name=str(name)[:200], name_ru=names_ru.get(day, "")[:200], generated=True
+        )
         for day, name in sorted(source.items())
         if day.year in years and day not in manual
     ]

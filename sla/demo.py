@@ -26,6 +26,14 @@ OFFICE = "Almaty office"
 AROUND_THE_CLOCK = "24/7 (critical incidents)"
 OFFICE_WINDOWS = (("09:00", "13:00"), ("14:00", "18:00"))  # Mon–Fri with a lunch break
 ALL_DAY = (("00:00", "24:00"),)
+NAMES_RU = {
+    OFFICE: "Офис в Алматы",
+    AROUND_THE_CLOCK: "Круглосуточно (критические инциденты)",
+    "Critical incident": "Критический инцидент",
+    "Complex case": "Сложный случай",
+    "Standard request": "Стандартный запрос",
+    "Simple question": "Простой вопрос",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ Windows = tuple[tuple[str, str], ...]
 
 def _calendar(name: str, windows: dict[int, Windows], *, country: str = "") -> tuple[Calendar, bool]:
     calendar, created = Calendar.objects.get_or_create(
-        name=name, defaults={"time_zone": "Asia/Almaty", "holiday_country": country}
+        name=name,
+        defaults={"time_zone": "Asia/Almaty", "holiday_country": country, "name_ru": NAMES_RU.get(name, "")},
     )
     if created:
         CalendarWindow.objects.bulk_create(
@@ -87,7 +96,8 @@ def _policy(name: str, precedence: int, calendar: Calendar, **fields) -> SLAPoli
     policy = SLAPolicy.objects.filter(name=name).first()
     if policy is None:
         policy = SLAPolicy.objects.create(
-            name=name, precedence=_free_precedence(precedence), calendar=calendar, **fields
+            name=name, name_ru=NAMES_RU.get(name, ""), precedence=_free_precedence(precedence), calendar=calendar,
+            **fields,
         )
     return policy
 

@@ -30,6 +30,7 @@ class CalendarForm(forms.ModelForm):
         model = Calendar
         fields = [
             "name",
+            "name_ru",
             "time_zone",
             "holiday_country",
             "holiday_subdivision",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from tickets import history, sentences
+from tickets.models.base import bilingual
 
 
 def _sla_changed(e, who, lk, ticket) -> str:
-    new = (e.data.get("to") or {}).get("name")
+    to = e.data.get("to") or {}
+    new = bilingual(to.get("name", ""), to.get("name_ru", ""))
     if new:
         return _("%(who)s's change made the SLA policy “%(policy)s” apply.") % {"who": who, "policy": new}
     return _("%(who)s's change left the ticket without an SLA policy.") % {"who": who}
@@ -19,7 +21,7 @@ def _deadline_defaulted(e, who, lk, ticket) -> str:
         "deadline": sentences.when(e.data.get("deadline")) or "—"}
 
 
-POLICY = "SLA policy reference {id, name} or null"
+POLICY = "SLA policy reference {id, name, name_ru if set} or null"
 
 KINDS = {
     "ticket.sla_changed": ({"from": POLICY, "to": POLICY, "mode": "how running clocks were retargeted"},

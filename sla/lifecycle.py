@@ -287,7 +287,9 @@ def on_customer_message(ticket: Ticket, *, at: datetime | None = None) -> SLAClo
 
 
 def _policy_ref(policy: SLAPolicy | None) -> dict | None:
-    return None if policy is None else {"id": policy.pk, "name": policy.name}
+    if policy is None:
+        return None
+    return {"id": policy.pk, "name": policy.name, **({"name_ru": policy.name_ru} if policy.name_ru else {})}
 
 
 @transaction.atomic

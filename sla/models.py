@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sla.businesstime import WEEKDAYS, WorkCalendar
-from tickets.models import AppendOnlyModel, Priority
+from tickets.models import AppendOnlyModel, BilingualLabel, Priority
 
 _TIME_START = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 _TIME_END = r"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
@@ -70,10 +70,11 @@ def forget_work_calendars() -> None:
         _WORK_CALENDARS.clear()
 
 
-class Calendar(models.Model):
+class Calendar(BilingualLabel, models.Model):
     """Working time of a team: weekly windows, holidays and per-date overrides in one time zone."""
 
     name = models.CharField(_("name"), max_length=120, unique=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True, help_text=_("Empty: same as the name."))
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Almaty")
     holiday_country = models.CharField(
         _("holiday country"),
@@ -99,7 +100,7 @@ class Calendar(models.Model):
         verbose_name_plural = _("working calendars")
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
     def save(self, *args, **kwargs):
         adding = self._state.adding
@@ -203,12 +204,13 @@ class CalendarWindow(CalendarRow):
             raise ValidationError({"end": _("The window must end after it starts.")})
 
 
-class CalendarHoliday(CalendarRow):
+class CalendarHoliday(BilingualLabel, CalendarRow):
     """A whole local date off. Generated rows come from the holidays package; others are manual."""
 
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=200, blank=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True, help_text=_("Empty: same as the name."))
     generated = models.BooleanField(_("generated"), default=False, help_text=_("Created by “Generate holidays”."))
 
     class Meta:
@@ -218,7 +220,7 @@ class CalendarHoliday(CalendarRow):
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_holiday_once_per_date")]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.name}".strip()
+        return f"{self.date} {self.label}".strip()
 
 
 class CalendarOverride(CalendarRow):
@@ -255,7 +257,7 @@ def _positive(value: timedelta) -> None:
         raise ValidationError(_("A target must be longer than zero."))
 
 
-class SLAPolicy(models.Model):
+class SLAPolicy(BilingualLabel, models.Model):
     """Targets for the tickets it matches; the active policy with the lowest precedence number wins."""
 
     class RetargetMode(models.TextChoices):
@@ -263,6 +265,7 @@ class SLAPolicy(models.Model):
         CARRY_OVER = "carry_over", _("Carry consumed time over")
 
     name = models.CharField(_("name"), max_length=120)
+    name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True, help_text=_("Empty: same as the name."))
     precedence = models.PositiveIntegerField(
         _("precedence"), unique=True, help_text=_("Lower numbers are tried first; the first match applies.")
     )
@@ -309,7 +312,7 @@ class SLAPolicy(models.Model):
         verbose_name_plural = _("SLA policies")
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
     def matches(self, *, queue_id, ticket_type_id, priority, vip_tier_id) -> bool:
         return (

@@ -281,7 +281,7 @@ def ticket_sla_history(ticket) -> list[EventView]:
     policy_ids = {e.data.get(k) for e in events for k in ("policy", "from_policy") if e.data.get(k)}
     reason_ids = {e.data.get("reason_id") for e in events if e.data.get("reason_id")}
     names = {
-        "policies": {p.pk: p.name for p in SLAPolicy.objects.filter(pk__in=policy_ids)},
+        "policies": {p.pk: p.label for p in SLAPolicy.objects.filter(pk__in=policy_ids)},
         "reasons": {r.pk: r.label for r in BlockingReason.objects.filter(pk__in=reason_ids)},
     }
     return [
@@ -318,7 +318,7 @@ def calendar_preview(calendar: Calendar, *, start: datetime | None = None, days:
     work = calendar.work_calendar()
     tz = work.tz
     first = timezone.localtime(start or timezone.now(), tz).date()
-    notes = {h.date: h.name or _("Holiday") for h in calendar.holidays.filter(date__gte=first)[:400]}
+    notes = {h.date: h.label or _("Holiday") for h in calendar.holidays.filter(date__gte=first)[:400]}
     notes.update(
         {o.date: o.note or (_("Changed hours") if o.windows else _("Day off")) for o in calendar.overrides.filter(
             date__gte=first)[:400]}

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.formatting import format_duration
 from notifications.models import Urgency
-from tickets.models import Priority
+from tickets.models import BilingualLabel, Priority
+from tickets.models.base import bilingual
 
 
 class ClockKind(models.TextChoices):
@@ -82,7 +83,7 @@ class Reassign(models.TextChoices):
     QUEUE = "queue", _("Back to the queue")
 
 
-class EscalationLevel(models.Model):
+class EscalationLevel(BilingualLabel, models.Model):
     """One step of a ladder: when (clock + trigger), who (audience), how loud (urgency), and what happens."""
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
@@ -93,6 +94,7 @@ class EscalationLevel(models.Model):
         blank=True,
         help_text=_("Empty: named after its trigger, clock and audience in the reader's language."),
     )
+    name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True, help_text=_("Empty: same as the name."))
     clock = models.CharField(_("clock"), max_length=20, choices=ClockKind.choices, default=ClockKind.ANY)
     trigger_percent = models.PositiveIntegerField(
         _("share of the target (%)"), null=True, blank=True, help_text=_("50, 80, 100, 200 …")
@@ -169,8 +171,13 @@ class EscalationLevel(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name people see, in the active language: the custom name, else the one derived from the trigger."""
-        return self.name or self.default_name()
+        """The name people see, in the active language: the custom name (``name_ru`` in Russian when given),
+        else the one derived from the trigger, clock and audience."""
+        return bilingual(self.name, self.name_ru) if self.name else self.default_name()
+
+    @property
+    def label(self) -> str:  # the bilingual label everywhere names are shown is the display name
+        return self.display_name
 
     def default_name(self) -> str:
         """The name derived from trigger, clock and audience in the active language (``level_default_name``)."""

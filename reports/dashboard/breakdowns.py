@@ -25,7 +25,7 @@ DIMENSIONS = {
     "tier": {"label": "Customer tier", "fields": ("ticket__customer__vip_tier_id", "ticket__customer__vip_tier__name"),
              "param": "tier"},
     "channel": {"label": "Channel", "fields": ("ticket__channel",), "param": "channel"},
-    "policy": {"label": "SLA policy", "fields": ("policy_id", "policy__name"), "param": ""},
+    "policy": {"label": "SLA policy", "fields": ("policy_id", "policy__name", "policy__name_ru"), "param": ""},
 }
 
 
@@ -43,7 +43,7 @@ def _group_name(dimension: str, row: dict) -> str:
         return {"agent": _("Nobody"), "tier": _("No tier"), "type": _("No type")}.get(dimension, "—")
     if dimension == "agent":
         return row[fields[1]] or row[fields[2]]
-    if dimension in ("queue", "type"):
+    if dimension in ("queue", "type", "policy"):
         return bilingual(row[fields[1]], row[fields[2]])
     if dimension == "channel":
         return str(Channel(key).label) if key in Channel.values else key
@@ -119,7 +119,7 @@ def _names(dimension: str, ids: set) -> dict:
     elif dimension == "tier":
         found = VipTier.objects.filter(pk__in=ids).values_list("pk", "name")
     else:
-        found = SLAPolicy.objects.filter(pk__in=ids).values_list("pk", "name")
+        found = SLAPolicy.objects.filter(pk__in=ids).values_list("pk", "name", "name_ru")
     return {row[0]: dict(zip(fields[1:], row[1:], strict=True)) for row in found}
 
 

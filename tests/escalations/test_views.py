@@ -226,3 +226,16 @@ def test_the_settings_page_lists_the_persons_recent_deliveries_with_their_state(
     html = client.get(reverse("notifications:settings")).content.decode()
     assert "not configured: no phone number" in html
     assert "sent to engineer@example.com" in html
+
+
+def test_the_delivery_states_read_in_russian(client, engineer, settings):
+    notify(engineer, kind="t", urgency=Urgency.CRITICAL, title="Breach", body="")
+    from notifications.delivery import deliver_pending
+
+    deliver_pending()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    client.force_login(engineer)
+    html = client.get(reverse("notifications:settings")).content.decode()
+    assert "sent to" not in html and "not configured" not in html
+    assert "отправлено на engineer@example.com" in html
+    assert "не настроено: не указан номер телефона" in html

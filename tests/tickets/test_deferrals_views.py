@@ -206,3 +206,14 @@ def test_the_performer_gives_the_cause_of_an_automatic_request(client, queue, en
     assert deferral.cause.code == "customer"
     client.force_login(manager)
     assert client.post(reverse("deferrals:cause", args=[deferral.pk]), {}).status_code == 404
+
+
+def test_the_verdict_in_the_russian_confirmation_is_singular(client, pending, manager):
+    manager.profile.language = "ru"
+    manager.profile.save()
+    client.force_login(manager)
+    new = timezone.now() + 40 * HOUR
+    response = client.post(reverse("deferrals:decide", args=[pending.pk]),
+                           {"verdict": "objective", "new_deadline": local(new)}, follow=True)
+    html = response.content.decode()
+    assert "вердикт «объективная»" in html and "Объективные" not in html.split("установлен новый срок")[1][:40]

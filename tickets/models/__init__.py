@@ -10,7 +10,7 @@ absences), ``catalogue`` (VIP tiers, customers, queues, types, blocking reasons)
 (tickets, messages, history events, waiting segments) and ``intake`` (intake channels).
 """
 
-from tickets.models.base import AppendOnlyModel, AppendOnlyQuerySet, BilingualName, Language
+from tickets.models.base import AppendOnlyModel, AppendOnlyQuerySet, BilingualLabel, BilingualName, Language
 from tickets.models.catalogue import (
     BlockingReason,
     Customer,
@@ -42,6 +42,7 @@ __all__ = [
     "Absence",
     "AppendOnlyModel",
     "AppendOnlyQuerySet",
+    "BilingualLabel",
     "BilingualName",
     "BlockingReason",
     "Channel",

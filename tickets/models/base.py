@@ -10,7 +10,26 @@ from django.utils.translation import gettext_lazy as _
 from core.models import AppendOnlyModel, AppendOnlyQuerySet  # noqa: F401 (re-exported)
 
 
-class BilingualName(models.Model):
+def bilingual(name: str, name_ru: str) -> str:
+    """``name_ru`` when the active language is Russian and it is filled, else ``name``."""
+    if name_ru and (get_language() or "").startswith("ru"):
+        return name_ru
+    return name
+
+
+class BilingualLabel:
+    """``label``: ``name_ru`` in Russian when it is filled, ``name`` otherwise (a mixin for models that keep
+    their own ``name`` field and add a ``name_ru``)."""
+
+    name: str
+    name_ru: str
+
+    @property
+    def label(self) -> str:
+        return bilingual(self.name, self.name_ru)
+
+
+class BilingualName(BilingualLabel, models.Model):
     """A catalogue row with an English and a Russian name, shown in the viewer's language."""
 
     name = models.CharField(_("name (English)"), max_length=120)
@@ -21,12 +40,6 @@ class BilingualName(models.Model):
 
     def __str__(self) -> str:
         return self.label
-
-    @property
-    def label(self) -> str:
-        if self.name_ru and (get_language() or "").startswith("ru"):
-            return self.name_ru
-        return self.name
 
 
 class Language(models.TextChoices):
