@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import dates
@@ -152,7 +153,8 @@ def decide(request, pk: int):
             messages.error(request, str(exc))
         else:
             # The verdict in the sentence's form ("verdict “objective”"), not the list's plural heading.
-            verdict = {"objective": _("objective"), "subjective": _("subjective")}[form.cleaned_data["verdict"]]
+            verdict = {"objective": pgettext("verdict in a sentence", "Objective"),
+                       "subjective": pgettext("verdict in a sentence", "Subjective")}[form.cleaned_data["verdict"]]
             messages.success(
                 request,
                 _("%(ticket)s: new deadline set, verdict “%(verdict)s”.")
