@@ -58,8 +58,8 @@ def _deferral_declined(e, who, lk, ticket) -> str:
     }, e)
 
 
-PERSON = "person reference {id, name}"
-INSTANT = "ISO 8601 instant or null"
+PERSON = history.PERSON
+INSTANT = history.INSTANT
 
 KINDS = {
     "ticket.deferral_requested": ({
@@ -84,5 +84,4 @@ KINDS = {
 
 
 def declare() -> None:
-    for kind, (keys, required, sentence) in KINDS.items():
-        history.declare(kind, owner="deferrals", keys=keys, required=required, sentence=sentence)
+    history.declare_all("deferrals", KINDS)

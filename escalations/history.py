@@ -55,7 +55,7 @@ def _follow_up(e, who, lk, ticket) -> str:
     return _("A root-cause review task #%(number)s was created.") % {"number": e.data.get("follow_up")}
 
 
-PERSON = "person reference {id, name}"
+PERSON = history.PERSON
 
 KINDS = {
     "ticket.escalated": ({
@@ -80,5 +80,4 @@ KINDS = {
 
 
 def declare() -> None:
-    for kind, (keys, required, sentence) in KINDS.items():
-        history.declare(kind, owner="escalations", keys=keys, required=required, sentence=sentence)
+    history.declare_all("escalations", KINDS)

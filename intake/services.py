@@ -122,10 +122,8 @@ def _absent(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _optional_text(data: dict, key: str, field: str, errors: dict[str, str]) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
+def _text(value: Any, field: str, errors: dict[str, str]) -> str:
+    """``value`` stripped, or "" with the reason in ``errors`` (not a string, or text no database can store)."""
     if not isinstance(value, str):
         errors[field] = _("Must be a string.")
         return ""
@@ -134,6 +132,18 @@ def _optional_text(data: dict, key: str, field: str, errors: dict[str, str]) -> 
         errors[field] = problem
         return ""
     return value.strip()
+
+
+def _optional_text(data: dict, key: str, field: str, errors: dict[str, str]) -> str:
+    value = data.get(key)
+    return "" if value is None else _text(value, field, errors)
+
+
+def _required_text(value: Any, field: str, missing: str, errors: dict[str, str]) -> str:
+    if _absent(value):
+        errors[field] = missing
+        return ""
+    return _text(value, field, errors)
 
 
 def parse_ticket_reference(value: Any) -> int | None:
@@ -164,19 +174,9 @@ def clean_payload(payload: Any) -> IntakePayload:
     message_id = payload.get("message_id")
     if isinstance(message_id, int) and not isinstance(message_id, bool):
         message_id = str(message_id)
-    if _absent(message_id):
-        errors["message_id"] = _("The gateway's message id is required.")
-        message_id = ""
-    elif not isinstance(message_id, str):
-        errors["message_id"] = _("Must be a string.")
-        message_id = ""
-    elif problem := text_problem(message_id):
-        errors["message_id"] = problem
-        message_id = ""
-    else:
-        message_id = message_id.strip()
-        if len(message_id) > MAX_MESSAGE_ID:
-            errors["message_id"] = _("At most %(max)d characters.") % {"max": MAX_MESSAGE_ID}
+    message_id = _required_text(message_id, "message_id", _("The gateway's message id is required."), errors)
+    if len(message_id) > MAX_MESSAGE_ID:
+        errors["message_id"] = _("At most %(max)d characters.") % {"max": MAX_MESSAGE_ID}
 
     customer = payload.get("customer")
     name = email = phone = language = ""
@@ -217,18 +217,7 @@ def clean_payload(payload: Any) -> IntakePayload:
 
     subject = _optional_text(payload, "subject", "subject", errors)
 
-    body = payload.get("body")
-    if _absent(body):
-        errors["body"] = _("The message text is required.")
-        body = ""
-    elif not isinstance(body, str):
-        errors["body"] = _("Must be a string.")
-        body = ""
-    elif problem := text_problem(body):
-        errors["body"] = problem
-        body = ""
-    else:
-        body = body.strip()
+    body = _required_text(payload.get("body"), "body", _("The message text is required."), errors)
 
     type_slug = _optional_text(payload, "type", "type", errors)
 

@@ -29,7 +29,7 @@ def _classified(e, who, lk, ticket) -> str:
     return _("Classified by keywords as %(type)s.") % {"type": lk.ticket_type(e.data.get("type"))}
 
 
-PERSON = "person reference {id, name}"
+PERSON = history.PERSON
 
 KINDS = {
     "ticket.routed": ({
@@ -45,5 +45,4 @@ KINDS = {
 
 
 def declare() -> None:
-    for kind, (keys, required, sentence) in KINDS.items():
-        history.declare(kind, owner="routing", keys=keys, required=required, sentence=sentence)
+    history.declare_all("routing", KINDS)

@@ -32,5 +32,4 @@ KINDS = {
 
 
 def declare() -> None:
-    for kind, (keys, required, sentence) in KINDS.items():
-        history.declare(kind, owner="sla", keys=keys, required=required, sentence=sentence)
+    history.declare_all("sla", KINDS)

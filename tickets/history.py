@@ -46,6 +46,10 @@ class Shape:
 
 SHAPES: dict[str, Shape] = {}
 
+# How declarations describe the values rows carry most often.
+PERSON = "person reference {id, name}"
+INSTANT = "ISO 8601 instant or null"
+
 
 def declare(kind: str, *, owner: str, keys: dict[str, str], required: Iterable[str] = (),
             sentence: Callable | None = None) -> Shape:
@@ -56,6 +60,12 @@ def declare(kind: str, *, owner: str, keys: dict[str, str], required: Iterable[s
         raise ValueError(f"history kind {kind!r} is declared by {existing.owner}, not {owner}")
     SHAPES[kind] = shape
     return shape
+
+
+def declare_all(owner: str, kinds: dict[str, tuple[dict[str, str], tuple[str, ...], Callable | None]]) -> None:
+    """Declare an app's kinds: ``{kind: (keys, required keys, sentence)}`` (each app's ``AppConfig.ready``)."""
+    for kind, (keys, required, sentence) in kinds.items():
+        declare(kind, owner=owner, keys=keys, required=required, sentence=sentence)
 
 
 def shape_of(kind: str) -> Shape:

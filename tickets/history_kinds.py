@@ -164,8 +164,8 @@ def _deadline_overridden(e, who, lk, ticket) -> str:
     }
 
 
-PERSON = "person reference {id, name}"
-INSTANT = "ISO 8601 instant or null"
+PERSON = history.PERSON
+INSTANT = history.INSTANT
 
 KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.created": ({
@@ -198,5 +198,4 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
 
 
 def declare() -> None:
-    for kind, (keys, required, sentence) in KINDS.items():
-        history.declare(kind, owner="tickets", keys=keys, required=required, sentence=sentence)
+    history.declare_all("tickets", KINDS)

@@ -66,11 +66,11 @@ def sources(user) -> Sources:
     membership, queue, ticket = _model("QueueMembership"), _model("Queue"), _model("Ticket")
     return Sources(
         viewer_id=user.pk,
-        member_queues=(membership.objects.filter(user=user, role__in=membership_roles).values("queue_id")
+        member_queues=(membership.objects.filter(user=user, role__in=membership_roles).values_list("queue_id", flat=True)
                        if membership_roles else None),
-        managed_queues=queue.objects.filter(manager=user).values("pk") if manager else None,
+        managed_queues=queue.objects.filter(manager=user).values_list("pk", flat=True) if manager else None,
         team=access.team_user_ids(user) if manager else None,
-        observed=ticket.observers.through.objects.filter(user_id=user.pk).values("ticket_id"),
+        observed=ticket.observers.through.objects.filter(user_id=user.pk).values_list("ticket_id", flat=True),
     )
 
 
@@ -144,12 +144,12 @@ def visibility_of(user) -> Visibility:
         queues: set[int] = set()
         for subquery in (src.member_queues, src.managed_queues):
             if subquery is not None:
-                queues.update(subquery.values_list(subquery.query.values_select[0], flat=True))
+                queues.update(subquery)
         people = {src.viewer_id}
         if src.team is not None:
             people.update(src.team.values_list("user_id", flat=True))
         result = Visibility(viewer_id=src.viewer_id, queue_ids=frozenset(queues), people_ids=frozenset(people),
-                            observed_ids=frozenset(src.observed.values_list("ticket_id", flat=True)))
+                            observed_ids=frozenset(src.observed))
     if user is not None:
         user._report_visibility = result  # like ``access.roles_of``: a request loads its user afresh
     return result
