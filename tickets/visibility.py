@@ -66,8 +66,10 @@ def sources(user) -> Sources:
     membership, queue, ticket = _model("QueueMembership"), _model("Queue"), _model("Ticket")
     return Sources(
         viewer_id=user.pk,
-        member_queues=(membership.objects.filter(user=user, role__in=membership_roles).values_list("queue_id", flat=True)
-                       if membership_roles else None),
+        member_queues=(
+            membership.objects.filter(user=user, role__in=membership_roles).values_list("queue_id", flat=True)
+            if membership_roles else None
+        ),
         managed_queues=queue.objects.filter(manager=user).values_list("pk", flat=True) if manager else None,
         team=access.team_user_ids(user) if manager else None,
         observed=ticket.observers.through.objects.filter(user_id=user.pk).values_list("ticket_id", flat=True),
