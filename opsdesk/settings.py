@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "escalations",
     "reports",
     "intake",
+    "channels",
     "portal",
     "opsdesk",
 ]
@@ -155,6 +156,42 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# --- Uploaded files (attachments) ------------------------------------------
+# Stored through the default storage (docs/channels.md: any Django storage backend, e.g. django-storages
+# with S3, by STORAGES["default"]); served only through /attachments/<id>/ to users who can see the ticket.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_URL = "/media/"  # never routed: files go out through the permission-checking view
+ATTACHMENT_MAX_FILE_BYTES = env.int("ATTACHMENT_MAX_FILE_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_MESSAGE_BYTES = env.int("ATTACHMENT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+ATTACHMENT_FORBIDDEN_EXTENSIONS = env.list(
+    "ATTACHMENT_FORBIDDEN_EXTENSIONS",
+    default=[
+        "exe",
+        "bat",
+        "cmd",
+        "com",
+        "scr",
+        "pif",
+        "msi",
+        "msp",
+        "dll",
+        "cpl",
+        "js",
+        "jse",
+        "vbs",
+        "vbe",
+        "wsf",
+        "wsh",
+        "ps1",
+        "hta",
+        "jar",
+        "lnk",
+        "reg",
+        "sh",
+    ],
+)
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL selects the backend. Without it, development writes each message to a file under var/mail/

@@ -16,6 +16,12 @@ def _no_leaking_locale():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded files go to the test's own directory, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def queue(db):
     return QueueFactory(name="Service", slug="service")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -124,6 +126,19 @@ class Ticket(models.Model):
         return self.is_open and self.deadline is not None and self.deadline < timezone.now()
 
 
+class DeliveryStatus(models.TextChoices):
+    """Where a public message stands on its way to the customer; blank for inbound messages and notes."""
+
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Not delivered")
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Stored under a random name: the customer's file name never reaches the file system."""
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
 class Message(models.Model):
     class Kind(models.TextChoices):
         INBOUND = "inbound", _("Customer message")
@@ -138,6 +153,21 @@ class Message(models.Model):
     )
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.SET_NULL, null=True, blank=True)
     body = models.TextField(_("text"))
+    delivery_status = models.CharField(
+        _("delivery"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        blank=True,
+        help_text=_("Public messages only: whether the customer has received it (docs/channels.md)."),
+    )
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivery_error = models.TextField(_("delivery error"), blank=True)
+    mail_message_id = models.CharField(
+        _("email Message-ID"),
+        max_length=255,
+        blank=True,
+        help_text=_("The RFC 5322 Message-ID of this message as an email, sent or received; threads replies."),
+    )
     intake_channel = models.ForeignKey(
         "IntakeChannel", on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
@@ -148,7 +178,10 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("message")
         verbose_name_plural = _("messages")
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_created"),
+            models.Index(fields=["mail_message_id"], condition=~Q(mail_message_id=""), name="message_mail_id"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["intake_channel", "external_id"],
@@ -159,6 +192,47 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class Attachment(models.Model):
+    """One file on a message: uploaded in the portal, received through the intake API or a mailbox.
+
+    Written only through ``tickets.attachments.attach`` (limits, types, sizes); served only to users
+    who can see the ticket (``GET /attachments/<id>/``).
+    """
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size, bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    content_id = models.CharField(
+        _("content ID"), max_length=255, blank=True, help_text=_("For images shown inline in an email body.")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["message", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in IMAGE_TYPES
+
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+"""Shown inline as a preview on the ticket page (never SVG: it can carry script)."""
 
 
 class TicketEvent(AppendOnlyModel):
@@ -199,9 +273,7 @@ class WaitSegment(models.Model):
         BlockingReason, verbose_name=_("blocking reason"), on_delete=models.PROTECT, related_name="+"
     )
     queue = models.ForeignKey(Queue, verbose_name=_("queue"), on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
-    )
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+")
     started_at = models.DateTimeField(_("started"))
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     business_seconds = models.FloatField(_("business time (s)"), null=True, blank=True)
