@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 from tickets.models import Attachment, Message
 
 MAX_NAME = 200
+SIGNING_SALT = "opsdesk.attachment-link"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
@@ -119,3 +121,18 @@ def attach(message: Message, files: Iterable[IncomingFile], *, by=None) -> list[
         attachment.save()
         stored.append(attachment)
     return stored
+
+
+def download_token(attachment: Attachment) -> str:
+    """A signed token for a download link without a login (gateway callbacks); see ``attachment_for_token``."""
+    return signing.TimestampSigner(salt=SIGNING_SALT).sign(f"{attachment.pk}:{attachment.sha256[:16]}")
+
+
+def attachment_for_token(token: str) -> Attachment | None:
+    """The attachment a token names while it is fresh (``ATTACHMENT_LINK_MAX_AGE`` seconds), else ``None``."""
+    try:
+        value = signing.TimestampSigner(salt=SIGNING_SALT).unsign(token, max_age=settings.ATTACHMENT_LINK_MAX_AGE)
+        pk, digest = value.split(":", 1)
+        return Attachment.objects.filter(pk=int(pk), sha256__startswith=digest).first()
+    except (signing.BadSignature, ValueError):
+        return None

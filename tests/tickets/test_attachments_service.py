@@ -69,3 +69,17 @@ def test_attach_stores_under_a_random_name():
     assert "scan" not in stored.file.name
     with stored.file.open("rb") as fh:
         assert fh.read() == b"\x89PNG data"
+
+
+@pytest.mark.django_db
+def test_download_tokens_name_one_attachment_and_expire(settings):
+    from tickets.attachments import attachment_for_token, download_token
+
+    message = Message.objects.create(ticket=TicketFactory(), kind=Message.Kind.INBOUND, body="x")
+    (stored,) = attach(message, [IncomingFile("a.txt", "text/plain", b"abc")])
+    token = download_token(stored)
+    assert attachment_for_token(token) == stored
+    assert attachment_for_token(token + "x") is None
+    assert attachment_for_token("garbage") is None
+    settings.ATTACHMENT_LINK_MAX_AGE = -1
+    assert attachment_for_token(token) is None
