@@ -103,6 +103,11 @@ def check(files: Sequence[IncomingFile]) -> None:
         raise ValidationError(errors, code="attachment")
 
 
+def history_names(files: Sequence[IncomingFile]) -> dict:
+    """What the history row of a message says of its files: ``{"attachments": [stored names]}``, or nothing."""
+    return {"attachments": [clean_filename(f.filename) for f in files]} if files else {}
+
+
 def attach(message: Message, files: Iterable[IncomingFile], *, by=None) -> list[Attachment]:
     """Store ``files`` and link them to ``message``; call ``check`` first (inside the same transaction)."""
     stored = []

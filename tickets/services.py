@@ -8,10 +8,11 @@ immutable ``TicketEvent`` saying who did what. Domain errors are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +22,8 @@ from core.locks import lock as _lock
 from core.people import iso as _iso
 from core.people import user_ref as _user_ref
 from tickets import access, events, ports
+from tickets.attachments import IncomingFile, attach, check
+from tickets.attachments import history_names as _file_names
 from tickets.history import record
 from tickets.models import (
     CLOSED_STATUSES,
@@ -40,6 +43,21 @@ from tickets.models import (
 
 class TicketError(Exception):
     """A domain rule was broken; the message is shown to the user as is."""
+
+
+class AttachmentsRefused(TicketError):
+    """A file broke a limit (``tickets.attachments.check``); ``reasons`` name each file. Nothing was saved."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(" ".join(reasons))
+        self.reasons = list(reasons)
+
+
+def _check_files(files: Sequence[IncomingFile]) -> None:
+    try:
+        check(files)
+    except ValidationError as error:
+        raise AttachmentsRefused(error.messages) from error
 
 
 def check_date_in_range(value) -> None:
@@ -140,6 +158,7 @@ def ticket_create(
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
     classified_by=None,
+    attachments: Sequence[IncomingFile] = (),
 ) -> Ticket:
     """Open a ticket; the description becomes the customer's first message.
 
@@ -150,6 +169,7 @@ def ticket_create(
     title = (title or "").strip()
     if not title:
         raise TicketError(_("A ticket needs a title."))
+    _check_files(attachments)
     if ticket_type is None and classified_by is None:
         classified_by = ports.classify(title, description)
     if ticket_type is None and classified_by is not None:
@@ -190,9 +210,10 @@ def ticket_create(
         priority=int(priority),
         deadline=ticket.deadline.isoformat() if ticket.deadline else None,
         **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
+        **_file_names(attachments),
     )
-    if description.strip():
-        Message.objects.create(
+    if description.strip() or attachments:
+        first = Message.objects.create(
             ticket=ticket,
             kind=Message.Kind.INBOUND,
             channel=channel,
@@ -203,6 +224,7 @@ def ticket_create(
             external_id=external_id,
             created_at=now,
         )
+        attach(first, attachments, by=actor)
     if classified_by is not None and ticket_type == classified_by.ticket_type:
         events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
     if performer is not None:
@@ -377,7 +399,8 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
 
 @transaction.atomic
 def ticket_reply(
-    ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL, counts_as_response: bool = True
+    ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL, counts_as_response: bool = True,
+    attachments: Sequence[IncomingFile] = (),
 ) -> Message:
     """A public reply to the customer. The first one stops the first-response clock.
 
@@ -387,6 +410,7 @@ def ticket_reply(
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The reply is empty."))
+    _check_files(attachments)
     _lock(ticket)
     if ticket.status == Status.CANCELED:
         raise TicketError(_("A canceled ticket cannot be answered."))
@@ -394,16 +418,18 @@ def ticket_reply(
     message = Message.objects.create(
         ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor, body=body, created_at=now
     )
+    attach(message, attachments, by=actor)
     fields = ["updated_at"]
     if not counts_as_response:
-        record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=False, automatic=True)
+        record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=False, automatic=True,
+               **_file_names(attachments))
         ticket.save(update_fields=fields)
         return message
     first = ticket.first_public_reply_at is None
     if first:
         ticket.first_public_reply_at = now
         fields.append("first_public_reply_at")
-    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first)
+    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first, **_file_names(attachments))
     events.publish(events.PublicReplyAdded(ticket=ticket, actor=actor, at=now, message=message, first=first))
     if ticket.status == Status.ASSIGNED and actor is not None and actor.pk == ticket.performer_id:
         _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
@@ -413,13 +439,15 @@ def ticket_reply(
 
 
 @transaction.atomic
-def ticket_add_note(ticket: Ticket, *, body: str, actor) -> Message:
+def ticket_add_note(ticket: Ticket, *, body: str, actor, attachments: Sequence[IncomingFile] = ()) -> Message:
     """An internal note: colleagues see it, the customer does not, and it stops no clock."""
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The note is empty."))
+    _check_files(attachments)
     message = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=body)
-    record(ticket, "ticket.noted", actor, message=message.pk)
+    attach(message, attachments, by=actor)
+    record(ticket, "ticket.noted", actor, message=message.pk, **_file_names(attachments))
     return message
 
 
@@ -431,8 +459,10 @@ def ticket_receive_customer_message(
     channel: str,
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
+    attachments: Sequence[IncomingFile] = (),
 ) -> Message:
     """A customer wrote. A ticket waiting for the customer goes back to work; a done one reopens."""
+    _check_files(attachments)
     _lock(ticket)
     message = Message.objects.create(
         ticket=ticket,
@@ -443,7 +473,8 @@ def ticket_receive_customer_message(
         intake_channel=intake_channel,
         external_id=external_id,
     )
-    record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel)
+    attach(message, attachments)
+    record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel, **_file_names(attachments))
     reason = ticket.blocking_reason
     waits_for_customer = ticket.status == Status.WAITING and reason is not None and reason.waits_for_customer
     if waits_for_customer or ticket.status == Status.DONE:
