@@ -89,6 +89,11 @@ def is_staff_role(user) -> bool:
     return bool(roles_of(user) & {DISPATCHER, MANAGER, ADMIN})
 
 
+def can_see_notes(user) -> bool:
+    """Internal notes (and their files) are for OpsDesk staff: anyone holding a role, never a bare observer."""
+    return bool(roles_of(user))
+
+
 def can_create_ticket(user) -> bool:
     return user.has_perm("tickets.add_ticket")
 
