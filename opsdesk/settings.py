@@ -259,7 +259,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Q_CLUSTER["workers"] = min(Q_CLUSTER["workers"], 2)
 
 # --- Intake API -----------------------------------------------------------
-INTAKE_MAX_BODY_BYTES = env.int("INTAKE_MAX_BODY_BYTES", default=256 * 1024)
+# Files travel in the JSON as base64 (4 bytes for every 3): by default the body may carry the largest message
+# ATTACHMENT_MAX_MESSAGE_BYTES allows, plus 256 KB of text. The API reads the body itself, in one bounded read,
+# so DATA_UPLOAD_MAX_MEMORY_SIZE (Django's limit for request.body and forms) does not apply to it.
+INTAKE_MAX_BODY_BYTES = env.int(
+    "INTAKE_MAX_BODY_BYTES", default=4 * -(-ATTACHMENT_MAX_MESSAGE_BYTES // 3) + 256 * 1024
+)
 
 # --- Notifications (notifications; see docs/notifications.md) ---
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="notifications.channels.LogSmsProvider")
