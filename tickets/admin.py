@@ -20,6 +20,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -30,6 +31,7 @@ from django.utils.translation import ngettext
 from tickets import access, services
 from tickets.models import (
     Absence,
+    Attachment,
     BlockingReason,
     Customer,
     IntakeChannel,
@@ -235,6 +237,42 @@ class TicketAdminForm(forms.ModelForm):
         return cleaned
 
 
+class AttachmentInline(admin.TabularInline):
+    """The files of a message or ticket, read-only: they arrive only through the services, and the link goes
+    to the permission-checking download view (``/attachments/<id>/``), never to the storage."""
+
+    model = Attachment
+    fk_name = "message"
+    extra = 0
+    can_delete = False
+    fields = ["download", "content_type", "human_size", "uploaded_by", "created_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("file name"))
+    def download(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("attachments:download", args=[obj.pk]), obj.filename)
+
+    @admin.display(description=_("size"))
+    def human_size(self, obj):
+        return filesizeformat(obj.size)
+
+
+class TicketAttachmentInline(AttachmentInline):
+    fk_name = "ticket"
+    fields = ["download", "message", "content_type", "human_size", "uploaded_by", "created_at"]
+    readonly_fields = fields
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
@@ -258,6 +296,7 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     autocomplete_fields = ["related_object", "owner", "approver", "observers"]
+    inlines = [TicketAttachmentInline]
     always_readonly = [
         "reference",
         "description",
@@ -394,8 +433,10 @@ class TicketAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
 
     def save_related(self, request, form, formsets, change):
-        # Observers were saved by ticket_set_people in save_model; there are no editable inlines.
-        pass
+        # Observers were saved by ticket_set_people in save_model; the one inline (files) is read-only:
+        # saving it changes nothing but lets the admin write its change message.
+        for formset in formsets:
+            formset.save()
 
     def response_change(self, request, obj):
         if getattr(request, "_opsdesk_ticket_error", False):
@@ -427,6 +468,7 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(ViewOnlyAdmin):
+    inlines = [AttachmentInline]
     list_display = ["created_at", "ticket", "kind", "channel", "author", "customer", "excerpt"]
     list_filter = ["kind", "channel", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["body", "ticket__title", "customer__name"]
