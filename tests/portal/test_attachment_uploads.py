@@ -181,3 +181,15 @@ def test_the_ticket_page_costs_the_same_queries_with_many_files(
         )
     with django_assert_num_queries(len(one.captured_queries)):
         client.get(url)
+
+
+def test_the_file_field_and_the_refusals_speak_russian(client, engineer, worked_ticket, small_limits):
+    engineer.profile.language = "ru"
+    engineer.profile.save()
+    client.force_login(engineer)
+    response = client.post(
+        reverse("tickets:reply", args=[worked_ticket.pk]), {"body": "Акт", "attachments": [upload("run.exe", b"MZ")]}
+    )
+    html = response.content.decode()
+    assert "Файлы" in html and "До 2 файлов" in html
+    assert "Файлы типа «.exe» прикладывать нельзя." in html and "Ничего не сохранено" in html
