@@ -165,6 +165,12 @@ MEDIA_URL = "/media/"  # never routed: files go out through the permission-check
 ATTACHMENT_MAX_FILE_BYTES = env.int("ATTACHMENT_MAX_FILE_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_MESSAGE_BYTES = env.int("ATTACHMENT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+# Portal uploads: the guard stops keeping an ``attachments`` file once it breaks a limit (core/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.AttachmentSizeGuard",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 ATTACHMENT_LINK_MAX_AGE = env.int("ATTACHMENT_LINK_MAX_AGE", default=7 * 24 * 3600)  # signed links for gateways
 ATTACHMENT_FORBIDDEN_EXTENSIONS = env.list(
     "ATTACHMENT_FORBIDDEN_EXTENSIONS",
