@@ -349,6 +349,8 @@ def ticket_create(request):
                 if Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
                     return redirect("tickets:detail", pk=ticket.pk)
                 return redirect("tickets:list")
+        if request.FILES.getlist("attachments") and not form.has_error("attachments"):
+            form.add_error("attachments", _("Choose the files again: they are not kept when the form comes back."))
         messages.error(request, _("The ticket was not created: please check the highlighted fields."))
     else:
         form = TicketCreateForm(user=request.user, initial=request.GET.dict())

@@ -193,3 +193,11 @@ def test_the_file_field_and_the_refusals_speak_russian(client, engineer, worked_
     html = response.content.decode()
     assert "Файлы" in html and "До 2 файлов" in html
     assert "Файлы типа «.exe» прикладывать нельзя." in html and "Ничего не сохранено" in html
+
+
+def test_a_new_ticket_refused_for_another_field_asks_for_the_files_again(client, dispatcher, queue):
+    client.force_login(dispatcher)
+    data = {**create_data(queue, title=""), "attachments": [upload("leak.png", PNG, "image/png")]}
+    response = client.post(reverse("tickets:create"), data)
+    assert response.status_code == 200 and not Ticket.objects.exists() and not Attachment.objects.exists()
+    assert "Choose the files again" in response.content.decode()
