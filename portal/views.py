@@ -27,10 +27,11 @@ from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
 from portal import selectors
 from portal.filters import MyWorkFilter, TicketListFilter
-from tickets import access, services
+from tickets import access, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
     AssignForm,
+    LoggedCallForm,
     NextStepForm,
     NoteForm,
     ReplyForm,
@@ -151,11 +152,15 @@ def ticket_detail(request, pk: int):
         "observers": ticket.observers.all(),
         "can_work": can_work,
         "can_assign": can_assign,
+        "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
     }
     if can_work:
         allowed = services.allowed_statuses(ticket)
         context.update(
             reply_form=ReplyForm(auto_id="reply_%s"),
+            call_form=LoggedCallForm(auto_id="call_%s"),
+            # A customer with an email address can always be answered: ask channels only when there is none.
+            reply_route=bool(ticket.customer.email) or ports.reply_route(ticket),
             note_form=NoteForm(auto_id="note_%s"),
             status_form=StatusForm(ticket=ticket, allowed=allowed, auto_id="status_%s"),
             can_change_status=bool(allowed) or ticket.status == Status.WAITING,
@@ -205,8 +210,8 @@ def ticket_reply(request, ticket):
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _form_errors(request, form)
-    services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user)
-    messages.success(request, _("Your reply was sent to the customer."))
+    services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user, refuse_undeliverable=True)
+    messages.success(request, _("Your reply is being sent to the customer."))
 
 
 @ticket_action(access.can_work)
