@@ -70,7 +70,7 @@ class Gateway:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                gateway.requests.append({"headers": dict(self.headers), "body": raw})
+                gateway.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": raw})
                 status = gateway.script.pop(0) if gateway.script else 200
                 if status == "hang":
                     gateway.release.wait(5)
