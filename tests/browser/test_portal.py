@@ -47,6 +47,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
     expect(page.locator("#customer-matches")).to_contain_text("Nobody matches")
     page.fill("#id_customer_name", "Aigerim Sadykova")
     page.fill("#id_customer_phone", "+7 701 555 11 22")
+    page.fill("#id_customer_email", "aigerim@example.kz")  # a written reply needs a way to her
     page.fill("#id_title", "Washing machine leaks")
     page.fill("#id_description", "Water under the machine since Monday. Order A-1001.")
     page.select_option("#id_related_kind", "order")
