@@ -11,10 +11,12 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.urls import reverse
 
 from channels import outbox
 from channels.models import OutboundMessage
 from sla.models import SLAClock, SLAPolicy
+from sla.selectors import first_reply_sending_delay
 from tests.factories import CustomerFactory, IntakeChannelFactory
 from tests.sla.conftest import make_calendar
 from tickets import services
@@ -122,7 +124,7 @@ def test_an_english_customer_gets_english_words_and_the_default_sender_without_a
 
 
 def test_with_the_server_down_the_reply_stays_sending_is_retried_and_arrives_once_first_response_at_sending(
-    smtp, policy, mail_ticket, engineer
+    smtp, policy, mail_ticket, engineer, client
 ):
     with time_machine.travel(T0, tick=False) as clock:
         smtp.stop()
@@ -156,6 +158,10 @@ def test_with_the_server_down_the_reply_stays_sending_is_retried_and_arrives_onc
     assert mail_ticket.first_public_reply_at == sending_instant
     row = OutboundMessage.objects.get(message=reply)
     assert row.attempts == 2 and row.status == OutboundMessage.Status.SENT
+    assert first_reply_sending_delay(mail_ticket) == timedelta(seconds=90)
+    client.force_login(engineer)
+    page = client.get(reverse("tickets:detail", args=[mail_ticket.pk])).content.decode()
+    assert "The first reply left 1 min after it was written" in page
 
 
 def test_the_status_moves_at_the_click_but_the_clock_only_at_delivery(policy, mail_ticket, engineer):
