@@ -18,6 +18,7 @@ from channels.models import OutboundMessage
 from sla.models import SLAClock, SLAPolicy
 from sla.selectors import first_reply_sending_delay
 from tests.factories import CustomerFactory, IntakeChannelFactory
+from tests.reports.helpers import page_sections
 from tests.sla.conftest import make_calendar
 from tickets import services
 from tickets.attachments import IncomingFile, attach
@@ -124,7 +125,7 @@ def test_an_english_customer_gets_english_words_and_the_default_sender_without_a
 
 
 def test_with_the_server_down_the_reply_stays_sending_is_retried_and_arrives_once_first_response_at_sending(
-    smtp, policy, mail_ticket, engineer, client
+    smtp, policy, mail_ticket, engineer, client, admin_user
 ):
     with time_machine.travel(T0, tick=False) as clock:
         smtp.stop()
@@ -162,6 +163,10 @@ def test_with_the_server_down_the_reply_stays_sending_is_retried_and_arrives_onc
     client.force_login(engineer)
     page = client.get(reverse("tickets:detail", args=[mail_ticket.pk])).content.decode()
     assert "The first reply left 1 min after it was written" in page
+    client.force_login(admin_user)
+    period = {"period": "custom", "date_from": "2027-03-01", "date_to": "2027-03-03"}
+    sending = page_sections(client.get(reverse("reports:sla"), period))["sending"]
+    assert sending == [["1", "1", "1 min", "1 min"]]
 
 
 def test_the_status_moves_at_the_click_but_the_clock_only_at_delivery(policy, mail_ticket, engineer):
