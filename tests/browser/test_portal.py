@@ -118,6 +118,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
         "Dina Dispatcher assigned the ticket to Erlan Engineer.",
         "Dina Dispatcher changed the status from “New” to “Assigned”.",
         "Erlan Engineer replied to the customer (first response).",
+        "The reply reached the customer by email (first response).",
         "Erlan Engineer's reply moved the ticket from “Assigned” to “In progress”.",
         "Erlan Engineer changed the status from “In progress” to “Waiting for external action”: "
         "Waiting for the customer.",
@@ -126,7 +127,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
         "Erlan Engineer changed the status from “In progress” to “Done”.",
     ):
         expect(history).to_contain_text(sentence)
-    assert history.locator("time").count() == ticket.events.count() == 9
+    assert history.locator("time").count() == ticket.events.count() == 10
     ticket.refresh_from_db()
     assert ticket.status == Status.DONE and ticket.first_public_reply_at is not None
     assert problems == []  # no CSP violation or script error on the way
