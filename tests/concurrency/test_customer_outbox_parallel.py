@@ -33,8 +33,9 @@ def test_four_parallel_delivery_passes_send_each_reply_once(monkeypatch):
     engineer = UserFactory(role="engineer")
     MembershipFactory(queue=queue, user=engineer)
     for i in range(REPLIES):
-        ticket = services.ticket_create(actor=engineer, title=f"T{i}", customer=CustomerFactory(), queue=queue,
-                                        performer=engineer)
+        ticket = services.ticket_create(
+            actor=engineer, title=f"T{i}", customer=CustomerFactory(), queue=queue, performer=engineer
+        )
         services.ticket_reply(ticket, body="Hello", actor=engineer)
     barrier = threading.Barrier(WORKERS)
     results: list[dict] = []
