@@ -197,7 +197,7 @@ def _failed(row: OutboundMessage, error: str) -> None:
         body=error,
         url=reverse("tickets:detail", args=[ticket.pk]),
         ticket=ticket,
-        dedupe_key=f"delivery-failed-{row.pk}-{row.attempts}",
+        dedupe_key=f"delivery-failed-{row.pk}-{timezone.now().timestamp():.0f}",  # once per failure
     )
 
 
