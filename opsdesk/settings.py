@@ -279,6 +279,14 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)  # then a delive
 NOTIFY_SENDING_TIMEOUT = env.int("NOTIFY_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed
 # --- end of notifications --------------------------------------------------
 
+# --- Outbound delivery to customers (channels; docs/channels.md "Outbound delivery") ---
+# The domain of the Message-IDs OpsDesk gives its emails to customers (default: DEFAULT_FROM_EMAIL's domain).
+CHANNELS_MAIL_DOMAIN = env.str("CHANNELS_MAIL_DOMAIN", default="")
+CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)  # then a reply is "not delivered"
+CHANNELS_SENDING_TIMEOUT = env.int("CHANNELS_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed
+CHANNELS_GATEWAY_TIMEOUT = env.int("CHANNELS_GATEWAY_TIMEOUT", default=10)  # seconds a reply callback may take
+# --- end of outbound delivery -------------------------------------------------
+
 # --- Logging --------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -27,10 +27,11 @@ from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
 from portal import selectors
 from portal.filters import MyWorkFilter, TicketListFilter
-from tickets import access, services
+from tickets import access, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
     AssignForm,
+    LoggedCallForm,
     NextStepForm,
     NoteForm,
     ReplyForm,
@@ -157,11 +158,15 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         "can_work": can_work,
         "can_assign": can_assign,
         "sees_notes": access.can_see_notes(user),
+        "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
     }
     if can_work:
         allowed = services.allowed_statuses(ticket)
         context.update(
             reply_form=reply_form or ReplyForm(auto_id="reply_%s"),
+            call_form=LoggedCallForm(auto_id="call_%s"),
+            # A customer with an email address can always be answered: ask channels only when there is none.
+            reply_route=bool(ticket.customer.email) or ports.reply_route(ticket),
             note_form=note_form or NoteForm(auto_id="note_%s"),
             status_form=StatusForm(ticket=ticket, allowed=allowed, auto_id="status_%s"),
             can_change_status=bool(allowed) or ticket.status == Status.WAITING,
@@ -222,11 +227,11 @@ def ticket_reply(request, ticket):
             return _refused_files(request, ticket, form, "reply_form")
         return _form_errors(request, form)
     try:
-        services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user,
+        services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user, refuse_undeliverable=True,
                               attachments=form.cleaned_data["attachments"])
     except services.AttachmentsRefused as refused:
         return _refused_files(request, ticket, form, "reply_form", refused.reasons)
-    messages.success(request, _("Your reply was sent to the customer."))
+    messages.success(request, _("Your reply is being sent to the customer."))
 
 
 @ticket_action(access.can_work)

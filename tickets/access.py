@@ -122,6 +122,18 @@ def can_work(user, ticket) -> bool:
     return apps.get_model("tickets", "QueueMembership").objects.filter(user=user, queue_id=ticket.queue_id).exists()
 
 
+def can_retry_delivery(user, ticket, *, assign: bool | None = None, visible: bool | None = None) -> bool:
+    """Send a failed public message again: the performer, the queue's dispatchers, managers who see it, admins.
+
+    ``assign``, ``visible``: the caller's ``can_assign(user, ticket)`` and visibility when it already has them.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.pk == ticket.performer_id and (visible if visible is not None else _visible(user, ticket)):
+        return True
+    return can_assign(user, ticket) if assign is None else assign
+
+
 def _visible(user, ticket) -> bool:
     return type(ticket).objects.visible_to(user).filter(pk=ticket.pk).exists()
 

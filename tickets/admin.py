@@ -511,9 +511,16 @@ class IntakeChannelAdmin(admin.ModelAdmin):
     list_filter = ["channel", "is_active"]
     search_fields = ["name"]
     list_select_related = ["default_queue", "default_type"]
-    fields = ["name", "channel", "default_queue", "default_type", "is_active", "token", "revoked_at", "created_at"]
-    readonly_fields = ["token", "revoked_at", "created_at"]
-    actions = ["issue_new_token", "revoke"]
+    fields = [
+        "name", "channel", "default_queue", "default_type", "is_active", "token", "revoked_at", "created_at",
+        "email_address", "reply_url", "reply_signing",
+    ]
+    readonly_fields = ["token", "revoked_at", "created_at", "reply_signing"]
+    actions = ["issue_new_token", "issue_reply_secret", "revoke"]
+
+    @admin.display(description=_("reply signing secret"))
+    def reply_signing(self, obj):
+        return _("set (shown once when issued)") if obj and obj.reply_secret else "—"
 
     @admin.display(description=_("token"))
     def token(self, obj):
@@ -521,9 +528,28 @@ class IntakeChannelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         token = None if change else obj.set_token()
+        secret = obj.set_reply_secret() if obj.reply_url and not obj.reply_secret else None
         super().save_model(request, obj, form, change)
         if token is not None:
             self._show_token(request, obj, token)
+        if secret is not None:
+            self._show_secret(request, obj, secret)
+
+    def _show_secret(self, request, channel, secret):
+        self.message_user(
+            request,
+            _("Reply signing secret for “%(name)s”: %(secret)s — give it to the gateway now, it will not be shown "
+              "again.") % {"name": channel.name, "secret": secret},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Issue a new reply signing secret (the old one stops verifying)"),
+                  permissions=["change"])
+    def issue_reply_secret(self, request, queryset):
+        for channel in queryset.order_by("name"):
+            secret = channel.set_reply_secret()
+            channel.save(update_fields=["reply_secret"])
+            self._show_secret(request, channel, secret)
 
     def _show_token(self, request, channel, token):
         self.message_user(

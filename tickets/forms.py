@@ -80,6 +80,16 @@ class ReplyForm(WithAttachments):
     )
 
 
+class LoggedCallForm(forms.Form):
+    """A reply given by phone, written down: the customer was answered when it is saved (channels.views)."""
+
+    body = forms.CharField(
+        label=_("Answered by phone"),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What you told the customer on the phone.")}),
+        error_messages={"required": _("Write down what you told the customer.")},
+    )
+
+
 class NoteForm(WithAttachments):
     body = forms.CharField(
         label=_("Internal note"),

@@ -109,6 +109,28 @@ def _replied(e, who, lk, ticket) -> str:
     return _with_files(e, _("%(who)s replied to the customer.") % {"who": who})
 
 
+_ROUTES = {
+    "email": lambda: _("by email"),
+    "gateway": lambda: _("through the gateway"),
+    "phone": lambda: _("by phone (logged call)"),
+}
+
+
+def _route(e) -> str:
+    return _ROUTES.get(e.data.get("route"), lambda: e.data.get("route") or "")()
+
+
+def _reply_delivered(e, who, lk, ticket) -> str:
+    if e.data.get("first"):
+        return _("The reply reached the customer %(route)s (first response).") % {"route": _route(e)}
+    return _("The reply reached the customer %(route)s.") % {"route": _route(e)}
+
+
+def _reply_failed(e, who, lk, ticket) -> str:
+    return _("The reply could not be delivered %(route)s: %(error)s") % {"route": _route(e),
+                                                                       "error": e.data.get("error", "")}
+
+
 def _noted(e, who, lk, ticket) -> str:
     return _with_files(e, _("%(who)s added an internal note.") % {"who": who})
 
@@ -197,6 +219,12 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.replied": ({"message": "message id", "first": "the first public reply", "automatic": "sent by the system",
                         "attachments": FILES},
                        ("message",), _replied),
+    "ticket.reply_delivered": ({
+        "message": "message id", "route": "email, gateway or phone", "first": "the first response delivered",
+        "delay": "seconds from the click to the sending instant", "automatic": "sent by the system",
+    }, ("message", "route"), _reply_delivered),
+    "ticket.reply_failed": ({"message": "message id", "route": "email, gateway or none", "error": "why"},
+                            ("message", "route"), _reply_failed),
     "ticket.noted": ({"message": "message id", "attachments": FILES}, ("message",), _noted),
     "ticket.customer_wrote": ({"message": "message id", "channel": "channel code", "attachments": FILES}, ("message",),
                               _customer_wrote),

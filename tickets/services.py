@@ -30,6 +30,7 @@ from tickets.models import (
     BlockingReason,
     Channel,
     Customer,
+    DeliveryStatus,
     IntakeChannel,
     Message,
     Priority,
@@ -399,13 +400,21 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
 
 @transaction.atomic
 def ticket_reply(
-    ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL, counts_as_response: bool = True,
+    ticket: Ticket,
+    *,
+    body: str,
+    actor,
+    channel: str = Channel.PORTAL,
+    counts_as_response: bool = True,
+    refuse_undeliverable: bool = False,
     attachments: Sequence[IncomingFile] = (),
 ) -> Message:
-    """A public reply to the customer. The first one stops the first-response clock.
+    """A public reply to the customer, stored "sending": ``channels`` delivers it (``PublicReplyAdded``).
 
-    ``counts_as_response=False`` (an automatic apology sent by an escalation) is recorded and
-    shown to the customer but is not a response: it stops no clock and changes no status.
+    The first-response clock stops when it is delivered (``tickets.delivery.message_delivered``), not
+    here; the status change of a performer's reply (assigned → in progress) happens here.
+    ``counts_as_response=False`` (an automatic apology sent by an escalation) stops no clock and changes
+    no status. ``refuse_undeliverable``: refuse when no channel can carry it (``ports.reply_route``).
     """
     body = (body or "").strip()
     if not body:
@@ -414,24 +423,22 @@ def ticket_reply(
     _lock(ticket)
     if ticket.status == Status.CANCELED:
         raise TicketError(_("A canceled ticket cannot be answered."))
+    if refuse_undeliverable and channel != Channel.PHONE and not ports.reply_route(ticket):
+        raise TicketError(_("No channel can carry a reply to this customer (no email address, no reply URL). If you "
+                            "answered by phone, record it as a logged call."))
     now = timezone.now()
-    message = Message.objects.create(
-        ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor, body=body, created_at=now
-    )
+    message = Message.objects.create(ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor,
+                                     body=body, created_at=now, delivery_status=DeliveryStatus.SENDING)
     attach(message, attachments, by=actor)
+    first = counts_as_response and ticket.first_public_reply_at is None
+    extra = {} if counts_as_response else {"automatic": True}
+    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first, **extra,
+           **_file_names(attachments))
+    events.publish(events.PublicReplyAdded(ticket=ticket, actor=actor, at=now, message=message, first=first,
+                                           counts_as_response=counts_as_response))
     fields = ["updated_at"]
-    if not counts_as_response:
-        record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=False, automatic=True,
-               **_file_names(attachments))
-        ticket.save(update_fields=fields)
-        return message
-    first = ticket.first_public_reply_at is None
-    if first:
-        ticket.first_public_reply_at = now
-        fields.append("first_public_reply_at")
-    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first, **_file_names(attachments))
-    events.publish(events.PublicReplyAdded(ticket=ticket, actor=actor, at=now, message=message, first=first))
-    if ticket.status == Status.ASSIGNED and actor is not None and actor.pk == ticket.performer_id:
+    performer_replied = actor is not None and actor.pk == ticket.performer_id
+    if counts_as_response and ticket.status == Status.ASSIGNED and performer_replied:
         _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
         fields += ["status", "status_changed_at", "blocking_reason"]
     ticket.save(update_fields=fields)
