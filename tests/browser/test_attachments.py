@@ -59,6 +59,7 @@ def test_a_photo_from_a_call_and_a_pdf_reply_are_listed_with_a_preview(page, liv
     page.goto(f"{live_server.url}/tickets/new/")
     page.fill("#id_customer_name", "Aigerim")
     page.fill("#id_customer_phone", "+7 701 555 11 22")
+    page.fill("#id_customer_email", "aigerim@example.kz")  # the written reply leaves by email
     page.fill("#id_title", "Boiler leaks in the basement")
     page.fill("#id_description", "Water under the boiler since the morning; photo by messenger.")
     page.select_option("#id_queue", label="Service")
