@@ -23,6 +23,8 @@ __all__ = [
     "BlockingReasonChanged",
     "CustomerWrote",
     "DeadlineChanged",
+    "PeopleChanged",
+    "PerformerChanged",
     "PublicReplyAdded",
     "Reclassified",
     "StatusChanged",
@@ -68,6 +70,35 @@ class TicketQueued:
     at: datetime
     trigger: str
     exclude: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class PerformerChanged:
+    """The performer changed (saved): ``previous`` let go of the ticket, ``ticket.performer`` has it now.
+
+    ``previous``: the former performer, or ``None``; ``ticket.performer`` is ``None`` when it went back to
+    the queue.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    previous: Any
+
+
+@dataclass(frozen=True)
+class PeopleChanged:
+    """The owner of the result, the approver or the observers changed (saved), or were named on a new ticket.
+
+    ``changed``: ``owner`` and/or ``approver`` when that person changed (the new one is on the ticket, or
+    ``None``); ``added``: user ids who became observers.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    changed: frozenset[str] = field(default_factory=frozenset)
+    added: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)

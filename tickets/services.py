@@ -205,6 +205,9 @@ def ticket_create(
         )
     if classified_by is not None and ticket_type == classified_by.ticket_type:
         events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
+    if approver is not None or observers:  # people named on creation hear of their role
+        events.publish(events.PeopleChanged(ticket=ticket, actor=actor, at=now, changed=frozenset(
+            {"approver"} if approver is not None else ()), added=frozenset(u.pk for u in observers)))
     if performer is not None:
         ticket_assign(ticket, performer=performer, actor=actor)
     else:
@@ -242,6 +245,7 @@ def ticket_assign(ticket: Ticket, *, performer, actor) -> Ticket:
         _set_status(ticket, Status.ASSIGNED, actor=actor)
         fields += ["status", "status_changed_at"]
     ticket.save(update_fields=fields)
+    events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=previous))
     return ticket
 
 
@@ -261,6 +265,7 @@ def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
         _set_status(ticket, Status.NEW, actor=actor, cause="returned_to_queue")
         fields += ["status", "status_changed_at", "blocking_reason"]
     ticket.save(update_fields=fields)
+    events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=previous))
     events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=timezone.now(), trigger="returned",
                                        exclude=frozenset({previous.pk})))  # someone else may take it
     return ticket
@@ -281,6 +286,7 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
         fields.append(name)
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
+    added = []
     if observers is not UNSET:
         before = set(ticket.observers.values_list("pk", flat=True))
         after = {u.pk for u in observers}
@@ -288,6 +294,9 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
             ticket.observers.set(observers)
             added, removed = sorted(after - before), sorted(before - after)
             record(ticket, "ticket.observers_changed", actor, added=added, removed=removed)
+    if fields or added:
+        events.publish(events.PeopleChanged(ticket=ticket, actor=actor, at=timezone.now(), changed=frozenset(fields),
+                                            added=frozenset(added)))
     return ticket
 
 
@@ -356,6 +365,9 @@ def ticket_change_status(
         ticket.performer = None
     _set_status(ticket, status, actor=actor, reason=reason, comment=comment)
     ticket.save()
+    if let_go is not None:
+        events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=ticket.status_changed_at,
+                                               previous=let_go))
     if status == Status.NEW:
         events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=ticket.status_changed_at, trigger="returned",
                                            exclude=frozenset({let_go.pk} if let_go else ())))

@@ -31,11 +31,14 @@ APPS = ("core", "tickets", "sla", "notifications", "routing", "deferrals", "esca
 EXPECTED_TABLE = [
     ("TicketCreated", ["sla.handlers.start_clocks"]),
     ("TicketClassified", ["routing.handlers.record_classification"]),
-    ("TicketQueued", ["routing.handlers.route"]),
-    ("StatusChanged", ["sla.handlers.follow_status", "sla.handlers.record_wait"]),
+    ("TicketQueued", ["routing.handlers.route", "routing.handlers.announce_waiting"]),
+    ("PerformerChanged", ["notifications.handlers.performer_changed"]),
+    ("PeopleChanged", ["notifications.handlers.people_changed"]),
+    ("StatusChanged", ["sla.handlers.follow_status", "sla.handlers.record_wait",
+                       "notifications.handlers.status_changed"]),
     ("BlockingReasonChanged", ["sla.handlers.follow_reason", "sla.handlers.record_wait"]),
     ("PublicReplyAdded", ["sla.handlers.stop_on_reply"]),
-    ("CustomerWrote", ["sla.handlers.customer_wrote"]),
+    ("CustomerWrote", ["sla.handlers.customer_wrote", "notifications.handlers.customer_wrote"]),
     ("Reclassified", ["routing.handlers.learn_from_correction", "sla.handlers.rematch"]),
     ("DeadlineChanged", ["sla.handlers.follow_deadline"]),
 ]
