@@ -24,3 +24,10 @@ def customer_wrote(event: events.CustomerWrote) -> None:
 def status_changed(event: events.StatusChanged) -> None:
     """Observers hear of the status change and of the resolution."""
     work.status_changed(event.ticket, old=event.old, new=event.new, actor=event.actor)
+
+
+def approval_decided(event: events.ApprovalDecided) -> None:
+    """The performer hears the approver's decision."""
+    work.approval_decided(
+        event.ticket, approved=event.approved, closed=event.closed, comment=event.comment, actor=event.actor
+    )

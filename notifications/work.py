@@ -42,6 +42,7 @@ class WorkKind(models.TextChoices):
     QUEUE = "work.queue", _("A new ticket waits in a pull queue I work")
     ROLE = "work.role", _("I am made owner, approver or observer of a ticket")
     OBSERVED = "work.observed", _("A ticket I observe changes status or is resolved")
+    APPROVAL = "work.approval", _("A ticket waits for my approval, or the approver decides on my ticket")
 
 
 # Statuses observers are not told about: "assigned" only follows an assignment.
@@ -184,7 +185,18 @@ def customer_wrote(ticket, *, message) -> None:
 
 
 def status_changed(ticket, *, old: str, new: str, actor) -> None:
-    """Observers hear of each status change that means something, and of the resolution."""
+    """The approver hears a ticket waits for them; observers hear of each status change that means something,
+    and of the resolution."""
+    if new == Status.ON_APPROVAL:
+        send(
+            WorkKind.APPROVAL,
+            grade(ticket, Urgency.IMPORTANT),
+            [ticket.approver],
+            ticket,
+            actor=actor,
+            title=format_lazy(_("{ticket} waits for your approval"), ticket=ticket.reference),
+            body=_about(ticket, actor),
+        )
     if new in _QUIET_STATUSES:
         return
     observers = list(ticket.observers.select_related("profile"))
@@ -204,3 +216,25 @@ def queue_ticket(ticket, *, agents: Iterable, actor, returned: bool) -> int:
     else:
         title = format_lazy(_("New ticket {ticket} in {queue}"), ticket=ticket.reference, queue=ticket.queue)
     return send(WorkKind.QUEUE, Urgency.ROUTINE, agents, ticket, actor=actor, title=title, body=_about(ticket, None))
+
+
+def approval_decided(ticket, *, approved: bool, closed: bool, comment: str, actor) -> None:
+    """The performer hears the approver's decision, with the approver's comment."""
+    if not approved:
+        title = format_lazy(_("{ticket}: approval rejected"), ticket=ticket.reference)
+    elif closed:
+        title = format_lazy(_("{ticket} is approved and closed"), ticket=ticket.reference)
+    else:
+        title = format_lazy(_("{ticket} is approved: back to work"), ticket=ticket.reference)
+    body = (
+        format_lazy("{who}: {comment}", who=display_name(actor), comment=comment) if comment else _about(ticket, actor)
+    )
+    send(
+        WorkKind.APPROVAL,
+        grade(ticket, Urgency.IMPORTANT),
+        [ticket.performer],
+        ticket,
+        actor=actor,
+        title=title,
+        body=body,
+    )

@@ -37,13 +37,15 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     # A new owner, approver or observer (also named on creation) hears of their role.
     (events.PeopleChanged, [notifications.people_changed]),
     # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close.
-    # Observers hear of status changes and of the resolution.
+    # The approver hears a ticket waits for them; observers hear of status changes and of the resolution.
     (events.StatusChanged, [sla.follow_status, sla.record_wait, notifications.status_changed]),
     (events.BlockingReasonChanged, [sla.follow_reason, sla.record_wait]),
     # The conversation: a public reply stops first response; a customer message may start next reply.
     (events.PublicReplyAdded, [sla.stop_on_reply]),
     # The performer (and the owner) hear the customer answered.
     (events.CustomerWrote, [sla.customer_wrote, notifications.customer_wrote]),
+    # The approver decided: the performer hears the decision.
+    (events.ApprovalDecided, [notifications.approval_decided]),
     # Triage fields changed: routing learns from a corrected type; the SLA policy may change.
     (events.Reclassified, [routing.learn_from_correction, sla.rematch]),
     # The deadline moved (SLA default, admin override, deferral decision): the deadline clock follows.

@@ -15,7 +15,7 @@ from tests.factories import CustomerFactory
 from tickets import services
 from tickets.models import Channel, IntakeChannel, Status
 
-TICKET_PAGE = 29
+TICKET_PAGE = 30  # 29, plus the approver list of the status form (issue 16, "on approval" needs an approver)
 INTAKE_NEW = 19
 INTAKE_APPEND = 17
 

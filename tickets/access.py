@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tickets.choices import MembershipRole
+from tickets.choices import MembershipRole, Status
 
 # The models are looked up in the app registry: ``tickets.models`` builds the ticket manager from
 # ``tickets.querysets``, whose visibility rule asks this module (no import cycle).
@@ -115,6 +115,11 @@ def can_work(user, ticket) -> bool:
     if is_staff_role(user) or user.pk in (ticket.performer_id, ticket.owner_id, ticket.approver_id):
         return True
     return apps.get_model("tickets", "QueueMembership").objects.filter(user=user, queue_id=ticket.queue_id).exists()
+
+
+def can_decide_approval(user, ticket) -> bool:
+    """Approve or reject: only the ticket's approver, and only while it is on approval."""
+    return user.is_authenticated and ticket.approver_id == user.pk and ticket.status == Status.ON_APPROVAL
 
 
 def _visible(user, ticket) -> bool:

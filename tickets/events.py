@@ -20,6 +20,7 @@ from typing import Any
 from core.events import publish
 
 __all__ = [
+    "ApprovalDecided",
     "BlockingReasonChanged",
     "CustomerWrote",
     "DeadlineChanged",
@@ -175,3 +176,18 @@ class DeadlineChanged:
     previous: datetime | None
     cause: str
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApprovalDecided:
+    """The approver decided on a ticket on approval (its status already moved; ``tickets/approval.py``).
+
+    ``approved``: approved or rejected; ``closed``: approved and closed at once; ``comment``: the approver's words.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    approved: bool
+    closed: bool = False
+    comment: str = ""

@@ -57,7 +57,8 @@ class _Unset:
 UNSET: Any = _Unset()
 
 # Which status may follow which. Reopening a done ticket goes back to work;
-# restoring a canceled one puts it back in the queue.
+# restoring a canceled one puts it back in the queue. A ticket on approval is
+# closed only by its approver's decision (tickets/approval.py).
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.NEW: frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING, Status.CANCELED}),
     Status.ASSIGNED: frozenset(
@@ -65,7 +66,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     Status.IN_PROGRESS: frozenset({Status.WAITING, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}),
     Status.WAITING: frozenset({Status.IN_PROGRESS, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}),
-    Status.ON_APPROVAL: frozenset({Status.IN_PROGRESS, Status.WAITING, Status.DONE, Status.CANCELED}),
+    Status.ON_APPROVAL: frozenset({Status.IN_PROGRESS, Status.WAITING}),
     Status.DONE: frozenset({Status.IN_PROGRESS}),
     Status.CANCELED: frozenset({Status.NEW}),
 }
@@ -350,6 +351,8 @@ def ticket_change_status(
         )
     if status in NEEDS_PERFORMER and ticket.performer_id is None:
         raise TicketError(_("Assign a performer first."))
+    if status == Status.ON_APPROVAL and ticket.approver_id in (None, ticket.performer_id):
+        raise TicketError(_("Choose an approver other than the performer: who decides?"))
     if status == Status.WAITING:
         if reason is None:
             raise TicketError(_("Choose a blocking reason: what is the ticket waiting for?"))

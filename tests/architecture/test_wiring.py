@@ -39,6 +39,7 @@ EXPECTED_TABLE = [
     ("BlockingReasonChanged", ["sla.handlers.follow_reason", "sla.handlers.record_wait"]),
     ("PublicReplyAdded", ["sla.handlers.stop_on_reply"]),
     ("CustomerWrote", ["sla.handlers.customer_wrote", "notifications.handlers.customer_wrote"]),
+    ("ApprovalDecided", ["notifications.handlers.approval_decided"]),
     ("Reclassified", ["routing.handlers.learn_from_correction", "sla.handlers.rematch"]),
     ("DeadlineChanged", ["sla.handlers.follow_deadline"]),
 ]
