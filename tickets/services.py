@@ -353,6 +353,8 @@ def ticket_change_status(
         raise TicketError(_("Assign a performer first."))
     if status == Status.ON_APPROVAL and ticket.approver_id in (None, ticket.performer_id):
         raise TicketError(_("Choose an approver other than the performer: who decides?"))
+    if ticket.status == Status.ON_APPROVAL and actor is not None and actor.pk == ticket.approver_id:
+        raise TicketError(_("You are the approver: approve or reject, so your decision is recorded."))
     if status == Status.WAITING:
         if reason is None:
             raise TicketError(_("Choose a blocking reason: what is the ticket waiting for?"))

@@ -204,3 +204,12 @@ def test_the_decision_panel_and_the_notice_speak_russian(client, worked, enginee
     client.force_login(manager)
     page = client.get(reverse("tickets:detail", args=[worked.pk])).content.decode()
     assert "Ваше согласование" in page and "Согласовать" in page and "Отклонить" in page
+
+
+def test_the_approver_decides_through_the_decision_not_the_status_form(worked, engineer, manager):
+    approval.ticket_send_to_approval(worked, approver=manager, actor=engineer)
+    with pytest.raises(TicketError, match="approve or reject"):
+        services.ticket_change_status(worked, status=Status.IN_PROGRESS, actor=manager)
+    services.ticket_change_status(worked, status=Status.IN_PROGRESS, actor=engineer, comment="Withdrawn")
+    worked.refresh_from_db()
+    assert worked.status == Status.IN_PROGRESS  # the performer may withdraw the request
