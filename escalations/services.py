@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from escalations.models import ManualEscalation
+from notifications import work
 from notifications.models import Urgency
 from notifications.service import notify
 from tickets import history
@@ -99,9 +100,10 @@ def escalate_hierarchical(ticket: Ticket, *, reason: str, actor, assign: bool = 
     manager = escalation_target(ticket, actor)
     if manager is None:
         raise TicketError(_("Nobody to escalate to: no direct manager is set up for the performer."))
-    ticket_services.ticket_set_people(ticket, actor=actor, approver=manager)
-    if assign:
-        ticket_services.ticket_assign(ticket, performer=manager, actor=actor)
+    with work.told_by_caller(manager):  # the escalation notice below is the manager's one notice
+        ticket_services.ticket_set_people(ticket, actor=actor, approver=manager)
+        if assign:
+            ticket_services.ticket_assign(ticket, performer=manager, actor=actor)
     row = ManualEscalation.objects.create(
         ticket=ticket, kind=ManualEscalation.Kind.HIERARCHICAL, actor=actor, reason=reason,
         from_queue=ticket.queue, to_user=manager,

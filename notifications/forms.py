@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import NotificationChannel, NotificationSettings, Urgency
+from notifications.work import WorkKind
 
 _PHONE_RE = re.compile(r"\+?[0-9]{7,15}")
 _HANDLE_RE = re.compile(r"@?[A-Za-z0-9_.+-]{2,63}")
@@ -33,6 +34,16 @@ class NotificationSettingsForm(forms.ModelForm):
         required=False,
     )
 
+    work_notices = forms.MultipleChoiceField(
+        label=_("Work notices"),
+        choices=WorkKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "Untick what you do not want to hear about. Escalations and deferral requests always reach you."
+        ),
+    )
+
     class Meta:
         model = NotificationSettings
         fields = [
@@ -48,6 +59,16 @@ class NotificationSettingsForm(forms.ModelForm):
             "messenger_handle": _("Your Telegram or WhatsApp name on the messenger bridge, e.g. @aigerim."),
             "phone": _("International format, e.g. +77011234567."),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        muted = set(self.instance.muted_kinds or ())
+        self.fields["work_notices"].initial = [k for k in WorkKind.values if k not in muted]
+
+    def save(self, commit: bool = True):
+        wanted = set(self.cleaned_data.get("work_notices") or ())
+        self.instance.muted_kinds = [k for k in WorkKind.values if k not in wanted]
+        return super().save(commit=commit)
 
     def urgency_fields(self):
         """The three channel fields with their urgency, for the settings table."""

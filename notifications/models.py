@@ -261,6 +261,12 @@ class NotificationSettings(models.Model):
     )
     messenger_handle = models.CharField(_("messenger handle"), max_length=64, blank=True)
     phone = models.CharField(_("phone for SMS"), max_length=32, blank=True)
+    muted_kinds = models.JSONField(
+        _("turned-off notices"),
+        default=list,
+        blank=True,
+        help_text=_("Kinds of work notices this person does not want (notifications.work.WorkKind values)."),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -270,6 +276,10 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+    def wants(self, kind: str) -> bool:
+        """Whether this person wants notices of ``kind`` (work notices can be turned off one by one)."""
+        return kind not in (self.muted_kinds or ())
 
     def channels_for(self, urgency: str) -> list[str]:
         """The channels chosen for ``urgency``, in the canonical order, unknown values dropped."""

@@ -77,7 +77,8 @@ def notify(
 
     Nothing is created for a missing or deactivated recipient, for a
     ``dedupe_key`` this recipient already has (so calling twice with the same
-    key notifies once), or when the recipient chose no channel for ``urgency``.
+    key notifies once), when the recipient chose no channel for ``urgency``,
+    or when they turned notices of ``kind`` off (``NotificationSettings.muted_kinds``).
     ``title`` and ``body`` may be lazy translations (``gettext_lazy``,
     ``format_lazy``): they are rendered in the recipient's language.
     """
@@ -119,7 +120,7 @@ def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Noti
             prefs = preferences.settings_for(notice.recipient)
             choice = choices[per_urgency] = (prefs, prefs.channels_for(urgencies[i]))
         prefs, channels = choice
-        if not channels:
+        if not channels or not prefs.wants(notice.kind):
             continue
         if notice.dedupe_key:
             key = (notice.recipient.pk, notice.dedupe_key)

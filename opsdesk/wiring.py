@@ -18,6 +18,7 @@ from channels import handlers as channels
 from channels import routes as channel_routes
 from core.events import bus
 from escalations.planner import LadderPlanner
+from notifications import handlers as notifications
 from routing import assignment
 from routing import handlers as routing
 from sla import handlers as sla
@@ -31,15 +32,24 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     # A keyword rule typed it: the rule's hit is counted and told in the history.
     (events.TicketClassified, [routing.record_classification]),
     # It waits in its queue with no performer (new, or handed back): the queue's strategy may assign it.
-    (events.TicketQueued, [routing.route]),
+    # Still waiting in a pull queue after that: its agents hear they can take it.
+    (events.TicketQueued, [routing.route, routing.announce_waiting]),
+    # The performer changed (assigned, reassigned, handed back): the new and the former performer hear of it.
+    (events.PerformerChanged, [notifications.performer_changed]),
+    # A new owner, approver or observer (also named on creation) hears of their role.
+    (events.PeopleChanged, [notifications.people_changed]),
     # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close.
-    (events.StatusChanged, [sla.follow_status, sla.record_wait]),
+    # The approver hears a ticket waits for them; observers hear of status changes and of the resolution.
+    (events.StatusChanged, [sla.follow_status, sla.record_wait, notifications.status_changed]),
     (events.BlockingReasonChanged, [sla.follow_reason, sla.record_wait]),
     # The conversation: a public message goes to the customer's outbox; when it is delivered (sent, not
-    # clicked) first response and next reply stop; a customer message may start next reply.
+    # clicked) first response and next reply stop; a customer message may start next reply, and the
+    # performer (and the owner) hear the customer answered.
     (events.PublicReplyAdded, [channels.deliver_reply]),
     (events.PublicMessageDelivered, [sla.stop_on_reply]),
-    (events.CustomerWrote, [sla.customer_wrote]),
+    (events.CustomerWrote, [sla.customer_wrote, notifications.customer_wrote]),
+    # The approver decided: the performer hears the decision.
+    (events.ApprovalDecided, [notifications.approval_decided]),
     # Triage fields changed: routing learns from a corrected type; the SLA policy may change.
     (events.Reclassified, [routing.learn_from_correction, sla.rematch]),
     # The deadline moved (SLA default, admin override, deferral decision): the deadline clock follows.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/note/", views.ticket_note, name="note"),
     path("<int:pk>/status/", views.ticket_status, name="status"),
+    path("<int:pk>/approval/", views.ticket_approval, name="approval"),
     path("<int:pk>/next-step/", views.ticket_next_step, name="next_step"),
     path("<int:pk>/assign/", views.ticket_assign, name="assign"),
     path("<int:pk>/unassign/", views.ticket_unassign, name="unassign"),

@@ -27,9 +27,10 @@ from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
 from portal import selectors
 from portal.filters import MyWorkFilter, TicketListFilter
-from tickets import access, ports, services
+from tickets import access, approval, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
+    ApprovalDecisionForm,
     AssignForm,
     LoggedCallForm,
     NextStepForm,
@@ -160,6 +161,9 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         "sees_notes": access.can_see_notes(user),
         "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
     }
+    if access.can_decide_approval(user, ticket):
+        context.update(approval_form=ApprovalDecisionForm(auto_id="approval_%s"),
+                       approval_closes=approval.may_close_on_approval(ticket))
     if can_work:
         allowed = services.allowed_statuses(ticket)
         context.update(
@@ -255,10 +259,32 @@ def ticket_status(request, ticket):
     if not form.is_valid():
         return _form_errors(request, form)
     data = form.cleaned_data
+    if data["status"] == Status.ON_APPROVAL:
+        approval.ticket_send_to_approval(ticket, approver=data["approver"], comment=data["comment"],
+                                         actor=request.user)
+        messages.success(request, _("%(ticket)s waits for approval by %(person)s.")
+                         % {"ticket": ticket.reference, "person": display_name(ticket.approver)})
+        return None
     services.ticket_change_status(
         ticket, status=data["status"], reason=data["reason"], comment=data["comment"], actor=request.user
     )
     messages.success(request, _("The status is now “%(status)s”.") % {"status": Status(ticket.status).label})
+
+
+@ticket_action(access.can_decide_approval)
+def ticket_approval(request, ticket):
+    """The approver's decision: approve (back to work), approve and close (where the type allows), reject."""
+    form = ApprovalDecisionForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    decision, comment = form.cleaned_data["decision"], form.cleaned_data["comment"]
+    if decision == "reject":
+        approval.ticket_reject(ticket, comment=comment, actor=request.user)
+        messages.success(request, _("Rejected: %(ticket)s is back with the performer.") % {"ticket": ticket.reference})
+    else:
+        approval.ticket_approve(ticket, comment=comment, close=decision == "close", actor=request.user)
+        messages.success(request, _("Approved: %(ticket)s is now “%(status)s”.")
+                         % {"ticket": ticket.reference, "status": Status(ticket.status).label})
 
 
 @ticket_action(access.can_work)

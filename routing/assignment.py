@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.people import user_ref as _ref
+from notifications import work
 from routing import strategies as routing
 from routing.models import AgentSkill, ClassificationRule, TicketSkip, TicketTypeSkill
 from routing.queue_order import in_queue_order, waiting
@@ -273,6 +274,22 @@ def _agent_membership(user, queue: Queue) -> QueueMembership:
     if queue.strategy != routing.PULL:
         raise TicketError(_("Tickets of this queue are routed; there is nothing to take."))
     return membership
+
+
+def announce_waiting(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), actor=None) -> int:
+    """Tell the agents of a pull queue that a ticket waits there (nobody routed it); returns how many were told.
+
+    Not those in ``exclude`` (who just let it go), not the actor; the notices are routine, so digests group them.
+    """
+    queue = ticket.queue
+    if ticket.performer_id is not None or ticket.status != Status.NEW:
+        return 0
+    if queue.strategy != routing.PULL or not queue.is_active:
+        return 0
+    agents = (get_user_model().objects.filter(is_active=True, queue_memberships__queue=queue,
+                                              queue_memberships__role=QueueMembership.Role.AGENT)
+              .exclude(pk__in=list(exclude)).select_related("profile").distinct())
+    return work.queue_ticket(ticket, agents=agents, actor=actor, returned=trigger == "returned")
 
 
 def pull_candidates(user, queue: Queue):

@@ -16,6 +16,11 @@ def route(event: events.TicketQueued) -> None:
     assignment.route_ticket(event.ticket, trigger=event.trigger, exclude=event.exclude)
 
 
+def announce_waiting(event: events.TicketQueued) -> None:
+    """Still waiting in a pull queue: its agents hear a ticket can be taken."""
+    assignment.announce_waiting(event.ticket, trigger=event.trigger, exclude=event.exclude, actor=event.actor)
+
+
 def learn_from_correction(event: events.Reclassified) -> None:
     """A dispatcher corrected the type a keyword rule gave: count it against the rule."""
     if "ticket_type" in event.changed:

@@ -1,8 +1,11 @@
 """Waiting segments: :func:`record` runs on every status or reason change (``opsdesk/wiring.py``).
 
 Entering "waiting" opens a segment with the blocking reason; leaving it, or changing the
-reason, closes the open one (measuring its business time) and opens the next. Called inside
-the lifecycle service's transaction, so a segment and the status change commit together.
+reason, closes the open one (measuring its business time) and opens the next. Time "on
+approval" is a segment too, with the catalogue's reserved "approval" reason
+(``tickets.catalogue.APPROVAL_REASON``), so the delay report shows how long approvals take.
+Called inside the lifecycle service's transaction, so a segment and the status change commit
+together.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sla.models import SLAClock
-from tickets.models import Status, WaitSegment
+from tickets.catalogue import APPROVAL_REASON
+from tickets.models import BlockingReason, Status, WaitSegment
 
 
 def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:
@@ -30,9 +34,10 @@ def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:
 
 def record(ticket, *, at: datetime) -> None:
     """Bring the ticket's segments in line with its (in-memory) status and blocking reason at ``at``."""
-    waiting = ticket.status == Status.WAITING and ticket.blocking_reason_id is not None
+    reason_id = _reason_id(ticket)
+    waiting = reason_id is not None
     current = WaitSegment.objects.filter(ticket_id=ticket.pk, ended_at__isnull=True).first()
-    if current is not None and waiting and current.reason_id == ticket.blocking_reason_id:
+    if current is not None and waiting and current.reason_id == reason_id:
         return
     if current is not None:
         current.ended_at = max(at, current.started_at)
@@ -40,6 +45,15 @@ def record(ticket, *, at: datetime) -> None:
         current.save(update_fields=["ended_at", "business_seconds"])
     if waiting:
         WaitSegment.objects.create(
-            ticket_id=ticket.pk, reason_id=ticket.blocking_reason_id, queue_id=ticket.queue_id,
+            ticket_id=ticket.pk, reason_id=reason_id, queue_id=ticket.queue_id,
             customer_id=ticket.customer_id, started_at=at,
         )
+
+
+def _reason_id(ticket) -> int | None:
+    """What the ticket waits for now: its blocking reason while waiting, the approval reason while on approval."""
+    if ticket.status == Status.WAITING:
+        return ticket.blocking_reason_id
+    if ticket.status == Status.ON_APPROVAL:
+        return BlockingReason.objects.filter(code=APPROVAL_REASON[0]).values_list("pk", flat=True).first()
+    return None

@@ -15,7 +15,8 @@ from tests.factories import CustomerFactory
 from tickets import services
 from tickets.models import Channel, IntakeChannel, Status
 
-TICKET_PAGE = 29 + 1  # + the conversation's attachments (one prefetch for every message, issue 14)
+# 29, + the attachments of the conversation (one prefetch, issue 14), + the approver list (issue 16)
+TICKET_PAGE = 29 + 2
 INTAKE_NEW = 19
 INTAKE_APPEND = 17
 

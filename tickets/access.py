@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tickets.choices import MembershipRole
+from tickets.choices import MembershipRole, Status
 
 # The models are looked up in the app registry: ``tickets.models`` builds the ticket manager from
 # ``tickets.querysets``, whose visibility rule asks this module (no import cycle).
@@ -132,6 +132,11 @@ def can_retry_delivery(user, ticket, *, assign: bool | None = None, visible: boo
     if user.pk == ticket.performer_id and (visible if visible is not None else _visible(user, ticket)):
         return True
     return can_assign(user, ticket) if assign is None else assign
+
+
+def can_decide_approval(user, ticket) -> bool:
+    """Approve or reject: only the ticket's approver, and only while it is on approval."""
+    return user.is_authenticated and ticket.approver_id == user.pk and ticket.status == Status.ON_APPROVAL
 
 
 def _visible(user, ticket) -> bool:

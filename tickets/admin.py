@@ -177,8 +177,9 @@ class QueueAdmin(admin.ModelAdmin):
 
 @admin.register(TicketType)
 class TicketTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_ru", "slug", "default_queue", "deferral_enabled", "deferral_auto_start", "is_active"]
-    list_filter = ["is_active", "default_queue", "deferral_enabled", "deferral_auto_start"]
+    list_display = ["name", "name_ru", "slug", "default_queue", "deferral_enabled", "deferral_auto_start",
+                    "approval_closes", "is_active"]
+    list_filter = ["is_active", "default_queue", "deferral_enabled", "deferral_auto_start", "approval_closes"]
     search_fields = ["name", "name_ru", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["default_queue"]

@@ -21,6 +21,10 @@ BLOCKING_REASONS: list[tuple[str, str, str, bool, int]] = [
 ]
 
 
+# Time "on approval" is measured like a wait with this reason (sla/waits.py), so the delay report shows it.
+# It is never offered for "waiting for external action" (inactive): approval is its own status.
+APPROVAL_REASON: tuple[str, str, str, int] = ("approval", "On approval", "На согласовании", 60)
+
 # Reasons that pause the SLA resolution clock by default (the ball is on the customer's side).
 PAUSES_RESOLUTION: frozenset[str] = frozenset({"customer"})
 
@@ -33,6 +37,9 @@ def ensure_blocking_reasons(model) -> None:
         if has_pause_flag:
             defaults["pauses_resolution"] = code in PAUSES_RESOLUTION
         model.objects.get_or_create(code=code, defaults=defaults)
+    code, name, name_ru, position = APPROVAL_REASON
+    model.objects.get_or_create(code=code, defaults={"name": name, "name_ru": name_ru, "position": position,
+                                                     "is_active": False})
 
 
 def ensure_reference_data() -> None:

@@ -20,9 +20,12 @@ from typing import Any
 from core.events import publish
 
 __all__ = [
+    "ApprovalDecided",
     "BlockingReasonChanged",
     "CustomerWrote",
     "DeadlineChanged",
+    "PeopleChanged",
+    "PerformerChanged",
     "PublicMessageDelivered",
     "PublicReplyAdded",
     "Reclassified",
@@ -69,6 +72,35 @@ class TicketQueued:
     at: datetime
     trigger: str
     exclude: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class PerformerChanged:
+    """The performer changed (saved): ``previous`` let go of the ticket, ``ticket.performer`` has it now.
+
+    ``previous``: the former performer, or ``None``; ``ticket.performer`` is ``None`` when it went back to
+    the queue.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    previous: Any
+
+
+@dataclass(frozen=True)
+class PeopleChanged:
+    """The owner of the result, the approver or the observers changed (saved), or were named on a new ticket.
+
+    ``changed``: ``owner`` and/or ``approver`` when that person changed (the new one is on the ticket, or
+    ``None``); ``added``: user ids who became observers.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    changed: frozenset[str] = field(default_factory=frozenset)
+    added: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -167,3 +199,18 @@ class DeadlineChanged:
     previous: datetime | None
     cause: str
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApprovalDecided:
+    """The approver decided on a ticket on approval (its status already moved; ``tickets/approval.py``).
+
+    ``approved``: approved or rejected; ``closed``: approved and closed at once; ``comment``: the approver's words.
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    approved: bool
+    closed: bool = False
+    comment: str = ""

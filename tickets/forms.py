@@ -109,11 +109,21 @@ class StatusForm(forms.Form):
         empty_label=_("— what is it waiting for? —"),
         help_text=_("Needed for “waiting for external action”."),
     )
+    approver = PersonChoiceField(
+        label=_("Approver"),
+        queryset=selectors.people(),
+        required=False,
+        empty_label=_("— who decides? —"),
+        help_text=_("Needed for “on approval”: usually your manager."),
+    )
     comment = forms.CharField(label=_("Comment"), max_length=500, required=False)
 
     def __init__(self, *args, ticket: Ticket, allowed: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.ticket = ticket
+        self.fields["approver"].queryset = selectors.people().exclude(pk=ticket.performer_id)
+        manager_id = getattr(getattr(ticket.performer, "profile", None), "manager_id", None)
+        self.fields["approver"].initial = ticket.approver_id or manager_id
         choices = [(value, Status(value).label) for value in allowed]
         if ticket.status == Status.WAITING and Status.WAITING not in allowed:
             choices.insert(0, (Status.WAITING.value, _("Waiting: change the reason")))
@@ -129,7 +139,25 @@ class StatusForm(forms.Form):
                 self.add_error("reason", _("Choose a blocking reason: what is the ticket waiting for?"))
         else:
             data["reason"] = None
+        if status == Status.ON_APPROVAL:
+            if data.get("approver") is None and self.ticket.approver_id in (None, self.ticket.performer_id):
+                self.add_error("approver", _("Choose an approver other than the performer: who decides?"))
+        else:
+            data["approver"] = None
         return data
+
+
+class ApprovalDecisionForm(forms.Form):
+    """The approver's decision on a ticket on approval; rejecting needs a comment (the service says so)."""
+
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("close", "close"), ("reject", "reject")])
+    comment = forms.CharField(
+        label=_("Comment"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when you reject: the performer reads it."),
+    )
 
 
 class NextStepForm(forms.Form):

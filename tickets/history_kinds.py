@@ -193,6 +193,18 @@ def _deadline_overridden(e, who, lk, ticket) -> str:
     }
 
 
+def _approved(e, who, lk, ticket) -> str:
+    if e.data.get("closed"):
+        text = _("%(who)s approved and closed the ticket.") % {"who": who}
+    else:
+        text = _("%(who)s approved; the ticket is back in work.") % {"who": who}
+    return f"{text} {e.data['comment']}" if e.data.get("comment") else text
+
+
+def _rejected(e, who, lk, ticket) -> str:
+    return _("%(who)s rejected: %(comment)s") % {"who": who, "comment": e.data.get("comment", "")}
+
+
 PERSON = history.PERSON
 INSTANT = history.INSTANT
 FILES = "names of the files attached to the message (absent without files)"
@@ -232,6 +244,10 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.updated": ({"changes": "{field: {from, to}} (queue and type as slugs)"}, ("changes",), _updated),
     "ticket.deadline_overridden": ({"previous": INSTANT, "to": INSTANT, "reason": "free text"},
                                    ("previous", "to", "reason"), _deadline_overridden),
+    "ticket.approved": ({"comment": "free text", "closed": "approved and closed at once",
+                         "since": "when the ticket went on approval: " + INSTANT}, ("closed",), _approved),
+    "ticket.approval_rejected": ({"comment": "free text (required)", "closed": "always false",
+                                  "since": "when the ticket went on approval: " + INSTANT}, ("comment",), _rejected),
 }
 
 

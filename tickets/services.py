@@ -76,7 +76,8 @@ class _Unset:
 UNSET: Any = _Unset()
 
 # Which status may follow which. Reopening a done ticket goes back to work;
-# restoring a canceled one puts it back in the queue.
+# restoring a canceled one puts it back in the queue. A ticket on approval is
+# closed only by its approver's decision (tickets/approval.py).
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.NEW: frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING, Status.CANCELED}),
     Status.ASSIGNED: frozenset(
@@ -84,7 +85,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     Status.IN_PROGRESS: frozenset({Status.WAITING, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}),
     Status.WAITING: frozenset({Status.IN_PROGRESS, Status.ON_APPROVAL, Status.DONE, Status.CANCELED}),
-    Status.ON_APPROVAL: frozenset({Status.IN_PROGRESS, Status.WAITING, Status.DONE, Status.CANCELED}),
+    Status.ON_APPROVAL: frozenset({Status.IN_PROGRESS, Status.WAITING}),
     Status.DONE: frozenset({Status.IN_PROGRESS}),
     Status.CANCELED: frozenset({Status.NEW}),
 }
@@ -228,6 +229,9 @@ def ticket_create(
         attach(first, attachments, by=actor)
     if classified_by is not None and ticket_type == classified_by.ticket_type:
         events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
+    if approver is not None or observers:  # people named on creation hear of their role
+        events.publish(events.PeopleChanged(ticket=ticket, actor=actor, at=now, changed=frozenset(
+            {"approver"} if approver is not None else ()), added=frozenset(u.pk for u in observers)))
     if performer is not None:
         ticket_assign(ticket, performer=performer, actor=actor)
     else:
@@ -265,6 +269,7 @@ def ticket_assign(ticket: Ticket, *, performer, actor) -> Ticket:
         _set_status(ticket, Status.ASSIGNED, actor=actor)
         fields += ["status", "status_changed_at"]
     ticket.save(update_fields=fields)
+    events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=previous))
     return ticket
 
 
@@ -284,6 +289,7 @@ def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
         _set_status(ticket, Status.NEW, actor=actor, cause="returned_to_queue")
         fields += ["status", "status_changed_at", "blocking_reason"]
     ticket.save(update_fields=fields)
+    events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=previous))
     events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=timezone.now(), trigger="returned",
                                        exclude=frozenset({previous.pk})))  # someone else may take it
     return ticket
@@ -304,6 +310,7 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
         fields.append(name)
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
+    added = []
     if observers is not UNSET:
         before = set(ticket.observers.values_list("pk", flat=True))
         after = {u.pk for u in observers}
@@ -311,6 +318,9 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
             ticket.observers.set(observers)
             added, removed = sorted(after - before), sorted(before - after)
             record(ticket, "ticket.observers_changed", actor, added=added, removed=removed)
+    if fields or added:
+        events.publish(events.PeopleChanged(ticket=ticket, actor=actor, at=timezone.now(), changed=frozenset(fields),
+                                            added=frozenset(added)))
     return ticket
 
 
@@ -364,6 +374,10 @@ def ticket_change_status(
         )
     if status in NEEDS_PERFORMER and ticket.performer_id is None:
         raise TicketError(_("Assign a performer first."))
+    if status == Status.ON_APPROVAL and ticket.approver_id in (None, ticket.performer_id):
+        raise TicketError(_("Choose an approver other than the performer: who decides?"))
+    if ticket.status == Status.ON_APPROVAL and actor is not None and actor.pk == ticket.approver_id:
+        raise TicketError(_("You are the approver: approve or reject, so your decision is recorded."))
     if status == Status.WAITING:
         if reason is None:
             raise TicketError(_("Choose a blocking reason: what is the ticket waiting for?"))
@@ -379,6 +393,9 @@ def ticket_change_status(
         ticket.performer = None
     _set_status(ticket, status, actor=actor, reason=reason, comment=comment)
     ticket.save()
+    if let_go is not None:
+        events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=ticket.status_changed_at,
+                                               previous=let_go))
     if status == Status.NEW:
         events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=ticket.status_changed_at, trigger="returned",
                                            exclude=frozenset({let_go.pk} if let_go else ())))

@@ -2,14 +2,20 @@
 (function () {
   "use strict";
 
-  /* Status form: show the blocking-reason select only for "waiting". */
+  /* Status form: show the blocking-reason select only for "waiting", the approver only for "on approval". */
   function syncStatusForm(form) {
     var status = form.querySelector("select[name=status]");
     var reason = form.querySelector("[data-reason-field]");
-    if (!status || !reason) {
+    var approver = form.querySelector("[data-approver-field]");
+    if (!status) {
       return;
     }
-    reason.hidden = status.value !== "waiting";
+    if (reason) {
+      reason.hidden = status.value !== "waiting";
+    }
+    if (approver) {
+      approver.hidden = status.value !== "on_approval";
+    }
   }
 
   /* New ticket: the new-customer fields only matter when no existing customer is chosen. */

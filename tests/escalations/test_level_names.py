@@ -122,7 +122,7 @@ def test_notices_and_history_name_an_unnamed_level_in_the_readers_language(db, c
            sla_policies=[standard])
     ticket = open_ticket(MONDAY_10, queue, russian_engineer)
     assert run(at(1))["fired"] == 1
-    notice = Notification.objects.get(recipient=russian_engineer)
+    notice = Notification.objects.get(recipient=russian_engineer, kind__startswith="escalation")
     assert notice.title.startswith("Предупреждение: использовано 50 % времени на первый ответ — исполнитель: #")
 
     event = ticket.events.get(kind="ticket.escalated")

@@ -36,9 +36,10 @@ def test_the_notice_title_names_the_level_in_the_recipients_language(standard, q
     russian = open_ticket(MONDAY_10, queue, speaks(engineer, "ru"))
     english = open_ticket(MONDAY_10, queue, speaks(dispatcher, "en"))
     assert run(at(1))["fired"] == 2
-    title = Notification.objects.get(recipient=engineer).title
+    title = Notification.objects.get(recipient=engineer, kind__startswith="escalation").title
     assert title.startswith(f"Предупреждение: израсходовано 50 %: #{russian.pk}")
-    assert Notification.objects.get(recipient=dispatcher).title.startswith(f"Warning: 50 % used: #{english.pk}")
+    assert Notification.objects.get(recipient=dispatcher, kind__startswith="escalation").title.startswith(
+        f"Warning: 50 % used: #{english.pk}")
 
 
 def test_the_ticket_page_shows_the_level_and_its_history_in_russian(client, standard, queue, engineer):

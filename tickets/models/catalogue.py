@@ -225,6 +225,12 @@ class TicketType(BilingualName):
         default=False,
         help_text=_("When the deadline passes on an open ticket, a deferral request is opened for the manager."),
     )
+    approval_closes = models.BooleanField(
+        _("approval may close"),
+        default=False,
+        help_text=_("The approver of a ticket of this type may approve and close it at once (else it goes back "
+                    "to work)."),
+    )
 
     class Meta:
         ordering = ["name"]
