@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 import django_filters as df
 from django import forms
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,7 @@ from sla.models import SLAClock
 from tickets import selectors
 from tickets.forms import PersonChoiceField
 from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
+from tickets.querysets import on_time_q
 
 _CLOCKS = [("first_response", _("First response")), ("resolution", _("Resolution"))]
 _MANUAL = [("functional", _("Functional (to another queue)")), ("hierarchical", _("Hierarchical (to the manager)"))]
@@ -33,7 +34,7 @@ class PersonFilter(df.ModelChoiceFilter):
 def _overdue(queryset, name, value):
     if not value:
         return queryset
-    return queryset.filter(status__in=OPEN_STATUSES, deadline__lt=timezone.now())
+    return queryset.overdue(timezone.now())
 
 
 class _Base(df.FilterSet):
@@ -180,7 +181,7 @@ class TicketListFilter(_Base):
         return queryset.filter(Q(status=Status.DONE) & self._in_period("done_at")) if value else queryset
 
     def filter_on_time(self, queryset, name, value):
-        in_time = Q(deadline__isnull=True) | Q(done_at__lte=F("deadline"))
+        in_time = on_time_q()
         done = queryset.filter(status=Status.DONE)
         return done.filter(in_time) if value == "yes" else done.exclude(in_time)
 

@@ -221,6 +221,7 @@ _CAUSES = {
     "deferral": gettext_lazy("deadline deferral decided"),
     "override": gettext_lazy("deadline overridden by an administrator"),
     "deadline_cleared": gettext_lazy("deadline cleared"),
+    "sla": gettext_lazy("deadline follows the resolution due"),
 }
 _MODES = {
     "retroactive": gettext_lazy("retroactive from creation"),
