@@ -15,6 +15,7 @@ from deferrals.models import DeferralRequest
 from escalations.models import Firing, ManualEscalation
 from reports.dashboard.now import red_zone_ticket_ids
 from sla.models import SLAClock
+from sla.selectors import without_sla
 from tickets import selectors
 from tickets.forms import PersonChoiceField
 from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
@@ -85,6 +86,7 @@ class TicketListFilter(_Base):
                                     method="filter_no_next_step")
     deferral_pending = df.BooleanFilter(label=_("Deferral pending"), widget=forms.CheckboxInput,
                                         method="filter_deferral_pending")
+    no_sla = df.BooleanFilter(label=_("Open without SLA"), widget=forms.CheckboxInput, method="filter_no_sla")
     tier = df.ModelChoiceFilter(label=_("Customer tier"), field_name="customer__vip_tier",
                                 queryset=VipTier.objects.all(), empty_label=_("Any tier"), null_label=_("No tier"))
     channel = df.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
@@ -113,8 +115,8 @@ class TicketListFilter(_Base):
 
     class Meta:
         fields = ["q", "customer", "queue", "ticket_type", "priority", "performer", "blocking_reason", "overdue",
-                  "status", "open", "zone", "unassigned", "no_next_step", "deferral_pending", "tier", "channel",
-                  "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
+                  "status", "open", "zone", "unassigned", "no_next_step", "deferral_pending", "no_sla", "tier",
+                  "channel", "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
                   "sla_result", "escalation_level", "manual_escalation", "waited"]
 
     def filter_customer(self, queryset, name, value):
@@ -167,6 +169,9 @@ class TicketListFilter(_Base):
 
     def filter_no_next_step(self, queryset, name, value):
         return queryset.filter(status__in=OPEN_STATUSES, next_step="") if value else queryset
+
+    def filter_no_sla(self, queryset, name, value):
+        return without_sla(queryset) if value else queryset
 
     def filter_deferral_pending(self, queryset, name, value):
         if not value:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from sla import selectors
+from sla import defaults, selectors
 from sla.calendars import (
     SLAError,
     calendar_create_from_spec,
@@ -307,6 +307,22 @@ class SLAPolicyAdmin(admin.ModelAdmin):
             (selectors.format_duration(obj.first_response_target), selectors.format_duration(obj.resolution_target),
              next_reply)
         )
+
+    def changelist_view(self, request, extra_context=None):
+        """Warn when the active policies leave a queue × type × priority combination without SLA."""
+        if request.method == "GET":
+            count, examples = defaults.uncovered_combinations()
+            if count:
+                messages.warning(request, _(
+                    "%(count)d queue × type × priority combinations match no active policy, so their tickets get "
+                    "no SLA, no deadline and no escalation (for example: %(examples)s). Add a policy without "
+                    "conditions at the lowest precedence, such as “%(catch_all)s”."
+                ) % {
+                    "count": count,
+                    "examples": "; ".join(str(example) for example in examples),
+                    "catch_all": defaults.CATCH_ALL_NAME,
+                })
+        return super().changelist_view(request, extra_context)
 
 
 # --- clocks: read-only, they change only through sla.lifecycle -----------------------------------------

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sla.businesstime import WEEKDAYS
 from sla.calendars import calendar_generate_holidays
+from sla.defaults import ensure_catch_all_policy
 from sla.lifecycle import backfill_clocks
 from sla.models import Calendar, CalendarWindow, SLAPolicy
 from tickets.models import Ticket, TicketType, VipTier
@@ -137,6 +138,7 @@ def seed_sla() -> dict[str, int]:
             resolution_target=VIP_RESOLUTION,
             next_reply_target=VIP_FIRST_RESPONSE,
         )
+    ensure_catch_all_policy(office)  # no ticket without control: everything else, on office hours
     return {"calendars": Calendar.objects.count(), "policies": SLAPolicy.objects.count()}
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.formatting import format_dt, format_duration
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
-from tickets.models import BlockingReason, Status, display_name
+from tickets.models import OPEN_STATUSES, BlockingReason, Status, display_name
 
 ZERO = timedelta(0)
 State = SLAClock.State
@@ -33,6 +33,20 @@ SHORT_LABELS = {
 # Share of the target consumed at which the colour changes (DOMAIN: escalation by share of SLA).
 YELLOW_FROM = 50
 ORANGE_FROM = 80
+
+
+def under_sla_q() -> Exists:
+    """The ticket has an SLA clock in force: first response, resolution or next reply, attached to a policy
+    and not stopped (a paused clock is still in force). Open tickets without one are under no control."""
+    return Exists(SLAClock.objects.filter(
+        ticket_id=OuterRef("pk"), kind__in=SLAClock.SLA_KINDS, policy__isnull=False,
+        state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED],
+    ))
+
+
+def without_sla(queryset: QuerySet) -> QuerySet:
+    """The open tickets of ``queryset`` with no SLA clock in force (the dashboard's "Without SLA")."""
+    return queryset.filter(status__in=OPEN_STATUSES).exclude(under_sla_q())
 
 
 def with_clocks(queryset: QuerySet) -> QuerySet:
