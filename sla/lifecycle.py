@@ -51,7 +51,7 @@ from sla.clocks import (
     save_clock,
 )
 from sla.models import SLAClock, SLAClockEvent, SLAPolicy
-from sla.policies import active_policies, policy_match
+from sla.policies import active_policies, policy_match, target_from
 from tickets import history
 from tickets import services as ticket_services
 from tickets.models import CLOSED_STATUSES, BlockingReason, Customer, Status, Ticket, TicketEvent
@@ -74,7 +74,7 @@ def _build_clocks(
     built = []
     for kind in (Kind.FIRST_RESPONSE, Kind.RESOLUTION):
         clock = SLAClock(ticket=ticket, kind=kind)
-        target = policy.target_for(kind)
+        target = target_from(policy, kind, start_at)
         events = op_start(
             clock, at=start_at, policy=policy, calendar=calendar, target=target, actor=actor, cause=cause
         )
@@ -319,7 +319,8 @@ def on_customer_message(ticket: Ticket, *, at: datetime | None = None) -> SLAClo
     policy = resolution.policy
     clock = SLAClock(ticket=ticket, kind=Kind.NEXT_REPLY)
     events = op_start(
-        clock, at=at, policy=policy, calendar=policy.calendar, target=policy.next_reply_target, cause="customer_message"
+        clock, at=at, policy=policy, calendar=policy.calendar, target=target_from(policy, Kind.NEXT_REPLY, at),
+        cause="customer_message",
     )
     save_clock(clock, events)
     return clock
@@ -382,8 +383,9 @@ def sla_rematch(ticket: Ticket, *, actor=None, at: datetime | None = None) -> bo
                 )
                 was_detached = clock.policy_id is None
                 events += op_retarget(
-                    clock, at=at, policy=new, calendar=new.calendar, target=new.target_for(clock.kind),
-                    mode=new.retarget_mode, segments=segments, actor=actor,
+                    clock, at=at, policy=new, calendar=new.calendar,
+                    target=target_from(new, clock.kind, clock.started_at), mode=new.retarget_mode, segments=segments,
+                    actor=actor,
                 )
                 if was_detached and not clock.counts_for_compliance:
                     events += op_compliance(clock, at=at, counts=True, actor=actor, cause="policy_matched")
@@ -417,7 +419,7 @@ def _rematch_deadline_clock(ticket: Ticket, clock: SLAClock | None, new: SLAPoli
         # Following the SLA: retargeted exactly as the resolution clock, so its due stays the resolution due.
         segments = running_segments(clock.events.order_by("id"), at) if new.retarget_mode == Mode.RETROACTIVE else []
         events += op_retarget(
-            clock, at=at, policy=new, calendar=new.calendar, target=new.target_for(Kind.RESOLUTION),
+            clock, at=at, policy=new, calendar=new.calendar, target=target_from(new, Kind.RESOLUTION, clock.started_at),
             mode=new.retarget_mode, segments=segments, actor=actor, cause="policy_matched",
         )
     elif ticket.deadline is not None and (clock.state != State.STOPPED or clock.policy_id is None):

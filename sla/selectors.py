@@ -11,11 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.formatting import format_dt, format_duration
-from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
+from sla import policies
+from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy, TargetUnit
 from tickets.models import OPEN_STATUSES, BlockingReason, Status, display_name
 
 ZERO = timedelta(0)
@@ -33,6 +35,31 @@ SHORT_LABELS = {
 # Share of the target consumed at which the colour changes (DOMAIN: escalation by share of SLA).
 YELLOW_FROM = 50
 ORANGE_FROM = 80
+
+
+def target_text(policy: SLAPolicy, kind: str) -> str:
+    """A policy's target as people say it: "2 h", "3 business days", "by the end of the next business day"."""
+    target = policy.target_for(kind)
+    if target is None:
+        return "—"
+    unit = policy.unit_for(kind)
+    if unit == TargetUnit.BUSINESS_DAYS:
+        return ngettext("%(n)d business day", "%(n)d business days", target.days) % {"n": target.days}
+    if unit == TargetUnit.END_OF_DAY:
+        if target.days == 0:
+            return _("by the end of the business day")
+        if target.days == 1:
+            return _("by the end of the next business day")
+        return _("by the end of the business day %(n)d business days later") % {"n": target.days}
+    return format_duration(target)
+
+
+def target_preview(policy: SLAPolicy, kind: str, now: datetime | None = None) -> str:
+    """"created now → due Tue 18:00" in the current time zone (the admin's preview of a target)."""
+    due = policies.due_from(policy, kind, now or timezone.now())
+    if due is None:
+        return "—"
+    return _("created now → due %(when)s") % {"when": date_format(timezone.localtime(due), "D j M, H:i")}
 
 
 def under_sla_q() -> Exists:
