@@ -523,10 +523,10 @@ def ticket_override_deadline(ticket: Ticket, *, deadline: datetime | None, actor
     return ticket
 
 
-# What the history says when a person moves the deadline (the SLA default at creation is in "ticket.created").
-_DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "ticket.deadline_deferred"}
-# Causes by which the SLA moves a deadline nobody set (docs/sla.md, "The deadline in force").
-SLA_CAUSES = frozenset({"sla_default", "sla"})
+# The history row of a move (the SLA default at creation is in "ticket.created"; "sla": the SLA's quiet moves).
+_DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "ticket.deadline_deferred",
+                     "sla": "ticket.deadline_followed"}
+SLA_CAUSES = frozenset({"sla_default", "sla"})  # the SLA moves a deadline nobody set (docs/sla.md)
 
 
 @transaction.atomic
@@ -543,20 +543,16 @@ def ticket_move_deadline(
     """The one way ``Ticket.deadline`` changes once a ticket exists; returns the previous deadline.
 
     Callers check who may do it and hold the ticket's row lock. ``cause``: ``sla_default`` (the SLA's
-    resolution due at creation), ``sla`` (the SLA's resolution due moved: a pause, a resume, another
-    policy), ``override`` (an admin), ``deferral`` (a manager's decision)…
-    The SLA's causes never move a deadline a person set (``Ticket.deadline_set_by_person``); any other
-    cause is a person's and sets that flag, so the set value holds from then on.
-    A person's move is one history row (``history``: what that row adds to the old and new deadline);
-    an SLA move after creation is one quiet ``ticket.deadline_followed`` row (no notice);
+    resolution due at creation), ``sla`` (it moved: a pause, a resume, another policy; a quiet
+    history row, no notice), ``override`` (an admin), ``deferral`` (a manager's decision)… The SLA's
+    causes never move a deadline a person set (``Ticket.deadline_set_by_person``, which any other cause
+    sets). A move is one history row (``history``: what it adds to the old and new deadline);
     the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
     """
     check_date_in_range(deadline)
     previous = ticket.deadline
-    by_sla = cause in SLA_CAUSES
-    if by_sla and ticket.deadline_set_by_person:
-        return previous
-    if previous == deadline and (by_sla or ticket.deadline_set_by_person):
+    by_sla, fixed = cause in SLA_CAUSES, ticket.deadline_set_by_person
+    if (by_sla and (fixed or previous == deadline)) or (fixed and previous == deadline):
         return previous
     at = at or timezone.now()
     ticket.deadline = deadline
@@ -564,9 +560,6 @@ def ticket_move_deadline(
     ticket.save(update_fields=["deadline", "deadline_set_by_person", "updated_at"])
     if cause in _DEADLINE_HISTORY:
         record(ticket, _DEADLINE_HISTORY[cause], actor, at=at, previous=_iso(previous), to=_iso(deadline),
-               **(history or {}))
-    elif cause == "sla":
-        record(ticket, "ticket.deadline_followed", actor, at=at, previous=_iso(previous), to=_iso(deadline),
                **(history or {}))
     events.publish(events.DeadlineChanged(
         ticket=ticket, actor=actor, at=at, previous=previous, cause=cause, details=details or {},
