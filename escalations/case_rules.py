@@ -48,7 +48,8 @@ from escalations.models import (
 )
 from notifications.models import Urgency
 from sla.models import SLAClock
-from tickets.models import CLOSED_STATUSES, Ticket, TicketType
+from tickets.models import Ticket, TicketType
+from tickets.querysets import overdue_q
 from tickets.services import TicketError
 
 logger = logging.getLogger(__name__)
@@ -227,8 +228,7 @@ def escalate_overdue_cases(now: datetime | None = None) -> int:
     """Escalate every open case whose plan runs late; returns the number of levels escalated."""
     now = now or timezone.now()
     condition = Q(escalation_level=0) & Exists(
-        CaseTicket.objects.filter(case_id=OuterRef("pk"), role=CaseTicket.Role.TASK, ticket__deadline__lt=now)
-        .exclude(ticket__status__in=CLOSED_STATUSES)
+        CaseTicket.objects.filter(overdue_q(now, prefix="ticket__"), case_id=OuterRef("pk"), role=CaseTicket.Role.TASK)
     )
     for severity in CaseSeverity.values:
         after = cadence_for(severity).escalate_after

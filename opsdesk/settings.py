@@ -141,6 +141,8 @@ LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Almaty")
+# No ticket without control: after every migrate, make sure a catch-all SLA policy exists (sla.defaults).
+SLA_ENSURE_CATCH_ALL = env.bool("SLA_ENSURE_CATCH_ALL", default=True)
 USE_I18N = True
 USE_TZ = True
 

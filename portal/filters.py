@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 import django_filters as df
 from django import forms
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,9 +15,11 @@ from deferrals.models import DeferralRequest
 from escalations.models import Firing, ManualEscalation
 from reports.dashboard.now import red_zone_ticket_ids
 from sla.models import SLAClock
+from sla.selectors import without_sla
 from tickets import selectors
 from tickets.forms import PersonChoiceField
 from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
+from tickets.querysets import on_time_q
 
 _CLOCKS = [("first_response", _("First response")), ("resolution", _("Resolution"))]
 _MANUAL = [("functional", _("Functional (to another queue)")), ("hierarchical", _("Hierarchical (to the manager)"))]
@@ -33,7 +35,7 @@ class PersonFilter(df.ModelChoiceFilter):
 def _overdue(queryset, name, value):
     if not value:
         return queryset
-    return queryset.filter(status__in=OPEN_STATUSES, deadline__lt=timezone.now())
+    return queryset.overdue(timezone.now())
 
 
 class _Base(df.FilterSet):
@@ -84,6 +86,7 @@ class TicketListFilter(_Base):
                                     method="filter_no_next_step")
     deferral_pending = df.BooleanFilter(label=_("Deferral pending"), widget=forms.CheckboxInput,
                                         method="filter_deferral_pending")
+    no_sla = df.BooleanFilter(label=_("Open without SLA"), widget=forms.CheckboxInput, method="filter_no_sla")
     tier = df.ModelChoiceFilter(label=_("Customer tier"), field_name="customer__vip_tier",
                                 queryset=VipTier.objects.all(), empty_label=_("Any tier"), null_label=_("No tier"))
     channel = df.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
@@ -112,8 +115,8 @@ class TicketListFilter(_Base):
 
     class Meta:
         fields = ["q", "customer", "queue", "ticket_type", "priority", "performer", "blocking_reason", "overdue",
-                  "status", "open", "zone", "unassigned", "no_next_step", "deferral_pending", "tier", "channel",
-                  "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
+                  "status", "open", "zone", "unassigned", "no_next_step", "deferral_pending", "no_sla", "tier",
+                  "channel", "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
                   "sla_result", "escalation_level", "manual_escalation", "waited"]
 
     def filter_customer(self, queryset, name, value):
@@ -167,6 +170,9 @@ class TicketListFilter(_Base):
     def filter_no_next_step(self, queryset, name, value):
         return queryset.filter(status__in=OPEN_STATUSES, next_step="") if value else queryset
 
+    def filter_no_sla(self, queryset, name, value):
+        return without_sla(queryset) if value else queryset
+
     def filter_deferral_pending(self, queryset, name, value):
         if not value:
             return queryset
@@ -180,7 +186,7 @@ class TicketListFilter(_Base):
         return queryset.filter(Q(status=Status.DONE) & self._in_period("done_at")) if value else queryset
 
     def filter_on_time(self, queryset, name, value):
-        in_time = Q(deadline__isnull=True) | Q(done_at__lte=F("deadline"))
+        in_time = on_time_q()
         done = queryset.filter(status=Status.DONE)
         return done.filter(in_time) if value == "yes" else done.exclude(in_time)
 

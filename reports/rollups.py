@@ -49,6 +49,7 @@ from routing.models import CustomerTierChange
 from sla.models import SLAClock, SLAClockEvent
 from tickets import access
 from tickets.models import Profile, Status, Ticket, TicketEvent
+from tickets.querysets import on_time_q
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def _ticket_fact_queries(tickets) -> list:
 
     no = Value(False, output_field=BooleanField())
     nobody = Cast(Value(None), IntegerField())  # NULL::integer: an untyped NULL in a subquery is text
-    on_time = ExpressionWrapper(Q(deadline__isnull=True) | Q(done_at__lte=F("deadline")), output_field=BooleanField())
+    on_time = ExpressionWrapper(on_time_q(), output_field=BooleanField())
     taker = Cast(KT("data__performer__id"), IntegerField())
     events = TicketEvent.objects.filter(kind="ticket.assigned", ticket__in=tickets)
     return [

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from deferrals.models import DeferralRequest
 from reports import access as report_access
 from tickets import selectors as ticket_selectors
 from tickets.models import Profile, Status, Ticket
+from tickets.querysets import on_time_q
 
 User = get_user_model()
 Verdict = DeferralRequest.Status
@@ -97,7 +98,7 @@ def completed_tickets(period: Period, *, queue=None, ticket_type=None) -> QueryS
 
 
 def on_time(tickets: QuerySet) -> QuerySet:
-    return tickets.filter(Q(deadline__isnull=True) | Q(done_at__lte=F("deadline")))
+    return tickets.filter(on_time_q())
 
 
 def decided_requests(period: Period, *, queue=None, ticket_type=None) -> QuerySet:

@@ -14,11 +14,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from sla import selectors
+from sla import defaults, selectors
 from sla.calendars import (
     SLAError,
     calendar_create_from_spec,
@@ -262,6 +264,7 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         "conditions",
         "calendar",
         "targets",
+        "due_if_created_now",
     ]
     list_display_links = ["name"]
     list_editable = ["precedence"]
@@ -283,9 +286,11 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         ),
         (
             gettext_lazy("Targets (business time of the calendar)"),
-            {"fields": ["first_response_target", "resolution_target", "next_reply_target"]},
+            {"fields": [("first_response_target", "first_response_unit"), ("resolution_target", "resolution_unit"),
+                        ("next_reply_target", "next_reply_unit"), "preview"]},
         ),
     ]
+    readonly_fields = ["preview"]
 
     @admin.display(description=gettext_lazy("applies to"))
     def conditions(self, obj):
@@ -302,11 +307,39 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("targets FR / RES / NR"))
     def targets(self, obj):
-        next_reply = selectors.format_duration(obj.next_reply_target) if obj.next_reply_target else "—"
-        return " / ".join(
-            (selectors.format_duration(obj.first_response_target), selectors.format_duration(obj.resolution_target),
-             next_reply)
+        return " / ".join(selectors.target_text(obj, kind) for kind in SLAClock.SLA_KINDS)
+
+    @admin.display(description=gettext_lazy("resolution if created now"))
+    def due_if_created_now(self, obj):
+        return selectors.target_preview(obj, SLAClock.Kind.RESOLUTION)
+
+    @admin.display(description=gettext_lazy("as people say it"))
+    def preview(self, obj):
+        if obj is None or obj.pk is None:
+            return _("Save the policy to see when its targets fall due.")
+        labels = {SLAClock.Kind.FIRST_RESPONSE: _("First response"), SLAClock.Kind.RESOLUTION: _("Resolution"),
+                  SLAClock.Kind.NEXT_REPLY: _("Next reply")}
+        return format_html_join(
+            mark_safe("<br>"), "{}: {} ({})",
+            ((labels[kind], selectors.target_text(obj, kind), selectors.target_preview(obj, kind))
+             for kind in SLAClock.SLA_KINDS if obj.target_for(kind) is not None),
         )
+
+    def changelist_view(self, request, extra_context=None):
+        """Warn when the active policies leave a queue × type × priority combination without SLA."""
+        if request.method == "GET":
+            count, examples = defaults.uncovered_combinations()
+            if count:
+                messages.warning(request, _(
+                    "%(count)d queue × type × priority combinations match no active policy, so their tickets get "
+                    "no SLA, no deadline and no escalation (for example: %(examples)s). Add a policy without "
+                    "conditions at the lowest precedence, such as “%(catch_all)s”."
+                ) % {
+                    "count": count,
+                    "examples": "; ".join(str(example) for example in examples),
+                    "catch_all": defaults.CATCH_ALL_NAME,
+                })
+        return super().changelist_view(request, extra_context)
 
 
 # --- clocks: read-only, they change only through sla.lifecycle -----------------------------------------

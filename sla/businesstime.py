@@ -595,6 +595,66 @@ class WorkCalendar:
         cum_b = cum[j] - (end_j - b) if b < end_j else cum[j]
         return cum_b - cum_a
 
+    # --------------------------------------------------------- business days
+
+    def _local_instant(self, ordinal: int, seconds: int) -> datetime:
+        """The UTC instant of ``seconds`` after local midnight of the date ``ordinal``."""
+        local = datetime.combine(date.fromordinal(ordinal), datetime.min.time()) + timedelta(seconds=seconds)
+        return local.replace(tzinfo=self._tz).astimezone(UTC)
+
+    def _working_day(self, ordinal: int, days: int) -> int:
+        """The ``days``-th working day (a local date with windows) after ``ordinal``, itself a working day."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        limit = ordinal + _HORIZON.days
+        while days:
+            ordinal += 1
+            if ordinal > limit:
+                raise ValueError("no working day within the horizon")
+            if self._windows_on_ordinal(ordinal):
+                days -= 1
+        return ordinal
+
+    def _working_start(self, start: datetime) -> tuple[int, int, int]:
+        """The working instant ``start`` counts from (``next_opening``): local date ordinal, seconds, microseconds."""
+        if not self.rules.has_windows:
+            raise ValueError("the calendar has no working hours")
+        local = self.next_opening(start).astimezone(self._tz)
+        seconds = local.hour * 3600 + local.minute * 60 + local.second
+        ordinal = local.date().toordinal()
+        if seconds == 0 and not any(s <= 0 < e for s, e in self._windows_on_ordinal(ordinal)):
+            # An opening at midnight that continues the day before (a window ending 24:00): the earlier day.
+            ordinal, seconds = ordinal - 1, _DAY_S
+        return ordinal, seconds, local.microsecond
+
+    def add_days(self, start: datetime, days: int) -> datetime:
+        """``days`` working days after ``start``: the same local time on the ``days``-th working day.
+
+        "3 days" means three working days of the calendar, not 72 hours of business time: a ticket
+        opened on Monday at 15:00 is due on Thursday at 15:00 (Friday with a holiday in between).
+        Counting starts at :meth:`next_opening` of ``start`` (a Saturday request counts from Monday's
+        opening). A local time outside the target day's working hours moves to its next window, or to
+        the day's close if it has none later (a shortened day); microseconds are kept.
+        """
+        ordinal, seconds, micro = self._working_start(start)
+        target = self._working_day(ordinal, days)
+        windows = self._windows_on_ordinal(target)
+        for window_start, window_end in windows:
+            if seconds < window_end:
+                at = max(seconds, window_start)
+                return self._local_instant(target, at) + timedelta(microseconds=micro if at == seconds else 0)
+        return self._local_instant(target, windows[-1][1])
+
+    def end_of_day(self, start: datetime, days_after: int = 0) -> datetime:
+        """The close of the working day ``start`` falls in, or of the ``days_after``-th working day after it.
+
+        "By the end of the business day": a request after the close (or on a day off) counts from the
+        next opening, so it is due at the close of the next working day.
+        """
+        ordinal, _seconds, _micro = self._working_start(start)
+        target = self._working_day(ordinal, days_after)
+        return self._local_instant(target, self._windows_on_ordinal(target)[-1][1])
+
     def windows(self, from_: datetime, to: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working intervals ``(start_utc, end_utc)`` clipped to ``[from_, to)``, in order.
 

@@ -15,11 +15,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from sla import ports
+from sla import lifecycle, ports
 from sla.businesstime import WEEKDAYS, WorkCalendar
 from sla.clocks import State, projected_due
 from sla.holiday_names import russian_name
 from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, calendar_changed
+from tickets.models import Ticket
 
 
 class SLAError(Exception):
@@ -61,6 +62,10 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
             SLAClock.objects.bulk_update(list(changed.values()), ["due_at", "next_escalation_at"],
                                          batch_size=batch_size)
             updated += len(changed)
+            # The deadline in force of tickets nobody set a deadline on follows their resolution due.
+            moved = [c.ticket_id for c in changed.values() if c.kind == SLAClock.Kind.RESOLUTION]
+            for ticket in Ticket.objects.filter(pk__in=moved, deadline_set_by_person=False):
+                lifecycle.follow_resolution(ticket, why="calendar")
     return updated
 
 

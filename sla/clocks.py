@@ -55,6 +55,23 @@ def projected_due(clock: SLAClock, work: WorkCalendar) -> datetime | None:
     return work.add(clock.state_changed_at, max(clock.target - clock.consumed, ZERO))
 
 
+def due_in_force(clock: SLAClock | None) -> datetime | None:
+    """The instant a resolution clock holds the ticket to (the deadline in force while nobody set one).
+
+    Its breach instant once breached; else its due instant while it runs, nothing while it is paused
+    (the deadline is on hold), and where it would have reached its target had it run on once stopped.
+    """
+    if clock is None or clock.policy_id is None:
+        return None
+    if clock.breached_at is not None:
+        return clock.breached_at
+    if clock.state == State.RUNNING:
+        return clock.due_at
+    if clock.state == State.STOPPED:
+        return _wc(clock).add(clock.state_changed_at, max(clock.target - clock.consumed, ZERO))
+    return None
+
+
 def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
 
@@ -214,8 +231,14 @@ def op_retarget(
     return events
 
 
-def running_segments(events: Iterable[SLAClockEvent], until: datetime) -> list[tuple[datetime, datetime]]:
-    """The wall-clock intervals in which the clock ran, from its event log (the open one ends at ``until``)."""
+def running_segments(
+    events: Iterable[SLAClockEvent], until: datetime, *, through_pauses: bool = False
+) -> list[tuple[datetime, datetime]]:
+    """The wall-clock intervals in which the clock ran, from its event log (the open one ends at ``until``).
+
+    ``through_pauses``: pauses count as running (a deadline a person set holds through waits).
+    """
+    running_states = (State.RUNNING, State.PAUSED) if through_pauses else (State.RUNNING,)
     segments = []
     opened = None
     for event in events:
@@ -223,7 +246,7 @@ def running_segments(events: Iterable[SLAClockEvent], until: datetime) -> list[t
             continue
         if event.kind == Ev.START:  # a deadline clock started again (its deadline was set again) begins anew
             segments, opened = [], None
-        running = event.state == State.RUNNING
+        running = event.state in running_states
         if running and opened is None:
             opened = event.at
         elif not running and opened is not None:
@@ -251,46 +274,55 @@ def _deadline_target(work: WorkCalendar, start: datetime, deadline: datetime) ->
 
 
 def op_follow_deadline(
-    clock, *, at, deadline, policy, calendar, segments, from_deadline=None, actor=None, cause="", **details
+    clock, *, at, deadline, policy, calendar, segments, from_deadline=None, actor=None, cause="", target=None,
+    fixed: bool = True, **details,
 ) -> list[SLAClockEvent]:
     """Retarget a deadline clock on ``deadline`` (and on ``policy``/``calendar``, the resolution clock's).
 
     A retarget of mode ``deadline`` (``op_retarget``): consumed = the running segments measured
-    through ``calendar``, target = business time from the clock's start to ``deadline``, a new
-    generation (the ladder re-arms) whose breach is recomputed.
+    through ``calendar``, target = business time from the clock's start to ``deadline`` (unless
+    ``target`` is given: the resolution target of a deadline that follows the SLA), a new generation
+    (the ladder re-arms) whose breach is recomputed. ``fixed``: a person set the deadline, so the clock
+    runs through pauses (``segments`` count them) and the event says so for :func:`replay`.
     """
-    target = _deadline_target(calendar.work_calendar(), clock.started_at, deadline)
+    if target is None:
+        target = _deadline_target(calendar.work_calendar(), clock.started_at, deadline)
     return op_retarget(
         clock, at=at, policy=policy, calendar=calendar, target=target, mode=DEADLINE_MODE, segments=segments,
-        actor=actor, from_deadline=iso(from_deadline), deadline=iso(deadline), cause=cause, **details,
+        actor=actor, from_deadline=iso(from_deadline), deadline=iso(deadline), cause=cause, fixed=fixed, **details,
     )
 
 
 def mirror_resolution(
     clock: SLAClock, resolution: SLAClock, resolution_events, deadline: datetime, *, reasons=None, actor=None,
-    cause="", **details,
+    cause="", fixed: bool = True, **details,
 ) -> list[SLAClockEvent]:
     """(Re)start the deadline ``clock`` at the resolution clock's start and repeat its pauses, resumes and stops.
 
     ``resolution_events`` is the resolution clock's log (saved or just built); ``reasons`` maps the
     pause reasons' ids to rows (read when not given). The result runs on the resolution clock's
-    policy and calendar, in the state the resolution clock is in.
+    policy and calendar, in the state the resolution clock is in. ``fixed`` (a person set the
+    deadline): its target is the business time from the start to ``deadline`` and it repeats only the
+    stops (a set deadline holds through waits); otherwise (the deadline follows the SLA) its target is
+    the resolution target, so its due instant is the resolution due.
     """
     if reasons is None:
         ids = {e.data.get("reason_id") for e in resolution_events if e.kind == Ev.PAUSE and e.data.get("reason_id")}
         reasons = BlockingReason.objects.in_bulk(ids) if ids else {}
     calendar = resolution.calendar
     start = resolution.started_at
+    target = _deadline_target(calendar.work_calendar(), start, deadline) if fixed else resolution.target
     events = op_start(
-        clock, at=start, policy=resolution.policy, calendar=calendar,
-        target=_deadline_target(calendar.work_calendar(), start, deadline), actor=actor, cause=cause,
+        clock, at=start, policy=resolution.policy, calendar=calendar, target=target, actor=actor, cause=cause,
         deadline=iso(deadline), **details,
     )
     for event in resolution_events:
         data = event.data or {}
-        if event.kind == Ev.PAUSE:
+        if event.kind == Ev.PAUSE and not fixed:
             reason = reasons.get(data.get("reason_id"))
             events += op_pause(clock, at=event.at, reason=reason, cause=data.get("cause", ""))
+        elif event.kind == Ev.RESUME and clock.state == State.RUNNING:
+            continue
         elif event.kind == Ev.RESUME:
             events += op_resume(clock, at=event.at, cause=data.get("cause", ""))
         elif event.kind == Ev.STOP:
@@ -383,7 +415,8 @@ def replay(clock: SLAClock) -> ClockState:
             op_follow_deadline(
                 sim, at=event.at, deadline=datetime.fromisoformat(data["deadline"]),
                 policy=policies.get(data.get("policy")), calendar=calendars[data["calendar"]],
-                segments=running_segments(seen, event.at),
+                segments=running_segments(seen, event.at, through_pauses=data.get("fixed", False)),
+                target=event.target,
             )
         elif event.kind == Ev.RETARGET:
             segments = running_segments(seen, event.at) if data["mode"] == Mode.RETROACTIVE else []

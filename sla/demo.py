@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from sla.businesstime import WEEKDAYS
 from sla.calendars import calendar_generate_holidays
+from sla.defaults import ensure_catch_all_policy
 from sla.lifecycle import backfill_clocks
-from sla.models import Calendar, CalendarWindow, SLAPolicy
+from sla.models import Calendar, CalendarWindow, SLAPolicy, TargetUnit
 from tickets.models import Ticket, TicketType, VipTier
 
 __all__ = ["backfill_clocks", "seed_demo_sla", "seed_sla"]
@@ -47,6 +48,7 @@ class PolicySpec:
     first_response: timedelta
     resolution: timedelta
     next_reply: timedelta | None
+    resolution_unit: str = TargetUnit.BUSINESS_TIME
 
 
 # The seed's table (DOMAIN "SLA: two clocks"); targets are business time of the policy's calendar.
@@ -55,8 +57,8 @@ POLICIES = [
     PolicySpec("Critical incident", 10, "critical-incident", "Critical incident", "Критический инцидент",
                AROUND_THE_CLOCK, timedelta(minutes=15), timedelta(hours=4), timedelta(minutes=15)),
     PolicySpec("Complex case", 40, "complex-case", "Complex case (claims, returns)",
-               "Сложный случай (претензии, возвраты)", OFFICE, timedelta(hours=4), timedelta(hours=72),
-               timedelta(hours=4)),
+               "Сложный случай (претензии, возвраты)", OFFICE, timedelta(hours=4), timedelta(days=3),
+               timedelta(hours=4), TargetUnit.BUSINESS_DAYS),  # "3 days": three working days, not 72 hours
     PolicySpec("Standard request", 50, "standard-request", "Standard request", "Стандартный запрос",
                OFFICE, timedelta(hours=2), timedelta(hours=24), timedelta(hours=2)),
     PolicySpec("Simple question", 60, "simple-question", "Simple question", "Простой вопрос",
@@ -125,6 +127,7 @@ def seed_sla() -> dict[str, int]:
             ticket_type=ticket_type,
             first_response_target=spec.first_response,
             resolution_target=spec.resolution,
+            resolution_unit=spec.resolution_unit,
             next_reply_target=spec.next_reply,
         )
     for offset, tier in enumerate(VipTier.objects.order_by("-rank")):
@@ -137,6 +140,7 @@ def seed_sla() -> dict[str, int]:
             resolution_target=VIP_RESOLUTION,
             next_reply_target=VIP_FIRST_RESPONSE,
         )
+    ensure_catch_all_policy(office)  # no ticket without control: everything else, on office hours
     return {"calendars": Calendar.objects.count(), "policies": SLAPolicy.objects.count()}
 
 

@@ -36,6 +36,7 @@ from sla.clocks import (
     Kind,
     Mode,
     State,
+    due_in_force,
     iso,
     locked_clocks,
     mirror_resolution,
@@ -50,8 +51,9 @@ from sla.clocks import (
     save_clock,
 )
 from sla.models import SLAClock, SLAClockEvent, SLAPolicy
-from sla.policies import active_policies, policy_match
+from sla.policies import active_policies, policy_match, target_from
 from tickets import history
+from tickets import services as ticket_services
 from tickets.models import CLOSED_STATUSES, BlockingReason, Customer, Status, Ticket, TicketEvent
 
 # ---------------------------------------------------------------------------- building clocks
@@ -72,7 +74,7 @@ def _build_clocks(
     built = []
     for kind in (Kind.FIRST_RESPONSE, Kind.RESOLUTION):
         clock = SLAClock(ticket=ticket, kind=kind)
-        target = policy.target_for(kind)
+        target = target_from(policy, kind, start_at)
         events = op_start(
             clock, at=start_at, policy=policy, calendar=calendar, target=target, actor=actor, cause=cause
         )
@@ -102,7 +104,8 @@ def _built_deadline_clock(ticket: Ticket, res: SLAClock, res_events, *, actor=No
     """A new (unsaved) deadline clock mirroring the just-built resolution clock: ``(clock, events)``."""
     clock = SLAClock(ticket=ticket, kind=Kind.DEADLINE)
     reasons = {res.pause_reason.pk: res.pause_reason} if res.pause_reason is not None else {}
-    events = mirror_resolution(clock, res, res_events, ticket.deadline, reasons=reasons, actor=actor, cause=cause)
+    events = mirror_resolution(clock, res, res_events, ticket.deadline, reasons=reasons, actor=actor, cause=cause,
+                               fixed=ticket.deadline_set_by_person)
     return clock, events
 
 
@@ -132,6 +135,31 @@ def default_deadline(clocks: Iterable[SLAClock]) -> datetime | None:
     return next((c.due_at for c in clocks if c.kind == Kind.RESOLUTION and c.state == State.RUNNING), None)
 
 
+# Why the deadline in force followed the resolution clock (``ticket.deadline_followed``'s ``why``).
+_FOLLOW_WHY = {State.RUNNING: "resumed", State.PAUSED: "paused"}
+
+
+def follow_resolution(ticket: Ticket, *, at: datetime | None = None, actor=None, why: str = "") -> None:
+    """Keep the deadline in force on the resolution clock while nobody set the deadline (docs/sla.md).
+
+    The deadline is the resolution due while the clock runs, on hold (empty) while it is paused, empty
+    when no policy applies any more, and stays where it was once the clock stopped (the ticket is
+    closed). A deadline a person set is never moved. Moves go through ``ticket_move_deadline``
+    (cause ``sla``: one quiet history row, the deadline clock follows).
+    """
+    if ticket.deadline_set_by_person:
+        return
+    res = SLAClock.objects.filter(ticket_id=ticket.pk, kind=Kind.RESOLUTION).select_related("calendar").first()
+    if res is None or (res.state == State.STOPPED and res.policy_id is not None):
+        return
+    deadline = due_in_force(res)
+    if deadline == ticket.deadline:
+        return
+    why = why or ("no_policy" if res.policy_id is None else _FOLLOW_WHY.get(res.state, ""))
+    ticket_services.ticket_move_deadline(ticket, deadline=deadline, actor=actor, cause="sla", at=at,
+                                         history={"why": why})
+
+
 @transaction.atomic
 def on_deadline_changed(
     ticket: Ticket, *, previous: datetime | None, at: datetime | None = None, actor=None, cause: str = "", **details
@@ -150,13 +178,16 @@ def on_deadline_changed(
     Returns the ticket's deadline clock, if it has one.
     """
     deadline = ticket.deadline
+    fixed = ticket.deadline_set_by_person
     at = at or timezone.now()
     clocks = locked_clocks(ticket)
     res = next((c for c in clocks if c.kind == Kind.RESOLUTION), None)
     clock = next((c for c in clocks if c.kind == Kind.DEADLINE), None)
-    if deadline == previous:
+    if deadline == previous and not fixed:
         return clock
     moved = {"from_deadline": iso(previous), "deadline": iso(deadline), **details}
+    if deadline is None and not fixed:
+        return clock  # on hold or without SLA: the deadline clock pauses or leaves with resolution
     if deadline is None:
         if clock is not None and clock.state != State.STOPPED:
             events = op_stop(clock, at=at, actor=actor, cause="deadline_cleared")
@@ -175,15 +206,19 @@ def on_deadline_changed(
             clock.generation += 1  # started again after the deadline was cleared: a new generation
         res_events = list(SLAClockEvent.objects.filter(clock=res).order_by("id"))
         events = mirror_resolution(
-            clock, res, res_events, deadline, actor=actor, cause=cause, from_deadline=iso(previous), **details
+            clock, res, res_events, deadline, actor=actor, cause=cause, from_deadline=iso(previous), fixed=fixed,
+            **details,
         )
         save_clock(clock, events)
         return clock
-    segments = running_segments(SLAClockEvent.objects.filter(clock=clock).order_by("id"), at)
+    if not fixed and (clock.policy_id, clock.calendar_id, clock.target) == (res.policy_id, res.calendar_id, res.target):
+        return clock  # following the SLA: it already runs, pauses and retargets with the resolution clock
+    segments = running_segments(SLAClockEvent.objects.filter(clock=clock).order_by("id"), at, through_pauses=fixed)
     events = op_follow_deadline(
         clock, at=at, deadline=deadline, from_deadline=previous, policy=res.policy, calendar=res.calendar,
-        segments=segments, actor=actor, cause=cause, **details,
+        segments=segments, actor=actor, cause=cause, target=None if fixed else res.target, fixed=fixed, **details,
     )
+    events += _sync_one(clock, ticket, at=at, actor=actor, cause=cause)  # a set deadline runs through waits
     save_clock(clock, events)
     return clock
 
@@ -195,6 +230,8 @@ def _desired(clock: SLAClock, ticket: Ticket) -> tuple[str | None, BlockingReaso
     """The state the clock should be in for the ticket's status (``None``: leave it as it is)."""
     if ticket.status == Status.DONE:
         return State.STOPPED, None
+    if clock.kind == Kind.DEADLINE and ticket.deadline_set_by_person:
+        return State.RUNNING, None  # a deadline a person set holds through waits
     if clock.kind == Kind.NEXT_REPLY:
         return None, None  # only replies and customer messages drive it while the ticket is open
     if clock.kind == Kind.FIRST_RESPONSE:
@@ -209,7 +246,7 @@ def _sync_one(clock: SLAClock, ticket: Ticket, *, at, actor, cause) -> list[SLAC
     if clock.policy_id is None:
         return []  # the ticket has no SLA: its old clocks stay stopped
     deadline_clock = clock.kind == Kind.DEADLINE
-    if deadline_clock and ticket.deadline is None:
+    if deadline_clock and ticket.deadline is None and ticket.deadline_set_by_person:
         return []  # stopped when the deadline was cleared; on_deadline_changed starts it again
     events: list[SLAClockEvent] = []
     if ticket.status == Status.CANCELED:
@@ -240,6 +277,11 @@ def sync_clocks(ticket: Ticket, *, at: datetime | None = None, actor=None, cause
     first response too when the ticket was never answered.
     """
     at = at or timezone.now()
+    _sync_all(ticket, at=at, actor=actor, cause=cause)
+    follow_resolution(ticket, at=at, actor=actor)
+
+
+def _sync_all(ticket: Ticket, *, at: datetime, actor, cause: str) -> None:
     for clock in locked_clocks(ticket):
         events = _sync_one(clock, ticket, at=at, actor=actor, cause=cause)
         if events:
@@ -277,7 +319,8 @@ def on_customer_message(ticket: Ticket, *, at: datetime | None = None) -> SLAClo
     policy = resolution.policy
     clock = SLAClock(ticket=ticket, kind=Kind.NEXT_REPLY)
     events = op_start(
-        clock, at=at, policy=policy, calendar=policy.calendar, target=policy.next_reply_target, cause="customer_message"
+        clock, at=at, policy=policy, calendar=policy.calendar, target=target_from(policy, Kind.NEXT_REPLY, at),
+        cause="customer_message",
     )
     save_clock(clock, events)
     return clock
@@ -340,18 +383,20 @@ def sla_rematch(ticket: Ticket, *, actor=None, at: datetime | None = None) -> bo
                 )
                 was_detached = clock.policy_id is None
                 events += op_retarget(
-                    clock, at=at, policy=new, calendar=new.calendar, target=new.target_for(clock.kind),
-                    mode=new.retarget_mode, segments=segments, actor=actor,
+                    clock, at=at, policy=new, calendar=new.calendar,
+                    target=target_from(new, clock.kind, clock.started_at), mode=new.retarget_mode, segments=segments,
+                    actor=actor,
                 )
                 if was_detached and not clock.counts_for_compliance:
                     events += op_compliance(clock, at=at, counts=True, actor=actor, cause="policy_matched")
             save_clock(clock, events)
         _rematch_deadline_clock(ticket, deadline_clock, new, at=at, actor=actor)
         if new is not None:
-            sync_clocks(ticket, at=at, actor=actor, cause="policy_matched")
+            _sync_all(ticket, at=at, actor=actor, cause="policy_matched")
     history.record(ticket, "ticket.sla_changed", actor, at=at, **{
         "from": _policy_ref(current), "to": _policy_ref(new), "mode": new.retarget_mode if new else DETACH,
     })
+    follow_resolution(ticket, at=at, actor=actor, why="policy" if new is not None else "no_policy")
     return True
 
 
@@ -370,8 +415,15 @@ def _rematch_deadline_clock(ticket: Ticket, clock: SLAClock | None, new: SLAPoli
                 clock, at=at, policy=None, calendar=clock.calendar, target=clock.target, mode=DETACH, segments=[],
                 actor=actor,
             )
+    elif not ticket.deadline_set_by_person and (clock.state != State.STOPPED or clock.policy_id is None):
+        # Following the SLA: retargeted exactly as the resolution clock, so its due stays the resolution due.
+        segments = running_segments(clock.events.order_by("id"), at) if new.retarget_mode == Mode.RETROACTIVE else []
+        events += op_retarget(
+            clock, at=at, policy=new, calendar=new.calendar, target=target_from(new, Kind.RESOLUTION, clock.started_at),
+            mode=new.retarget_mode, segments=segments, actor=actor, cause="policy_matched",
+        )
     elif ticket.deadline is not None and (clock.state != State.STOPPED or clock.policy_id is None):
-        segments = running_segments(clock.events.order_by("id"), at)
+        segments = running_segments(clock.events.order_by("id"), at, through_pauses=True)
         events += op_follow_deadline(
             clock, at=at, deadline=ticket.deadline, from_deadline=ticket.deadline, policy=new, calendar=new.calendar,
             segments=segments, actor=actor, cause="policy_matched",
@@ -420,12 +472,14 @@ def backfill_clocks(queryset, *, now: datetime | None = None) -> int:
             ticket, policy, start_at=ticket.created_at, cause="backfill",
             deadline_clock=ticket.status not in CLOSED_STATUSES,
         )
-        due = default_deadline(clock for clock, _events in built)
-        if ticket.deadline is None and due is not None:
+        res, res_events = next((c, e) for c, e in built if c.kind == Kind.RESOLUTION)
+        due = due_in_force(res)
+        if not ticket.deadline_set_by_person and due != ticket.deadline:
+            had_one = ticket.deadline is not None
             ticket.deadline = due
             defaulted.append(ticket)
-            res, res_events = next((c, e) for c, e in built if c.kind == Kind.RESOLUTION)
-            built.append(_built_deadline_clock(ticket, res, res_events, cause="backfill"))
+            if not had_one and due is not None and ticket.status not in CLOSED_STATUSES:
+                built.append(_built_deadline_clock(ticket, res, res_events, cause="backfill"))
         for clock, clock_events in built:
             clocks.append(clock)
             events.extend(clock_events)
@@ -440,7 +494,7 @@ def backfill_clocks(queryset, *, now: datetime | None = None) -> int:
         Ticket.objects.bulk_update(defaulted, ["deadline"], batch_size=500)
         TicketEvent.objects.bulk_create(
             [history.event(t, "ticket.deadline_defaulted", None, at=t.created_at,
-                           deadline=t.deadline.isoformat(), source="sla") for t in defaulted],
+                           deadline=iso(t.deadline), source="sla") for t in defaulted],
             batch_size=500,
         )
     clock_mark_breaches(now)

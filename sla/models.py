@@ -257,6 +257,32 @@ def _positive(value: timedelta) -> None:
         raise ValidationError(_("A target must be longer than zero."))
 
 
+def _not_negative(value: timedelta) -> None:
+    if value is not None and value < timedelta(0):
+        raise ValidationError(_("A target cannot be negative."))
+
+
+class TargetUnit(models.TextChoices):
+    """How people agreed a target (docs/sla.md, "Targets people agree on")."""
+
+    BUSINESS_TIME = "time", _("business hours and minutes")
+    BUSINESS_DAYS = "days", _("business days")
+    END_OF_DAY = "end_of_day", _("by the end of the business day")
+
+
+_UNIT_HELP = _(
+    "Business hours and minutes: the target is business time (2:00:00). Business days: the number of working "
+    "days, entered as days (3 00:00:00 = 3 days, due at the same time on the third working day). By the end of "
+    "the business day: 0 = the same day, 1 00:00:00 = the next business day."
+)
+
+
+def _unit_field(verbose_name):
+    return models.CharField(
+        verbose_name, max_length=12, choices=TargetUnit.choices, default=TargetUnit.BUSINESS_TIME, help_text=_UNIT_HELP
+    )
+
+
 class SLAPolicy(BilingualLabel, models.Model):
     """Targets for the tickets it matches; the active policy with the lowest precedence number wins."""
 
@@ -284,16 +310,19 @@ class SLAPolicy(BilingualLabel, models.Model):
         Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="policies"
     )
     first_response_target = models.DurationField(
-        _("first response target"), validators=[_positive], help_text=_("Business time, e.g. 2:00:00.")
+        _("first response target"), validators=[_not_negative], help_text=_("Business time, e.g. 2:00:00.")
     )
-    resolution_target = models.DurationField(_("resolution target"), validators=[_positive])
+    first_response_unit = _unit_field(_("first response unit"))
+    resolution_target = models.DurationField(_("resolution target"), validators=[_not_negative])
+    resolution_unit = _unit_field(_("resolution unit"))
     next_reply_target = models.DurationField(
         _("next reply target"),
         null=True,
         blank=True,
-        validators=[_positive],
+        validators=[_not_negative],
         help_text=_("Optional: time to answer each later customer message."),
     )
+    next_reply_unit = _unit_field(_("next reply unit"))
     retarget_mode = models.CharField(
         _("when the policy changes"),
         max_length=20,
@@ -323,11 +352,38 @@ class SLAPolicy(BilingualLabel, models.Model):
         )
 
     def target_for(self, kind: str) -> timedelta | None:
+        """The stored target of ``kind``, read in its unit (``unit_for``); ``sla.policies.target_from`` turns it
+        into the business time of a clock starting at a given instant."""
         return {
             SLAClock.Kind.FIRST_RESPONSE: self.first_response_target,
             SLAClock.Kind.RESOLUTION: self.resolution_target,
             SLAClock.Kind.NEXT_REPLY: self.next_reply_target,
         }[kind]
+
+    def unit_for(self, kind: str) -> str:
+        return {
+            SLAClock.Kind.FIRST_RESPONSE: self.first_response_unit,
+            SLAClock.Kind.RESOLUTION: self.resolution_unit,
+            SLAClock.Kind.NEXT_REPLY: self.next_reply_unit,
+        }[kind]
+
+    def clean(self) -> None:
+        """Each target fits its unit: business time longer than zero, whole business days (at least one), or
+        whole days after the current business day for "by the end of the business day"."""
+        errors = {}
+        for kind in (SLAClock.Kind.FIRST_RESPONSE, SLAClock.Kind.RESOLUTION, SLAClock.Kind.NEXT_REPLY):
+            target, unit = self.target_for(kind), self.unit_for(kind)
+            if target is None:
+                continue
+            whole = target == timedelta(days=target.days)
+            if unit == TargetUnit.BUSINESS_TIME and target <= timedelta(0):
+                errors[f"{kind}_target"] = _("A target must be longer than zero.")
+            elif unit == TargetUnit.BUSINESS_DAYS and not (whole and target.days >= 1):
+                errors[f"{kind}_target"] = _("Business days: enter a whole number of days, at least 1 (3 00:00:00).")
+            elif unit == TargetUnit.END_OF_DAY and not (whole and target.days >= 0):
+                errors[f"{kind}_target"] = _("End of the business day: enter 0 (the same day) or whole days after it.")
+        if errors:
+            raise ValidationError(errors)
 
 
 # --- Clocks ------------------------------------------------------------------------------------

@@ -8,8 +8,40 @@ reads :func:`active_policies` once for the whole batch.
 
 from __future__ import annotations
 
-from sla.models import SLAPolicy
+from datetime import datetime, timedelta
+
+from sla.models import SLAPolicy, TargetUnit
 from tickets.models import Customer, Ticket
+
+_MIN_TARGET = timedelta(seconds=1)
+
+
+def due_from(policy: SLAPolicy, kind: str, start: datetime) -> datetime | None:
+    """When a clock of ``kind`` started at ``start`` is due under ``policy``, its target read in its unit."""
+    target = policy.target_for(kind)
+    if target is None:
+        return None
+    work = policy.calendar.work_calendar()
+    unit = policy.unit_for(kind)
+    if unit == TargetUnit.BUSINESS_DAYS:
+        return work.add_days(start, target.days)
+    if unit == TargetUnit.END_OF_DAY:
+        return work.end_of_day(start, target.days)
+    return work.add(start, target)
+
+
+def target_from(policy: SLAPolicy, kind: str, start: datetime) -> timedelta | None:
+    """The business time a clock of ``kind`` started at ``start`` has under ``policy`` (``None``: no such target).
+
+    Business hours and minutes are the stored target; business days and "by the end of the business day"
+    become the business time from ``start`` to the due instant they name (at least a second), so the
+    clocks, pauses and escalation shares work in business time whatever the unit.
+    """
+    target = policy.target_for(kind)
+    if target is None or policy.unit_for(kind) == TargetUnit.BUSINESS_TIME:
+        return target
+    work = policy.calendar.work_calendar()
+    return max(work.between(start, due_from(policy, kind, start)), _MIN_TARGET)
 
 
 def active_policies() -> list[SLAPolicy]:

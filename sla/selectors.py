@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.formatting import format_dt, format_duration
-from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
-from tickets.models import BlockingReason, Message, Status, display_name
+from sla import policies
+from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy, TargetUnit
+from tickets.models import OPEN_STATUSES, BlockingReason, Message, Status, display_name
 
 ZERO = timedelta(0)
 State = SLAClock.State
@@ -33,6 +35,45 @@ SHORT_LABELS = {
 # Share of the target consumed at which the colour changes (DOMAIN: escalation by share of SLA).
 YELLOW_FROM = 50
 ORANGE_FROM = 80
+
+
+def target_text(policy: SLAPolicy, kind: str) -> str:
+    """A policy's target as people say it: "2 h", "3 business days", "by the end of the next business day"."""
+    target = policy.target_for(kind)
+    if target is None:
+        return "—"
+    unit = policy.unit_for(kind)
+    if unit == TargetUnit.BUSINESS_DAYS:
+        return ngettext("%(n)d business day", "%(n)d business days", target.days) % {"n": target.days}
+    if unit == TargetUnit.END_OF_DAY:
+        if target.days == 0:
+            return _("by the end of the business day")
+        if target.days == 1:
+            return _("by the end of the next business day")
+        return _("by the end of the business day %(n)d business days later") % {"n": target.days}
+    return format_duration(target)
+
+
+def target_preview(policy: SLAPolicy, kind: str, now: datetime | None = None) -> str:
+    """"created now → due Tue 18:00" in the current time zone (the admin's preview of a target)."""
+    due = policies.due_from(policy, kind, now or timezone.now())
+    if due is None:
+        return "—"
+    return _("created now → due %(when)s") % {"when": date_format(timezone.localtime(due), "D j M, H:i")}
+
+
+def under_sla_q() -> Exists:
+    """The ticket has an SLA clock in force: first response, resolution or next reply, attached to a policy
+    and not stopped (a paused clock is still in force). Open tickets without one are under no control."""
+    return Exists(SLAClock.objects.filter(
+        ticket_id=OuterRef("pk"), kind__in=SLAClock.SLA_KINDS, policy__isnull=False,
+        state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED],
+    ))
+
+
+def without_sla(queryset: QuerySet) -> QuerySet:
+    """The open tickets of ``queryset`` with no SLA clock in force (the dashboard's "Without SLA")."""
+    return queryset.filter(status__in=OPEN_STATUSES).exclude(under_sla_q())
 
 
 def with_clocks(queryset: QuerySet) -> QuerySet:
@@ -221,6 +262,7 @@ _CAUSES = {
     "deferral": gettext_lazy("deadline deferral decided"),
     "override": gettext_lazy("deadline overridden by an administrator"),
     "deadline_cleared": gettext_lazy("deadline cleared"),
+    "sla": gettext_lazy("deadline follows the resolution due"),
 }
 _MODES = {
     "retroactive": gettext_lazy("retroactive from creation"),

@@ -205,6 +205,26 @@ def _rejected(e, who, lk, ticket) -> str:
     return _("%(who)s rejected: %(comment)s") % {"who": who, "comment": e.data.get("comment", "")}
 
 
+_FOLLOW_WHY = {
+    "paused": lambda: _("the resolution clock paused"),
+    "resumed": lambda: _("the resolution clock runs again"),
+    "policy": lambda: _("another SLA policy applies"),
+    "no_policy": lambda: _("no SLA policy applies any more"),
+    "calendar": lambda: _("the working calendar changed"),
+}
+
+
+def _deadline_followed(e, who, lk, ticket) -> str:
+    why = _FOLLOW_WHY.get(e.data.get("why") or "")
+    new = sentences.when(e.data.get("to"))
+    if not new:
+        text = _("The deadline in force that follows the SLA is on hold")
+    else:
+        text = _("The deadline in force follows the SLA resolution due: %(old)s → %(new)s") % {
+            "old": sentences.when(e.data.get("previous")) or "—", "new": new}
+    return f"{text} ({why()})." if why else f"{text}."
+
+
 PERSON = history.PERSON
 INSTANT = history.INSTANT
 FILES = "names of the files attached to the message (absent without files)"
@@ -248,6 +268,10 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
                          "since": "when the ticket went on approval: " + INSTANT}, ("closed",), _approved),
     "ticket.approval_rejected": ({"comment": "free text (required)", "closed": "always false",
                                   "since": "when the ticket went on approval: " + INSTANT}, ("comment",), _rejected),
+    "ticket.deadline_followed": ({
+        "previous": INSTANT + " or null", "to": INSTANT + " or null (on hold while the resolution clock is paused)",
+        "why": "paused, resumed, policy, no_policy or calendar",
+    }, ("previous", "to"), _deadline_followed),
 }
 
 

@@ -1,16 +1,37 @@
-"""Ticket querysets: ``open()`` and ``visible_to(user)`` (the rule lives in ``tickets/visibility.py``)."""
+"""Ticket querysets: ``open()``, ``overdue(now)``, ``visible_to(user)`` (the rule lives in ``tickets/visibility.py``).
+
+``Ticket.deadline`` is the deadline in force (docs/sla.md), so "overdue" and "closed on time" are
+defined here once, on that one value, for every list, filter, report and rule that asks.
+"""
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Q
 
 from tickets import visibility
 from tickets.choices import OPEN_STATUSES
 
 
+def on_time_q(prefix: str = "") -> Q:
+    """A closed ticket was on time: done by its deadline in force (a ticket without one cannot be late)."""
+    return Q(**{f"{prefix}deadline__isnull": True}) | Q(**{f"{prefix}done_at__lte": F(f"{prefix}deadline")})
+
+
+def overdue_q(now, prefix: str = "") -> Q:
+    """An open ticket whose deadline in force has passed (a deadline on hold, empty, never has)."""
+    return Q(**{f"{prefix}status__in": OPEN_STATUSES, f"{prefix}deadline__lt": now})
+
+
 class TicketQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, now):
+        return self.filter(overdue_q(now))
+
+    def on_time(self):
+        return self.filter(on_time_q())
 
     def visible_to(self, user):
         """Tickets ``user`` may see; everything else is a 404 for them (``tickets.visibility``)."""

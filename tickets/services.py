@@ -192,6 +192,7 @@ def ticket_create(
         priority=priority,
         related_object=related_object,
         deadline=deadline,
+        deadline_set_by_person=deadline is not None,
         owner=owner,
         approver=approver,
         created_by=actor,
@@ -577,8 +578,10 @@ def ticket_override_deadline(ticket: Ticket, *, deadline: datetime | None, actor
     return ticket
 
 
-# What the history says when a person moves the deadline (the SLA default at creation is in "ticket.created").
-_DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "ticket.deadline_deferred"}
+# The history row of a move (the SLA default at creation is in "ticket.created"; "sla": the SLA's quiet moves).
+_DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "ticket.deadline_deferred",
+                     "sla": "ticket.deadline_followed"}
+SLA_CAUSES = frozenset({"sla_default", "sla"})  # the SLA moves a deadline nobody set (docs/sla.md)
 
 
 @transaction.atomic
@@ -595,17 +598,21 @@ def ticket_move_deadline(
     """The one way ``Ticket.deadline`` changes once a ticket exists; returns the previous deadline.
 
     Callers check who may do it and hold the ticket's row lock. ``cause``: ``sla_default`` (the SLA's
-    resolution due at creation), ``override`` (an admin), ``deferral`` (a manager's decision)…
-    A person's move is one history row (``history``: what that row adds to the old and new deadline);
+    resolution due at creation), ``sla`` (it moved: a pause, a resume, another policy; a quiet
+    history row, no notice), ``override`` (an admin), ``deferral`` (a manager's decision)… The SLA's
+    causes never move a deadline a person set (``Ticket.deadline_set_by_person``, which any other cause
+    sets). A move is one history row (``history``: what it adds to the old and new deadline);
     the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
     """
     check_date_in_range(deadline)
     previous = ticket.deadline
-    if previous == deadline:
+    by_sla, fixed = cause in SLA_CAUSES, ticket.deadline_set_by_person
+    if (by_sla and (fixed or previous == deadline)) or (fixed and previous == deadline):
         return previous
     at = at or timezone.now()
     ticket.deadline = deadline
-    ticket.save(update_fields=["deadline", "updated_at"])
+    ticket.deadline_set_by_person = not by_sla
+    ticket.save(update_fields=["deadline", "deadline_set_by_person", "updated_at"])
     if cause in _DEADLINE_HISTORY:
         record(ticket, _DEADLINE_HISTORY[cause], actor, at=at, previous=_iso(previous), to=_iso(deadline),
                **(history or {}))

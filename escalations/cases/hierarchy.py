@@ -27,7 +27,7 @@ from escalations.models import (
     QueueEscalationContact,
 )
 from notifications.models import Urgency
-from tickets.models import CLOSED_STATUSES, Ticket
+from tickets.models import Ticket
 
 MAX_LEVEL = 3
 LEVEL_LABELS = {
@@ -108,9 +108,9 @@ def case_escalate_automatically(case: EscalationCase, *, now: datetime | None = 
         _lock(case)
         if case.status != CaseStatus.OPEN:
             return []
-        overdue = Ticket.objects.filter(
-            case_links__case=case, case_links__role=CaseTicket.Role.TASK, deadline__lt=now
-        ).exclude(status__in=CLOSED_STATUSES).exists()
+        overdue = Ticket.objects.overdue(now).filter(
+            case_links__case=case, case_links__role=CaseTicket.Role.TASK
+        ).exists()
         target, why = due_level(case, now, task_overdue=overdue)
         rows = []
         for level in range(case.escalation_level + 1, target + 1):

@@ -13,6 +13,7 @@ from deferrals.models import DeferralRequest
 from reports.dashboard.common import Figure, State, bilingual, ticket_list_url
 from reports.dashboard.scoping import in_scope, scope
 from sla.models import Calendar, SLAClock
+from sla.selectors import without_sla
 from tickets.models import OPEN_STATUSES, Status
 
 RED_SHARE = 0.8  # the red zone starts at 80 % of the target consumed
@@ -75,11 +76,12 @@ class NowFigures:
     unassigned: Figure
     no_next_step: Figure
     pending_deferrals: Figure
+    no_sla: Figure
     waiting: list[Figure] = field(default_factory=list)
 
     @property
     def main(self) -> list[Figure]:
-        return [self.open, self.red_zone, self.unassigned, self.no_next_step, self.pending_deferrals]
+        return [self.open, self.red_zone, self.unassigned, self.no_next_step, self.pending_deferrals, self.no_sla]
 
 
 def now_figures(user, now: datetime) -> NowFigures:
@@ -97,6 +99,7 @@ def now_figures(user, now: datetime) -> NowFigures:
     )
     pending = in_scope(DeferralRequest.objects.filter(status=DeferralRequest.Status.PENDING), user).count()
     red = red_zone_ticket_ids(tickets.order_by().values("pk"), now)
+    no_sla = without_sla(tickets).count()
     return NowFigures(
         open=Figure(_("Open tickets"), counts["open"], ticket_list_url(open=True), key="open"),
         red_zone=Figure(_("In the red zone"), len(red), ticket_list_url(zone="red"), key="red_zone"),
@@ -106,6 +109,7 @@ def now_figures(user, now: datetime) -> NowFigures:
                             key="no_next_step"),
         pending_deferrals=Figure(_("Deferrals pending"), pending, ticket_list_url(deferral_pending=True),
                                  key="pending_deferrals"),
+        no_sla=Figure(_("Without SLA"), no_sla, ticket_list_url(no_sla=True), key="no_sla"),
         waiting=[
             Figure(bilingual(r["blocking_reason__name"], r["blocking_reason__name_ru"]), r["n"],
                    ticket_list_url(status=Status.WAITING, blocking_reason=r["blocking_reason_id"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from escalations.models import Firing, ManualEscalation
@@ -31,6 +31,7 @@ from reports.dashboard.common import (
 from reports.dashboard.scoping import in_scope, scope
 from reports.selectors import Period
 from tickets.models import Status
+from tickets.querysets import on_time_q
 
 
 @dataclass
@@ -82,7 +83,7 @@ def period_figures(user, period: Period) -> PeriodFigures:
         done = scope(user).filter(Q(status=Status.DONE) & period_and_previous("done_at", period)).annotate(
             bucket=period_bucket("done_at", period)
         )
-        in_time = Q(deadline__isnull=True) | Q(done_at__lte=F("deadline"))
+        in_time = on_time_q()
         closed = {
             row["bucket"]: row
             for row in done.values("bucket").annotate(n=Count("pk"), on_time=Count("pk", filter=in_time)).order_by()

@@ -39,6 +39,7 @@ def test_now_counts_open_red_unassigned_without_next_step_waiting_and_deferrals(
     now = now_figures(viewer, timezone.now())
     assert [(f.key, f.value) for f in now.main] == [
         ("open", 4), ("red_zone", 2), ("unassigned", 1), ("no_next_step", 3), ("pending_deferrals", 1),
+        ("no_sla", 0),
     ]
     assert sorted((f.label, f.value) for f in now.waiting) == [("No stock", 1), ("Waiting for the customer", 1)]
 

@@ -149,8 +149,9 @@ def test_clearing_the_deadline_stops_the_clock_and_setting_it_again_starts_from_
     dl, res = clock(ticket), clock(ticket, RES)
     now = timezone.now()
     assert dl.state == "running" and dl.generation == 1
-    assert live_consumed(dl, now) == live_consumed(res, now) == 6 * H  # from the start, the pause left out
-    assert dl.target == 32 * H and dl.due_at == almaty(2026, 2, 20, 11, 0)
+    # From the start, through the wait: a deadline a person set holds through waits (docs/sla.md).
+    assert live_consumed(dl, now) == 8 * H and live_consumed(res, now) == 6 * H
+    assert dl.target == 32 * H and dl.due_at == almaty(2026, 2, 19, 18, 0) == ticket.deadline
     assert SLAClock.objects.filter(ticket=ticket, kind=DL).count() == 1
     assert_replays(ticket)
 
@@ -168,7 +169,9 @@ def test_the_deadline_clock_follows_the_resolution_policy_and_leaves_with_it(
     services.ticket_update(ticket, actor=dispatcher, priority=Priority.HIGH)
     dl = clock(ticket)
     assert (dl.policy, dl.calendar, dl.generation) == (urgent, around_the_clock, 1)
-    assert dl.target == 57 * H and dl.due_at == ticket.deadline  # Monday 09:00 to Wednesday 18:00, every hour
+    res = clock(ticket, RES)
+    # Nobody set the deadline: it follows the resolution clock onto the urgent policy and its calendar.
+    assert dl.target == res.target == 24 * H and dl.due_at == res.due_at == ticket.deadline
     assert dl.events.get(kind=RETARGET).data["cause"] == "policy_matched"
     services.ticket_update(ticket, actor=dispatcher, priority=Priority.NORMAL, ticket_type=other_type)
     dl = clock(ticket)
@@ -183,11 +186,11 @@ def test_the_backfill_gives_every_open_ticket_with_a_deadline_its_deadline_clock
     at(2026, 2, 18, 9, 0)
     created = almaty(2026, 2, 16, 9, 0)
     given = TicketFactory(queue=queue, created_at=created, status_changed_at=created,
-                          deadline=almaty(2026, 2, 16, 12, 0))
+                          deadline=almaty(2026, 2, 16, 12, 0), deadline_set_by_person=True)
     defaulted = TicketFactory(queue=queue, created_at=created, status_changed_at=created)
     done_at = almaty(2026, 2, 16, 15, 0)
     done = TicketFactory(queue=queue, created_at=created, status=Status.DONE, status_changed_at=done_at,
-                         done_at=done_at, deadline=almaty(2026, 2, 16, 12, 0))
+                         done_at=done_at, deadline=almaty(2026, 2, 16, 12, 0), deadline_set_by_person=True)
     assert backfill_clocks(Ticket.objects.all()) == 3
     assert clock(given).breached_at == almaty(2026, 2, 16, 12, 0) and clock(given).target == 3 * H
     defaulted.refresh_from_db()
@@ -310,8 +313,8 @@ def test_start_deadline_clocks_gives_older_open_tickets_theirs_once(make_policy,
     call_command("start_deadline_clocks", stdout=out)
     assert json.loads(out.getvalue())["started"] == 1  # the open ticket with a deadline; not the done one
     dl = clock(older)
-    assert (dl.state, dl.target, dl.consumed, dl.started_at) == ("running", 11 * H, H, almaty(2026, 2, 16, 9))
-    assert dl.due_at == almaty(2026, 2, 17, 13, 0)  # the hour it waited pushes it past the deadline, as resolution
+    assert (dl.state, dl.target, dl.started_at) == ("running", 11 * H, almaty(2026, 2, 16, 9))
+    assert dl.due_at == almaty(2026, 2, 17, 12, 0)  # a deadline a dispatcher set holds through the hour it waited
     assert dl.events.first().data["cause"] == "backfill"
     assert not SLAClock.objects.filter(kind=DL, ticket__in=[done, no_deadline]).exists()
     assert_replays(older)

@@ -201,7 +201,7 @@ def test_the_demo_seed_creates_calendars_and_policies_once(db):
     assert Calendar.objects.get(name=AROUND_THE_CLOCK).to_spec()["week"]["sun"] == [["00:00", "24:00"]]
     policies = {p.name: p for p in SLAPolicy.objects.select_related("ticket_type", "vip_tier")}
     assert {"Simple question", "Standard request", "Complex case", "Critical incident", "VIP Gold",
-            "VIP Diamond"} == set(policies)
+            "VIP Diamond", "Everything else"} == set(policies)
     assert policies["Critical incident"].calendar.name == AROUND_THE_CLOCK
     assert policies["Critical incident"].first_response_target == timedelta(minutes=15)
     assert policies["Simple question"].ticket_type.name_ru == "Простой вопрос"  # created with the Russian name
@@ -214,8 +214,8 @@ def test_the_demo_hook_seeds_the_policies_and_gives_existing_tickets_clocks(db):
     critical = TicketTypeFactory(slug="critical-incident", name="Critical incident")
     ticket = TicketFactory(ticket_type=critical, created_at=almaty(2026, 2, 14, 3, 0))  # Saturday night
     untyped = TicketFactory(ticket_type=None)
-    assert seed_demo_sla() == 1
+    assert seed_demo_sla() == 2  # the untyped one too: the catch-all policy (issue 16)
     fr = SLAClock.objects.get(ticket=ticket, kind=SLAClock.Kind.FIRST_RESPONSE)
     assert fr.calendar.name == AROUND_THE_CLOCK and fr.started_at == almaty(2026, 2, 14, 3, 0)
     assert fr.breached_at == almaty(2026, 2, 14, 3, 15)  # 24/7: long past due
-    assert not SLAClock.objects.filter(ticket=untyped).exists()
+    assert SLAClock.objects.get(ticket=untyped, kind=SLAClock.Kind.RESOLUTION).policy.name == "Everything else"

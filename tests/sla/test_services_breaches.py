@@ -142,4 +142,5 @@ def test_an_sla_change_event_is_a_ticket_history_row(make_policy, dispatcher, qu
     make_policy(priority=Priority.HIGH)
     services.ticket_update(ticket, actor=dispatcher, priority=Priority.HIGH)
     assert TicketEvent.objects.filter(ticket=ticket, kind="ticket.sla_changed").count() == 1
-    assert SLAClock.objects.filter(ticket=ticket, started_at=almaty(2026, 2, 16, 9, 0)).count() == 2
+    # First response and resolution, and the deadline clock: the deadline in force now follows the resolution due.
+    assert SLAClock.objects.filter(ticket=ticket, started_at=almaty(2026, 2, 16, 9, 0)).count() == 3

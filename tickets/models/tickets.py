@@ -70,7 +70,14 @@ class Ticket(models.Model):
     observers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("observers"), blank=True, related_name="observed_tickets"
     )
+    # The deadline in force (docs/sla.md): the SLA resolution due, kept up to date by the SLA, until a person
+    # sets it (a deadline on creation, a deferral decision, an admin override); then the set value holds.
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    deadline_set_by_person = models.BooleanField(
+        _("deadline set by a person"),
+        default=False,
+        help_text=_("Off: the deadline follows the SLA resolution due. On: a person set it and it holds."),
+    )
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
     next_step_due = models.DateTimeField(_("next step due"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -123,7 +130,13 @@ class Ticket(models.Model):
 
     @property
     def is_overdue(self) -> bool:
+        """The deadline in force has passed (``TicketQuerySet.overdue`` says the same in SQL)."""
         return self.is_open and self.deadline is not None and self.deadline < timezone.now()
+
+    @property
+    def deadline_on_hold(self) -> bool:
+        """Nobody set the deadline and the SLA's resolution clock waits: there is no deadline until it runs."""
+        return self.deadline is None and not self.deadline_set_by_person and self.status == Status.WAITING
 
 
 class DeliveryStatus(models.TextChoices):
