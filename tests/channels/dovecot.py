@@ -1,0 +1,145 @@
+"""A private Dovecot IMAP server for the mailbox tests: its own config, users and maildir under a temp dir.
+
+Debian's ``dovecot-imapd`` (``make test`` installs it where apt works). Run as root, the login process
+runs as ``dovenull`` and mail belongs to ``dovecot`` (Dovecot refuses to log in as root); as any other
+user everything runs as that user. Plain IMAP on a free 127.0.0.1 port, ``ssl = no``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Dovecot:
+    root: Path
+    port: int
+    user: str
+    password: str
+    process_pid: int | None = None
+
+    def client(self):
+        from imapclient import IMAPClient
+
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def deliver(self, *messages: bytes, folder: str = "INBOX") -> None:
+        client = self.client()
+        try:
+            for raw in messages:
+                client.append(folder, raw)
+        finally:
+            client.logout()
+
+    def count(self, folder: str = "INBOX", criteria: str = "ALL") -> int:
+        client = self.client()
+        try:
+            if not client.folder_exists(folder):
+                return 0
+            client.select_folder(folder, readonly=True)
+            return len(client.search([criteria]))
+        finally:
+            client.logout()
+
+
+def start(root: Path, user: str = "support@opsdesk.example", password: str = "secret") -> Dovecot:
+    root.chmod(0o755)  # the login process (another user when run as root) must traverse it
+    (root / "run").mkdir()
+    (root / "mail").mkdir()
+    if os.geteuid() == 0:
+        internal, login, uid = "dovecot", "dovenull", "dovecot"
+    else:
+        internal = login = uid = getpass.getuser()
+    port = free_port()
+    (root / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
+    (root / "dovecot.conf").write_text(
+        f"""
+base_dir = {root}/run
+state_dir = {root}/run
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = {root}/dovecot.log
+mail_location = maildir:{root}/mail/%u
+default_internal_user = {internal}
+default_internal_group = {internal}
+default_login_user = {login}
+first_valid_uid = 1
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={uid} home={root}/mail/%u
+}}
+"""
+    )
+    if os.geteuid() == 0:
+        shutil.chown(root / "mail", "dovecot", "dovecot")
+    subprocess.run([DOVECOT, "-c", str(root / "dovecot.conf")], check=True, timeout=30)
+    server = Dovecot(root=root, port=port, user=user, password=password)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                stop(server)
+                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+                raise RuntimeError(f"Dovecot did not start:\n{log}") from None
+            time.sleep(0.1)
+    server.process_pid = int((root / "run" / "master.pid").read_text().strip())
+    return server
+
+
+def stop(server: Dovecot) -> None:
+    pid_file = server.root / "run" / "master.pid"
+    pid = server.process_pid or (int(pid_file.read_text().strip()) if pid_file.exists() else None)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
