@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -10,10 +11,16 @@ from pathlib import Path
 import pytest
 
 from channels.models import Mailbox
-from tests.channels import dovecot as dovecot_server
+from tests.channels import dovecot as dovecot_server_module
 from tickets.models import Channel, IntakeChannel
 
 PASSWORD_ENV = "OPSDESK_TEST_MAILBOX_PASSWORD"
+MAX_USERS = 500  # one IMAP user per test, made when the server starts
+_users = itertools.count(1)
+
+
+def user_name(number: int) -> str:
+    return f"support-{number}@opsdesk.example"
 
 
 @pytest.fixture
@@ -24,21 +31,27 @@ def channel(db, queue):
     return intake
 
 
-@pytest.fixture
-def dovecot():
-    """A private Dovecot for one test; skipped where it is not installed, except under CI=true."""
-    if dovecot_server.DOVECOT is None:
+@pytest.fixture(scope="session")
+def dovecot_server():
+    """A private Dovecot for the session; skipped where it is not installed, except under CI=true."""
+    if dovecot_server_module.DOVECOT is None:
         if os.environ.get("CI") == "true":
             pytest.fail("dovecot is not installed (make test installs dovecot-imapd)")
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
     # Not under tmp_path: when run as root, Dovecot's login user must traverse every parent directory.
     root = Path(tempfile.mkdtemp(prefix="opsdesk-dovecot-"))
-    server = dovecot_server.start(root)
+    server = dovecot_server_module.start(root, extra_users=[user_name(n) for n in range(1, MAX_USERS + 1)])
     try:
         yield server
     finally:
-        dovecot_server.stop(server)
+        dovecot_server_module.stop(server)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot(dovecot_server):
+    """The session's Dovecot as a user of this test's own, so every test starts with an empty mailbox."""
+    return dovecot_server.with_user(user_name(next(_users)))
 
 
 @pytest.fixture

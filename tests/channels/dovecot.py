@@ -34,6 +34,10 @@ class Dovecot:
     password: str
     process_pid: int | None = None
 
+    def with_user(self, user: str) -> Dovecot:
+        """The same server seen as another user (made at start) with an empty maildir: one server, many tests."""
+        return Dovecot(root=self.root, port=self.port, user=user, password=self.password, process_pid=self.process_pid)
+
     def client(self):
         from imapclient import IMAPClient
 
@@ -60,7 +64,7 @@ class Dovecot:
             client.logout()
 
 
-def start(root: Path, user: str = "support@opsdesk.example", password: str = "secret") -> Dovecot:
+def start(root: Path, user: str = "support@opsdesk.example", password: str = "secret", extra_users=()) -> Dovecot:
     root.chmod(0o755)  # the login process (another user when run as root) must traverse it
     (root / "run").mkdir()
     (root / "mail").mkdir()
@@ -69,7 +73,7 @@ def start(root: Path, user: str = "support@opsdesk.example", password: str = "se
     else:
         internal = login = uid = getpass.getuser()
     port = free_port()
-    (root / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
+    (root / "users").write_text("".join(f"{name}:{{PLAIN}}{password}\n" for name in [user, *extra_users]))
     (root / "dovecot.conf").write_text(
         f"""
 base_dir = {root}/run
@@ -79,6 +83,7 @@ protocols = imap
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 log_path = {root}/dovecot.log
 mail_location = maildir:{root}/mail/%u
 default_internal_user = {internal}
@@ -112,18 +117,19 @@ userdb {{
     subprocess.run([DOVECOT, "-c", str(root / "dovecot.conf")], check=True, timeout=30)
     server = Dovecot(root=root, port=port, user=user, password=password)
     deadline = time.monotonic() + 15
+    pid_file = root / "run" / "master.pid"
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
+                pass
+            server.process_pid = int(pid_file.read_text().strip())
+            return server
+        except (OSError, ValueError):
             if time.monotonic() > deadline:
                 stop(server)
                 log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
                 raise RuntimeError(f"Dovecot did not start:\n{log}") from None
             time.sleep(0.1)
-    server.process_pid = int((root / "run" / "master.pid").read_text().strip())
-    return server
 
 
 def stop(server: Dovecot) -> None:
