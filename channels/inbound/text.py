@@ -105,10 +105,13 @@ class _TextRenderer(HTMLParser):
         self.pre_depth = 0
         self.links: list[str | None] = []
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = False) -> None:
         text = "".join(self.current)
         if not self.pre_depth:
             text = re.sub(r"[ \t\u00a0]+", " ", text).strip()
+        if not text and not force:
+            self.current = []
+            return
         for line in text.split("\n") if self.pre_depth else [text]:
             self.lines.append(("> " * self.quote_depth) + line if self.quote_depth and line else line)
         self.current = []
@@ -117,8 +120,12 @@ class _TextRenderer(HTMLParser):
         if tag in _SKIP:
             self.skip_depth += 1
             return
-        if tag in _BLOCK or tag == "blockquote":
+        if tag == "br":
+            self._flush(force=True)
+        elif tag in _BLOCK or tag == "blockquote":
             self._flush()
+        if tag == "p" and self.lines and self.lines[-1]:
+            self.lines.append("")  # a paragraph stands apart
         if tag == "blockquote":
             self.quote_depth += 1
         elif tag == "pre":
@@ -154,6 +161,8 @@ class _TextRenderer(HTMLParser):
                 self.current.append(f" ({href})")
         if tag in _BLOCK or tag == "blockquote":
             self._flush()
+        if tag == "p":
+            self.lines.append("")
         if tag == "blockquote":
             self.quote_depth = max(0, self.quote_depth - 1)
         elif tag == "pre":
@@ -192,6 +201,9 @@ _SEPARATORS = [
     re.compile(r"^on\b.{0,300}\bwrote:\s*$", re.I),  # Gmail, Apple Mail, Thunderbird
     re.compile(r"^.{0,300}\b(написал|написала|написал\(а\)|пишет)\s*:\s*$", re.I),  # Gmail, Yandex, Mail.ru in Russian
     re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{2,4},? \d{1,2}:\d{2}.{0,200}:\s*$"),  # "06.12.2026, 10:00, Ivan <i@x>:"
+    re.compile(
+        r"^.{0,100}\d{4}\s*г\.,? в \d{1,2}:\d{2}.{0,200}:\s*$"
+    ),  # Gmail: "пн, 7 дек. 2026 г. в 10:00, Ivan <i@x>:"
     re.compile(r"^(am|le|el)\b.{0,300}\b(schrieb|a écrit|escribió)\s*.{0,40}:\s*$", re.I),
 ]
 # Outlook without a rule: "From: …" followed within two lines by "Sent: …" / "От: …" and "Отправлено: …".
