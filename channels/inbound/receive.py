@@ -33,7 +33,7 @@ from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from channels.inbound.models import InboundEmail, Mailbox
 from channels.inbound.parse import ParsedEmail, parse_email
@@ -174,16 +174,17 @@ def fit_files(files: list[IncomingFile]) -> tuple[list[IncomingFile], list[Incom
     return kept, dropped
 
 
-def _site_text(message: str, **values) -> str:
+def _site_text(message, **values) -> str:
+    """``message`` (marked with ``gettext_lazy``) in the site's language: staff read it, whoever wrote."""
     with translation.override(settings.LANGUAGE_CODE):
-        return _(message) % values
+        return str(message) % values if values else str(message)
 
 
 def _payload(parsed: ParsedEmail, thread: Ticket | None) -> IntakePayload:
     subject = _TAG.sub(" ", parsed.subject).strip()[:200]
     if not subject and thread is None:
-        subject = _site_text("Email from %(sender)s", sender=parsed.sender)
-    body = parsed.conversation_text or _site_text("(The email has no text.)")
+        subject = _site_text(_("Email from %(sender)s"), sender=parsed.sender)
+    body = parsed.conversation_text or _site_text(_("(The email has no text.)"))
     return IntakePayload(
         message_id=external_id(parsed.message_id),
         name=parsed.sender_name,
@@ -222,8 +223,10 @@ def _take(channel: IntakeChannel, parsed: ParsedEmail, raw: bytes) -> tuple[Rece
             services.ticket_add_note(
                 result.ticket,
                 body=_site_text(
-                    "Files of the customer's email not attached (over the attachment limits): %(names)s. "
-                    "The original email is kept in the received emails (admin).",
+                    _(
+                        "Files of the customer's email not attached (over the attachment limits): %(names)s. "
+                        "The original email is kept in the received emails (admin)."
+                    ),
                     names=names,
                 ),
                 actor=None,
@@ -246,7 +249,7 @@ def mark_bounced(parsed: ParsedEmail) -> int:
     candidates = ids + [value.strip("<>") for value in ids]
     return Message.objects.filter(mail_message_id__in=candidates, kind=Message.Kind.PUBLIC_REPLY).update(
         delivery_status=DeliveryStatus.FAILED,
-        delivery_error=_site_text("The mail server reported that the email could not be delivered."),
+        delivery_error=_site_text(_("The mail server reported that the email could not be delivered.")),
     )
 
 
@@ -279,7 +282,7 @@ def email_receive(channel: IntakeChannel, raw: bytes, *, mailbox: Mailbox | None
     reason = noise_reason(parsed, own_addresses())
     if reason == Reason.BOUNCE:
         marked = mark_bounced(parsed)
-        detail = _site_text("Replies marked undelivered: %(count)d.", count=marked) if marked else ""
+        detail = _site_text(_("Replies marked undelivered: %(count)d."), count=marked) if marked else ""
         return _record(channel, mailbox, parsed, raw, Received(Outcome.IGNORED, reason), keep_raw=True, detail=detail)
     if reason:
         return _record(channel, mailbox, parsed, raw, Received(Outcome.IGNORED, reason), keep_raw=True)
