@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.inbound.imap import mailbox_poll
 from channels.inbound.models import InboundEmail, Mailbox
+from channels.inbound.parse import Unparseable
+from channels.inbound.receive import email_receive
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 
@@ -121,8 +123,33 @@ class InboundEmailAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    actions = ["take_again"]
+
     def has_add_permission(self, request):
         return False
+
+    def has_take_again_permission(self, request):
+        return request.user.has_perm("channels.add_inboundemail") or request.user.is_superuser
+
+    @admin.action(description=_("Take the selected emails again"), permissions=["take_again"])
+    def take_again(self, request, queryset):
+        """Feed the kept original of failed or ignored emails (a rate limit lifted, a cause fixed) once more."""
+        for record in queryset.exclude(raw="").select_related("intake_channel", "mailbox"):
+            with record.raw.open("rb") as raw:
+                try:
+                    received = email_receive(record.intake_channel, raw.read(), mailbox=record.mailbox)
+                except Unparseable:
+                    self.message_user(request, _("%(email)s: not an email.") % {"email": record}, messages.ERROR)
+                    continue
+            self.message_user(
+                request,
+                _("%(email)s: %(outcome)s %(reason)s")
+                % {
+                    "email": record,
+                    "outcome": received.record.get_outcome_display(),
+                    "reason": received.record.get_reason_display() if received.reason else "",
+                },
+            )
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -111,3 +111,20 @@ def test_people_without_admin_rights_cannot_open_mailboxes_or_originals(client, 
     staff_without_permission = UserFactory(is_staff=True)
     client.force_login(staff_without_permission)
     assert client.get(reverse("admin:channels_inboundemail_raw", args=[record.pk])).status_code == 403
+
+
+def test_an_admin_takes_a_rate_limited_email_again_once_the_limit_allows(client, admin_user, channel, settings):
+    settings.EMAIL_INTAKE_RATE_LIMIT = 1
+    email_receive(channel, corpus.plain())
+    email_receive(channel, corpus.koi8r())  # another sender: taken
+    email_receive(channel, corpus.plain(message_id="<m9@customer.example>", subject="Second"))
+    limited = InboundEmail.objects.get(reason=InboundEmail.Reason.RATE_LIMITED)
+    settings.EMAIL_INTAKE_RATE_LIMIT = 0
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:channels_inboundemail_changelist"),
+        {"action": "take_again", "_selected_action": [limited.pk]},
+        follow=True,
+    )
+    assert "New ticket" in response.content.decode()
+    assert InboundEmail.objects.filter(outcome=InboundEmail.Outcome.CREATED).count() == 3

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
+from channels.inbound import imap
 from channels.models import InboundEmail, Mailbox
 from tests.channels import corpus
 from tickets.models import Attachment, Message, Ticket
@@ -182,3 +184,27 @@ def test_a_mailbox_that_cannot_be_read_reports_the_error(mailbox, dovecot, monke
 def test_fetch_of_an_unknown_channel_is_an_error(db):
     with pytest.raises(CommandError):
         call_command("email_fetch", "--channel", "Nope", stdout=io.StringIO())
+
+
+def test_when_the_database_fails_mid_poll_the_rest_stays_unread_for_the_next_poll(mailbox, dovecot, monkeypatch):
+    dovecot.deliver(corpus.plain(), corpus.koi8r(), corpus.html_only())
+    real = imap.email_receive
+    calls = []
+
+    def flaky(channel, raw, **kwargs):
+        calls.append(raw)
+        if len(calls) == 2:
+            raise OperationalError("database is locked")
+        return real(channel, raw, **kwargs)
+
+    monkeypatch.setattr(imap, "email_receive", flaky)
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("email_fetch", stdout=out)
+    line = json.loads(out.getvalue())
+    assert (line["created"], line["failed"]) == (1, 1) and "database unavailable" in line["error"]
+    assert dovecot.count(criteria="UNSEEN") == 2  # the first is filed away, the rest waits
+
+    monkeypatch.setattr(imap, "email_receive", real)
+    assert fetch()[0]["created"] == 2
+    assert Ticket.objects.count() == 3
