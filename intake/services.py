@@ -432,7 +432,6 @@ def intake_accept(channel: IntakeChannel, data: IntakePayload, *, thread: Ticket
         if delivered is not None:
             return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
         plan = _plan(channel, data, thread)
-        customer = plan.customer or _customer(data)
         try:
             with transaction.atomic():
                 if plan.append_to is not None:
@@ -444,7 +443,8 @@ def intake_accept(channel: IntakeChannel, data: IntakePayload, *, thread: Ticket
                         external_id=data.message_id,
                     )
                     return IntakeResult(plan.append_to, message, created_ticket=False, duplicate=False)
-                message = _open_ticket(channel, data, plan, customer)
+                # Only a new ticket needs the sender as a customer (a colleague may answer on a thread).
+                message = _open_ticket(channel, data, plan, plan.customer or _customer(data))
                 return IntakeResult(message.ticket, message, created_ticket=True, duplicate=False)
         except services.TicketError as error:
             raise IntakeError("validation_error", str(error), 422) from error

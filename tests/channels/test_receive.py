@@ -147,6 +147,8 @@ def test_a_reply_naming_an_opsdesk_message_in_in_reply_to_joins_that_ticket(chan
 
     assert (received.outcome, received.ticket) == (Outcome.APPENDED, ticket)
     assert received.as_json()["created"] is False
+    assert not Customer.objects.filter(email="colleague@customer.example").exists()
+    assert InboundEmail.objects.get().sender == "colleague@customer.example"
 
 
 def test_references_to_an_earlier_received_email_thread_too(channel):
