@@ -267,6 +267,7 @@ EMAIL_INTAKE_RATE_WINDOW = env.int("EMAIL_INTAKE_RATE_WINDOW", default=3600)  # 
 EMAIL_INTAKE_OWN_ADDRESSES = env.list("EMAIL_INTAKE_OWN_ADDRESSES", default=[])  # never taken as customer mail
 EMAIL_FETCH_BATCH = env.int("EMAIL_FETCH_BATCH", default=200)  # emails read per mailbox and poll
 EMAIL_FETCH_TIMEOUT = env.int("EMAIL_FETCH_TIMEOUT", default=30)  # seconds, IMAP socket
+EMAIL_FETCH_CA_FILE = env.str("EMAIL_FETCH_CA_FILE", default="")  # PEM CA(s) for IMAP TLS instead of the system's
 # --- end of receiving email ---
 
 # --- Notifications (notifications; see docs/notifications.md) ---

@@ -38,7 +38,8 @@ def connect(mailbox: Mailbox):
     password = mailbox.password()
     if not password:
         raise MailboxError(f"the environment variable {mailbox.password_env!r} holding the password is not set")
-    context = ssl.create_default_context()
+    # A private CA file (an on-premises mail server) replaces the system's CAs; the name is always checked.
+    context = ssl.create_default_context(cafile=getattr(settings, "EMAIL_FETCH_CA_FILE", "") or None)
     timeout = int(getattr(settings, "EMAIL_FETCH_TIMEOUT", 30))
     try:
         client = IMAPClient(

@@ -66,3 +66,19 @@ def mailbox(channel, dovecot, monkeypatch):
         username=dovecot.user,
         password_env=PASSWORD_ENV,
     )
+
+
+@pytest.fixture(scope="session")
+def dovecot_tls_server():
+    """A second private Dovecot with a self-signed certificate: implicit TLS and STARTTLS."""
+    if dovecot_server_module.DOVECOT is None or shutil.which("openssl") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("dovecot or openssl is not installed")
+        pytest.skip("dovecot or openssl is not installed")
+    root = Path(tempfile.mkdtemp(prefix="opsdesk-dovecot-tls-"))
+    server = dovecot_server_module.start(root, tls=True)
+    try:
+        yield server
+    finally:
+        dovecot_server_module.stop(server)
+        shutil.rmtree(root, ignore_errors=True)

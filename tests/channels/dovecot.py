@@ -33,10 +33,20 @@ class Dovecot:
     user: str
     password: str
     process_pid: int | None = None
+    tls_port: int | None = None  # implicit TLS (imaps); the plain port then offers STARTTLS
+    ca_file: Path | None = None
 
     def with_user(self, user: str) -> Dovecot:
         """The same server seen as another user (made at start) with an empty maildir: one server, many tests."""
-        return Dovecot(root=self.root, port=self.port, user=user, password=self.password, process_pid=self.process_pid)
+        return Dovecot(
+            root=self.root,
+            port=self.port,
+            user=user,
+            password=self.password,
+            process_pid=self.process_pid,
+            tls_port=self.tls_port,
+            ca_file=self.ca_file,
+        )
 
     def client(self):
         from imapclient import IMAPClient
@@ -64,7 +74,39 @@ class Dovecot:
             client.logout()
 
 
-def start(root: Path, user: str = "support@opsdesk.example", password: str = "secret", extra_users=()) -> Dovecot:
+def self_signed(root: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA), made with the openssl command."""
+    cert, key = root / "tls" / "cert.pem", root / "tls" / "key.pem"
+    cert.parent.mkdir()
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def start(
+    root: Path, user: str = "support@opsdesk.example", password: str = "secret", extra_users=(), tls: bool = False
+) -> Dovecot:
     root.chmod(0o755)  # the login process (another user when run as root) must traverse it
     (root / "run").mkdir()
     (root / "mail").mkdir()
@@ -74,13 +116,19 @@ def start(root: Path, user: str = "support@opsdesk.example", password: str = "se
         internal = login = uid = getpass.getuser()
     port = free_port()
     (root / "users").write_text("".join(f"{name}:{{PLAIN}}{password}\n" for name in [user, *extra_users]))
+    tls_port, ssl_lines, imaps = None, "ssl = no", ""
+    if tls:
+        cert, key = self_signed(root)
+        tls_port = free_port()
+        ssl_lines = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
+        imaps = f"inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n    ssl = yes\n  }}"
     (root / "dovecot.conf").write_text(
         f"""
 base_dir = {root}/run
 state_dir = {root}/run
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{ssl_lines}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -95,6 +143,7 @@ service imap-login {{
     address = 127.0.0.1
     port = {port}
   }}
+  {imaps}
 }}
 service anvil {{
   chroot =
@@ -115,7 +164,14 @@ userdb {{
     if os.geteuid() == 0:
         shutil.chown(root / "mail", "dovecot", "dovecot")
     subprocess.run([DOVECOT, "-c", str(root / "dovecot.conf")], check=True, timeout=30)
-    server = Dovecot(root=root, port=port, user=user, password=password)
+    server = Dovecot(
+        root=root,
+        port=port,
+        user=user,
+        password=password,
+        tls_port=tls_port,
+        ca_file=(root / "tls" / "cert.pem") if tls else None,
+    )
     deadline = time.monotonic() + 15
     pid_file = root / "run" / "master.pid"
     while True:
