@@ -81,7 +81,7 @@ def child(count: int, fetch: bool) -> dict[str, Any]:
 
     if fetch:
         sys.path.insert(0, str(ROOT))
-        from tests.channels import dovecot
+        from tests.channels.inbound import dovecot
 
         root = Path(tempfile.mkdtemp(prefix="opsdesk-bench-dovecot-"))
         server = dovecot.start(root)

@@ -15,11 +15,11 @@ from django.db import OperationalError
 
 from channels.inbound import imap
 from channels.models import InboundEmail, Mailbox
-from tests.channels import corpus
+from tests.channels.inbound import corpus
 from tickets.models import Attachment, Message, Ticket
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def pipe(monkeypatch, raw: bytes, name: str = "Support mailbox") -> tuple[int, dict]:

@@ -7,7 +7,7 @@ import pytest
 from channels.inbound.parse import Unparseable
 from channels.inbound.receive import email_receive
 from channels.models import InboundEmail, Mailbox
-from tests.channels import corpus
+from tests.channels.inbound import corpus
 from tests.factories import CustomerFactory, TicketFactory
 from tickets.models import Attachment, Customer, DeliveryStatus, Message, Status, Ticket
 

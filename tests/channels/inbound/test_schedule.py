@@ -6,7 +6,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from channels.models import Mailbox
-from tests.channels import corpus
+from tests.channels.inbound import corpus
 from tickets.models import Ticket
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from channels.inbound.receive import email_receive
 from channels.models import InboundEmail, Mailbox
-from tests.channels import corpus
+from tests.channels.inbound import corpus
 from tests.factories import UserFactory
 
 

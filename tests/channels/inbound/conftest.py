@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from channels.models import Mailbox
-from tests.channels import dovecot as dovecot_server_module
+from tests.channels.inbound import dovecot as dovecot_server_module
 from tickets.models import Channel, IntakeChannel
 
 PASSWORD_ENV = "OPSDESK_TEST_MAILBOX_PASSWORD"

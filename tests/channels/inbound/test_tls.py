@@ -6,8 +6,8 @@ import pytest
 
 from channels.inbound.imap import mailbox_poll
 from channels.models import Mailbox
-from tests.channels import corpus
-from tests.channels.conftest import PASSWORD_ENV
+from tests.channels.inbound import corpus
+from tests.channels.inbound.conftest import PASSWORD_ENV
 from tickets.models import Ticket
 
 
