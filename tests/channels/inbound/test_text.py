@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from channels.inbound.parse import Unparseable, parse_email
 from channels.inbound.text import decode_bytes, html_to_text, strip_quoted
+from tests.channels.inbound import corpus
 
 
 @pytest.mark.parametrize(
@@ -88,3 +92,33 @@ def test_html_becomes_readable_text_and_nothing_executable_survives():
 
 def test_broken_html_is_read_as_far_as_it_goes():
     assert html_to_text("<div><p>Hello <b>there</div></span><p>again") == "Hello there\n\nagain"
+
+
+CORPUS = [
+    corpus.koi8r(),
+    corpus.outlook_cp1251(),
+    corpus.attachments_rfc2231(),
+    corpus.html_only(),
+    corpus.nested_inline_image(),
+    corpus.broken_mime(),
+    corpus.bounce("<x@y>"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.integers(0, len(CORPUS) - 1),
+    cuts=st.lists(st.tuples(st.integers(0, 5000), st.binary(max_size=20)), max_size=6),
+)
+def test_a_mangled_email_never_crashes_the_parser(which, cuts):
+    raw = bytearray(CORPUS[which])
+    for position, junk in cuts:
+        position = min(position, len(raw))
+        raw[position : position + len(junk)] = junk
+    try:
+        parsed = parse_email(bytes(raw))
+    except Unparseable:
+        return
+    for text in (parsed.subject, parsed.text, parsed.conversation_text, parsed.sender_name):
+        text.encode("utf-8")  # storable: no lone surrogates
+        assert "\x00" not in text
