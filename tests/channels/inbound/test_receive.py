@@ -307,3 +307,17 @@ def test_forbidden_file_types_are_left_out(channel, settings):
     received = email_receive(channel, corpus.attachments_rfc2231())
     names = set(Attachment.objects.filter(pk__in=received.attachment_ids).values_list("filename", flat=True))
     assert names == {"Протоkol.txt", "Скриншот.png"}
+
+
+def test_a_reply_to_a_canceled_ticket_opens_a_new_one_that_continues_it(channel):
+    first = email_receive(channel, corpus.plain())
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=Status.CANCELED)
+    raw = corpus.plain(subject="", message_id="<late@customer.example>", headers="In-Reply-To: <m1@customer.example>")
+
+    late = email_receive(channel, raw)
+
+    assert late.outcome == Outcome.CREATED
+    assert late.ticket != first.ticket
+    assert late.ticket.title == "Printer jam"  # no subject: the canceled ticket's title
+    note = late.ticket.messages.get(kind=Message.Kind.INTERNAL_NOTE)
+    assert first.ticket.reference in note.body
