@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO_TICKETS ?= 300
 
-.PHONY: run test lint docs bench install install-dev browser messages demo clean help
+.PHONY: run test lint docs bench install install-dev browser imap-server messages demo clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT) with the django-q2 cluster"
@@ -42,12 +42,22 @@ browser:
 		|| echo "warning: could not install chromium; browser tests will be skipped (fail under CI=true)"; \
 	else echo "warning: no apt-get; install Chromium at /usr/bin/chromium to run the browser tests"; fi
 
+# Debian's Dovecot for the mailbox tests (a private instance per test session; never the system service).
+imap-server:
+	@if command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; } \
+		|| { echo "warning: could not install dovecot-imapd; mailbox tests will be skipped (fail under CI=true)"; \
+		     [ "$$CI" != true ]; }; \
+	else echo "warning: no apt-get; install Dovecot (dovecot-imapd) to run the mailbox tests"; [ "$$CI" != true ]; fi
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --tickets $(DEMO_TICKETS)
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bin/run-dev
 
-test: install-dev browser
+test: install-dev browser imap-server
 	$(PY) -m pytest
 
 lint: install-dev

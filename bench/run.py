@@ -26,6 +26,7 @@ BENCHES = {
     "routing": ("bench.bench_routing", "Routing and VIP evaluation", [],
                 ["--tickets", "1000", "--db-tickets", "500", "--customers", "10000"]),
     "sweep": ("bench.bench_sweep", "Escalation sweep", [], ["--sizes", "10000", "100000"]),
+    "email": ("bench.bench_email", "Receiving email", [], ["--emails", "100"]),
 }
 
 INTRO = """# Performance

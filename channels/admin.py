@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from channels import outbox
+from channels.inbound import admin as inbound_admin  # noqa: F401 - mailboxes and received emails
 from channels.models import OutboundMessage
 
 

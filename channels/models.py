@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from channels.inbound.models import InboundEmail, Mailbox  # noqa: F401 - receiving email
+
 
 class Route(models.TextChoices):
     """How a public message leaves OpsDesk (``channels.routes.route_for``)."""

@@ -322,7 +322,7 @@ class _Plan:
     rule: object = None  # the keyword rule that gave the type (routing.assignment), if any
 
 
-def _plan(channel: IntakeChannel, data: IntakePayload) -> _Plan:
+def _plan(channel: IntakeChannel, data: IntakePayload, thread: Ticket | None = None) -> _Plan:
     errors: dict[str, str] = {}
     ticket_type = channel.default_type
     if data.type_slug:
@@ -335,7 +335,10 @@ def _plan(channel: IntakeChannel, data: IntakePayload) -> _Plan:
     customer = services.customer_find(email=data.email, phone=data.phone)
     reference = data.ticket_ref if data.ticket_ref is not None else data.subject_ref
     target = None
-    if reference is not None:
+    if thread is not None:
+        # The channel already knows the conversation (an email's In-Reply-To): no customer check.
+        target = Ticket.objects.select_for_update().filter(pk=thread.pk).first()
+    elif reference is not None:
         if customer is not None and reference <= MAX_TICKET_ID:
             # Locked until the message is stored: a ticket canceled meanwhile must not swallow it.
             target = Ticket.objects.select_for_update().filter(pk=reference, customer=customer).first()
@@ -421,13 +424,21 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
 
 def intake_receive(channel: IntakeChannel, payload: Any) -> IntakeResult:
     """Accept one customer message from ``channel``'s gateway, or raise ``IntakeError`` having changed nothing."""
-    data = clean_payload(payload)
+    return intake_accept(channel, clean_payload(payload))
+
+
+def intake_accept(channel: IntakeChannel, data: IntakePayload, *, thread: Ticket | None = None) -> IntakeResult:
+    """Steps 2 and 3 for a payload already checked: what the API and the mailboxes (``channels``) share.
+
+    ``thread``: the ticket the channel itself found the message belongs to (an email's ``In-Reply-To``);
+    it is taken whoever the sender is. Without it, ``data.ticket_ref`` / ``data.subject_ref`` must name a
+    ticket of the sender's.
+    """
     with transaction.atomic():
         delivered = find_delivered(channel, data.message_id)
         if delivered is not None:
             return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
-        plan = _plan(channel, data)
-        customer = plan.customer or _customer(data)
+        plan = _plan(channel, data, thread)
         try:
             with transaction.atomic():
                 if plan.append_to is not None:
@@ -440,7 +451,8 @@ def intake_receive(channel: IntakeChannel, payload: Any) -> IntakeResult:
                         attachments=data.attachments,
                     )
                     return IntakeResult(plan.append_to, message, created_ticket=False, duplicate=False)
-                message = _open_ticket(channel, data, plan, customer)
+                # Only a new ticket needs the sender as a customer (a colleague may answer on a thread).
+                message = _open_ticket(channel, data, plan, plan.customer or _customer(data))
                 return IntakeResult(message.ticket, message, created_ticket=True, duplicate=False)
         except services.AttachmentsRefused as refused:
             raise validation_error({"attachments": str(refused)}) from refused

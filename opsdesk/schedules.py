@@ -51,6 +51,8 @@ SCHEDULES: list[dict] = [
     every("routing.offer_queued_work", "routing.assignment.offer_queued_work_task", 5),
     # Report rollups: apply the clock and ticket changes of the last minute (reports.rollups).
     every("reports.rollups", "reports.rollups.refresh_task", 1),
+    # The IMAP mailboxes: new customer emails become tickets and messages (channels.inbound.imap).
+    every("channels.poll_mailboxes", "channels.inbound.imap.poll_mailboxes_task", 1),
     # The nightly VIP tier evaluation (routing.vip) and the weekly causes-of-delay digest (reports.digest).
     daily("vip.evaluate_nightly", "routing.vip.evaluate_nightly_task", at=time(2, 0)),
     daily("reports.weekly_digest", "reports.digest.weekly_digest_task", at=time(8, 0), weekday=0),

@@ -274,6 +274,15 @@ INTAKE_MAX_BODY_BYTES = env.int(
     "INTAKE_MAX_BODY_BYTES", default=4 * -(-ATTACHMENT_MAX_MESSAGE_BYTES // 3) + 256 * 1024
 )
 
+# --- Receiving email (channels.inbound; see docs/channels.md, "Receiving email") ---
+EMAIL_INTAKE_RATE_LIMIT = env.int("EMAIL_INTAKE_RATE_LIMIT", default=30)  # emails taken per sender and window
+EMAIL_INTAKE_RATE_WINDOW = env.int("EMAIL_INTAKE_RATE_WINDOW", default=3600)  # seconds
+EMAIL_INTAKE_OWN_ADDRESSES = env.list("EMAIL_INTAKE_OWN_ADDRESSES", default=[])  # never taken as customer mail
+EMAIL_FETCH_BATCH = env.int("EMAIL_FETCH_BATCH", default=200)  # emails read per mailbox and poll
+EMAIL_FETCH_TIMEOUT = env.int("EMAIL_FETCH_TIMEOUT", default=30)  # seconds, IMAP socket
+EMAIL_FETCH_CA_FILE = env.str("EMAIL_FETCH_CA_FILE", default="")  # PEM CA(s) for IMAP TLS instead of the system's
+# --- end of receiving email ---
+
 # --- Notifications (notifications; see docs/notifications.md) ---
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="notifications.channels.LogSmsProvider")
 NOTIFY_SITE_URL = env.str("NOTIFY_SITE_URL", default="http://127.0.0.1:8000")  # links in emails and webhooks

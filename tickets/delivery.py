@@ -78,6 +78,18 @@ def message_delivery_failed(message: Message, *, error: str, route: str) -> None
         record(message.ticket_id, "ticket.reply_failed", None, message=message.pk, route=route, error=error)
 
 
+@transaction.atomic
+def message_bounced(message: Message, *, error: str) -> None:
+    """The mail server accepted the email but later reported it undeliverable (a bounce): not delivered.
+
+    The clocks keep the sending instant (the reply did leave); the page and the history say it never arrived.
+    """
+    error = (error or "")[:MAX_ERROR]
+    Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.FAILED, delivery_error=error)
+    message.delivery_status, message.delivery_error = DeliveryStatus.FAILED, error
+    record(message.ticket_id, "ticket.reply_failed", None, message=message.pk, route="email", error=error)
+
+
 def message_delivery_retrying(message: Message, *, error: str = "") -> None:
     """Back to "sending": a retry is due (``error``: why the last attempt failed, shown meanwhile)."""
     Message.objects.filter(pk=message.pk).exclude(delivery_status=DeliveryStatus.SENT).update(
