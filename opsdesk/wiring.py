@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from core.events import bus
+from deferrals import handlers as deferrals
 from escalations.planner import LadderPlanner
 from routing import assignment
 from routing import handlers as routing
@@ -30,8 +31,9 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     (events.TicketClassified, [routing.record_classification]),
     # It waits in its queue with no performer (new, or handed back): the queue's strategy may assign it.
     (events.TicketQueued, [routing.route]),
-    # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close.
-    (events.StatusChanged, [sla.follow_status, sla.record_wait]),
+    # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close;
+    # a ticket done or canceled withdraws its pending deferral request.
+    (events.StatusChanged, [sla.follow_status, sla.record_wait, deferrals.withdraw_on_close]),
     (events.BlockingReasonChanged, [sla.follow_reason, sla.record_wait]),
     # The conversation: a public reply stops first response; a customer message may start next reply.
     (events.PublicReplyAdded, [sla.stop_on_reply]),

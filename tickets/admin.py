@@ -291,8 +291,8 @@ class TicketAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.always_readonly)
-        if not self.can_override_deadline(request):
-            fields.append("deadline")
+        if not self.can_override_deadline(request) or (obj is not None and not obj.is_open):
+            fields.append("deadline")  # a closed ticket's deadline is final ("closed on time" never changes)
         return fields
 
     def get_fieldsets(self, request, obj=None):

@@ -541,12 +541,19 @@ def ticket_move_deadline(
 
     Callers check who may do it and hold the ticket's row lock. ``cause``: ``sla_default`` (the SLA's
     resolution due at creation), ``override`` (an admin), ``deferral`` (a manager's decision)…
+    A closed (done or canceled) ticket's deadline is final: a person's move is refused, a system
+    move does nothing, so "closed on time" never changes after closure.
     A person's move is one history row (``history``: what that row adds to the old and new deadline);
     the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
     """
     check_date_in_range(deadline)
     previous = ticket.deadline
     if previous == deadline:
+        return previous
+    if ticket.status in CLOSED_STATUSES:
+        # "Closed on time" is read as ``done_at <= deadline``: a closed ticket's deadline is final.
+        if cause in _DEADLINE_HISTORY:
+            raise TicketError(_("The ticket is closed: its deadline no longer moves."))
         return previous
     at = at or timezone.now()
     ticket.deadline = deadline

@@ -222,7 +222,7 @@ class TicketType(BilingualName):
     )
     deferral_auto_start = models.BooleanField(
         _("start deferral automatically"),
-        default=False,
+        default=True,
         help_text=_("When the deadline passes on an open ticket, a deferral request is opened for the manager."),
     )
 
