@@ -82,6 +82,8 @@ class TicketListFilter(_Base):
                                   method="filter_unassigned")
     no_next_step = df.BooleanFilter(label=_("Open without next step"), widget=forms.CheckboxInput,
                                     method="filter_no_next_step")
+    next_step_overdue = df.BooleanFilter(label=_("Next step overdue"), widget=forms.CheckboxInput,
+                                         method="filter_next_step_overdue")
     deferral_pending = df.BooleanFilter(label=_("Deferral pending"), widget=forms.CheckboxInput,
                                         method="filter_deferral_pending")
     tier = df.ModelChoiceFilter(label=_("Customer tier"), field_name="customer__vip_tier",
@@ -112,7 +114,8 @@ class TicketListFilter(_Base):
 
     class Meta:
         fields = ["q", "customer", "queue", "ticket_type", "priority", "performer", "blocking_reason", "overdue",
-                  "status", "open", "zone", "unassigned", "no_next_step", "deferral_pending", "tier", "channel",
+                  "status", "open", "zone", "unassigned", "no_next_step", "next_step_overdue",
+                  "deferral_pending", "tier", "channel",
                   "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
                   "sla_result", "escalation_level", "manual_escalation", "waited"]
 
@@ -165,7 +168,10 @@ class TicketListFilter(_Base):
         return queryset.filter(status__in=OPEN_STATUSES, performer__isnull=True) if value else queryset
 
     def filter_no_next_step(self, queryset, name, value):
-        return queryset.filter(status__in=OPEN_STATUSES, next_step="") if value else queryset
+        return queryset.without_next_step() if value else queryset
+
+    def filter_next_step_overdue(self, queryset, name, value):
+        return queryset.next_step_overdue() if value else queryset
 
     def filter_deferral_pending(self, queryset, name, value):
         if not value:
@@ -212,5 +218,12 @@ class TicketListFilter(_Base):
     def filter_waited(self, queryset, name, value):
         if value is None:
             return queryset
-        waits = WaitSegment.objects.filter(Q(ticket_id=OuterRef("pk"), reason=value) & self._in_period("ended_at"))
+        # A wait within the period, ended or still open (the delay report's rule, reports.dashboard.waiting).
+        start, end = self._period()
+        overlap = Q()
+        if end is not None:
+            overlap &= Q(started_at__lt=end)
+        if start is not None:
+            overlap &= Q(ended_at__isnull=True) | Q(ended_at__gt=start)
+        waits = WaitSegment.objects.filter(Q(ticket_id=OuterRef("pk"), reason=value) & overlap)
         return queryset.filter(Exists(waits))

@@ -14,6 +14,7 @@ from reports.dashboard.common import Figure, State, bilingual, ticket_list_url
 from reports.dashboard.scoping import in_scope, scope
 from sla.models import Calendar, SLAClock
 from tickets.models import OPEN_STATUSES, Status
+from tickets.querysets import next_step_overdue_condition
 
 RED_SHARE = 0.8  # the red zone starts at 80 % of the target consumed
 
@@ -74,12 +75,14 @@ class NowFigures:
     red_zone: Figure
     unassigned: Figure
     no_next_step: Figure
+    next_step_overdue: Figure
     pending_deferrals: Figure
     waiting: list[Figure] = field(default_factory=list)
 
     @property
     def main(self) -> list[Figure]:
-        return [self.open, self.red_zone, self.unassigned, self.no_next_step, self.pending_deferrals]
+        return [self.open, self.red_zone, self.unassigned, self.no_next_step, self.next_step_overdue,
+                self.pending_deferrals]
 
 
 def now_figures(user, now: datetime) -> NowFigures:
@@ -88,6 +91,7 @@ def now_figures(user, now: datetime) -> NowFigures:
         open=Count("pk"),
         unassigned=Count("pk", filter=Q(performer__isnull=True)),
         no_next_step=Count("pk", filter=Q(next_step="")),
+        next_step_overdue=Count("pk", filter=next_step_overdue_condition(now)),
     )
     waiting = (
         tickets.filter(status=Status.WAITING)
@@ -104,6 +108,8 @@ def now_figures(user, now: datetime) -> NowFigures:
                           key="unassigned"),
         no_next_step=Figure(_("Without next step"), counts["no_next_step"], ticket_list_url(no_next_step=True),
                             key="no_next_step"),
+        next_step_overdue=Figure(_("Next step overdue"), counts["next_step_overdue"],
+                                 ticket_list_url(next_step_overdue=True), key="next_step_overdue"),
         pending_deferrals=Figure(_("Deferrals pending"), pending, ticket_list_url(deferral_pending=True),
                                  key="pending_deferrals"),
         waiting=[

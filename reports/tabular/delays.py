@@ -21,7 +21,8 @@ from tickets.models import Ticket, TicketEvent, WaitSegment
 
 def delays_report(scope, period, form) -> Report:
     report = Report("delays", _("Causes of delay"), _(
-        "Business time tickets spent waiting for external action, in waiting segments that ended in the period."
+        "Business time tickets spent waiting for external action within the period; waits still open count up "
+        "to now."
     ), period)
     wait_columns = [
         ("name", _("Name"), "text", "url"), ("seconds", _("Waiting"), "dur"),

@@ -125,6 +125,12 @@ class Ticket(models.Model):
     def is_overdue(self) -> bool:
         return self.is_open and self.deadline is not None and self.deadline < timezone.now()
 
+    @property
+    def is_next_step_overdue(self) -> bool:
+        """The next step was due and the ticket is still open (``TicketQuerySet.next_step_overdue``)."""
+        return (self.is_open and bool(self.next_step) and self.next_step_due is not None
+                and self.next_step_due < timezone.now())
+
 
 class DeliveryStatus(models.TextChoices):
     """Where a public message stands on its way to the customer; blank for inbound messages and notes."""
