@@ -17,7 +17,16 @@ from reports.dashboard.now import red_zone_ticket_ids
 from sla.models import SLAClock
 from tickets import selectors
 from tickets.forms import PersonChoiceField
-from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
+from tickets.models import (
+    OPEN_STATUSES,
+    BlockingReason,
+    Channel,
+    Organisation,
+    Priority,
+    Status,
+    VipTier,
+    WaitSegment,
+)
 
 _CLOCKS = [("first_response", _("First response")), ("resolution", _("Resolution"))]
 _MANUAL = [("functional", _("Functional (to another queue)")), ("hierarchical", _("Hierarchical (to the manager)"))]
@@ -88,6 +97,8 @@ class TicketListFilter(_Base):
                                         method="filter_deferral_pending")
     tier = df.ModelChoiceFilter(label=_("Customer tier"), field_name="customer__vip_tier",
                                 queryset=VipTier.objects.all(), empty_label=_("Any tier"), null_label=_("No tier"))
+    organisation = df.ModelChoiceFilter(label=_("Organisation"), field_name="customer__organisation",
+                                        queryset=Organisation.objects.all(), empty_label=_("Any organisation"))
     channel = df.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
     period_from = df.DateFilter(label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"}),
                                 validators=[validate_in_range],
@@ -115,7 +126,7 @@ class TicketListFilter(_Base):
     class Meta:
         fields = ["q", "customer", "queue", "ticket_type", "priority", "performer", "blocking_reason", "overdue",
                   "status", "open", "zone", "unassigned", "no_next_step", "next_step_overdue",
-                  "deferral_pending", "tier", "channel",
+                  "deferral_pending", "tier", "organisation", "channel",
                   "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
                   "sla_result", "escalation_level", "manual_escalation", "waited"]
 

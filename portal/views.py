@@ -40,6 +40,7 @@ from tickets.forms import (
     UnassignForm,
 )
 from tickets.models import Customer, Profile, RelatedObject, Status, Ticket, display_name
+from tickets.organisations import OTHER_TICKETS_SHOWN, organisation_open_tickets
 from tickets.services import TicketError
 from tickets.tables import IntakeTable, MyWorkTable, TicketListTable
 
@@ -151,6 +152,8 @@ def ticket_detail(request, pk: int):
         "observers": ticket.observers.all(),
         "can_work": can_work,
         "can_assign": can_assign,
+        # The organisation's other open tickets this viewer may open (seed 000: one customer, one picture).
+        "organisation_tickets": list(organisation_open_tickets(ticket, user)[:OTHER_TICKETS_SHOWN]),
     }
     if can_work:
         allowed = services.allowed_statuses(ticket)

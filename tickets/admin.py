@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 
 from tickets import access, services
 from tickets.models import (
+    INHERITED_FIELDS,
     Absence,
     BlockingReason,
     Customer,
@@ -124,16 +125,24 @@ class RelatedObjectInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "language", "vip_tier", "tier_source", "account_manager", "created_at"]
+    list_display = ["name", "organisation", "email", "phone", "language", "vip_tier", "tier_source",
+                    "account_manager", "created_at"]
     list_filter = ["vip_tier", "tier_source", "strategic_partner", "language"]
-    search_fields = ["name", "email", "phone"]
-    list_select_related = ["vip_tier", "account_manager"]
+    search_fields = ["name", "email", "phone", "organisation__name", "organisation__name_ru"]
+    list_select_related = ["vip_tier", "account_manager", "organisation"]
     date_hierarchy = "created_at"
-    autocomplete_fields = ["account_manager"]
+    autocomplete_fields = ["account_manager", "organisation"]
     # The tier follows the VIP rules or the manual tier; it is not typed in directly. ``routing.admin``
     # registers the subclass in use: it adds the tier history and re-evaluates the tier on save.
     readonly_fields = ["vip_tier", "tier_source", "tier_below_since"]
     inlines = [RelatedObjectInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A contact inherits the account manager and the tier inputs from its organisation (edited there).
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.organisation_id:
+            fields += [f for f in INHERITED_FIELDS if f not in fields]
+        return fields
 
 
 @admin.register(RelatedObject)

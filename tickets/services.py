@@ -20,7 +20,7 @@ from core import dates
 from core.locks import lock as _lock
 from core.people import iso as _iso
 from core.people import user_ref as _user_ref
-from tickets import access, events, ports
+from tickets import access, events, organisations, ports
 from tickets.history import record
 from tickets.models import (
     CLOSED_STATUSES,
@@ -94,7 +94,9 @@ def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "",
     fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
     if language in ("ru", "en"):
         fields["language"] = language
-    return Customer.objects.create(**fields)
+    customer = Customer.objects.create(**fields)
+    organisations.organisation_for_new_customer(customer)  # a contact always belongs to an organisation
+    return customer
 
 
 def customer_find(*, email: str = "", phone: str = "") -> Customer | None:

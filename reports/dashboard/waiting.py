@@ -1,4 +1,4 @@
-"""Business time spent waiting for external action, per blocking reason, queue or customer.
+"""Business time spent waiting for external action, per blocking reason, queue, customer or organisation.
 
 Read by the dashboard, the delays report and the weekly digest. A wait counts with the business
 time it spent **within the period**, whether it has ended or is still open (measured up to now):
@@ -25,6 +25,7 @@ GROUPS = {
     "reason": ("reason_id", "reason__name", "reason__name_ru"),
     "queue": ("queue_id", "queue__name", "queue__name_ru"),
     "customer": ("customer_id", "customer__name", "customer__name"),
+    "organisation": ("customer__organisation_id", "customer__organisation__name", "customer__organisation__name_ru"),
 }
 
 
@@ -55,7 +56,7 @@ def _clipped_seconds(segment: dict, period: Period, now: datetime, calendar) -> 
 
 def waiting_by_reason(user, period: Period, *, group: str = "reason", limit: int | None = None,
                       now: datetime | None = None) -> list[dict]:
-    """Business time waited within the period (open waits included), summed per reason (or queue, customer)."""
+    """Business time waited within the period (open waits included), per reason (queue, customer, organisation)."""
     now = now or timezone.now()
     fields = GROUPS[group]
     segments = in_scope(WaitSegment.objects.all(), user)
@@ -85,9 +86,8 @@ def waiting_by_reason(user, period: Period, *, group: str = "reason", limit: int
     params = period_params(period)
     result = []
     for row in rows:
-        link = {"waited": row["key"]} if group == "reason" else (
-            {"queue": row["key"]} if group == "queue" else {"customer": row["name_en"]}
-        )
+        link = {"reason": {"waited": row["key"]}, "queue": {"queue": row["key"]},
+                "organisation": {"organisation": row["key"]}}.get(group, {"customer": row["name_en"]})
         result.append({
             "key": row["key"], "name": bilingual(row["name_en"], row["name_ru"]),
             "seconds": row["seconds"], "hours": round(row["seconds"] / 3600, 1),

@@ -35,6 +35,8 @@ def delays_report(scope, period, form) -> Report:
         waiting_by_reason(scope, period, group="queue"), wait_columns, prefix="queue-")))
     report.sections.append(Section("customer", _("By customer (top 20)"), table(
         waiting_by_reason(scope, period, group="customer", limit=20), wait_columns, prefix="customer-")))
+    report.sections.append(Section("organisation", _("By organisation (top 20)"), table(
+        waiting_by_reason(scope, period, group="organisation", limit=20), wait_columns, prefix="organisation-")))
     report.sections.append(Section("stalls", _("Longest stalls"), table(longest_stalls(scope, period), [
         ("ticket", _("Ticket"), "text", "url"), ("title", _("Title"), "text"), ("reason", _("Waiting for"), "text"),
         ("started", _("Since"), "text"), ("seconds", _("Waiting"), "dur"), ("state", _("State"), "text"),
