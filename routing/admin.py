@@ -33,7 +33,7 @@ from routing.models import (
 from routing.vip import TIER_INPUTS, evaluate_customers, import_turnover
 from tickets import admin as tickets_admin
 from tickets.admin import TicketTypeAdmin, UserAdmin, ViewOnlyAdmin
-from tickets.models import Customer, Organisation
+from tickets.models import INHERITED_FIELDS, Customer, Organisation
 from tickets.organisations import organisation_sync_contacts
 
 
@@ -117,6 +117,13 @@ class CustomerAdmin(tickets_admin.CustomerAdmin):
     admin changes a manual tier, the strategic-partner flag or the premium contract."""
 
     inlines = [*tickets_admin.CustomerAdmin.inlines, CustomerTierChangeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A contact inherits the account manager and the tier inputs from its organisation (edited there).
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.organisation_id:
+            fields += [f for f in INHERITED_FIELDS if f not in fields]
+        return fields
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('deferrals', '0001_initial'),
-        ('tickets', '0011_deferral_auto_start_on_by_default'),
+        ('tickets', '0012_deferral_auto_start_on_by_default'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

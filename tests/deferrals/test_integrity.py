@@ -116,7 +116,7 @@ def test_a_new_type_starts_deferral_automatically_and_the_sweep_opens_a_request(
 def test_the_migration_switches_automatic_start_on_for_types_with_deferral(db):
     on = TicketTypeFactory(slug="with-deferral", deferral_enabled=True, deferral_auto_start=False)
     off = TicketTypeFactory(slug="without-deferral", deferral_enabled=False, deferral_auto_start=False)
-    migration = importlib.import_module("tickets.migrations.0011_deferral_auto_start_on_by_default")
+    migration = importlib.import_module("tickets.migrations.0012_deferral_auto_start_on_by_default")
     migration.switch_automatic_deferral_on(global_apps, None)
     on.refresh_from_db()
     off.refresh_from_db()

@@ -72,7 +72,7 @@ def test_turnover_is_counted_for_the_organisation_across_its_contacts(acme, gold
 
 def test_the_migration_gives_every_existing_customer_its_own_organisation(db, gold, manager):
     old = CustomerFactory(name="Old customer", vip_tier=gold, account_manager=manager, strategic_partner=True)
-    migration = importlib.import_module("tickets.migrations.0012_customer_organisations")
+    migration = importlib.import_module("tickets.migrations.0013_customer_organisations")
     migration.one_organisation_per_customer(global_apps, None)
     old.refresh_from_db()
     organisation = old.organisation

@@ -24,7 +24,7 @@ def one_organisation_per_customer(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_deferral_auto_start_on_by_default'),
+        ('tickets', '0012_deferral_auto_start_on_by_default'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

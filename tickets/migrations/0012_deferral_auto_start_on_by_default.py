@@ -11,7 +11,7 @@ def switch_automatic_deferral_on(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0010_attachments_and_delivery'),
+        ('tickets', '0011_intake_channel_reply_callbacks'),
     ]
 
     operations = [
