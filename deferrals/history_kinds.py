@@ -58,6 +58,14 @@ def _deferral_declined(e, who, lk, ticket) -> str:
     }, e)
 
 
+def _deferral_withdrawn(e, who, lk, ticket) -> str:
+    if e.data.get("status") == "canceled":
+        text = _("The ticket was canceled: the pending deferral request of %(requester)s was withdrawn.")
+    else:
+        text = _("The ticket was done: the pending deferral request of %(requester)s was withdrawn.")
+    return text % {"requester": sentences.ref_name(e.data.get("requester"))}
+
+
 PERSON = history.PERSON
 INSTANT = history.INSTANT
 
@@ -80,6 +88,10 @@ KINDS = {
         "request": "deferral request id", "automatic": "the request was automatic", "requester": PERSON,
         "decider": PERSON, "deadline": INSTANT, "comment": "free text",
     }, ("request",), _deferral_declined),
+    "ticket.deferral_withdrawn": ({
+        "request": "deferral request id", "automatic": "the request was automatic", "requester": PERSON,
+        "status": "done or canceled: the status that closed the ticket",
+    }, ("request", "status"), _deferral_withdrawn),
 }
 
 

@@ -39,7 +39,8 @@ class DeferralQuerySet(models.QuerySet):
         return self.filter(status=DeferralRequest.Status.PENDING)
 
     def decided(self):
-        return self.exclude(status=DeferralRequest.Status.PENDING)
+        """Requests a manager ruled on (objective, subjective, declined); withdrawn ones were never decided."""
+        return self.exclude(status__in=[DeferralRequest.Status.PENDING, DeferralRequest.Status.WITHDRAWN])
 
 
 class DeferralRequest(models.Model):
@@ -50,6 +51,7 @@ class DeferralRequest(models.Model):
         OBJECTIVE = "objective", _("Objective")
         SUBJECTIVE = "subjective", _("Subjective")
         DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="deferrals")
     requested_by = models.ForeignKey(
@@ -83,6 +85,10 @@ class DeferralRequest(models.Model):
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     new_deadline = models.DateTimeField(_("new deadline"), null=True, blank=True)
     comment = models.TextField(_("manager's comment"), blank=True)
+    withdrawn_at = models.DateTimeField(
+        _("withdrawn"), null=True, blank=True,
+        help_text=_("When the ticket was closed while the request was still pending."),
+    )
     created_at = models.DateTimeField(_("requested"), default=timezone.now)
 
     objects = DeferralQuerySet.as_manager()
@@ -109,7 +115,9 @@ class DeferralRequest(models.Model):
                             new_deadline__isnull=True)
                 | Q(status="declined", decided_by__isnull=False, decided_at__isnull=False, new_deadline__isnull=True)
                 | Q(status__in=["objective", "subjective"], decided_by__isnull=False, decided_at__isnull=False,
-                    new_deadline__isnull=False),
+                    new_deadline__isnull=False)
+                | Q(status="withdrawn", decided_by__isnull=True, decided_at__isnull=True, new_deadline__isnull=True,
+                    withdrawn_at__isnull=False),
                 name="deferral_decision_complete",
             ),
             models.CheckConstraint(

@@ -8,7 +8,9 @@ Services (writes) and selectors (reads) of the workflow in docs/deferrals.md:
   performer's manager, their substitute while they are away, or an admin)
   rules; the performer never decides their own request;
 - ``deferrals_open_automatic``: the per-minute sweep that opens a request when
-  a deadline passes on a ticket whose type asks for it.
+  a deadline passes on a ticket whose type asks for it;
+- ``deferrals_withdraw_for_closed``: a ticket became done or canceled, so its
+  pending request is withdrawn (``deferrals.handlers.withdraw_on_close``).
 
 Deciding is the only non-admin path that moves ``Ticket.deadline`` (admins
 override in Django admin, logged as an override). Customer-facing SLA clocks
@@ -235,6 +237,12 @@ def deferral_provide_cause(
     return fresh
 
 
+def _check_open(ticket: Ticket) -> None:
+    # A closed ticket's deadline is final ("closed on time" never changes); its request was withdrawn.
+    if ticket.status not in OPEN_STATUSES:
+        raise TicketError(_("The ticket is closed: its deadline no longer moves."))
+
+
 def _check_decider(fresh: DeferralRequest, actor) -> None:
     if actor is None:
         raise TicketError(_("A deferral is decided by a person."))
@@ -281,6 +289,7 @@ def deferral_decide(
     fresh = _locked_pending(deferral)
     _check_decider(fresh, actor)
     ticket = fresh.ticket
+    _check_open(ticket)
     now = timezone.now()
     if new_deadline is None:
         raise TicketError(_("Set the new deadline."))
@@ -338,6 +347,28 @@ def deferral_decline(deferral: DeferralRequest, *, actor, comment: str) -> Defer
     )
     _notify_decided(fresh, actor)
     return fresh
+
+
+def deferrals_withdraw_for_closed(ticket: Ticket, *, actor, at: datetime) -> int:
+    """The ticket became done or canceled: its pending request is withdrawn (one history row); returns how many.
+
+    A withdrawn request was never decided: it counts in no verdict of the discipline report, and
+    nobody can decide it any more. Runs inside the status change's transaction (the ticket is locked).
+    """
+    pending = list(DeferralRequest.objects.pending().filter(ticket=ticket).select_related("requested_by"))
+    for deferral in pending:
+        DeferralRequest.objects.filter(pk=deferral.pk).update(status=Verdict.WITHDRAWN, withdrawn_at=at)
+        record(
+            ticket,
+            "ticket.deferral_withdrawn",
+            actor,
+            at=at,
+            request=deferral.pk,
+            automatic=deferral.automatic,
+            requester=_ref(deferral.requested_by),
+            status=ticket.status,
+        )
+    return len(pending)
 
 
 def automatic_candidates(now: datetime) -> QuerySet:

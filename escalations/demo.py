@@ -25,8 +25,9 @@ from tickets.models import VipTier
 
 QUIET_BEFORE = timedelta(days=1)
 CHUNK = 2000
-# Demo users as the escalation hierarchy: the dispatcher leads the shift, the lead heads the department.
-DEMO_CONTACTS = {ContactRole.SHIFT_LEAD: "dispatcher", ContactRole.HEAD: "lead", ContactRole.DIRECTOR: "manager"}
+# Demo users as the escalation hierarchy, as tickets/demo/people.py describes them: the shift lead, the head of
+# department (the engineers' manager) and the service director.
+DEMO_CONTACTS = {ContactRole.SHIFT_LEAD: "lead", ContactRole.HEAD: "manager", ContactRole.DIRECTOR: "director"}
 
 
 @transaction.atomic

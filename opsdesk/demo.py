@@ -10,6 +10,8 @@ from __future__ import annotations
 
 DEMO_SEEDERS: list[str] = [
     "sla.demo.seed_demo_sla",
+    "sla.demo_people.seed_demo_work_calendars",  # the people's working calendars (quiet hours, on shift)
+    "sla.demo_people.seed_demo_waits",  # waiting segments from the tickets' history (the delay report)
     "escalations.demo.seed_demo_escalations",
     "routing.demo.seed_demo_routing",
     "deferrals.demo.seed_demo_deferrals",  # pending and decided requests, through the services

@@ -17,6 +17,7 @@ from typing import Any
 from channels import handlers as channels
 from channels import routes as channel_routes
 from core.events import bus
+from deferrals import handlers as deferrals
 from escalations.planner import LadderPlanner
 from notifications import handlers as notifications
 from routing import assignment
@@ -39,8 +40,10 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     # A new owner, approver or observer (also named on creation) hears of their role.
     (events.PeopleChanged, [notifications.people_changed]),
     # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close.
-    # The approver hears a ticket waits for them; observers hear of status changes and of the resolution.
-    (events.StatusChanged, [sla.follow_status, sla.record_wait, notifications.status_changed]),
+    # The approver hears a ticket waits for them; observers hear of status changes and of the resolution;
+    # a ticket done or canceled withdraws its pending deferral request.
+    (events.StatusChanged,
+     [sla.follow_status, sla.record_wait, notifications.status_changed, deferrals.withdraw_on_close]),
     (events.BlockingReasonChanged, [sla.follow_reason, sla.record_wait]),
     # The conversation: a public message goes to the customer's outbox; when it is delivered (sent, not
     # clicked) first response and next reply stop; a customer message may start next reply, and the

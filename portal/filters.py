@@ -18,7 +18,16 @@ from sla.models import SLAClock
 from sla.selectors import without_sla
 from tickets import selectors
 from tickets.forms import PersonChoiceField
-from tickets.models import OPEN_STATUSES, BlockingReason, Channel, Priority, Status, VipTier, WaitSegment
+from tickets.models import (
+    OPEN_STATUSES,
+    BlockingReason,
+    Channel,
+    Organisation,
+    Priority,
+    Status,
+    VipTier,
+    WaitSegment,
+)
 from tickets.querysets import on_time_q
 
 _CLOCKS = [("first_response", _("First response")), ("resolution", _("Resolution"))]
@@ -84,11 +93,15 @@ class TicketListFilter(_Base):
                                   method="filter_unassigned")
     no_next_step = df.BooleanFilter(label=_("Open without next step"), widget=forms.CheckboxInput,
                                     method="filter_no_next_step")
+    next_step_overdue = df.BooleanFilter(label=_("Next step overdue"), widget=forms.CheckboxInput,
+                                         method="filter_next_step_overdue")
     deferral_pending = df.BooleanFilter(label=_("Deferral pending"), widget=forms.CheckboxInput,
                                         method="filter_deferral_pending")
     no_sla = df.BooleanFilter(label=_("Open without SLA"), widget=forms.CheckboxInput, method="filter_no_sla")
     tier = df.ModelChoiceFilter(label=_("Customer tier"), field_name="customer__vip_tier",
                                 queryset=VipTier.objects.all(), empty_label=_("Any tier"), null_label=_("No tier"))
+    organisation = df.ModelChoiceFilter(label=_("Organisation"), field_name="customer__organisation",
+                                        queryset=Organisation.objects.all(), empty_label=_("Any organisation"))
     channel = df.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
     period_from = df.DateFilter(label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"}),
                                 validators=[validate_in_range],
@@ -115,8 +128,9 @@ class TicketListFilter(_Base):
 
     class Meta:
         fields = ["q", "customer", "queue", "ticket_type", "priority", "performer", "blocking_reason", "overdue",
-                  "status", "open", "zone", "unassigned", "no_next_step", "deferral_pending", "no_sla", "tier",
-                  "channel", "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
+                  "status", "open", "zone", "unassigned", "no_next_step", "next_step_overdue",
+                  "deferral_pending", "no_sla", "tier", "organisation", "channel",
+                  "period_from", "period_to", "created_in_period", "done_in_period", "on_time", "sla_clock",
                   "sla_result", "escalation_level", "manual_escalation", "waited"]
 
     def filter_customer(self, queryset, name, value):
@@ -168,7 +182,10 @@ class TicketListFilter(_Base):
         return queryset.filter(status__in=OPEN_STATUSES, performer__isnull=True) if value else queryset
 
     def filter_no_next_step(self, queryset, name, value):
-        return queryset.filter(status__in=OPEN_STATUSES, next_step="") if value else queryset
+        return queryset.without_next_step() if value else queryset
+
+    def filter_next_step_overdue(self, queryset, name, value):
+        return queryset.next_step_overdue() if value else queryset
 
     def filter_no_sla(self, queryset, name, value):
         return without_sla(queryset) if value else queryset
@@ -218,5 +235,12 @@ class TicketListFilter(_Base):
     def filter_waited(self, queryset, name, value):
         if value is None:
             return queryset
-        waits = WaitSegment.objects.filter(Q(ticket_id=OuterRef("pk"), reason=value) & self._in_period("ended_at"))
+        # A wait within the period, ended or still open (the delay report's rule, reports.dashboard.waiting).
+        start, end = self._period()
+        overlap = Q()
+        if end is not None:
+            overlap &= Q(started_at__lt=end)
+        if start is not None:
+            overlap &= Q(ended_at__isnull=True) | Q(ended_at__gt=start)
+        waits = WaitSegment.objects.filter(Q(ticket_id=OuterRef("pk"), reason=value) & overlap)
         return queryset.filter(Exists(waits))

@@ -66,6 +66,7 @@ def ticket_detail(user, pk: int) -> Ticket:
         .select_related(
             *LIST_RELATED,
             "approver__profile",
+            "customer__organisation",
             "related_object",
             "created_by__profile",
         )

@@ -42,6 +42,7 @@ from tickets.forms import (
     UnassignForm,
 )
 from tickets.models import Customer, Profile, RelatedObject, Status, Ticket, display_name
+from tickets.organisations import OTHER_TICKETS_SHOWN, organisation_open_tickets
 from tickets.services import TicketError
 from tickets.tables import IntakeTable, MyWorkTable, TicketListTable
 
@@ -160,6 +161,8 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         "can_assign": can_assign,
         "sees_notes": access.can_see_notes(user),
         "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
+        # The organisation's other open tickets this viewer may open (seed 000: one customer, one picture).
+        "organisation_tickets": list(organisation_open_tickets(ticket, user)[:OTHER_TICKETS_SHOWN]),
     }
     if access.can_decide_approval(user, ticket):
         context.update(approval_form=ApprovalDecisionForm(auto_id="approval_%s"),

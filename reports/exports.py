@@ -116,13 +116,17 @@ def sheet_name(title: str, *, taken: Iterable[str] = ()) -> str:
 
 def header() -> list[str]:
     return [_("Employee"), _("Login"), _("Completed"), _("On time"), _("Objective"), _("Subjective"), _("Declined"),
-            _("Coefficient"), _("Objective share, %")]
+            _("Decision time, h"), _("Coefficient"), _("Objective share, %")]
+
+
+def _hours(value) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 1)
 
 
 def rows(employees) -> list[list]:
     return [
         [display_name(e), e.get_username(), e.completed, e.on_time, e.objective, e.subjective, e.declined,
-         e.coefficient, share_percent(e.objective, e.subjective)]
+         _hours(e.lead_time), e.coefficient, share_percent(e.objective, e.subjective)]
         for e in employees
     ]
 

@@ -12,6 +12,12 @@ subquery on the employee row. Counting rules (docs/deferrals.md):
 - *objective / subjective / declined*: requests by the employee decided in
   the period (the period of the decision, not of the request); automatic
   requests count like manual ones once decided;
+- *declined*: the manager refused and the deadline stayed; neither objective nor subjective, so
+  it is in neither the coefficient nor the objective share, but it is shown and listed;
+- a request still pending when its ticket closes is *withdrawn* (docs/deferrals.md) and counts
+  nowhere: the late closure shows as completed but not on time;
+- *decision time*: the average time from a request to its decision (objective, subjective or
+  declined), over the requests counted in the period (calendar time);
 - *coefficient* = (objective − subjective) + completed;
 - *share of objective* = objective / (objective + subjective), empty without any.
 
@@ -24,7 +30,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf
 
 from deferrals.models import DeferralRequest
@@ -36,7 +53,8 @@ from tickets.querysets import on_time_q
 User = get_user_model()
 Verdict = DeferralRequest.Status
 
-METRICS = ("completed", "on_time", "objective", "subjective", "declined", "coefficient", "objective_share")
+METRICS = ("completed", "on_time", "objective", "subjective", "declined", "lead_time", "coefficient",
+           "objective_share")
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,13 @@ def _count(queryset: QuerySet, owner_field: str):
     return Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")[:1]), Value(0))
 
 
+def _average_lead_time(queryset: QuerySet, owner_field: str):
+    """The average of ``decided_at − created_at`` over ``queryset``'s rows of the employee (None without any)."""
+    lead = ExpressionWrapper(F("decided_at") - F("created_at"), output_field=DurationField())
+    rows = queryset.filter(**{owner_field: OuterRef("pk")}).order_by().values(owner_field)
+    return Subquery(rows.annotate(avg=Avg(lead)).values("avg")[:1], output_field=DurationField())
+
+
 def completed_tickets(period: Period, *, queue=None, ticket_type=None) -> QuerySet:
     tickets = Ticket.objects.filter(status=Status.DONE, done_at__gte=period.start, done_at__lt=period.end)
     if queue is not None:
@@ -102,7 +127,7 @@ def on_time(tickets: QuerySet) -> QuerySet:
 
 
 def decided_requests(period: Period, *, queue=None, ticket_type=None) -> QuerySet:
-    requests = DeferralRequest.objects.filter(decided_at__gte=period.start, decided_at__lt=period.end)
+    requests = DeferralRequest.objects.decided().filter(decided_at__gte=period.start, decided_at__lt=period.end)
     if queue is not None:
         requests = requests.filter(ticket__queue=queue)
     if ticket_type is not None:
@@ -123,6 +148,7 @@ def discipline_rows(viewer, period: Period, *, team=None, queue=None, ticket_typ
             objective=_count(decided.filter(status=Verdict.OBJECTIVE), "requested_by"),
             subjective=_count(decided.filter(status=Verdict.SUBJECTIVE), "requested_by"),
             declined=_count(decided.filter(status=Verdict.DECLINED), "requested_by"),
+            lead_time=_average_lead_time(decided, "requested_by"),
         )
         .annotate(
             coefficient=F("objective") - F("subjective") + F("completed"),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.formatting import format_duration
 from reports.selectors import share_percent
 from tickets.models import display_name
 
@@ -23,6 +24,7 @@ class DisciplineTable(tables.Table):
     objective = tables.Column(verbose_name=_("Objective"), attrs=NUMBER)
     subjective = tables.Column(verbose_name=_("Subjective"), attrs=NUMBER)
     declined = tables.Column(verbose_name=_("Declined"), attrs=NUMBER)
+    lead_time = tables.Column(verbose_name=_("Decision time"), attrs=NUMBER, default="—")
     coefficient = tables.Column(verbose_name=_("Coefficient"), attrs=NUMBER)
     objective_share = tables.Column(verbose_name=_("Objective share"), attrs=NUMBER)
 
@@ -61,6 +63,12 @@ class DisciplineTable(tables.Table):
 
     def render_declined(self, record, value):
         return self._verdict(record, value, "declined")
+
+    def render_lead_time(self, record, value):
+        return self._link("reports:deferrals", format_duration(value), employee=record.pk, metric="lead_time")
+
+    def value_lead_time(self, record, value):
+        return None if value is None else round(value.total_seconds() / 3600, 1)
 
     def render_coefficient(self, record, value):
         css = "coef-negative" if value < 0 else "coef-positive" if value > 0 else ""

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from core import dates
+from core.formatting import format_duration
 from deferrals import selectors as deferral_selectors
 from deferrals.models import DeferralRequest
 from reports import access as report_access
@@ -147,7 +148,7 @@ def completed(request):
 @login_required
 @require_GET
 def deferral_list(request):
-    """Drill-down: the requests behind an objective / subjective / declined number."""
+    """Drill-down: the requests behind an objective / subjective / declined number (or a decision time)."""
     _viewer_only(request)
     form = _filters(request, DrillDownForm)
     employee = _employee(request, form)
@@ -159,6 +160,8 @@ def deferral_list(request):
     if verdict:
         requests = requests.filter(status=verdict)
     items = list(deferral_selectors.with_people(requests).order_by("decided_at", "pk"))
+    for item in items:
+        item.lead_time = format_duration(item.decided_at - item.created_at)
     context = {"items": items, "employee": employee, "period": period,
                "verdict": DeferralRequest.Status(verdict).label if verdict else "", "params": _params(form)}
     return render(request, "reports/deferrals.html", context)

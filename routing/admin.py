@@ -13,6 +13,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,7 +33,8 @@ from routing.models import (
 from routing.vip import TIER_INPUTS, evaluate_customers, import_turnover
 from tickets import admin as tickets_admin
 from tickets.admin import TicketTypeAdmin, UserAdmin, ViewOnlyAdmin
-from tickets.models import Customer
+from tickets.models import INHERITED_FIELDS, Customer, Organisation
+from tickets.organisations import organisation_sync_contacts
 
 
 class TicketTypeSkillInline(admin.TabularInline):
@@ -116,10 +118,64 @@ class CustomerAdmin(tickets_admin.CustomerAdmin):
 
     inlines = [*tickets_admin.CustomerAdmin.inlines, CustomerTierChangeInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A contact inherits the account manager and the tier inputs from its organisation (edited there).
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.organisation_id:
+            fields += [f for f in INHERITED_FIELDS if f not in fields]
+        return fields
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if TIER_INPUTS & set(form.changed_data):
+        if "organisation" in form.changed_data and obj.organisation_id:
+            organisation_sync_contacts(obj.organisation)  # the new organisation's tier inputs apply
+        if (TIER_INPUTS | {"organisation"}) & set(form.changed_data):
             evaluate_customers(customer_ids=[obj.pk], actor=request.user)
+            obj.refresh_from_db()
+
+
+class ContactInline(admin.TabularInline):
+    model = Customer
+    fk_name = "organisation"
+    extra = 0
+    fields = ["name", "email", "phone", "vip_tier", "account_manager"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a contact joins an organisation from its own page (its organisation field)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """Customer organisations: the VIP tier, the turnover and the account manager belong here and the contacts
+    inherit them; changing an input copies it onto the contacts and re-evaluates their tier at once."""
+
+    list_display = ["__str__", "name", "name_ru", "vip_tier", "account_manager", "strategic_partner",
+                    "contact_count"]
+    list_filter = ["vip_tier", "strategic_partner"]
+    search_fields = ["name", "name_ru", "contacts__email", "contacts__name"]
+    list_select_related = ["vip_tier", "account_manager"]
+    autocomplete_fields = ["account_manager"]
+    readonly_fields = ["vip_tier"]
+    fields = ["name", "name_ru", "vip_tier", "account_manager", "strategic_partner", "premium_contract_until",
+              "manual_tier", "manual_tier_until"]
+    inlines = [ContactInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_contacts=Count("contacts"))
+
+    @admin.display(description=_("contacts"), ordering="_contacts")
+    def contact_count(self, obj):
+        return obj._contacts
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        organisation_sync_contacts(obj)
+        contacts = list(obj.contacts.values_list("pk", flat=True))
+        if contacts and TIER_INPUTS & set(form.changed_data):
+            evaluate_customers(customer_ids=contacts, actor=request.user)
             obj.refresh_from_db()
 
 

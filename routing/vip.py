@@ -1,5 +1,11 @@
 """VIP tiers: which tier each customer deserves, applied set-based every night.
 
+Tiers, turnover and the account manager belong to the customer's **organisation** (seed 000): the
+turnover a rule reads is the organisation's (all its contacts together; the top X % ranks
+organisations), the inputs (manual tier, strategic partner, premium contract, account manager) are
+set on the organisation and copied onto its contacts, and after a change the organisation takes its
+contacts' tier (``Organisation.vip_tier``). ``Customer.vip_tier`` stays the effective tier readers use.
+
 Rules (``VipRule``) grant a tier: turnover over the last N months at or above
 an amount, the top X % of customers by turnover over the last N months, the
 strategic-partner flag, or a premium contract that has not ended. A customer
@@ -42,7 +48,7 @@ from django.utils.translation import ngettext
 from notifications.service import notify
 from routing.models import CustomerTierChange, CustomerTurnover, VipRule
 from sla.lifecycle import sla_rematch
-from tickets.models import Customer, Ticket, TierSource, VipTier
+from tickets.models import Customer, Organisation, Ticket, TierSource, VipTier
 
 CHUNK = 2000
 Kind = VipRule.Kind
@@ -68,15 +74,26 @@ def _money(value) -> str:
     return number_format(value, decimal_pos=0, force_grouping=True)
 
 
-def turnover_totals(today: date, months: int) -> dict[int, Decimal]:
-    """Turnover per customer over the ``months`` before ``today`` (inclusive), in one aggregate query."""
+def _units() -> dict[int, tuple[str, int]]:
+    """customer id → the unit its turnover is counted for: ("org", organisation id), or ("customer", its id)."""
+    return {pk: ("org", org) if org is not None else ("customer", pk)
+            for pk, org in Customer.objects.values_list("pk", "organisation_id").iterator(chunk_size=CHUNK)}
+
+
+def turnover_totals(today: date, months: int, *, units: dict | None = None) -> dict[int, Decimal]:
+    """Turnover over the ``months`` before ``today`` (inclusive), per customer: the turnover of the customer's
+    **organisation** (all its contacts together), so every contact of an organisation gets the same total."""
     rows = (
         CustomerTurnover.objects.filter(date__gt=months_ago(today, months), date__lte=today)
         .values("customer_id")
         .annotate(total=Sum("amount"))
         .values_list("customer_id", "total")
     )
-    return dict(rows)
+    units = _units() if units is None else units
+    by_unit: dict[tuple, Decimal] = defaultdict(Decimal)
+    for customer_id, total in rows:
+        by_unit[units.get(customer_id, ("customer", customer_id))] += total
+    return {pk: by_unit[unit] for pk, unit in units.items() if unit in by_unit}
 
 
 def qualifying_tiers(today: date) -> dict[int, tuple[int, str]]:
@@ -91,10 +108,11 @@ def qualifying_tiers(today: date) -> dict[int, tuple[int, str]]:
 
     totals_by_months: dict[int, dict[int, Decimal]] = {}
     customer_count = None
+    units = _units() if rules else {}
     for rule in rules:
         if rule.kind in (Kind.TURNOVER, Kind.TOP_PERCENT) and rule.months:
             if rule.months not in totals_by_months:
-                totals_by_months[rule.months] = turnover_totals(today, rule.months)
+                totals_by_months[rule.months] = turnover_totals(today, rule.months, units=units)
             totals = totals_by_months[rule.months]
         if rule.kind == Kind.TURNOVER and rule.months and rule.amount is not None:
             for customer_id, total in totals.items():
@@ -103,9 +121,10 @@ def qualifying_tiers(today: date) -> dict[int, tuple[int, str]]:
                         "total": _money(total), "months": rule.months, "amount": _money(rule.amount)})
         elif rule.kind == Kind.TOP_PERCENT and rule.months and rule.percent:
             if customer_count is None:
-                customer_count = Customer.objects.count()
+                customer_count = len(set(units.values()))  # organisations (and customers without one)
             places = math.ceil(customer_count * float(rule.percent) / 100)
-            ranked = sorted((t for t in totals.values() if t > 0), reverse=True)
+            per_unit = {units.get(pk, ("customer", pk)): t for pk, t in totals.items()}
+            ranked = sorted((t for t in per_unit.values() if t > 0), reverse=True)
             if places and ranked:
                 cutoff = ranked[min(places, len(ranked)) - 1]  # ties at the cutoff all qualify
                 for customer_id, total in totals.items():
@@ -201,6 +220,20 @@ def plan(today: date, *, customer_ids=None) -> Evaluation:
     return result
 
 
+def _follow_organisations(customer_ids: list[int]) -> None:
+    """An organisation's tier is its contacts' tier (they share turnover and inputs): the best one wins."""
+    rank = dict(VipTier.objects.values_list("pk", "rank"))
+    best: dict[int, int | None] = {}
+    rows = Customer.objects.filter(pk__in=customer_ids, organisation__isnull=False).values_list(
+        "organisation_id", "vip_tier_id")
+    for organisation_id, tier_id in rows:
+        current = best.get(organisation_id)
+        if organisation_id not in best or rank.get(tier_id, -1) > rank.get(current, -1):
+            best[organisation_id] = tier_id
+    for organisation_id, tier_id in best.items():
+        Organisation.objects.filter(pk=organisation_id).update(vip_tier_id=tier_id)
+
+
 def _chunks(ids: list[int]):
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
@@ -233,6 +266,7 @@ def evaluate_customers(today: date | None = None, *, customer_ids=None, actor=No
                             reason=c.reason[:300], actor=actor, created_at=now) for c in result.changes],
         batch_size=CHUNK,
     )
+    _follow_organisations([c.customer_id for c in result.changes])
     result.rematched_tickets = _rematch([c.customer_id for c in result.changes], actor=actor)
     transaction.on_commit(lambda: _notify_managers(result.changes, today))
     return result

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sla.models import SLAClock
 from tickets.catalogue import APPROVAL_REASON
-from tickets.models import BlockingReason, Status, WaitSegment
+from tickets.models import BlockingReason, Status, TicketEvent, WaitSegment
 
 
 def business_seconds(ticket_id: int, start: datetime, end: datetime) -> float:
@@ -57,3 +57,50 @@ def _reason_id(ticket) -> int | None:
     if ticket.status == Status.ON_APPROVAL:
         return BlockingReason.objects.filter(code=APPROVAL_REASON[0]).values_list("pk", flat=True).first()
     return None
+
+
+def backfill_waits(queryset, *, now: datetime) -> int:
+    """Waiting segments, from their history, for the tickets of ``queryset`` that have none; returns how many.
+
+    For bulk-seeded data (the demo writes history rows, not segments): every ``ticket.status_changed``
+    into waiting opens a segment with its reason, a ``ticket.reason_changed`` switches it, leaving
+    waiting closes it (measured on the calendar of the ticket's resolution clock, as :func:`record`
+    measures). A ticket still waiting keeps its last segment open. Queue and customer are the
+    ticket's current ones.
+    """
+    reasons = dict(BlockingReason.objects.values_list("code", "pk"))
+    tickets = {t.pk: t for t in queryset.filter(wait_segments__isnull=True).only("pk", "queue_id", "customer_id")}
+    if not tickets:
+        return 0
+    calendars = {
+        clock.ticket_id: clock.calendar.work_calendar()
+        for clock in SLAClock.objects.filter(ticket_id__in=tickets, kind=SLAClock.Kind.RESOLUTION).select_related(
+            "calendar")
+    }
+    rows = (TicketEvent.objects.filter(ticket_id__in=tickets, kind__in=("ticket.status_changed",
+                                                                         "ticket.reason_changed"))
+            .order_by("ticket_id", "created_at", "pk").values_list("ticket_id", "kind", "data", "created_at"))
+    segments: list[WaitSegment] = []
+    open_by_ticket: dict[int, WaitSegment] = {}
+
+    def close(segment: WaitSegment, at: datetime) -> None:
+        segment.ended_at = max(at, segment.started_at)
+        calendar = calendars.get(segment.ticket_id)
+        span = segment.ended_at - segment.started_at
+        segment.business_seconds = (calendar.between(segment.started_at, segment.ended_at) if calendar
+                                    else span).total_seconds()
+
+    for ticket_id, kind, data, at in rows.iterator(chunk_size=2000):
+        current = open_by_ticket.pop(ticket_id, None)
+        entered = kind == "ticket.reason_changed" or data.get("to") == Status.WAITING
+        waiting = entered and data.get("reason") in reasons
+        if current is not None:
+            close(current, at)
+        if waiting and at <= now:
+            ticket = tickets[ticket_id]
+            segment = WaitSegment(ticket_id=ticket_id, reason_id=reasons[data["reason"]], queue_id=ticket.queue_id,
+                                  customer_id=ticket.customer_id, started_at=at)
+            segments.append(segment)
+            open_by_ticket[ticket_id] = segment
+    WaitSegment.objects.bulk_create(segments, batch_size=1000)
+    return len(segments)

@@ -126,12 +126,13 @@ class RelatedObjectInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "language", "vip_tier", "tier_source", "account_manager", "created_at"]
+    list_display = ["name", "organisation", "email", "phone", "language", "vip_tier", "tier_source",
+                    "account_manager", "created_at"]
     list_filter = ["vip_tier", "tier_source", "strategic_partner", "language"]
-    search_fields = ["name", "email", "phone"]
-    list_select_related = ["vip_tier", "account_manager"]
+    search_fields = ["name", "email", "phone", "organisation__name", "organisation__name_ru"]
+    list_select_related = ["vip_tier", "account_manager", "organisation"]
     date_hierarchy = "created_at"
-    autocomplete_fields = ["account_manager"]
+    autocomplete_fields = ["account_manager", "organisation"]
     # The tier follows the VIP rules or the manual tier; it is not typed in directly. ``routing.admin``
     # registers the subclass in use: it adds the tier history and re-evaluates the tier on save.
     readonly_fields = ["vip_tier", "tier_source", "tier_below_since"]
@@ -331,8 +332,8 @@ class TicketAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.always_readonly)
-        if not self.can_override_deadline(request):
-            fields.append("deadline")
+        if not self.can_override_deadline(request) or (obj is not None and not obj.is_open):
+            fields.append("deadline")  # a closed ticket's deadline is final ("closed on time" never changes)
         return fields
 
     def get_fieldsets(self, request, obj=None):

@@ -24,6 +24,8 @@ from core.people import user_ref as _user_ref
 from tickets import access, events, ports
 from tickets.attachments import IncomingFile, attach, check
 from tickets.attachments import history_names as _file_names
+from tickets.customers import customer_find, customer_find_or_create, normalize_phone  # noqa: F401 (re-exported)
+from tickets.errors import TicketError
 from tickets.history import record
 from tickets.models import (
     CLOSED_STATUSES,
@@ -40,10 +42,6 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
-
-
-class TicketError(Exception):
-    """A domain rule was broken; the message is shown to the user as is."""
 
 
 class AttachmentsRefused(TicketError):
@@ -97,44 +95,6 @@ def allowed_statuses(ticket: Ticket) -> list[str]:
     nxt = TRANSITIONS[ticket.status]
     return [s for s in Status.values if s in nxt and (ticket.performer_id or s not in NEEDS_PERFORMER)]
 
-
-
-# --- Customers --------------------------------------------------------------------
-
-
-def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "", language: str = "") -> Customer:
-    """The customer with this email (or else phone); a first-time sender becomes a new customer."""
-    email = (email or "").strip().lower()
-    phone = normalize_phone(phone)
-    if not email and not phone:
-        raise TicketError(_("A customer needs an email or a phone number."))
-    customer = customer_find(email=email, phone=phone)
-    if customer is not None:
-        return customer
-    fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
-    if language in ("ru", "en"):
-        fields["language"] = language
-    return Customer.objects.create(**fields)
-
-
-def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
-    """The existing customer with this email (case-insensitive), or else this phone; never creates one."""
-    email = (email or "").strip()
-    phone = normalize_phone(phone)
-    customer = None
-    if email:
-        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
-    if customer is None and phone:
-        customer = Customer.objects.filter(phone=phone).first()
-    return customer
-
-
-def normalize_phone(phone: str) -> str:
-    phone = (phone or "").strip()
-    if not phone:
-        return ""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return ("+" + digits) if digits else ""
 
 
 # --- Creation ---------------------------------------------------------------------
@@ -603,11 +563,18 @@ def ticket_move_deadline(
     causes never move a deadline a person set (``Ticket.deadline_set_by_person``, which any other cause
     sets). A move is one history row (``history``: what it adds to the old and new deadline);
     the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
+    A closed (done or canceled) ticket's deadline is final: a person's move is refused, a system
+    move does nothing, so "closed on time" never changes after closure.
     """
     check_date_in_range(deadline)
     previous = ticket.deadline
     by_sla, fixed = cause in SLA_CAUSES, ticket.deadline_set_by_person
     if (by_sla and (fixed or previous == deadline)) or (fixed and previous == deadline):
+        return previous
+    if ticket.status in CLOSED_STATUSES:
+        # "Closed on time" is read as ``done_at <= deadline``: a closed ticket's deadline is final.
+        if cause in _DEADLINE_HISTORY:
+            raise TicketError(_("The ticket is closed: its deadline no longer moves."))
         return previous
     at = at or timezone.now()
     ticket.deadline = deadline

@@ -91,6 +91,11 @@ class TicketTable(tables.Table):
         return format_dt(record.deadline)
 
     def render_next_step(self, record):
+        if record.is_next_step_overdue:
+            return format_html(
+                '{} <span class="overdue nowrap" title="{}" data-next-step-overdue>· {}</span>', record.next_step,
+                _("Next step overdue"), format_dt(record.next_step_due),
+            )
         if record.next_step_due:
             return format_html(
                 '{} <span class="muted nowrap">· {}</span>', record.next_step, format_dt(record.next_step_due)

@@ -15,6 +15,7 @@ from reports.dashboard.scoping import in_scope, scope
 from sla.models import Calendar, SLAClock
 from sla.selectors import without_sla
 from tickets.models import OPEN_STATUSES, Status
+from tickets.querysets import next_step_overdue_condition
 
 RED_SHARE = 0.8  # the red zone starts at 80 % of the target consumed
 
@@ -75,13 +76,15 @@ class NowFigures:
     red_zone: Figure
     unassigned: Figure
     no_next_step: Figure
+    next_step_overdue: Figure
     pending_deferrals: Figure
     no_sla: Figure
     waiting: list[Figure] = field(default_factory=list)
 
     @property
     def main(self) -> list[Figure]:
-        return [self.open, self.red_zone, self.unassigned, self.no_next_step, self.pending_deferrals, self.no_sla]
+        return [self.open, self.red_zone, self.unassigned, self.no_next_step, self.next_step_overdue,
+                self.pending_deferrals, self.no_sla]
 
 
 def now_figures(user, now: datetime) -> NowFigures:
@@ -90,6 +93,7 @@ def now_figures(user, now: datetime) -> NowFigures:
         open=Count("pk"),
         unassigned=Count("pk", filter=Q(performer__isnull=True)),
         no_next_step=Count("pk", filter=Q(next_step="")),
+        next_step_overdue=Count("pk", filter=next_step_overdue_condition(now)),
     )
     waiting = (
         tickets.filter(status=Status.WAITING)
@@ -107,6 +111,8 @@ def now_figures(user, now: datetime) -> NowFigures:
                           key="unassigned"),
         no_next_step=Figure(_("Without next step"), counts["no_next_step"], ticket_list_url(no_next_step=True),
                             key="no_next_step"),
+        next_step_overdue=Figure(_("Next step overdue"), counts["next_step_overdue"],
+                                 ticket_list_url(next_step_overdue=True), key="next_step_overdue"),
         pending_deferrals=Figure(_("Deferrals pending"), pending, ticket_list_url(deferral_pending=True),
                                  key="pending_deferrals"),
         no_sla=Figure(_("Without SLA"), no_sla, ticket_list_url(no_sla=True), key="no_sla"),

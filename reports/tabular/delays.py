@@ -21,7 +21,8 @@ from tickets.models import Ticket, TicketEvent, WaitSegment
 
 def delays_report(scope, period, form) -> Report:
     report = Report("delays", _("Causes of delay"), _(
-        "Business time tickets spent waiting for external action, in waiting segments that ended in the period."
+        "Business time tickets spent waiting for external action within the period; waits still open count up "
+        "to now."
     ), period)
     wait_columns = [
         ("name", _("Name"), "text", "url"), ("seconds", _("Waiting"), "dur"),
@@ -34,6 +35,8 @@ def delays_report(scope, period, form) -> Report:
         waiting_by_reason(scope, period, group="queue"), wait_columns, prefix="queue-")))
     report.sections.append(Section("customer", _("By customer (top 20)"), table(
         waiting_by_reason(scope, period, group="customer", limit=20), wait_columns, prefix="customer-")))
+    report.sections.append(Section("organisation", _("By organisation (top 20)"), table(
+        waiting_by_reason(scope, period, group="organisation", limit=20), wait_columns, prefix="organisation-")))
     report.sections.append(Section("stalls", _("Longest stalls"), table(longest_stalls(scope, period), [
         ("ticket", _("Ticket"), "text", "url"), ("title", _("Title"), "text"), ("reason", _("Waiting for"), "text"),
         ("started", _("Since"), "text"), ("seconds", _("Waiting"), "dur"), ("state", _("State"), "text"),

@@ -35,7 +35,7 @@ EXPECTED_TABLE = [
     ("PerformerChanged", ["notifications.handlers.performer_changed"]),
     ("PeopleChanged", ["notifications.handlers.people_changed"]),
     ("StatusChanged", ["sla.handlers.follow_status", "sla.handlers.record_wait",
-                       "notifications.handlers.status_changed"]),
+                       "notifications.handlers.status_changed", "deferrals.handlers.withdraw_on_close"]),
     ("BlockingReasonChanged", ["sla.handlers.follow_reason", "sla.handlers.record_wait"]),
     ("PublicReplyAdded", ["channels.handlers.deliver_reply"]),
     ("PublicMessageDelivered", ["sla.handlers.stop_on_reply"]),

@@ -60,7 +60,7 @@ def test_a_manager_reads_the_dashboard_follows_the_red_zone_and_opens_the_report
     with page.expect_download() as download_info:
         page.click("[data-export=csv]")
     content = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
-    assert "By blocking reason" in content and "Waiting for the customer,8.0,1,1" in content
+    assert "By blocking reason" in content and "Waiting for the customer,11.0,2,2" in content  # open waits count
     screenshot("delays-en")
 
     page.goto(f"{live_server.url}/reports/calibration/?{MARCH}")

@@ -115,10 +115,11 @@ def test_an_engineer_asks_the_manager_rules_subjective_and_the_report_counts_it(
     rows = list(csv.reader(io.StringIO(response.body().decode("utf-8-sig"))))
     erlan_row = next(r for r in rows if r[1] == "erlan")
     assert erlan_row[0] == "Erlan Engineer"
-    assert [erlan_row[2], erlan_row[4], erlan_row[5], erlan_row[6], erlan_row[7]] == [
+    assert [erlan_row[2], erlan_row[4], erlan_row[5], erlan_row[6], erlan_row[8]] == [
         numbers["completed"], numbers["objective"], numbers["subjective"], numbers["declined"], numbers["coefficient"]
     ]
-    assert erlan_row[8] == "50"
+    assert erlan_row[7] != ""  # the decision time, in hours
+    assert erlan_row[9] == "50"
     assert not problems, problems
 
 

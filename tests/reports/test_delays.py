@@ -41,9 +41,10 @@ def test_a_ticket_without_sla_waits_in_calendar_time(time_machine, engineer, dis
 def test_the_report_sums_waiting_by_reason_queue_and_customer(client, week, viewer):
     client.force_login(viewer)
     sections = page_sections(client.get(reverse("reports:delays"), PERIOD))
-    assert sections["reason"] == [["Waiting for the customer", "8 h", "1", "1"]]
-    assert sections["queue"] == [["Service", "8 h", "1", "1"]]
-    assert sections["customer"] == [["Globex", "8 h", "1", "1"]]
+    # Waits still open count up to the period's end: T9 (customer, Fri 15–18) and T8 (no stock, Fri 11–13, 14–18).
+    assert sections["reason"] == [["Waiting for the customer", "11 h", "2", "2"], ["No stock", "6 h", "1", "1"]]
+    assert sections["queue"] == [["Service", "17 h", "3", "3"]]
+    assert sections["customer"] == [["Acme", "9 h", "2", "2"], ["Globex", "8 h", "1", "1"]]
     t2, t8, t9 = (f"#{week['tickets'][n].pk}" for n in ("T2", "T8", "T9"))
     assert [(r[0], r[2], r[4], r[5]) for r in sections["stalls"]] == [
         (t2, "Waiting for the customer", "8 h", "ended"),
@@ -70,7 +71,8 @@ def test_the_csv_export_has_the_pages_rows(client, week, viewer):
     client.force_login(viewer)
     blocks = csv_sections(client.get(reverse("reports:delays"), {**PERIOD, "format": "csv"}))
     assert blocks["By blocking reason"] == [["Name", "Waiting, h", "Waits", "Tickets"],
-                                            ["Waiting for the customer", "8.0", "1", "1"]]
+                                            ["Waiting for the customer", "11.0", "2", "2"],
+                                            ["No stock", "6.0", "1", "1"]]
 
 
 def test_the_reason_link_opens_the_tickets_that_waited(client, week, viewer):

@@ -68,9 +68,10 @@ def month(queue, engineer, manager, other_engineer):
 
 
 EXPECTED = {
-    # completed, on time, objective, subjective, declined, coefficient, share
-    "Engineer": ["2", "1", "2", "1", "1", "3", "67 %"],
-    "Colleague": ["1", "1", "0", "0", "0", "1", "—"],
+    # completed, on time, objective, subjective, declined, decision time, coefficient, share
+    # (decision time: requested 20 Feb 00:00, decided 5, 10, 15 and 31 March: 2283 h 50 min / 4)
+    "Engineer": ["2", "1", "2", "1", "1", "570 h 57 min", "3", "67 %"],
+    "Colleague": ["1", "1", "0", "0", "0", "—", "1", "—"],
 }
 
 
@@ -128,9 +129,10 @@ def test_the_csv_export_equals_the_page(client, month, manager):
     assert rows[0][0] == "Period"  # the period first (tests/reports/test_exports.py)
     assert rows[1][0] == "Employee"
     assert [r[0] for r in rows[2:]] == ["Engineer", "Colleague"]  # the page's sort order
+    assert [r[7] for r in rows[2:]] == ["571.0", ""]  # decision time in hours
     for row in rows[2:]:
-        share = f"{row[8]} %" if row[8] else "—"
-        assert [*row[2:8], share] == page[row[0]]
+        share = f"{row[9]} %" if row[9] else "—"
+        assert [*row[2:7], row[8], share] == [*page[row[0]][:5], *page[row[0]][6:]]
 
 
 def test_the_xlsx_export_opens_and_has_the_same_numbers(client, month, manager):
@@ -142,7 +144,7 @@ def test_the_xlsx_export_opens_and_has_the_same_numbers(client, month, manager):
     values = list(sheet.iter_rows(values_only=True))
     assert values[1][0] == "Employee"
     body = {row[0]: list(row[2:]) for row in values[2:]}
-    assert body == {"Engineer": [2, 1, 2, 1, 1, 3, 67], "Colleague": [1, 1, 0, 0, 0, 1, None]}
+    assert body == {"Engineer": [2, 1, 2, 1, 1, 571.0, 3, 67], "Colleague": [1, 1, 0, 0, 0, None, 1, None]}
 
 
 def test_every_number_drills_down_to_its_tickets_and_requests(client, month, manager, engineer):

@@ -62,6 +62,6 @@ def test_the_discipline_export_neutralises_a_display_name(db, manager):
     manager.profile.display_name = "=1+1"
     period = Period(date(2026, 3, 1), date(2026, 3, 31), UTC)
     manager.completed = manager.on_time = manager.objective = manager.subjective = manager.declined = 0
-    manager.coefficient = 0
+    manager.coefficient, manager.lead_time = 0, None
     rows = _csv_rows(exports.discipline_csv([manager], period))
     assert rows[2][0] == "'=1+1" and rows[2][2] == "0"  # under the period row and the header

@@ -52,7 +52,7 @@ def test_a_discipline_csv_in_russian_opens_in_columns(client, manager):
     response = as_manager(client, manager, "ru").get(reverse("reports:discipline_csv"))
     text = response.content.decode("utf-8-sig")
     header = list(csv.reader(io.StringIO(text), delimiter=";"))[1]
-    assert header[0] == "Сотрудник" and len(header) == 9
+    assert header[0] == "Сотрудник" and len(header) == 10
 
 
 @pytest.mark.parametrize("title", [

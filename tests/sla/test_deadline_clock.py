@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from django.template import Context, Template
 from django.utils import timezone
 
@@ -196,12 +197,13 @@ def test_the_backfill_gives_every_open_ticket_with_a_deadline_its_deadline_clock
     defaulted.refresh_from_db()
     assert defaulted.deadline == almaty(2026, 2, 18, 18, 0) and clock(defaulted).due_at == defaulted.deadline
     assert clock(defaulted).events.get().data["cause"] == "backfill"
-    # A closed ticket gets none (it could never escalate) until its deadline is moved.
+    # A closed ticket gets none (it could never escalate), and its deadline is final (issue 16): even an
+    # admin's override is refused, so "closed on time" never changes after closure.
     assert not SLAClock.objects.filter(ticket=done, kind=DL).exists()
-    services.ticket_override_deadline(done, deadline=almaty(2026, 2, 16, 16, 0), actor=admin_user, reason="Fix")
-    dl = clock(done)
-    assert (dl.state, dl.stopped_at, dl.breached_at) == ("stopped", done_at, None)  # done within the new deadline
-    for ticket in (given, defaulted, done):
+    with pytest.raises(services.TicketError, match="closed"):
+        services.ticket_override_deadline(done, deadline=almaty(2026, 2, 16, 16, 0), actor=admin_user, reason="Fix")
+    assert not SLAClock.objects.filter(ticket=done, kind=DL).exists()
+    for ticket in (given, defaulted):
         assert_replays(ticket)
 
 

@@ -22,7 +22,7 @@ from tests.factories import (
     UserFactory,
     VipTierFactory,
 )
-from tickets import services
+from tickets import organisations, services
 from tickets.attachments import IncomingFile
 from tickets.models import Attachment, IntakeChannel, Message, RelatedObject, Ticket, TicketEvent, hash_token
 
@@ -169,6 +169,7 @@ def _routing_rows(ticket, agent):
 
 def test_every_admin_page_renders_for_a_superuser(client, superuser, full_ticket):
     IntakeChannelFactory(default_queue=full_ticket.queue)
+    organisations.organisation_for_new_customer(full_ticket.customer)
     _deferral_rows(full_ticket, superuser)
     _routing_rows(full_ticket, superuser)
     client.force_login(superuser)

@@ -359,7 +359,8 @@ def test_the_scheduled_task_runs_the_sweep(missed):
 
 
 def test_the_sweep_ignores_types_without_auto_start_and_tickets_with_a_pending_request(worked, missed, engineer):
-    Ticket.objects.filter(pk=worked.pk).update(deadline=timezone.now() - HOUR)
+    manual_only = TicketTypeFactory(slug="manual-only", deferral_auto_start=False)
+    Ticket.objects.filter(pk=worked.pk).update(deadline=timezone.now() - HOUR, ticket_type=manual_only)
     ask(missed, engineer)
     assert deferrals.deferrals_open_automatic(timezone.now() + 2 * HOUR) == 0
 

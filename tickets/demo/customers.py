@@ -9,6 +9,7 @@ from datetime import timedelta
 from tickets.demo.context import HISTORY_DAYS, DemoContext
 from tickets.demo.texts import PRODUCTS
 from tickets.models import Channel, Customer, IntakeChannel, Language, RelatedObject
+from tickets.organisations import organisation_for_new_customer, organisation_sync_contacts
 
 DEMO_TOKENS = {"Email bridge": "demo-email-token", "Telegram bot": "demo-telegram-token"}  # development only
 
@@ -134,8 +135,10 @@ def seed_customers(ctx: DemoContext, count: int = 200) -> tuple[int, int]:
         if s.email not in taken_emails and s.phone not in taken_phones
     ]
     Customer.objects.bulk_create(new)
-    by_email = {c.email: c for c in Customer.objects.filter(email__in=[s.email for s in specs])}
+    by_email = {c.email: c for c in Customer.objects.filter(email__in=[s.email for s in specs]).select_related(
+        "organisation")}
     ctx.customers = [by_email[s.email] for s in specs if s.email in by_email]
+    _seed_organisations(specs, by_email)
 
     wanted = []
     rng = random.Random("opsdesk-demo-objects")
@@ -166,6 +169,30 @@ def seed_customers(ctx: DemoContext, count: int = 200) -> tuple[int, int]:
     for obj in RelatedObject.objects.filter(customer__in=ctx.customers).order_by("kind", "external_ref"):
         ctx.related.setdefault(obj.customer_id, {}).setdefault(obj.kind, []).append(obj)
     return len(new), len(new_objects)
+
+
+def _seed_organisations(specs: list[CustomerSpec], by_email: dict) -> None:
+    """Every demo contact belongs to an organisation: a company is its own; a quarter of the people are
+    contacts of a company (its tier applies to them), the rest are private customers of their own."""
+    rng = random.Random("opsdesk-demo-organisations")
+    organisations = {}
+    for spec in specs:
+        customer = by_email.get(spec.email)
+        if customer is not None and spec.company:
+            organisations[spec.email] = customer.organisation or organisation_for_new_customer(customer)
+    companies = list(organisations.values())
+    for spec in specs:
+        customer = by_email.get(spec.email)
+        if customer is None or customer.organisation_id is not None or spec.company:
+            continue
+        if companies and rng.random() < 0.25:
+            organisation = rng.choice(companies)
+            Customer.objects.filter(pk=customer.pk).update(organisation=organisation)
+            customer.organisation = organisation
+        else:
+            organisation_for_new_customer(customer)
+    for organisation in companies:
+        organisation_sync_contacts(organisation)
 
 
 def seed_intake_channels(ctx: DemoContext) -> None:

@@ -1,4 +1,9 @@
-"""The demo's people: a user for every role, with profiles (name, zone, language) and direct managers."""
+"""The demo's people: a user for every role, with profiles (name, zone, language) and direct managers.
+
+The hierarchy matches the escalation contacts (``escalations/demo.py``): the shift lead (``lead``)
+hears level 1, the head of department (``manager``) level 2, the service director (``director``)
+level 3. Working calendars come from ``sla.demo_people`` (calendars are the SLA's).
+"""
 
 from __future__ import annotations
 
@@ -34,8 +39,11 @@ class DemoUser:
 DEMO_USERS: list[DemoUser] = [
     DemoUser("admin", "Алия", "Ахметова", access.ADMIN, "admin (superuser, Django admin)", superuser=True),
     DemoUser("dispatcher", "Дина", "Касымова", access.DISPATCHER, "dispatcher of all queues", manager="lead"),
-    DemoUser("manager", "Марат", "Ержанов", access.MANAGER, "manager, direct manager of the engineers"),
-    DemoUser("lead", "Ольга", "Ким", access.MANAGER, "shift lead, manages Service and Tech support", "manager"),
+    DemoUser("director", "Руслан", "Бекетов", access.MANAGER, "service director (escalation level 3)"),
+    DemoUser("manager", "Марат", "Ержанов", access.MANAGER,
+             "head of department (escalation level 2), direct manager of the engineers", "director"),
+    DemoUser("lead", "Ольга", "Ким", access.MANAGER,
+             "shift lead (escalation level 1), manages Service and Tech support", "manager"),
     DemoUser("aigerim", "Айгерим", "Сапарова", access.ENGINEER, "engineer: Sales, Service", "manager"),
     DemoUser("bekzat", "Бекзат", "Нурланов", access.ENGINEER, "engineer: Sales, Tech support", "manager"),
     DemoUser("sergey", "Сергей", "Волков", access.ENGINEER, "engineer: Sales, Service", "manager"),

@@ -12,8 +12,10 @@ absences), ``catalogue`` (VIP tiers, customers, queues, types, blocking reasons)
 
 from tickets.models.base import AppendOnlyModel, AppendOnlyQuerySet, BilingualLabel, BilingualName, Language
 from tickets.models.catalogue import (
+    INHERITED_FIELDS,
     BlockingReason,
     Customer,
+    Organisation,
     Queue,
     QueueMembership,
     RelatedObject,
@@ -40,6 +42,7 @@ from tickets.models.tickets import (
 
 __all__ = [
     "CLOSED_STATUSES",
+    "INHERITED_FIELDS",
     "OPEN_STATUSES",
     "Absence",
     "AppendOnlyModel",
@@ -54,6 +57,7 @@ __all__ = [
     "IntakeChannel",
     "Language",
     "Message",
+    "Organisation",
     "Priority",
     "Profile",
     "Queue",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tickets.choices import MembershipRole
-from tickets.models.base import BilingualName, Language
+from tickets.models.base import BilingualLabel, BilingualName, Language
 
 # --- Customers ----------------------------------------------------------------
 
@@ -53,8 +53,65 @@ class TierSource(models.TextChoices):
     MANUAL = "manual", _("manual")
 
 
+class Organisation(BilingualLabel, models.Model):
+    """The company a customer contact belongs to (seed 000): it holds the VIP tier, the turnover and the
+    account manager, and its contacts inherit them.
+
+    The organisation's ``vip_tier`` is the one the nightly evaluation (``routing.vip``) gives it from the
+    turnover of all its contacts; ``account_manager``, the strategic-partner flag, the premium contract and
+    a manual tier are set here and copied onto every contact (``tickets.services.organisation_sync_contacts``),
+    so ``Customer.vip_tier`` and ``Customer.account_manager`` stay the effective values existing readers use.
+    """
+
+    name = models.CharField(_("name (English)"), max_length=200)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True)
+    vip_tier = models.ForeignKey(
+        VipTier, verbose_name=_("VIP tier"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        editable=False,
+    )
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_organisations",
+    )
+    strategic_partner = models.BooleanField(_("strategic partner"), default=False)
+    premium_contract_until = models.DateField(_("premium contract until"), null=True, blank=True)
+    manual_tier = models.ForeignKey(
+        VipTier,
+        verbose_name=_("manual tier"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Overrides the rules until the date below (empty date: until removed)."),
+    )
+    manual_tier_until = models.DateField(_("manual tier until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# What a contact inherits from its organisation (copied on every change; the rules read the contact's copy).
+INHERITED_FIELDS = ("account_manager", "strategic_partner", "premium_contract_until", "manual_tier",
+                    "manual_tier_until")
+
+
 class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="contacts",
+        help_text=_("The company this contact belongs to: its VIP tier and account manager apply."),
+    )
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.RU)
@@ -222,7 +279,7 @@ class TicketType(BilingualName):
     )
     deferral_auto_start = models.BooleanField(
         _("start deferral automatically"),
-        default=False,
+        default=True,
         help_text=_("When the deadline passes on an open ticket, a deferral request is opened for the manager."),
     )
     approval_closes = models.BooleanField(

@@ -138,6 +138,12 @@ class Ticket(models.Model):
         """Nobody set the deadline and the SLA's resolution clock waits: there is no deadline until it runs."""
         return self.deadline is None and not self.deadline_set_by_person and self.status == Status.WAITING
 
+    @property
+    def is_next_step_overdue(self) -> bool:
+        """The next step was due and the ticket is still open (``TicketQuerySet.next_step_overdue``)."""
+        return (self.is_open and bool(self.next_step) and self.next_step_due is not None
+                and self.next_step_due < timezone.now())
+
 
 class DeliveryStatus(models.TextChoices):
     """Where a public message stands on its way to the customer; blank for inbound messages and notes."""

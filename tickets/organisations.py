@@ -1,0 +1,53 @@
+"""Customer organisations (seed 000): a contact belongs to one; the organisation holds the VIP tier, the
+turnover and the account manager, and its contacts inherit them.
+
+- ``organisation_for_new_customer``: a first-time contact gets an organisation of its own (named after it),
+  which an admin may later merge by moving contacts to another organisation;
+- ``organisation_sync_contacts``: copy what contacts inherit (``INHERITED_FIELDS`` and the tier) onto every
+  contact, so ``Customer.vip_tier`` / ``Customer.account_manager`` stay the effective values the SLA,
+  routing and escalations read;
+- ``organisation_open_tickets``: the organisation's other open tickets a viewer may see (the ticket page).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from tickets.models import INHERITED_FIELDS, Customer, Organisation, Ticket
+
+OTHER_TICKETS_SHOWN = 10
+
+
+def organisation_for_new_customer(customer: Customer) -> Organisation:
+    """Give ``customer`` an organisation of its own (its name, its tier state) and return it."""
+    organisation = Organisation.objects.create(
+        name=customer.name[:200],
+        vip_tier_id=customer.vip_tier_id,
+        **{field: getattr(customer, field) for field in INHERITED_FIELDS},
+    )
+    Customer.objects.filter(pk=customer.pk).update(organisation=organisation)
+    customer.organisation = organisation
+    return organisation
+
+
+@transaction.atomic
+def organisation_sync_contacts(organisation: Organisation) -> int:
+    """Copy the organisation's inherited fields and tier onto all its contacts; returns how many changed."""
+    values = {field: getattr(organisation, field) for field in INHERITED_FIELDS}
+    return Customer.objects.filter(organisation=organisation).update(vip_tier_id=organisation.vip_tier_id, **values)
+
+
+def organisation_open_tickets(ticket: Ticket, viewer) -> QuerySet:
+    """The other open tickets of ``ticket``'s organisation that ``viewer`` may see, oldest deadline first."""
+    organisation_id = getattr(ticket.customer, "organisation_id", None) if ticket.customer_id else None
+    if organisation_id is None:
+        return Ticket.objects.none()
+    return (
+        Ticket.objects.visible_to(viewer)
+        .open()
+        .filter(customer__organisation_id=organisation_id)
+        .exclude(pk=ticket.pk)
+        .select_related("customer", "performer__profile")
+        .order_by("deadline", "pk")
+    )
