@@ -34,6 +34,7 @@ from tickets.models import (
     RelatedObject,
     Status,
     Ticket,
+    TicketKind,
     TicketType,
 )
 
@@ -97,6 +98,14 @@ def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "",
     return Customer.objects.create(**fields)
 
 
+def internal_customer() -> Customer:
+    """The one record internal tasks point to instead of a customer (created on first use)."""
+    customer = Customer.objects.filter(is_internal=True).first()
+    if customer is None:
+        customer, _created = Customer.objects.get_or_create(is_internal=True, defaults={"name": "OpsDesk"})
+    return customer
+
+
 def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
     """The existing customer with this email (case-insensitive), or else this phone; never creates one."""
     email = (email or "").strip()
@@ -125,7 +134,7 @@ def ticket_create(
     *,
     actor,
     title: str,
-    customer: Customer,
+    customer: Customer | None = None,
     queue: Queue,
     ticket_type: TicketType | None = None,
     description: str = "",
@@ -140,8 +149,14 @@ def ticket_create(
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
     classified_by=None,
+    requester_user=None,
+    requester_queue: Queue | None = None,
+    follow_up_of: Ticket | None = None,
 ) -> Ticket:
     """Open a ticket; the description becomes the customer's first message.
+
+    With a ``requester_user`` (who then observes it) or a ``requester_queue`` instead of a ``customer``
+    it is an **internal task**: it points to ``internal_customer()``, its description is a note.
 
     Without a type, keyword rules may give one (``tickets.ports.classify``; ``classified_by``: the rule
     the caller already applied). Without a performer the ticket is queued (``events.TicketQueued``: the
@@ -150,6 +165,12 @@ def ticket_create(
     title = (title or "").strip()
     if not title:
         raise TicketError(_("A ticket needs a title."))
+    internal = requester_user is not None or requester_queue is not None
+    if internal == (customer is not None):
+        raise TicketError(_("A ticket is either for a customer or an internal task with a requester."))
+    if internal:
+        customer = internal_customer()
+        observers = {*observers, *([requester_user] if requester_user is not None else [])}
     if ticket_type is None and classified_by is None:
         classified_by = ports.classify(title, description)
     if ticket_type is None and classified_by is not None:
@@ -163,7 +184,11 @@ def ticket_create(
     ticket = Ticket.objects.create(
         title=title[:200],
         description=description,
+        kind=TicketKind.INTERNAL if internal else TicketKind.CUSTOMER,
         customer=customer,
+        requester_user=requester_user,
+        requester_queue=requester_queue,
+        follow_up_of=follow_up_of,
         queue=queue,
         ticket_type=ticket_type,
         channel=channel,
@@ -190,8 +215,12 @@ def ticket_create(
         priority=int(priority),
         deadline=ticket.deadline.isoformat() if ticket.deadline else None,
         **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
+        **({"internal": True} if internal else {}),
     )
-    if description.strip():
+    if description.strip() and internal:
+        Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
+                               created_at=now)
+    elif description.strip():
         Message.objects.create(
             ticket=ticket,
             kind=Message.Kind.INBOUND,
@@ -388,6 +417,8 @@ def ticket_reply(
     if not body:
         raise TicketError(_("The reply is empty."))
     _lock(ticket)
+    if ticket.kind == TicketKind.INTERNAL:
+        raise TicketError(_("An internal task has no customer to reply to: add an internal note instead."))
     if ticket.status == Status.CANCELED:
         raise TicketError(_("A canceled ticket cannot be answered."))
     now = timezone.now()

@@ -35,6 +35,7 @@ from tickets.models.tickets import (
     Status,
     Ticket,
     TicketEvent,
+    TicketKind,
     WaitSegment,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "TicketKind",
     "TicketType",
     "TierSource",
     "VipTier",
