@@ -68,6 +68,8 @@ def ticket_detail(user, pk: int) -> Ticket:
             "approver__profile",
             "related_object",
             "created_by__profile",
+            "requester_user__profile",
+            "requester_queue",
         )
         .prefetch_related(
             Prefetch("observers", queryset=User.objects.select_related("profile").order_by("username")),
