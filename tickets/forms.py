@@ -236,7 +236,8 @@ class InternalTaskForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["requester_queue"].queryset = Queue.objects.filter(is_active=True, memberships__user=user).distinct()
+        own = Queue.objects.filter(is_active=True, memberships__user=user).distinct()
+        self.fields["requester_queue"].queryset = own
         self.can_set_deadline = access.can_set_deadline_on_create(user)
         if not self.can_set_deadline:
             del self.fields["deadline"]
