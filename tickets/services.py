@@ -237,7 +237,8 @@ def ticket_create(
     if performer is not None:
         ticket_assign(ticket, performer=performer, actor=actor)
     else:
-        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created"))
+        late = frozenset({follow_up_of.performer_id} - {None}) if follow_up_of is not None else frozenset()
+        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created", exclude=late))
     return ticket
 
 

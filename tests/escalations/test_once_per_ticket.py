@@ -14,7 +14,7 @@ from notifications.models import Notification
 from sla.models import SLAClock
 from tests.factories import CustomerFactory, UserFactory, VipTierFactory
 from tickets import services
-from tickets.models import Message, Ticket, TicketKind
+from tickets.models import Message, RoutingStrategy, Ticket, TicketKind
 from tickets.services import TicketError
 
 from .ladders import ladder, office_calendar, sla_policy
@@ -134,6 +134,19 @@ def test_the_root_cause_review_is_an_internal_task_for_the_queue_manager(calenda
     assert Ticket.objects.filter(follow_up_of=review).count() == 0
     assert Ticket.objects.count() == 2
     assert Firing.objects.filter(ticket=review, acted=True).count() == 1
+
+
+def test_without_a_queue_manager_the_review_waits_in_the_queue_and_never_goes_to_the_late_performer(
+    calendar, queue, engineer
+):
+    queue.strategy = RoutingStrategy.ROUND_ROBIN  # the only agent is the late performer
+    queue.save()
+    policy = sla_policy(calendar, first_response_target=timedelta(hours=2), resolution_target=timedelta(hours=2))
+    late_ladder(policy, reassign="", urgency="routine")
+    ticket = open_ticket(MONDAY_10, queue, engineer)
+    run(at(2, 1))
+    review = Ticket.objects.get(follow_up_of=ticket)
+    assert review.performer is None and review.is_internal
 
 
 def test_an_internal_task_has_a_requester_no_first_response_clock_and_refuses_public_replies(
