@@ -35,8 +35,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.text import text_problem
+from intake.files import parse_attachments
 from routing.assignment import classify_text
 from tickets import services
+from tickets.attachments import IncomingFile
 from tickets.models import (
     Customer,
     IntakeChannel,
@@ -113,6 +115,7 @@ class IntakePayload:
     related_ref: str
     related_title: str
     sent_at: datetime | None
+    attachments: tuple[IncomingFile, ...] = ()
 
 
 # --- Step 1: shape ------------------------------------------------------------------
@@ -258,6 +261,8 @@ def clean_payload(payload: Any) -> IntakePayload:
         if sent_at is None:
             errors["sent_at"] = _("Use an ISO-8601 date and time, e.g. 2025-03-01T09:30:00+05:00.")
 
+    attachments = parse_attachments(payload.get("attachments"), errors)
+
     if errors:
         raise validation_error(errors)
     return IntakePayload(
@@ -276,6 +281,7 @@ def clean_payload(payload: Any) -> IntakePayload:
         related_ref=related_ref,
         related_title=related_title,
         sent_at=sent_at,
+        attachments=attachments,
     )
 
 
@@ -399,6 +405,7 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
         intake_channel=channel,
         external_id=data.message_id,
         classified_by=plan.rule,
+        attachments=data.attachments,
     )
     if plan.follows_up is not None:
         # Staff read the note; the customer's own words stay untouched.
@@ -430,10 +437,13 @@ def intake_receive(channel: IntakeChannel, payload: Any) -> IntakeResult:
                         channel=channel.channel,
                         intake_channel=channel,
                         external_id=data.message_id,
+                        attachments=data.attachments,
                     )
                     return IntakeResult(plan.append_to, message, created_ticket=False, duplicate=False)
                 message = _open_ticket(channel, data, plan, customer)
                 return IntakeResult(message.ticket, message, created_ticket=True, duplicate=False)
+        except services.AttachmentsRefused as refused:
+            raise validation_error({"attachments": str(refused)}) from refused
         except services.TicketError as error:
             raise IntakeError("validation_error", str(error), 422) from error
         except IntegrityError:

@@ -2,7 +2,8 @@
 
 Exactly once
 ------------
-A delivery is sent by the worker that moved it from ``pending`` to
+The claim, the backoff and the reclaim are ``core.outbox``'s, shared with the customer outbox
+(``channels.outbox``). A delivery is sent by the worker that moved it from ``pending`` to
 ``sending``. On PostgreSQL the claim locks the due rows with
 ``SELECT … FOR UPDATE SKIP LOCKED`` and marks them in the same transaction,
 so concurrent workers take disjoint rows without waiting on each other. On
@@ -28,16 +29,16 @@ the admin's delivery changelist, where a "retry" action re-queues it.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connections, transaction
-from django.db.models import F, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import outbox
 from notifications import digest
 from notifications.channels import NotConfigured, Outgoing, PermanentFailure, channel_for
 from notifications.models import Delivery
@@ -57,7 +58,7 @@ def max_attempts() -> int:
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: 1, 5, 25, 125 … minutes, at most 6 hours."""
-    return min(timedelta(minutes=5 ** max(0, attempts - 1)), MAX_BACKOFF)
+    return outbox.backoff(attempts, cap=MAX_BACKOFF)
 
 
 # --- Enqueueing -----------------------------------------------------------------------
@@ -78,44 +79,19 @@ def enqueue() -> None:
 
 def enqueue_on_commit(using: str | None = None) -> None:
     """Enqueue delivery once the current transaction commits (once per transaction)."""
-    connection = transaction.get_connection(using)
-    if connection.in_atomic_block and any(entry[1] is enqueue for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(enqueue, using=using, robust=True)
+    outbox.enqueue_on_commit(enqueue, using=using)
 
 
 # --- Claiming ---------------------------------------------------------------------------
 
 
-def _candidate_ids(due: QuerySet, limit: int) -> list[int]:
-    """Rows that look due; another worker may take them before our conditional update."""
-    return list(due.values_list("pk", flat=True)[:limit])
-
-
 def claim(queryset: QuerySet, *, limit: int) -> list[Delivery]:
     """Move up to ``limit`` pending rows of ``queryset`` to ``sending`` for this worker and return them.
 
-    Rows another worker holds or has already taken are never returned.
+    Rows another worker holds or has already taken are never returned (``core.outbox.claim``).
     """
-    token = uuid.uuid4()
-    due = queryset.filter(status=Status.PENDING).order_by("next_attempt_at", "pk")
-    changes = {
-        "status": Status.SENDING,
-        "claim_token": token,
-        "claimed_at": timezone.now(),
-        "attempts": F("attempts") + 1,
-    }
-    if connections[queryset.db].vendor == "postgresql":
-        with transaction.atomic(using=queryset.db):
-            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-            if ids:
-                Delivery.objects.using(queryset.db).filter(pk__in=ids).update(**changes)
-    else:
-        ids = _candidate_ids(due, limit)
-        if ids:
-            # The conditional update is the claim: a row another worker took is no longer pending.
-            Delivery.objects.using(queryset.db).filter(pk__in=ids, status=Status.PENDING).update(**changes)
-    if not ids:
+    token = outbox.claim(queryset, limit=limit)
+    if token is None:
         return []
     return list(
         Delivery.objects.using(queryset.db)
@@ -140,16 +116,8 @@ def claim_digest_group(recipient_id: int, channel: str, *, now: datetime) -> lis
 
 def reclaim_stale(*, now: datetime) -> int:
     """Put deliveries whose worker died while sending back to work (or fail them when out of attempts)."""
-    cutoff = now - timedelta(seconds=settings.NOTIFY_SENDING_TIMEOUT)
-    stale = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff)
-    failed = stale.filter(attempts__gte=max_attempts()).update(
-        status=Status.FAILED, claim_token=None, last_error="the worker stopped while sending; no attempts left"
-    )
-    reclaimed = stale.update(
-        status=Status.PENDING,
-        claim_token=None,
-        next_attempt_at=now,
-        last_error="the worker stopped while sending; reclaimed",
+    failed, reclaimed = outbox.reclaim_stale(
+        Delivery.objects.all(), now=now, timeout_seconds=settings.NOTIFY_SENDING_TIMEOUT, max_attempts=max_attempts()
     )
     if failed or reclaimed:
         logger.warning("reclaimed %d stale deliveries, failed %d", reclaimed, failed)

@@ -40,6 +40,8 @@ SCHEDULES: list[dict] = [
     every("sweep_sla", "escalations.tasks.sweep_sla", 1),
     # Outbox deliveries that were not sent right after commit, retries and quiet-hours releases.
     every("notifications.deliver_pending", "escalations.tasks.deliver_pending", 1),
+    # The customer outbox: replies not sent right after commit, and retries (channels.outbox).
+    every("channels.deliver_outbox", "channels.tasks.deliver_outbox", 1),
     # Automatic deferral requests for deadlines that passed (deferrals.services).
     every("deferrals.open_automatic", "deferrals.services.open_automatic_task", 1),
     # Escalation cases: opening rules, missed-update signals, management escalation (escalations.case_rules).

@@ -165,6 +165,12 @@ MEDIA_URL = "/media/"  # never routed: files go out through the permission-check
 ATTACHMENT_MAX_FILE_BYTES = env.int("ATTACHMENT_MAX_FILE_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_MESSAGE_BYTES = env.int("ATTACHMENT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+# Portal uploads: the guard stops keeping an ``attachments`` file once it breaks a limit (core/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.AttachmentSizeGuard",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 ATTACHMENT_LINK_MAX_AGE = env.int("ATTACHMENT_LINK_MAX_AGE", default=7 * 24 * 3600)  # signed links for gateways
 ATTACHMENT_FORBIDDEN_EXTENSIONS = env.list(
     "ATTACHMENT_FORBIDDEN_EXTENSIONS",
@@ -259,7 +265,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Q_CLUSTER["workers"] = min(Q_CLUSTER["workers"], 2)
 
 # --- Intake API -----------------------------------------------------------
-INTAKE_MAX_BODY_BYTES = env.int("INTAKE_MAX_BODY_BYTES", default=256 * 1024)
+# Files travel in the JSON as base64 (4 bytes for every 3): by default the body may carry the largest message
+# ATTACHMENT_MAX_MESSAGE_BYTES allows, plus 256 KB of text. The API reads the body itself, in one bounded read,
+# so DATA_UPLOAD_MAX_MEMORY_SIZE (Django's limit for request.body and forms) does not apply to it.
+INTAKE_MAX_BODY_BYTES = env.int(
+    "INTAKE_MAX_BODY_BYTES", default=4 * -(-ATTACHMENT_MAX_MESSAGE_BYTES // 3) + 256 * 1024
+)
 
 # --- Notifications (notifications; see docs/notifications.md) ---
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="notifications.channels.LogSmsProvider")
@@ -267,6 +278,14 @@ NOTIFY_SITE_URL = env.str("NOTIFY_SITE_URL", default="http://127.0.0.1:8000")  #
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)  # then a delivery is failed
 NOTIFY_SENDING_TIMEOUT = env.int("NOTIFY_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed
 # --- end of notifications --------------------------------------------------
+
+# --- Outbound delivery to customers (channels; docs/channels.md "Outbound delivery") ---
+# The domain of the Message-IDs OpsDesk gives its emails to customers (default: DEFAULT_FROM_EMAIL's domain).
+CHANNELS_MAIL_DOMAIN = env.str("CHANNELS_MAIL_DOMAIN", default="")
+CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)  # then a reply is "not delivered"
+CHANNELS_SENDING_TIMEOUT = env.int("CHANNELS_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed
+CHANNELS_GATEWAY_TIMEOUT = env.int("CHANNELS_GATEWAY_TIMEOUT", default=10)  # seconds a reply callback may take
+# --- end of outbound delivery -------------------------------------------------
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

@@ -36,6 +36,8 @@ urlpatterns = [
     path("deferrals/", include("deferrals.urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("intake.urls")),
+    path("attachments/", include("portal.attachment_urls")),
+    path("channels/", include("channels.urls")),
     *[
         path(f"admin/{app_label}/{model}/{suffix}", moved_admin_page, {"app_label": app_label, "model": model})
         for app_label, model in MOVED_ADMIN_PAGES

@@ -14,6 +14,8 @@ import inspect
 import sys
 from typing import Any
 
+from channels import handlers as channels
+from channels import routes as channel_routes
 from core.events import bus
 from escalations.planner import LadderPlanner
 from routing import assignment
@@ -33,8 +35,10 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close.
     (events.StatusChanged, [sla.follow_status, sla.record_wait]),
     (events.BlockingReasonChanged, [sla.follow_reason, sla.record_wait]),
-    # The conversation: a public reply stops first response; a customer message may start next reply.
-    (events.PublicReplyAdded, [sla.stop_on_reply]),
+    # The conversation: a public message goes to the customer's outbox; when it is delivered (sent, not
+    # clicked) first response and next reply stop; a customer message may start next reply.
+    (events.PublicReplyAdded, [channels.deliver_reply]),
+    (events.PublicMessageDelivered, [sla.stop_on_reply]),
     (events.CustomerWrote, [sla.customer_wrote]),
     # Triage fields changed: routing learns from a corrected type; the SLA policy may change.
     (events.Reclassified, [routing.learn_from_correction, sla.rematch]),
@@ -47,6 +51,8 @@ PROVIDERS: list[tuple[object, object]] = [
     (ticket_ports.classify, assignment.classify_text),
     # sla asks escalations: when must the sweep look at a clock next.
     (sla_ports.escalation_planner, LadderPlanner()),
+    # tickets asks channels: can a public reply reach this ticket's customer at all.
+    (ticket_ports.reply_route, channel_routes.reply_route),
 ]
 
 

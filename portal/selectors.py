@@ -73,7 +73,8 @@ def ticket_detail(user, pk: int) -> Ticket:
         )
         .prefetch_related(
             Prefetch("observers", queryset=User.objects.select_related("profile").order_by("username")),
-            Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")),
+            Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")
+                     .prefetch_related("attachments")),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
         )
         .get(pk=pk)

@@ -27,11 +27,12 @@ from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
 from portal import selectors
 from portal.filters import MyWorkFilter, TicketListFilter
-from tickets import access, services
+from tickets import access, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
     AssignForm,
     InternalTaskForm,
+    LoggedCallForm,
     NextStepForm,
     NoteForm,
     ReplyForm,
@@ -138,6 +139,11 @@ def intake(request):
 def ticket_detail(request, pk: int):
     """The ticket page. Its forms share field names (``body``, ``reason``), so each gets its own ``auto_id``:
     every id on the page is unique and each label focuses its own field (the names posted stay the same)."""
+    return _ticket_page(request, pk)
+
+
+def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: int = 200):
+    """The ticket page, with a refused reply or note form (its text kept, its errors shown) when given."""
     try:
         ticket = selectors.ticket_detail(request.user, pk)
     except Ticket.DoesNotExist:
@@ -152,12 +158,17 @@ def ticket_detail(request, pk: int):
         "observers": ticket.observers.all(),
         "can_work": can_work,
         "can_assign": can_assign,
+        "sees_notes": access.can_see_notes(user),
+        "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
     }
     if can_work:
         allowed = services.allowed_statuses(ticket)
         context.update(
-            reply_form=ReplyForm(auto_id="reply_%s"),
-            note_form=NoteForm(auto_id="note_%s"),
+            reply_form=reply_form or ReplyForm(auto_id="reply_%s"),
+            call_form=LoggedCallForm(auto_id="call_%s"),
+            # A customer with an email address can always be answered: ask channels only when there is none.
+            reply_route=bool(ticket.customer.email) or ports.reply_route(ticket),
+            note_form=note_form or NoteForm(auto_id="note_%s"),
             status_form=StatusForm(ticket=ticket, allowed=allowed, auto_id="status_%s"),
             can_change_status=bool(allowed) or ticket.status == Status.WAITING,
             next_step_form=NextStepForm(initial={"text": ticket.next_step, "due": ticket.next_step_due},
@@ -172,7 +183,7 @@ def ticket_detail(request, pk: int):
                 auto_id="triage_%s",
             ),
         )
-    return render(request, "tickets/detail.html", context)
+    return render(request, "tickets/detail.html", context, status=status)
 
 
 def ticket_action(check):
@@ -201,21 +212,41 @@ def ticket_action(check):
     return decorator
 
 
+def _refused_files(request, ticket, form, name: str, reasons=()):
+    """A reply or note whose files were refused: nothing saved, the page again with the text kept (422)."""
+    for reason in reasons:
+        form.add_error("attachments", reason)
+    messages.error(request, _("Nothing was saved: fix the files and choose them again."))
+    return _ticket_page(request, ticket.pk, status=422, **{name: form})
+
+
 @ticket_action(access.can_work)
 def ticket_reply(request, ticket):
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES, auto_id="reply_%s")
     if not form.is_valid():
+        if form.has_error("attachments"):
+            return _refused_files(request, ticket, form, "reply_form")
         return _form_errors(request, form)
-    services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user)
-    messages.success(request, _("Your reply was sent to the customer."))
+    try:
+        services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user, refuse_undeliverable=True,
+                              attachments=form.cleaned_data["attachments"])
+    except services.AttachmentsRefused as refused:
+        return _refused_files(request, ticket, form, "reply_form", refused.reasons)
+    messages.success(request, _("Your reply is being sent to the customer."))
 
 
 @ticket_action(access.can_work)
 def ticket_note(request, ticket):
-    form = NoteForm(request.POST)
+    form = NoteForm(request.POST, request.FILES, auto_id="note_%s")
     if not form.is_valid():
+        if form.has_error("attachments"):
+            return _refused_files(request, ticket, form, "note_form")
         return _form_errors(request, form)
-    services.ticket_add_note(ticket, body=form.cleaned_data["body"], actor=request.user)
+    try:
+        services.ticket_add_note(ticket, body=form.cleaned_data["body"], actor=request.user,
+                                 attachments=form.cleaned_data["attachments"])
+    except services.AttachmentsRefused as refused:
+        return _refused_files(request, ticket, form, "note_form", refused.reasons)
     messages.success(request, _("Note added."))
 
 
@@ -301,6 +332,7 @@ def _create_ticket(form: TicketCreateForm, actor) -> Ticket:
         related_object=related,
         deadline=data.get("deadline"),
         performer=data["performer"],
+        attachments=data["attachments"],
     )
 
 
@@ -309,11 +341,13 @@ def ticket_create(request):
     if not access.can_create_ticket(request.user):
         raise PermissionDenied
     if request.method == "POST":
-        form = TicketCreateForm(request.POST, user=request.user)
+        form = TicketCreateForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             try:
                 with transaction.atomic():
                     ticket = _create_ticket(form, request.user)
+            except services.AttachmentsRefused as refused:
+                form.add_error("attachments", refused.reasons)
             except TicketError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -321,6 +355,8 @@ def ticket_create(request):
                 if Ticket.objects.visible_to(request.user).filter(pk=ticket.pk).exists():
                     return redirect("tickets:detail", pk=ticket.pk)
                 return redirect("tickets:list")
+        if request.FILES.getlist("attachments") and not form.has_error("attachments"):
+            form.add_error("attachments", _("Choose the files again: they are not kept when the form comes back."))
         messages.error(request, _("The ticket was not created: please check the highlighted fields."))
     else:
         form = TicketCreateForm(user=request.user, initial=request.GET.dict())

@@ -37,8 +37,8 @@ def record_wait(event: events.StatusChanged | events.BlockingReasonChanged) -> N
     waits.record(event.ticket, at=event.at)
 
 
-def stop_on_reply(event: events.PublicReplyAdded) -> None:
-    """A public reply stops the first-response (and next-reply) clock."""
+def stop_on_reply(event: events.PublicMessageDelivered) -> None:
+    """A reply delivered to the customer stops the first-response (and next-reply) clock at the sending instant."""
     lifecycle.on_public_reply(event.ticket, at=event.at, actor=event.actor)
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from core.formatting import format_dt, format_duration
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
-from tickets.models import BlockingReason, Status, display_name
+from tickets.models import BlockingReason, Message, Status, display_name
 
 ZERO = timedelta(0)
 State = SLAClock.State
@@ -339,3 +339,20 @@ def calendar_preview(calendar: Calendar, *, start: datetime | None = None, days:
             )
         result.append(PreviewDay(day=day, windows=windows, total=total, note=str(notes.get(day, ""))))
     return result
+
+
+def first_reply_sending_delay(ticket) -> timedelta | None:
+    """How long the first response took from the click to the sending instant (``None`` before it left).
+
+    The first-response clock stops when the reply is delivered (docs/channels.md): this is the part of
+    the consumed time that the outbox, not the agent, spent (a mail server that was down, retries).
+    """
+    if ticket.first_public_reply_at is None:
+        return None
+    written = (
+        Message.objects.filter(ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, sent_at=ticket.first_public_reply_at)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return ticket.first_public_reply_at - written if written is not None else None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone, translation
 
+from channels import outbox
 from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
+from tickets import delivery
 from tickets.models import BlockingReason, QueueMembership
 
 
@@ -88,3 +90,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def replies_delivered_at_once(monkeypatch):
+    """Every public message reaches the customer the instant it is written (no outbox pass, nothing sent).
+
+    For tests about what follows a delivered reply (clocks, reports); the outbox itself is tested in
+    tests/channels/, where a reply stays "sending" until a delivery pass.
+    """
+
+    def deliver_now(message, *, counts_as_response=True):
+        delivery.message_delivered(message, at=timezone.now(), route="email", counts_as_response=counts_as_response)
+
+    monkeypatch.setattr(outbox, "queue", deliver_now)

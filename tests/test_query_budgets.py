@@ -15,7 +15,7 @@ from tests.factories import CustomerFactory
 from tickets import services
 from tickets.models import Channel, IntakeChannel, Status
 
-TICKET_PAGE = 29
+TICKET_PAGE = 29 + 1  # + the conversation's attachments (one prefetch for every message, issue 14)
 INTAKE_NEW = 19
 INTAKE_APPEND = 17
 

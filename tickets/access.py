@@ -89,6 +89,11 @@ def is_staff_role(user) -> bool:
     return bool(roles_of(user) & {DISPATCHER, MANAGER, ADMIN})
 
 
+def can_see_notes(user) -> bool:
+    """Internal notes (and their files) are for OpsDesk staff: anyone holding a role, never a bare observer."""
+    return bool(roles_of(user))
+
+
 def can_create_ticket(user) -> bool:
     return user.has_perm("tickets.add_ticket")
 
@@ -120,6 +125,18 @@ def can_work(user, ticket) -> bool:
     if is_staff_role(user) or user.pk in (ticket.performer_id, ticket.owner_id, ticket.approver_id):
         return True
     return apps.get_model("tickets", "QueueMembership").objects.filter(user=user, queue_id=ticket.queue_id).exists()
+
+
+def can_retry_delivery(user, ticket, *, assign: bool | None = None, visible: bool | None = None) -> bool:
+    """Send a failed public message again: the performer, the queue's dispatchers, managers who see it, admins.
+
+    ``assign``, ``visible``: the caller's ``can_assign(user, ticket)`` and visibility when it already has them.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.pk == ticket.performer_id and (visible if visible is not None else _visible(user, ticket)):
+        return True
+    return can_assign(user, ticket) if assign is None else assign
 
 
 def _visible(user, ticket) -> bool:

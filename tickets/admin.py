@@ -20,6 +20,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -30,6 +31,7 @@ from django.utils.translation import ngettext
 from tickets import access, services
 from tickets.models import (
     Absence,
+    Attachment,
     BlockingReason,
     Customer,
     IntakeChannel,
@@ -235,6 +237,42 @@ class TicketAdminForm(forms.ModelForm):
         return cleaned
 
 
+class AttachmentInline(admin.TabularInline):
+    """The files of a message or ticket, read-only: they arrive only through the services, and the link goes
+    to the permission-checking download view (``/attachments/<id>/``), never to the storage."""
+
+    model = Attachment
+    fk_name = "message"
+    extra = 0
+    can_delete = False
+    fields = ["download", "content_type", "human_size", "uploaded_by", "created_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("file name"))
+    def download(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("attachments:download", args=[obj.pk]), obj.filename)
+
+    @admin.display(description=_("size"))
+    def human_size(self, obj):
+        return filesizeformat(obj.size)
+
+
+class TicketAttachmentInline(AttachmentInline):
+    fk_name = "ticket"
+    fields = ["download", "message", "content_type", "human_size", "uploaded_by", "created_at"]
+    readonly_fields = fields
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
@@ -258,6 +296,7 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     autocomplete_fields = ["related_object", "owner", "approver", "observers"]
+    inlines = [TicketAttachmentInline]
     always_readonly = [
         "reference",
         "description",
@@ -394,8 +433,10 @@ class TicketAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
 
     def save_related(self, request, form, formsets, change):
-        # Observers were saved by ticket_set_people in save_model; there are no editable inlines.
-        pass
+        # Observers were saved by ticket_set_people in save_model; the one inline (files) is read-only:
+        # saving it changes nothing but lets the admin write its change message.
+        for formset in formsets:
+            formset.save()
 
     def response_change(self, request, obj):
         if getattr(request, "_opsdesk_ticket_error", False):
@@ -427,6 +468,7 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(ViewOnlyAdmin):
+    inlines = [AttachmentInline]
     list_display = ["created_at", "ticket", "kind", "channel", "author", "customer", "excerpt"]
     list_filter = ["kind", "channel", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["body", "ticket__title", "customer__name"]
@@ -469,9 +511,16 @@ class IntakeChannelAdmin(admin.ModelAdmin):
     list_filter = ["channel", "is_active"]
     search_fields = ["name"]
     list_select_related = ["default_queue", "default_type"]
-    fields = ["name", "channel", "default_queue", "default_type", "is_active", "token", "revoked_at", "created_at"]
-    readonly_fields = ["token", "revoked_at", "created_at"]
-    actions = ["issue_new_token", "revoke"]
+    fields = [
+        "name", "channel", "default_queue", "default_type", "is_active", "token", "revoked_at", "created_at",
+        "email_address", "reply_url", "reply_signing",
+    ]
+    readonly_fields = ["token", "revoked_at", "created_at", "reply_signing"]
+    actions = ["issue_new_token", "issue_reply_secret", "revoke"]
+
+    @admin.display(description=_("reply signing secret"))
+    def reply_signing(self, obj):
+        return _("set (shown once when issued)") if obj and obj.reply_secret else "—"
 
     @admin.display(description=_("token"))
     def token(self, obj):
@@ -479,9 +528,28 @@ class IntakeChannelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         token = None if change else obj.set_token()
+        secret = obj.set_reply_secret() if obj.reply_url and not obj.reply_secret else None
         super().save_model(request, obj, form, change)
         if token is not None:
             self._show_token(request, obj, token)
+        if secret is not None:
+            self._show_secret(request, obj, secret)
+
+    def _show_secret(self, request, channel, secret):
+        self.message_user(
+            request,
+            _("Reply signing secret for “%(name)s”: %(secret)s — give it to the gateway now, it will not be shown "
+              "again.") % {"name": channel.name, "secret": secret},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Issue a new reply signing secret (the old one stops verifying)"),
+                  permissions=["change"])
+    def issue_reply_secret(self, request, queryset):
+        for channel in queryset.order_by("name"):
+            secret = channel.set_reply_secret()
+            channel.save(update_fields=["reply_secret"])
+            self._show_secret(request, channel, secret)
 
     def _show_token(self, request, channel, token):
         self.message_user(

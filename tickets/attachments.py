@@ -73,6 +73,11 @@ def _extension(name: str) -> str:
 
 def check(files: Sequence[IncomingFile]) -> None:
     """Raise ``ValidationError`` naming every file that breaks a limit; return quietly otherwise."""
+    check_sizes([(file.filename, len(file.content)) for file in files])
+
+
+def check_sizes(files: Sequence[tuple[str, int]]) -> None:
+    """``check`` on ``(file name, size)`` pairs: an upload or a base64 string is judged before it is read."""
     errors: list[str] = []
     max_files = int(settings.ATTACHMENT_MAX_FILES)
     max_file = int(settings.ATTACHMENT_MAX_FILE_BYTES)
@@ -81,9 +86,8 @@ def check(files: Sequence[IncomingFile]) -> None:
     if len(files) > max_files:
         errors.append(_("At most %(count)d files can be attached to one message.") % {"count": max_files})
     total = 0
-    for file in files:
-        name = clean_filename(file.filename)
-        size = len(file.content)
+    for filename, size in files:
+        name = clean_filename(filename)
         total += size
         if size == 0:
             errors.append(_("“%(name)s” is empty.") % {"name": name})
@@ -101,6 +105,20 @@ def check(files: Sequence[IncomingFile]) -> None:
         )
     if errors:
         raise ValidationError(errors, code="attachment")
+
+
+def limits_text() -> str:
+    """The limits in a sentence, shown beside every file field and in the API's documentation."""
+    return _("Up to %(count)d files, %(file)s each, %(total)s in all.") % {
+        "count": int(settings.ATTACHMENT_MAX_FILES),
+        "file": filesizeformat(int(settings.ATTACHMENT_MAX_FILE_BYTES)),
+        "total": filesizeformat(int(settings.ATTACHMENT_MAX_MESSAGE_BYTES)),
+    }
+
+
+def history_names(files: Sequence[IncomingFile]) -> dict:
+    """What the history row of a message says of its files: ``{"attachments": [stored names]}``, or nothing."""
+    return {"attachments": [clean_filename(f.filename) for f in files]} if files else {}
 
 
 def attach(message: Message, files: Iterable[IncomingFile], *, by=None) -> list[Attachment]:

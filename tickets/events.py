@@ -23,6 +23,7 @@ __all__ = [
     "BlockingReasonChanged",
     "CustomerWrote",
     "DeadlineChanged",
+    "PublicMessageDelivered",
     "PublicReplyAdded",
     "Reclassified",
     "StatusChanged",
@@ -97,7 +98,29 @@ class BlockingReasonChanged:
 
 @dataclass(frozen=True)
 class PublicReplyAdded:
-    """A public reply that counts as a response was written (``first``: the first one)."""
+    """A public message to the customer was written and is on its way (delivery decides when it counts).
+
+    ``first``: no earlier public reply that counts was written; ``counts_as_response``: ``False`` for an
+    automatic apology of an escalation (it stops no clock). The first-response clock stops only when
+    the message is delivered (``PublicMessageDelivered``).
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    message: Any
+    first: bool
+    counts_as_response: bool = True
+
+
+@dataclass(frozen=True)
+class PublicMessageDelivered:
+    """A public message that counts as a response left through the customer's channel (``at``: the sending instant).
+
+    ``first``: the ticket's first delivered response; ``message``: the message (its ``sent_at`` is ``at``).
+    Published by ``tickets.delivery.message_delivered`` when the mail server accepted it, the gateway took
+    it, or an agent logged a reply given by phone.
+    """
 
     ticket: Any
     actor: Any

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateTimeField
 from tickets import access, selectors
+from tickets.attachments import IncomingFile, check_sizes, limits_text
 from tickets.models import (
     Channel,
     Customer,
@@ -37,7 +38,41 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_LOCAL)
 
 
-class ReplyForm(forms.Form):
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.Field):
+    """Several files in one multipart field (``attachments``), as ``tickets.attachments.IncomingFile`` values.
+
+    The limits are judged on the uploads' sizes before any is read (``check_sizes``); a refused
+    file makes the whole form invalid, with one message per problem naming the file.
+    """
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Files"))
+        super().__init__(**kwargs)
+
+    def to_python(self, data) -> list[IncomingFile]:
+        uploads = [upload for upload in (data or []) if upload is not None and hasattr(upload, "read")]
+        check_sizes([(upload.name or "", upload.size or 0) for upload in uploads])
+        return [IncomingFile.from_upload(upload) for upload in uploads]
+
+
+class WithAttachments(forms.Form):
+    """A form with an ``attachments`` field whose help text states the limits of the settings in force."""
+
+    attachments = AttachmentsField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = limits_text()
+
+
+class ReplyForm(WithAttachments):
     body = forms.CharField(
         label=_("Reply to the customer"),
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("The customer will see this message.")}),
@@ -45,7 +80,17 @@ class ReplyForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class LoggedCallForm(forms.Form):
+    """A reply given by phone, written down: the customer was answered when it is saved (channels.views)."""
+
+    body = forms.CharField(
+        label=_("Answered by phone"),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What you told the customer on the phone.")}),
+        error_messages={"required": _("Write down what you told the customer.")},
+    )
+
+
+class NoteForm(WithAttachments):
     body = forms.CharField(
         label=_("Internal note"),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Only colleagues see notes.")}),
@@ -123,7 +168,7 @@ class TriageForm(forms.Form):
     )
 
 
-class TicketCreateForm(forms.Form):
+class TicketCreateForm(WithAttachments):
     """A ticket taken from a phone call (or any other channel) by a dispatcher."""
 
     customer = forms.ModelChoiceField(

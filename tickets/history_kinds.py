@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 
 from tickets import history, sentences
 from tickets.models import Channel, Priority, Status
@@ -18,14 +18,14 @@ from tickets.models import Channel, Priority, Status
 
 def _created(e, who, lk, ticket) -> str:
     if e.data.get("internal"):
-        return _("%(who)s created the internal task in %(queue)s.") % {
+        return _with_files(e, _("%(who)s created the internal task in %(queue)s.") % {
             "who": who, "queue": lk.queue(e.data.get("queue")),
-        }
-    return _("%(who)s created the ticket in %(queue)s (channel: %(channel)s).") % {
+        })
+    return _with_files(e, _("%(who)s created the ticket in %(queue)s (channel: %(channel)s).") % {
         "who": who,
         "queue": lk.queue(e.data.get("queue")),
         "channel": sentences.label(Channel, e.data.get("channel")),
-    }
+    })
 
 
 def _assigned(e, who, lk, ticket) -> str:
@@ -100,21 +100,50 @@ def _reason_changed(e, who, lk, ticket) -> str:
     }
 
 
+def _with_files(e, sentence: str) -> str:
+    names = e.data.get("attachments") or ()
+    if not names:
+        return sentence
+    return sentence + " " + ngettext("File: %(names)s.", "Files: %(names)s.", len(names)) % {"names": ", ".join(names)}
+
+
 def _replied(e, who, lk, ticket) -> str:
     if e.data.get("first"):
-        return _("%(who)s replied to the customer (first response).") % {"who": who}
-    return _("%(who)s replied to the customer.") % {"who": who}
+        return _with_files(e, _("%(who)s replied to the customer (first response).") % {"who": who})
+    return _with_files(e, _("%(who)s replied to the customer.") % {"who": who})
+
+
+_ROUTES = {
+    "email": lambda: _("by email"),
+    "gateway": lambda: _("through the gateway"),
+    "phone": lambda: _("by phone (logged call)"),
+}
+
+
+def _route(e) -> str:
+    return _ROUTES.get(e.data.get("route"), lambda: e.data.get("route") or "")()
+
+
+def _reply_delivered(e, who, lk, ticket) -> str:
+    if e.data.get("first"):
+        return _("The reply reached the customer %(route)s (first response).") % {"route": _route(e)}
+    return _("The reply reached the customer %(route)s.") % {"route": _route(e)}
+
+
+def _reply_failed(e, who, lk, ticket) -> str:
+    return _("The reply could not be delivered %(route)s: %(error)s") % {"route": _route(e),
+                                                                       "error": e.data.get("error", "")}
 
 
 def _noted(e, who, lk, ticket) -> str:
-    return _("%(who)s added an internal note.") % {"who": who}
+    return _with_files(e, _("%(who)s added an internal note.") % {"who": who})
 
 
 def _customer_wrote(e, who, lk, ticket) -> str:
-    return _("%(customer)s wrote (%(channel)s).") % {
+    return _with_files(e, _("%(customer)s wrote (%(channel)s).") % {
         "customer": ticket.customer.name if ticket is not None else _("The customer"),
         "channel": sentences.label(Channel, e.data.get("channel")),
-    }
+    })
 
 
 def _next_step(e, who, lk, ticket) -> str:
@@ -170,12 +199,13 @@ def _deadline_overridden(e, who, lk, ticket) -> str:
 
 PERSON = history.PERSON
 INSTANT = history.INSTANT
+FILES = "names of the files attached to the message (absent without files)"
 
 KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.created": ({
         "channel": "channel code", "queue": "queue slug", "priority": "priority number", "deadline": INSTANT,
         "deadline_source": "'sla' when the SLA gave the deadline", "demo_seed": "demo data: generator seed",
-        "demo_index": "demo data: ticket index", "internal": "true for an internal task",
+        "demo_index": "demo data: ticket index", "attachments": FILES, "internal": "true for an internal task",
     }, ("channel", "queue", "priority", "deadline"), _created),
     "ticket.assigned": ({"performer": PERSON, "previous": PERSON + " or null"}, ("performer",), _assigned),
     "ticket.unassigned": ({"previous": PERSON, "reason": "free text"}, ("previous",), _unassigned),
@@ -190,10 +220,18 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     }, ("from", "to"), _status),
     "ticket.reason_changed": ({"previous": "reason code or null", "reason": "reason code", "comment": "free text"},
                               ("reason",), _reason_changed),
-    "ticket.replied": ({"message": "message id", "first": "the first public reply", "automatic": "sent by the system"},
+    "ticket.replied": ({"message": "message id", "first": "the first public reply", "automatic": "sent by the system",
+                        "attachments": FILES},
                        ("message",), _replied),
-    "ticket.noted": ({"message": "message id"}, ("message",), _noted),
-    "ticket.customer_wrote": ({"message": "message id", "channel": "channel code"}, ("message",), _customer_wrote),
+    "ticket.reply_delivered": ({
+        "message": "message id", "route": "email, gateway or phone", "first": "the first response delivered",
+        "delay": "seconds from the click to the sending instant", "automatic": "sent by the system",
+    }, ("message", "route"), _reply_delivered),
+    "ticket.reply_failed": ({"message": "message id", "route": "email, gateway or none", "error": "why"},
+                            ("message", "route"), _reply_failed),
+    "ticket.noted": ({"message": "message id", "attachments": FILES}, ("message",), _noted),
+    "ticket.customer_wrote": ({"message": "message id", "channel": "channel code", "attachments": FILES}, ("message",),
+                              _customer_wrote),
     "ticket.next_step_set": ({"text": "what happens next", "due": INSTANT}, ("text",), _next_step),
     "ticket.updated": ({"changes": "{field: {from, to}} (queue and type as slugs)"}, ("changes",), _updated),
     "ticket.deadline_overridden": ({"previous": INSTANT, "to": INSTANT, "reason": "free text"},

@@ -12,10 +12,12 @@ from django.db.models import Q, QuerySet
 
 from tickets import access
 from tickets.models import (
+    Attachment,
     BlockingReason,
     Customer,
     Queue,
     QueueMembership,
+    Ticket,
     TicketType,
 )
 
@@ -86,3 +88,18 @@ def customer_search(term: str, *, limit: int = 10) -> list[Customer]:
     if len(digits) >= 3:
         condition |= Q(phone__contains=digits)
     return list(Customer.objects.filter(condition).select_related("vip_tier").order_by("name")[:limit])
+
+
+def attachment_for(user, pk) -> Attachment | None:
+    """The attachment ``user`` may download: its ticket is visible to them, and a note's file only to staff
+    who read notes (``access.can_see_notes``); ``None`` otherwise (the view answers 404 either way)."""
+    attachment = (
+        Attachment.objects.select_related("message")
+        .filter(pk=pk, ticket__in=Ticket.objects.visible_to(user).values("pk"))
+        .first()
+    )
+    if attachment is None:
+        return None
+    if attachment.message.kind == attachment.message.Kind.INTERNAL_NOTE and not access.can_see_notes(user):
+        return None
+    return attachment

@@ -8,10 +8,11 @@ immutable ``TicketEvent`` saying who did what. Domain errors are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,12 +22,17 @@ from core.locks import lock as _lock
 from core.people import iso as _iso
 from core.people import user_ref as _user_ref
 from tickets import access, events, ports
+from tickets.attachments import IncomingFile, attach, check
+from tickets.attachments import history_names as _file_names
+from tickets.customers import customer_find, customer_find_or_create, internal_customer, normalize_phone  # noqa: F401 (re-exported)
+from tickets.errors import TicketError
 from tickets.history import record
 from tickets.models import (
     CLOSED_STATUSES,
     BlockingReason,
     Channel,
     Customer,
+    DeliveryStatus,
     IntakeChannel,
     Message,
     Priority,
@@ -39,8 +45,19 @@ from tickets.models import (
 )
 
 
-class TicketError(Exception):
-    """A domain rule was broken; the message is shown to the user as is."""
+class AttachmentsRefused(TicketError):
+    """A file broke a limit (``tickets.attachments.check``); ``reasons`` name each file. Nothing was saved."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(" ".join(reasons))
+        self.reasons = list(reasons)
+
+
+def _check_files(files: Sequence[IncomingFile]) -> None:
+    try:
+        check(files)
+    except ValidationError as error:
+        raise AttachmentsRefused(error.messages) from error
 
 
 def check_date_in_range(value) -> None:
@@ -80,52 +97,6 @@ def allowed_statuses(ticket: Ticket) -> list[str]:
 
 
 
-# --- Customers --------------------------------------------------------------------
-
-
-def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "", language: str = "") -> Customer:
-    """The customer with this email (or else phone); a first-time sender becomes a new customer."""
-    email = (email or "").strip().lower()
-    phone = normalize_phone(phone)
-    if not email and not phone:
-        raise TicketError(_("A customer needs an email or a phone number."))
-    customer = customer_find(email=email, phone=phone)
-    if customer is not None:
-        return customer
-    fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
-    if language in ("ru", "en"):
-        fields["language"] = language
-    return Customer.objects.create(**fields)
-
-
-def internal_customer() -> Customer:
-    """The one record internal tasks point to instead of a customer (created on first use)."""
-    customer = Customer.objects.filter(is_internal=True).first()
-    if customer is None:
-        customer, _created = Customer.objects.get_or_create(is_internal=True, defaults={"name": "OpsDesk"})
-    return customer
-
-
-def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
-    """The existing customer with this email (case-insensitive), or else this phone; never creates one."""
-    email = (email or "").strip()
-    phone = normalize_phone(phone)
-    customer = None
-    if email:
-        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
-    if customer is None and phone:
-        customer = Customer.objects.filter(phone=phone).first()
-    return customer
-
-
-def normalize_phone(phone: str) -> str:
-    phone = (phone or "").strip()
-    if not phone:
-        return ""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return ("+" + digits) if digits else ""
-
-
 # --- Creation ---------------------------------------------------------------------
 
 
@@ -152,6 +123,7 @@ def ticket_create(
     requester_user=None,
     requester_queue: Queue | None = None,
     follow_up_of: Ticket | None = None,
+    attachments: Sequence[IncomingFile] = (),
 ) -> Ticket:
     """Open a ticket; the description becomes the customer's first message.
 
@@ -171,6 +143,7 @@ def ticket_create(
     if internal:
         customer = internal_customer()
         observers = {*observers, *([requester_user] if requester_user is not None else [])}
+    _check_files(attachments)
     if ticket_type is None and classified_by is None:
         classified_by = ports.classify(title, description)
     if ticket_type is None and classified_by is not None:
@@ -216,12 +189,14 @@ def ticket_create(
         deadline=ticket.deadline.isoformat() if ticket.deadline else None,
         **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
         **({"internal": True} if internal else {}),
+        **_file_names(attachments),
     )
-    if description.strip() and internal:
-        Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
-                               created_at=now)
-    elif description.strip():
-        Message.objects.create(
+    if internal and (description.strip() or attachments):  # the request is a note: there is no customer
+        note = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
+                                      created_at=now)
+        attach(note, attachments, by=actor)
+    elif description.strip() or attachments:
+        first = Message.objects.create(
             ticket=ticket,
             kind=Message.Kind.INBOUND,
             channel=channel,
@@ -232,6 +207,7 @@ def ticket_create(
             external_id=external_id,
             created_at=now,
         )
+        attach(first, attachments, by=actor)
     if classified_by is not None and ticket_type == classified_by.ticket_type:
         events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
     if performer is not None:
@@ -407,37 +383,47 @@ def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: st
 
 @transaction.atomic
 def ticket_reply(
-    ticket: Ticket, *, body: str, actor, channel: str = Channel.PORTAL, counts_as_response: bool = True
+    ticket: Ticket,
+    *,
+    body: str,
+    actor,
+    channel: str = Channel.PORTAL,
+    counts_as_response: bool = True,
+    refuse_undeliverable: bool = False,
+    attachments: Sequence[IncomingFile] = (),
 ) -> Message:
-    """A public reply to the customer. The first one stops the first-response clock.
+    """A public reply to the customer, stored "sending": ``channels`` delivers it (``PublicReplyAdded``).
 
-    ``counts_as_response=False`` (an automatic apology sent by an escalation) is recorded and
-    shown to the customer but is not a response: it stops no clock and changes no status.
+    The first-response clock stops when it is delivered (``tickets.delivery.message_delivered``), not
+    here; the status change of a performer's reply (assigned → in progress) happens here.
+    ``counts_as_response=False`` (an automatic apology sent by an escalation) stops no clock and changes
+    no status. ``refuse_undeliverable``: refuse when no channel can carry it (``ports.reply_route``).
     """
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The reply is empty."))
+    _check_files(attachments)
     _lock(ticket)
     if ticket.kind == TicketKind.INTERNAL:
         raise TicketError(_("An internal task has no customer to reply to: add an internal note instead."))
     if ticket.status == Status.CANCELED:
         raise TicketError(_("A canceled ticket cannot be answered."))
+    if refuse_undeliverable and channel != Channel.PHONE and not ports.reply_route(ticket):
+        raise TicketError(_("No channel can carry a reply to this customer (no email address, no reply URL). If you "
+                            "answered by phone, record it as a logged call."))
     now = timezone.now()
-    message = Message.objects.create(
-        ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor, body=body, created_at=now
-    )
+    message = Message.objects.create(ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor,
+                                     body=body, created_at=now, delivery_status=DeliveryStatus.SENDING)
+    attach(message, attachments, by=actor)
+    first = counts_as_response and ticket.first_public_reply_at is None
+    extra = {} if counts_as_response else {"automatic": True}
+    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first, **extra,
+           **_file_names(attachments))
+    events.publish(events.PublicReplyAdded(ticket=ticket, actor=actor, at=now, message=message, first=first,
+                                           counts_as_response=counts_as_response))
     fields = ["updated_at"]
-    if not counts_as_response:
-        record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=False, automatic=True)
-        ticket.save(update_fields=fields)
-        return message
-    first = ticket.first_public_reply_at is None
-    if first:
-        ticket.first_public_reply_at = now
-        fields.append("first_public_reply_at")
-    record(ticket, "ticket.replied", actor, at=now, message=message.pk, first=first)
-    events.publish(events.PublicReplyAdded(ticket=ticket, actor=actor, at=now, message=message, first=first))
-    if ticket.status == Status.ASSIGNED and actor is not None and actor.pk == ticket.performer_id:
+    performer_replied = actor is not None and actor.pk == ticket.performer_id
+    if counts_as_response and ticket.status == Status.ASSIGNED and performer_replied:
         _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
         fields += ["status", "status_changed_at", "blocking_reason"]
     ticket.save(update_fields=fields)
@@ -445,13 +431,15 @@ def ticket_reply(
 
 
 @transaction.atomic
-def ticket_add_note(ticket: Ticket, *, body: str, actor) -> Message:
+def ticket_add_note(ticket: Ticket, *, body: str, actor, attachments: Sequence[IncomingFile] = ()) -> Message:
     """An internal note: colleagues see it, the customer does not, and it stops no clock."""
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The note is empty."))
+    _check_files(attachments)
     message = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=body)
-    record(ticket, "ticket.noted", actor, message=message.pk)
+    attach(message, attachments, by=actor)
+    record(ticket, "ticket.noted", actor, message=message.pk, **_file_names(attachments))
     return message
 
 
@@ -463,8 +451,10 @@ def ticket_receive_customer_message(
     channel: str,
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
+    attachments: Sequence[IncomingFile] = (),
 ) -> Message:
     """A customer wrote. A ticket waiting for the customer goes back to work; a done one reopens."""
+    _check_files(attachments)
     _lock(ticket)
     message = Message.objects.create(
         ticket=ticket,
@@ -475,7 +465,8 @@ def ticket_receive_customer_message(
         intake_channel=intake_channel,
         external_id=external_id,
     )
-    record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel)
+    attach(message, attachments)
+    record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel, **_file_names(attachments))
     reason = ticket.blocking_reason
     waits_for_customer = ticket.status == Status.WAITING and reason is not None and reason.waits_for_customer
     if waits_for_customer or ticket.status == Status.DONE:

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("escalations", "0009_merge_0008_bilingual_names_0008_level_name_optional"),
         ("sla", "0004_bilingual_names"),
-        ("tickets", "0011_internal_tasks"),
+        ("tickets", "0012_internal_tasks"),
     ]
 
     operations = [

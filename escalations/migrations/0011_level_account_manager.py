@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("escalations", "0010_firing_once_per_ticket"),
-        ("tickets", "0011_internal_tasks"),
+        ("tickets", "0012_internal_tasks"),
     ]
 
     operations = [

@@ -15,8 +15,9 @@ from reports import clockfigures
 from reports.dashboard.breakdowns import breakdown, dimension_label
 from reports.dashboard.clocks import ClockStats, clock_stats, stopped_clocks
 from reports.dashboard.common import KINDS, NOT_SEEDED, Kind, clock_records, period_params, ticket_list_url
+from reports.dashboard.scoping import in_scope
 from reports.tabular.report import Report, Section, table
-from tickets.models import WaitSegment
+from tickets.models import TicketEvent, WaitSegment
 
 BREAKDOWN_COLUMNS = [
     ("name", gettext_lazy("Group"), "text"),
@@ -58,6 +59,14 @@ def sla_report(scope, period, form) -> Report:
         columns = [(BREAKDOWN_COLUMNS[0][0], dimension_label(name), "text"), *BREAKDOWN_COLUMNS[1:]]
         report.sections.append(Section(name, _("By %(dimension)s") % {"dimension": dimension_label(name).lower()},
                                        table(rows, columns, prefix=f"{name}-")))
+    report.sections.append(Section("sending", _("First replies: from the click to the sending instant"),
+                                   table([sending_delays(scope, period)], [
+        ("total", _("First replies sent"), "int"), ("delayed", _("Sent a minute or more after the click"), "int"),
+        ("average", _("Average sending delay"), "dur"), ("longest", _("Longest sending delay"), "dur"),
+    ], prefix="sending-"), note=_(
+        "First response stops when the reply leaves (the mail server accepted it, the gateway took it, or a "
+        "call was logged), not when it was written: this is the time replies waited in the outbox."
+    )))
     report.sections.append(Section("breaches", _("Breaches and their cause"), table(breaches(scope, period), [
         ("ticket", _("Ticket"), "text", "url"), ("title", _("Title"), "text"), ("clock", _("Clock"), "text"),
         ("overdue", _("Overdue"), "dur"), ("cause", _("Cause"), "text"),
@@ -66,6 +75,20 @@ def sla_report(scope, period, form) -> Report:
         "escalation (automatic or by hand) if there was one; otherwise none. The 100 largest breaches."
     )))
     return report
+
+
+def sending_delays(scope, period) -> dict:
+    """The first replies delivered in the period (``ticket.reply_delivered``, first): click → sent, in seconds
+    (calendar time: the outbox waits whatever the calendar says)."""
+    rows = in_scope(TicketEvent.objects.filter(kind="ticket.reply_delivered", data__first=True,
+                                               created_at__gte=period.start, created_at__lt=period.end), scope)
+    delays = [float(d or 0) for d in rows.values_list("data__delay", flat=True)]
+    return {
+        "total": len(delays),
+        "delayed": sum(1 for d in delays if d >= 60),
+        "average": sum(delays) / len(delays) if delays else None,
+        "longest": max(delays) if delays else None,
+    }
 
 
 class Worst(NamedTuple):

@@ -37,6 +37,7 @@ def sla_panel(ticket):
         "policy": policy,
         "calendar": calendar,
         "history": selectors.ticket_sla_history(ticket) if clocks or ticket.sla_clocks.all() else [],
+        "sending_delay": selectors.first_reply_sending_delay(ticket) if clocks else None,
     }
 
 

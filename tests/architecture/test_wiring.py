@@ -26,7 +26,7 @@ from tickets.models import TicketEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("core", "tickets", "sla", "notifications", "routing", "deferrals", "escalations", "reports", "intake",
-        "portal", "opsdesk")
+        "channels", "portal", "opsdesk")
 
 EXPECTED_TABLE = [
     ("TicketCreated", ["sla.handlers.start_clocks"]),
@@ -34,7 +34,8 @@ EXPECTED_TABLE = [
     ("TicketQueued", ["routing.handlers.route"]),
     ("StatusChanged", ["sla.handlers.follow_status", "sla.handlers.record_wait"]),
     ("BlockingReasonChanged", ["sla.handlers.follow_reason", "sla.handlers.record_wait"]),
-    ("PublicReplyAdded", ["sla.handlers.stop_on_reply"]),
+    ("PublicReplyAdded", ["channels.handlers.deliver_reply"]),
+    ("PublicMessageDelivered", ["sla.handlers.stop_on_reply"]),
     ("CustomerWrote", ["sla.handlers.customer_wrote"]),
     ("Reclassified", ["routing.handlers.learn_from_correction", "sla.handlers.rematch"]),
     ("DeadlineChanged", ["sla.handlers.follow_deadline"]),
@@ -43,6 +44,7 @@ EXPECTED_TABLE = [
 EXPECTED_PROVIDERS = [
     ("tickets.classify", "routing.assignment.classify_text"),
     ("sla.escalation_planner", "escalations.planner.LadderPlanner"),
+    ("tickets.reply_route", "channels.routes.reply_route"),
 ]
 
 

@@ -47,6 +47,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
     expect(page.locator("#customer-matches")).to_contain_text("Nobody matches")
     page.fill("#id_customer_name", "Aigerim Sadykova")
     page.fill("#id_customer_phone", "+7 701 555 11 22")
+    page.fill("#id_customer_email", "aigerim@example.kz")  # a written reply needs a way to her
     page.fill("#id_title", "Washing machine leaks")
     page.fill("#id_description", "Water under the machine since Monday. Order A-1001.")
     page.select_option("#id_related_kind", "order")
@@ -117,6 +118,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
         "Dina Dispatcher assigned the ticket to Erlan Engineer.",
         "Dina Dispatcher changed the status from “New” to “Assigned”.",
         "Erlan Engineer replied to the customer (first response).",
+        "The reply reached the customer by email (first response).",
         "Erlan Engineer's reply moved the ticket from “Assigned” to “In progress”.",
         "Erlan Engineer changed the status from “In progress” to “Waiting for external action”: "
         "Waiting for the customer.",
@@ -125,7 +127,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
         "Erlan Engineer changed the status from “In progress” to “Done”.",
     ):
         expect(history).to_contain_text(sentence)
-    assert history.locator("time").count() == ticket.events.count() == 9
+    assert history.locator("time").count() == ticket.events.count() == 10
     ticket.refresh_from_db()
     assert ticket.status == Status.DONE and ticket.first_public_reply_at is not None
     assert problems == []  # no CSP violation or script error on the way

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from channels import outbox
 from escalations import access as case_access
 from escalations import case_rules, cases
 from escalations.models import (
@@ -154,11 +155,12 @@ def test_a_public_update_is_a_public_reply_on_each_affected_ticket(case, owner, 
                                due=timezone.now() + timedelta(hours=2))
     update = cases.case_post_update(case, actor=owner, body="We found the cause.", public=True, token="abc")
     assert update.replies == 3
+    assert outbox.deliver_pending()["sent"] == 3  # delivered like any reply (channels.outbox)
     for ticket in outage:
         reply = ticket.messages.get(kind=Message.Kind.PUBLIC_REPLY)
         assert reply.body == "We found the cause." and reply.author == owner
         ticket.refresh_from_db()
-        assert ticket.first_public_reply_at is not None  # it counts as a response
+        assert ticket.first_public_reply_at is not None  # delivered, it counts as a response
     assert not task.messages.filter(kind=Message.Kind.PUBLIC_REPLY).exists()  # tasks are internal
 
 

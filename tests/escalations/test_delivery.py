@@ -11,6 +11,7 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
+from core import outbox
 from notifications import channels, delivery
 from notifications.channels import DeliveryError, PermanentFailure
 from notifications.models import Delivery, Urgency
@@ -63,16 +64,16 @@ def test_on_sqlite_the_conditional_update_loses_to_a_worker_that_claimed_in_betw
     if connection.vendor != "sqlite":
         pytest.skip("the conditional-update claim is the SQLite path")
     important(engineer)
-    original = delivery._candidate_ids
+    original = outbox._candidate_ids
     rival: list = []
 
     def interleaved(due, limit):
         ids = original(due, limit)
-        monkeypatch.setattr(delivery, "_candidate_ids", original)
+        monkeypatch.setattr(outbox, "_candidate_ids", original)
         rival.extend(delivery.claim_due(now=datetime.now(UTC)))  # another worker wins the race here
         return ids
 
-    monkeypatch.setattr(delivery, "_candidate_ids", interleaved)
+    monkeypatch.setattr(outbox, "_candidate_ids", interleaved)
     mine = delivery.claim_due(now=datetime.now(UTC))
     assert mine == [] and len(rival) == 1
     assert Delivery.objects.get().claim_token == rival[0].claim_token

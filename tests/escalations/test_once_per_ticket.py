@@ -101,7 +101,7 @@ def test_a_customers_thank_you_never_drives_the_resolution_ladder(calendar, queu
         sla_policies=[policy],
     )
     ticket = open_ticket(MONDAY_10, queue, engineer)
-    services.ticket_reply(ticket, body="On it.", actor=engineer)
+    services.ticket_reply(ticket, body="On it.", actor=engineer, channel="phone")  # a logged call: answered now
     with time_machine.travel(at(0, 30), tick=False):
         services.ticket_receive_customer_message(ticket, body="Thank you!", channel="email")
     run(at(1, 31))  # the next reply is late: its own level, not the resolution ladder's head of department

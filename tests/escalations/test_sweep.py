@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from channels import outbox
 from escalations import sweep as sweep_module
 from escalations.defaults import DEFAULT_LADDER, install_default_ladders
 from escalations.demo import arm_clocks
@@ -163,6 +164,7 @@ def test_stopping_a_clock_clears_its_next_escalation(shop, queue, engineer):
     ticket = open_ticket(MONDAY_10, queue, engineer)
     with time_machine.travel(at(0, 20), tick=False):
         services.ticket_reply(ticket, body="On it", actor=engineer)
+        outbox.deliver_pending()  # first response stops when the reply leaves
     assert fr_clock(ticket).next_escalation_at is None
     assert run(at(5))["fired"] == 0
 

@@ -163,3 +163,8 @@ def viewer(manager):
     manager.profile.save()
     return manager
 
+
+
+@pytest.fixture(autouse=True)
+def _replies_reach_the_customer_at_once(replies_delivered_at_once):
+    """Here a reply counts the instant it is written; tests/channels/ covers delivery later than the click."""

@@ -62,3 +62,8 @@ def at(time_machine):
         time_machine.move_to(almaty(*fields), tick=False)
 
     return move
+
+
+@pytest.fixture(autouse=True)
+def _replies_reach_the_customer_at_once(replies_delivered_at_once):
+    """Here a reply counts the instant it is written; tests/channels/ covers delivery later than the click."""

@@ -23,7 +23,8 @@ from tests.factories import (
     VipTierFactory,
 )
 from tickets import services
-from tickets.models import IntakeChannel, Message, RelatedObject, Ticket, TicketEvent, hash_token
+from tickets.attachments import IncomingFile
+from tickets.models import Attachment, IntakeChannel, Message, RelatedObject, Ticket, TicketEvent, hash_token
 
 User = get_user_model()
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -379,3 +380,16 @@ def test_the_direct_manager_is_edited_on_the_user_page(client, superuser, manage
     assert response.status_code == 302, response.context["adminform"].form.errors
     worker.profile.refresh_from_db()
     assert worker.profile.manager == manager
+
+
+def test_attachments_are_listed_read_only_on_the_message_and_ticket_pages(client, superuser, full_ticket, engineer):
+    message = services.ticket_add_note(
+        full_ticket, body="Scan", actor=engineer, attachments=[IncomingFile("Акт.pdf", "application/pdf", b"%PDF")]
+    )
+    download = reverse("attachments:download", args=[message.attachments.get().pk])
+    client.force_login(superuser)
+    for url in (reverse("admin:tickets_message_change", args=[message.pk]), change_url(full_ticket)):
+        html = client.get(url).content.decode()
+        assert f'<a href="{download}">Акт.pdf</a>' in html
+        assert 'type="file"' not in html and "/media/" not in html
+    assert not admin.site.is_registered(Attachment)  # no upload or edit through admin

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,20 @@ class IntakeChannel(models.Model):
         TicketType, verbose_name=_("default type"), on_delete=models.SET_NULL, null=True, blank=True
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Outbound (channels.outbox, docs/channels.md "Outbound delivery") ---------------------------
+    email_address = models.EmailField(
+        _("email address"),
+        blank=True,
+        help_text=_("Replies to customers of this channel are sent from this address (else DEFAULT_FROM_EMAIL)."),
+    )
+    reply_url = models.CharField(
+        _("reply URL"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("The gateway's callback: public replies are POSTed here as signed JSON (docs/api.md)."),
+    )
+    reply_secret = models.CharField(_("reply signing secret"), max_length=100, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -45,3 +60,8 @@ class IntakeChannel(models.Model):
         self.token_hash = hash_token(token)
         self.token_hint = token[:6]
         return token
+
+    def set_reply_secret(self) -> str:
+        """Store a new signing secret for reply callbacks and return it (the admin shows it once)."""
+        self.reply_secret = secrets.token_urlsafe(32)
+        return self.reply_secret

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0010_attachments_and_delivery"),
+        ("tickets", "0011_intake_channel_reply_callbacks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

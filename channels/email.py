@@ -1,0 +1,137 @@
+"""Replies to customers by email: subject in the customer's language, text and HTML parts, threading, files.
+
+``build(outbound)`` composes the message (no network); ``send(outbound)`` hands it to the Django email
+backend (``EMAIL_URL``). The Message-ID is made once, when the reply is queued, and kept on the outbox
+row, so a retried send carries the same one and the customer's mail client threads or deduplicates it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.utils import formataddr, make_msgid, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from channels.models import OutboundMessage
+from notifications.channels import DeliveryError, PermanentFailure
+from tickets.models import Channel, Message
+
+MAX_REFERENCES = 10
+
+
+def mail_domain() -> str:
+    """``CHANNELS_MAIL_DOMAIN``, else the domain of ``DEFAULT_FROM_EMAIL``."""
+    configured = getattr(settings, "CHANNELS_MAIL_DOMAIN", "")
+    if configured:
+        return configured
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "opsdesk.invalid"
+
+
+def new_message_id(message: Message) -> str:
+    """A fresh RFC 5322 Message-ID for ``message``: ``<…opsdesk-<ticket>-<message>@domain>``."""
+    return make_msgid(idstring=f"opsdesk-{message.ticket_id}-{message.pk}", domain=mail_domain())
+
+
+def _bracketed(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    return value if value.startswith("<") else f"<{value}>"
+
+
+def thread_ids(message: Message) -> list[str]:
+    """The Message-IDs of the customer's emails on the ticket, oldest first (the last one is replied to)."""
+    inbound = (
+        Message.objects.filter(
+            ticket_id=message.ticket_id, kind=Message.Kind.INBOUND, created_at__lte=message.created_at
+        )
+        .select_related("intake_channel")
+        .order_by("created_at", "pk")
+    )
+    ids = []
+    for item in inbound:
+        mail_id = item.mail_message_id
+        if not mail_id and item.external_id and item.intake_channel and item.intake_channel.channel == Channel.EMAIL:
+            mail_id = item.external_id
+        mail_id = _bracketed(mail_id)
+        if mail_id and mail_id not in ids:
+            ids.append(mail_id)
+    return ids[-MAX_REFERENCES:]
+
+
+def subject(ticket, language: str) -> str:
+    with translation.override(language):
+        return _("Your request [#%(id)d] %(title)s") % {"id": ticket.pk, "title": ticket.title}
+
+
+def sender(outbound: OutboundMessage) -> str:
+    """The intake channel's own address (the one the customer wrote to), else ``DEFAULT_FROM_EMAIL``."""
+    inbound = (
+        Message.objects.filter(
+            ticket_id=outbound.message.ticket_id, kind=Message.Kind.INBOUND, intake_channel__isnull=False
+        )
+        .exclude(intake_channel__email_address="")
+        .select_related("intake_channel")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if inbound is not None:
+        return formataddr((inbound.intake_channel.name, inbound.intake_channel.email_address))
+    return settings.DEFAULT_FROM_EMAIL
+
+
+def build(outbound: OutboundMessage) -> EmailMultiAlternatives:
+    message = outbound.message
+    ticket = message.ticket
+    customer = ticket.customer
+    language = customer.language or settings.LANGUAGE_CODE
+    context = {"message": message, "ticket": ticket, "customer": customer, "author": message.author}
+    with translation.override(language):
+        text = render_to_string("channels/email/reply.txt", context)
+        html = render_to_string("channels/email/reply.html", context)
+    headers = {"Message-ID": outbound.mail_message_id, "Auto-Submitted": "auto-replied"}
+    thread = thread_ids(message)
+    if thread:
+        headers["In-Reply-To"] = thread[-1]
+        headers["References"] = " ".join(thread)
+    email = EmailMultiAlternatives(
+        subject=subject(ticket, language),
+        body=text,
+        from_email=sender(outbound),
+        to=[formataddr((customer.name, customer.email))],
+        headers=headers,
+    )
+    email.attach_alternative(html, "text/html")
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    return email
+
+
+def _permanent(exc: Exception) -> bool:
+    """The server refused for good (5xx for the sender, every recipient or the data)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code >= 500 for code, _msg in exc.recipients.values())
+    if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return exc.smtp_code >= 500
+    return False
+
+
+def send(outbound: OutboundMessage) -> str:
+    """Hand the reply to the mail server; returns what it said. Raises ``DeliveryError`` / ``PermanentFailure``."""
+    if not outbound.message.ticket.customer.email:
+        raise PermanentFailure("the customer has no email address")
+    email = build(outbound)
+    try:
+        email.send(fail_silently=False)
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"[:500]
+        if _permanent(exc):
+            raise PermanentFailure(text) from None
+        raise DeliveryError(text) from None
+    return f"accepted for {outbound.message.ticket.customer.email}"

@@ -1,0 +1,88 @@
+"""The outbox mechanics every outbox shares: claim due rows once, back off, reclaim stuck rows.
+
+An outbox model (``notifications.Delivery``, ``channels.OutboundMessage``) has the columns
+``status`` (``pending`` → ``sending`` → ``sent`` | ``failed`` …), ``attempts``,
+``next_attempt_at``, ``claimed_at``, ``claim_token`` and ``last_error``. Rows are written in the
+transaction of the change that causes them and sent after commit by a worker:
+
+* **Claim.** On PostgreSQL the due rows are locked with ``SELECT … FOR UPDATE SKIP LOCKED`` and
+  marked ``sending`` in the same transaction, so concurrent workers take disjoint rows without
+  waiting on each other. On SQLite (one writer at a time) the claim is a conditional
+  ``UPDATE … SET status='sending' WHERE status='pending'``: a row another worker took is simply
+  not updated. Either way each claim stamps its own ``claim_token``; the worker sends only the
+  rows carrying it and writes the result back ``WHERE claim_token = …``, so a late worker never
+  overwrites a newer state.
+* **Backoff.** After the n-th failed attempt the row waits 1, 5, 25, 125 … minutes (capped).
+* **Reclaim.** A worker that died while sending leaves rows in ``sending``; after a timeout they
+  go back to ``pending`` (or ``failed`` when out of attempts).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import connections, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(attempts: int, *, cap: timedelta = MAX_BACKOFF) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: 1, 5, 25, 125 … minutes, at most ``cap``."""
+    return min(timedelta(minutes=5 ** max(0, min(attempts, 20) - 1)), cap)
+
+
+def claim(queryset: QuerySet, *, limit: int, order_by: tuple[str, ...] = ("next_attempt_at", "pk")) -> uuid.UUID | None:
+    """Move up to ``limit`` pending rows of ``queryset`` to ``sending`` for this worker.
+
+    Returns the claim token that the claimed rows carry (``None`` when nothing was claimed); rows
+    another worker holds or has already taken are never claimed.
+    """
+    token = uuid.uuid4()
+    model = queryset.model
+    db = queryset.db
+    due = queryset.filter(status=PENDING).order_by(*order_by)
+    changes = {"status": SENDING, "claim_token": token, "claimed_at": timezone.now(), "attempts": F("attempts") + 1}
+    claimed = 0
+    if connections[db].vendor == "postgresql":
+        with transaction.atomic(using=db):
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+            if ids:
+                claimed = model._default_manager.using(db).filter(pk__in=ids).update(**changes)
+    else:
+        ids = _candidate_ids(due, limit)
+        if ids:
+            # The conditional update is the claim: a row another worker took is no longer pending.
+            claimed = model._default_manager.using(db).filter(pk__in=ids, status=PENDING).update(**changes)
+    return token if claimed else None
+
+
+def _candidate_ids(due: QuerySet, limit: int) -> list[int]:
+    """Rows that look due; another worker may take them before our conditional update (SQLite)."""
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def reclaim_stale(queryset: QuerySet, *, now: datetime, timeout_seconds: int, max_attempts: int) -> tuple[int, int]:
+    """Rows of ``queryset`` stuck in ``sending`` longer than the timeout: fail those out of attempts,
+    put the others back to ``pending`` now. Returns ``(failed, reclaimed)``."""
+    cutoff = now - timedelta(seconds=timeout_seconds)
+    stale = queryset.filter(status=SENDING, claimed_at__lt=cutoff)
+    failed = stale.filter(attempts__gte=max_attempts).update(
+        status=FAILED, claim_token=None, last_error="the worker stopped while sending; no attempts left"
+    )
+    reclaimed = stale.update(
+        status=PENDING, claim_token=None, next_attempt_at=now, last_error="the worker stopped while sending; reclaimed"
+    )
+    return failed, reclaimed
+
+
+def enqueue_on_commit(task, *, using: str | None = None) -> None:
+    """Run ``task`` (a no-argument callable that enqueues a worker) once the transaction commits, once per
+    transaction."""
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block and any(entry[1] is task for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(task, using=using, robust=True)

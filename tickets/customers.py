@@ -1,0 +1,54 @@
+"""Customers: find one by email or phone, create a first-time sender, and the internal record.
+
+Re-exported by ``tickets.services`` (callers use ``services.customer_find_or_create``).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from tickets.errors import TicketError
+from tickets.models import Customer
+
+
+def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "", language: str = "") -> Customer:
+    """The customer with this email (or else phone); a first-time sender becomes a new customer."""
+    email = (email or "").strip().lower()
+    phone = normalize_phone(phone)
+    if not email and not phone:
+        raise TicketError(_("A customer needs an email or a phone number."))
+    customer = customer_find(email=email, phone=phone)
+    if customer is not None:
+        return customer
+    fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
+    if language in ("ru", "en"):
+        fields["language"] = language
+    return Customer.objects.create(**fields)
+
+
+def internal_customer() -> Customer:
+    """The one record internal tasks point to instead of a customer (created on first use)."""
+    customer = Customer.objects.filter(is_internal=True).first()
+    if customer is None:
+        customer, _created = Customer.objects.get_or_create(is_internal=True, defaults={"name": "OpsDesk"})
+    return customer
+
+
+def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
+    """The existing customer with this email (case-insensitive), or else this phone; never creates one."""
+    email = (email or "").strip()
+    phone = normalize_phone(phone)
+    customer = None
+    if email:
+        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
+    if customer is None and phone:
+        customer = Customer.objects.filter(phone=phone).first()
+    return customer
+
+
+def normalize_phone(phone: str) -> str:
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" + digits) if digits else ""
