@@ -151,6 +151,7 @@ def insert_rows(
     *,
     on_conflict: Sequence[str] = (),
     on_conflict_where: str = "",
+    ignore_conflicts: bool = False,
     returning: Sequence[str] = (),
     using: str = DEFAULT_DB_ALIAS,
 ) -> list[tuple]:
@@ -162,7 +163,8 @@ def insert_rows(
     per row) unless the database fills them (the primary key, ``db_default``).
     ``on_conflict`` names the fields of a unique constraint: rows that would
     violate it are skipped (``ON CONFLICT (…) DO NOTHING``); for a partial
-    unique index, ``on_conflict_where`` is its condition in SQL. ``returning``
+    unique index, ``on_conflict_where`` is its condition in SQL; ``ignore_conflicts``
+    skips rows that would violate any unique constraint (``ON CONFLICT DO NOTHING``). ``returning``
     names the fields to read back from the rows actually inserted, in the order
     they were given (the order ``bulk_create`` relies on as well).
 
@@ -195,6 +197,8 @@ def insert_rows(
         target = ", ".join(quote(meta.get_field(n).column) for n in on_conflict)
         where = f" WHERE {on_conflict_where}" if on_conflict_where else ""
         tail += f" ON CONFLICT ({target}){where} DO NOTHING"
+    elif ignore_conflicts:
+        tail += " ON CONFLICT DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(quote(meta.get_field(n).column) for n in returning)}"
     with connection.cursor() as cursor:

@@ -37,7 +37,7 @@ LEVEL_FIELDSETS = [
                        ("trigger_percent", "trigger_offset")]}),
     (_("Audience"), {"fields": [
         ("to_performer", "to_owner", "to_approver", "to_manager"),
-        ("to_shift_lead", "to_head", "to_director"),
+        ("to_shift_lead", "to_head", "to_director", "to_account_manager"),
         "users", "groups",
     ]}),
     (_("Actions"), {"fields": [

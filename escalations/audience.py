@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
@@ -24,10 +25,12 @@ from django.utils.translation import override
 from escalations.ladder import LadderCache
 from escalations.models import ContactRole, EscalationLevel, QueueEscalationContact
 from notifications import preferences
+from notifications.channels import absolute_url
 from notifications.preferences import time_zone_for
 from sla.models import SLAClock
 from sla.selectors import format_duration
-from tickets.models import Ticket
+from tickets.choices import MembershipRole
+from tickets.models import QueueMembership, Ticket
 
 
 @dataclass
@@ -39,12 +42,14 @@ class SweepContext:
     ladders: LadderCache = field(default_factory=LadderCache)
     users: dict = field(default_factory=dict)
     contacts: dict | None = None
+    dispatcher_ids: dict | None = None  # queue id -> its active dispatchers
     group_members: dict = field(default_factory=dict)
     named_audience: dict = field(default_factory=dict)
     titles: dict = field(default_factory=dict)
     level_names: dict = field(default_factory=dict)  # (language, level id) -> the level's name
     bodies: dict = field(default_factory=dict)
     zones: dict = field(default_factory=dict)
+    links: dict = field(default_factory=dict)  # ticket id -> its absolute address
     rows: dict = field(default_factory=dict)  # model → {pk: row}: calendars, customers, queues
 
     def contact(self, queue, role: str) -> int | None:
@@ -59,6 +64,21 @@ class SweepContext:
         if user_id is None and role == ContactRole.SHIFT_LEAD:
             user_id = queue.manager_id  # no shift lead named: the queue's manager
         return user_id
+
+    def dispatchers_of(self, queue_id: int) -> tuple[int, ...]:
+        """The active dispatchers of a queue (every queue's read in one query per sweep), by id."""
+        if self.dispatcher_ids is None:
+            found: dict[int, list[int]] = {}
+            for q, user_id in QueueMembership.objects.filter(
+                role=MembershipRole.DISPATCHER, user__is_active=True
+            ).order_by("user_id").values_list("queue_id", "user_id"):
+                found.setdefault(q, []).append(user_id)
+            self.dispatcher_ids = {q: tuple(ids) for q, ids in found.items()}
+        return self.dispatcher_ids.get(queue_id, ())
+
+    def is_active(self, user_id: int) -> bool:
+        user = self.known(get_user_model(), [user_id]).get(user_id)
+        return user is not None and user.is_active
 
     def members(self, level: EscalationLevel) -> set[int]:
         members = self.group_members.get(level.pk)
@@ -125,13 +145,19 @@ class SweepContext:
                 body = self.bodies[key] = _body_format(clock.kind, clock.target, threshold)
         ticket = clock.ticket
         body_format, parts = body
-        if "due" in parts:  # the due instant in the user's time zone
-            parts = {**parts, "due": _local_due(clock.due_at, self.zone(user))}
+        parts = {**parts, "due": _local_due(clock.due_at, self.zone(user)), "link": self.link(ticket.pk)}
         with override(language):
             level_name = level.display_name
         return title.format(level=level_name, reference=ticket.reference, title=ticket.title), body_format.format(
             **parts
         )
+
+    def link(self, ticket_id: int) -> str:
+        """The ticket's absolute address, as the body's last word."""
+        url = self.links.get(ticket_id)
+        if url is None:
+            url = self.links[ticket_id] = absolute_url(ticket_url(ticket_id))
+        return url
 
     def zone(self, user) -> ZoneInfo:
         zone = self.zones.get(user.pk)
@@ -146,25 +172,68 @@ class SweepContext:
 
 NOTICE_TITLE = _("{level}: {reference} {title}")
 
+# What the audience is expected to do, per clock kind: the middle of the notice's one line.
+EXPECTED = {
+    SLAClock.Kind.FIRST_RESPONSE: _("answer the customer"),
+    SLAClock.Kind.RESOLUTION: _("resolve the ticket or ask for a deferral"),
+    SLAClock.Kind.NEXT_REPLY: _("reply to the customer"),
+    SLAClock.Kind.DEADLINE: _("finish the work or ask the manager for a deferral"),
+}
+
+
+def ticket_url(ticket_id: int) -> str:
+    """The ticket page every escalation notice links to (the delivered notice's link opens it)."""
+    return reverse("tickets:detail", args=[ticket_id])
+
 
 def _body_format(kind: str, target: timedelta, threshold: timedelta) -> tuple[str, dict]:
-    """The body's translated format and its values other than ``due`` (in the active language)."""
+    """The body's translated format (one line: what happened, what is expected, by when) and its values other
+    than ``due`` and ``link`` (in the active language)."""
     label = str(SLAClock.Kind(kind).label)
+    expected = str(EXPECTED.get(kind, EXPECTED[SLAClock.Kind.RESOLUTION]))
     if threshold < target:
-        return str(_("{clock}: {remaining} of business time left, due {due}.")), {
-            "clock": label, "remaining": format_duration(target - threshold), "due": None,
+        return str(_("{clock}: {remaining} of business time left. Expected: {expected} by {due}. {link}")), {
+            "clock": label, "remaining": format_duration(target - threshold), "expected": expected, "due": None,
         }
     if threshold == target:
-        return str(_("{clock}: the target of {target} is breached.")), {
-            "clock": label, "target": format_duration(target),
+        return str(_("{clock}: the target of {target} is breached (due {due}). Expected: {expected} now. {link}")), {
+            "clock": label, "target": format_duration(target), "expected": expected, "due": None,
         }
-    return str(_("{clock}: overdue by {overdue} of business time (target {target}).")), {
-        "clock": label, "overdue": format_duration(threshold - target), "target": format_duration(target),
+    return str(_("{clock}: overdue by {overdue} of business time (due {due}). Expected: {expected} now. {link}")), {
+        "clock": label, "overdue": format_duration(threshold - target), "expected": expected, "due": None,
     }
 
 
 def _local_due(due_at: datetime | None, zone: ZoneInfo) -> str:
     return timezone.localtime(due_at, zone).strftime("%d.%m %H:%M") if due_at else "—"
+
+
+class Fallback:
+    """Who a notice went to when the level's audience was nobody (recorded on the firing as ``fallback``)."""
+
+    DISPATCHERS = "dispatchers"
+    QUEUE_MANAGER = "queue_manager"
+
+
+def account_manager_id(customer) -> int | None:
+    """The customer's account manager (one place to read it: routing gives VIP tickets to them too)."""
+    return getattr(customer, "account_manager_id", None) if customer is not None else None
+
+
+def with_fallback(level: EscalationLevel, ticket: Ticket, ids: list[int], ctx: SweepContext) -> tuple[list[int], str]:
+    """``ids`` (the level's ``audience_ids``), and when that is nobody (an unassigned ticket warns no performer nor
+    their manager) the queue's dispatchers, else the queue's manager: ``(ids, fallback)`` with ``fallback`` empty
+    when not used. A level that does not notify needs no audience, and gets no fallback.
+    """
+    if ids or not level.notify:
+        return ids, ""
+    dispatchers = ctx.dispatchers_of(ticket.queue_id)
+    if dispatchers:
+        return list(dispatchers), Fallback.DISPATCHERS
+    manager = ticket.queue.manager_id if ticket.queue is not None else None
+    if manager is not None and ctx.is_active(manager):
+        return [manager], Fallback.QUEUE_MANAGER
+    return [], ""
 
 
 def audience_ids(level: EscalationLevel, ticket: Ticket, ctx: SweepContext) -> list[int]:
@@ -186,5 +255,7 @@ def audience_ids(level: EscalationLevel, ticket: Ticket, ctx: SweepContext) -> l
     ):
         if flag:
             ids.append(ctx.contact(ticket.queue, role))
+    if level.to_account_manager:
+        ids.append(account_manager_id(ticket.customer))
     ids.extend(ctx.named(level))
     return list(dict.fromkeys(pk for pk in ids if pk is not None))  # first mention wins

@@ -110,6 +110,7 @@ def _vip_level(rule: CaseRule, now: datetime) -> list[EscalationCase]:
             fired_at__gte=now - LOOKBACK,
             fired_at__lte=now,
             ticket__customer__vip_tier__isnull=False,
+            acted=True,
         )
         .exclude(data__has_key="seeded")
         .exclude(Exists(crossed))

@@ -41,7 +41,7 @@ from django.utils.translation import override
 
 from escalations.audience import SweepContext
 from escalations.models import ContactRole, EscalationLevel, Firing, Reassign
-from tickets import history
+from tickets import access, history
 from tickets import services as ticket_services
 from tickets.models import Priority, Ticket
 from tickets.services import TicketError
@@ -167,7 +167,7 @@ def run_actions(level: EscalationLevel, ticket: Ticket, ctx: SweepContext) -> tu
     if level.auto_reply:
         attempt("auto_reply", lambda: _auto_reply(level, ticket))
     if level.create_follow_up:
-        attempt("follow_up", lambda: _follow_up(ticket))
+        attempt("follow_up", lambda: _follow_up(ticket, ctx))
     return done, errors
 
 
@@ -190,7 +190,9 @@ def _reassign(level: EscalationLevel, ticket: Ticket, ctx: SweepContext):
     return True
 
 
-def _auto_reply(level: EscalationLevel, ticket: Ticket) -> None:
+def _auto_reply(level: EscalationLevel, ticket: Ticket):
+    if ticket.is_internal:
+        return False  # no customer to apologise to
     texts = {"ru": level.auto_reply_ru.strip(), "en": level.auto_reply_en.strip()}
     body = texts.get(ticket.customer.language) or texts["en"] or texts["ru"]
     ticket_services.ticket_reply(
@@ -198,16 +200,33 @@ def _auto_reply(level: EscalationLevel, ticket: Ticket) -> None:
     )
 
 
-def _follow_up(ticket: Ticket) -> None:
+def _follow_up(ticket: Ticket, ctx: SweepContext):
+    """The root-cause review: an internal task of the late ticket's department, for the queue's manager.
+
+    Never a customer ticket (no customer history, no public reply, no VIP SLA), never given to the
+    performer who was late, and a follow-up never spawns another one.
+    """
+    if ticket.follow_up_of_id is not None:
+        return False
     with override(settings.LANGUAGE_CODE):
         title = str(_("Root-cause review: %(reference)s %(title)s") % {
             "reference": ticket.reference, "title": ticket.title,
         })
         description = str(_("Escalated to the last level. Find out why %(reference)s was late and what to change.")
                           % {"reference": ticket.reference})
+    reviewer = _reviewer(ticket, ctx)
     follow_up = ticket_services.ticket_create(
-        actor=None, title=title[:200], customer=ticket.customer, queue=ticket.queue,
-        related_object=ticket.related_object,
+        actor=None, title=title[:200], requester_queue=ticket.queue, queue=ticket.queue,
+        related_object=ticket.related_object, description=description, follow_up_of=ticket,
+        owner=reviewer, performer=reviewer,
     )
-    ticket_services.ticket_add_note(follow_up, body=description, actor=None)
     history.record(ticket, "ticket.follow_up_created", None, follow_up=follow_up.pk)
+
+
+def _reviewer(ticket: Ticket, ctx: SweepContext):
+    """Who reviews the root cause: the queue's manager, else its head of department; never the late performer."""
+    for user_id in (ticket.queue.manager_id, ctx.contact(ticket.queue, ContactRole.HEAD)):
+        users = ctx.load_users([user_id]) if user_id and user_id != ticket.performer_id else []
+        if users and users[0].is_active and access.roles_of(users[0]):
+            return users[0]
+    return None

@@ -66,6 +66,8 @@ KINDS = {
         "clock_id": "SLA clock id", "generation": "the clock's generation", "percent": "share of the target used",
         "urgency": "notice urgency", "recipients": "user ids notified", "actions": "actions done",
         "errors": "actions that failed, with why",
+        "clocks": "every clock kind that crossed the level in this sweep (one acted for all)",
+        "fallback": "'dispatchers' or 'queue_manager': the audience was nobody, the notice went to them",
     }, ("level", "level_name", "order", "clock", "clock_id", "generation", "percent", "urgency", "recipients"),
         _escalated),
     "ticket.escalated_manually": ({

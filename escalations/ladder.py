@@ -51,7 +51,8 @@ EMPTY = Ladder(policy=None)
 class LadderCache:
     """Ladders by (SLA policy, VIP tier), loaded once per pass."""
 
-    _candidates: dict[int, list[tuple[EscalationPolicy, frozenset[int]]]] = field(default_factory=dict)
+    # SLA policy -> [(ladder, the VIP tiers it applies to, or None for a ladder without tiers)]
+    _candidates: dict[int, list[tuple[EscalationPolicy, frozenset[int] | None]]] = field(default_factory=dict)
     _ladders: dict[tuple[int | None, int | None], Ladder] = field(default_factory=dict)
     _levels: dict[int, Ladder] = field(default_factory=dict)
 
@@ -76,7 +77,10 @@ class LadderCache:
             by_policy[link.escalationpolicy_id].append(link.slapolicy_id)
         prefetch_related_objects(list(policies.values()), "vip_tiers")
         for pk, policy in policies.items():
-            tiers = frozenset(t.pk for t in policy.vip_tiers.all())
+            # A tier ladder escalates on threat: it applies to the tiers that do (VipTier.escalate_on_threat);
+            # the other tiers' customers follow the ladder without tiers, escalating at breach.
+            listed = list(policy.vip_tiers.all())
+            tiers = frozenset(t.pk for t in listed if t.escalate_on_threat) if listed else None
             for sla_id in by_policy[pk]:
                 self._candidates[sla_id].append((policy, tiers))
 
@@ -109,9 +113,10 @@ class LadderCache:
         if sla_policy_id is not None:
             self._load([sla_policy_id])
             candidates = self._candidates[sla_policy_id]
-            chosen = next((p for p, tiers in candidates if vip_tier_id is not None and vip_tier_id in tiers), None)
+            chosen = next((p for p, tiers in candidates if vip_tier_id is not None and vip_tier_id in (tiers or ())),
+                          None)
             if chosen is None:
-                chosen = next((p for p, tiers in candidates if not tiers), None)
+                chosen = next((p for p, tiers in candidates if tiers is None), None)
             if chosen is not None:
                 ladder = self._policy_ladder(chosen)
         self._ladders[key] = ladder

@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 
 ZERO = timedelta(0)
 ANY = "any"
+ANY_KINDS = frozenset({"first_response", "resolution"})
+"""What a level on "any" SLA clock watches: never the next reply (its own short ladder) nor the deadline."""
 RUNNING = "running"
 BREACH_GRACE = timedelta(seconds=1)
 """A clock is breached once business time has passed its target: one business second after due."""
@@ -66,7 +68,7 @@ class LevelRule:
     trigger: Trigger
 
     def applies_to(self, kind: str) -> bool:
-        return self.clock == kind or (self.clock == ANY and kind != "deadline")  # "any" SLA clock, never the deadline
+        return self.clock == kind or (self.clock == ANY and kind in ANY_KINDS)
 
 
 @dataclass(frozen=True)

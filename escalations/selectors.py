@@ -23,9 +23,8 @@ def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
     """The urgent mark, the latest automatic firings and manual escalations, and the next escalation."""
     state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
     firings = list(
-        Firing.objects.filter(ticket=ticket).exclude(data__has_key="seeded").select_related("level").order_by(
-            "-fired_at", "-id"
-        )[:limit]
+        Firing.objects.filter(ticket=ticket, acted=True).exclude(data__has_key="seeded").select_related("level")
+        .order_by("-fired_at", "-id")[:limit]
     )
     manual = list(
         ManualEscalation.objects.filter(ticket=ticket)
@@ -52,7 +51,7 @@ def _per_level_name(rows) -> dict[str, int]:
 def escalation_counts(start: datetime, end: datetime) -> dict:
     """Escalations in ``[start, end)``: automatic firings per level name, manual ones per kind."""
     automatic = (
-        Firing.objects.filter(fired_at__gte=start, fired_at__lt=end)
+        Firing.objects.filter(fired_at__gte=start, fired_at__lt=end, acted=True)
         .exclude(data__has_key="seeded")
         .values("level")
         .annotate(n=Count("id"))

@@ -60,10 +60,10 @@ from django.utils import timezone
 
 from core.bulk import insert_rows
 from escalations import rules
-from escalations.audience import SweepContext, audience_ids
+from escalations.audience import SweepContext, audience_ids, ticket_url, with_fallback
 from escalations.firing_actions import CLAIM_LEASE, RETRY_DELAY, changes_ticket, run_pending_actions
 from escalations.ladder import fired_levels, snapshot
-from escalations.models import EscalationLevel, Firing, TicketEscalationState
+from escalations.models import ClockKind, EscalationLevel, Firing, TicketEscalationState
 from notifications.service import Notice, notify, notify_many
 from sla.breaches import clocks_mark_breached
 from sla.models import Calendar, SLAClock
@@ -281,6 +281,7 @@ class _Planned:
     instant: datetime
     threshold: timedelta
     audience: list[int]
+    fallback: str = ""  # the audience was nobody: the queue's dispatchers or manager (audience.Fallback)
     acts: bool = False  # its actions change the ticket: they wait on the firing for the action step
     data: dict = field(default_factory=dict)
     firing_id: int | None = None
@@ -311,7 +312,8 @@ def _fire_batch(clocks: list[SLAClock], ctx: SweepContext, *, send=None) -> dict
         plans.append((clock, work, pending, [(instant, ladder.level(rule.key), rule) for instant, rule in due]))
     stats["breached"] += len(clocks_mark_breached([p[0] for p in plans], now))
     planned = [
-        _Planned(clock, level, instant, rule.trigger.threshold(clock.target), audience_ids(level, clock.ticket, ctx),
+        _Planned(clock, level, instant, rule.trigger.threshold(clock.target),
+                 *with_fallback(level, clock.ticket, audience_ids(level, clock.ticket, ctx), ctx),
                  changes_ticket(level))
         for clock, _work, _pending, due in plans
         for instant, level, rule in due
@@ -342,23 +344,45 @@ def _firing_data(level: EscalationLevel, clock: SLAClock, threshold: timedelta, 
 
 
 def _fire_planned(planned: list[_Planned], ctx: SweepContext, fired: dict[int, set[int]], send) -> int:
-    """Insert the firings, then mark, record and notify for those this call inserted; returns how many.
+    """Insert the firings, then mark, record and notify for those this call inserted to act; returns how many.
 
-    A firing whose level changes the ticket is inserted with its actions pending (``actions_due_at``);
-    its history row waits for them (``escalations.firing_actions``), so it is written once, complete.
+    A level acts once per ticket (``Firing.ticket_generation``): of the clocks that cross one level on
+    "any" SLA clock, the first acts and the others are recorded (``acted = False``: no notice, history
+    or action). A firing whose level changes the ticket is inserted with its actions pending
+    (``actions_due_at``); its history row waits for them (``escalations.firing_actions``).
     """
     now = ctx.now
+    leads: dict[tuple, _Planned] = {}
+    records: list[_Planned] = []
     for plan in planned:
         plan.data = _firing_data(plan.level, plan.clock, plan.threshold, plan.audience)
+        if plan.fallback:
+            plan.data["fallback"] = plan.fallback
+        key = _ticket_key(plan)
+        if key is None or key not in leads:
+            leads[key or (plan.clock.pk, plan.level.pk)] = plan
+        else:  # another clock of this ticket crossed the same level in this batch: record it, act once
+            leads[key].data.setdefault("clocks", [leads[key].clock.kind]).append(plan.clock.kind)
+            records.append(plan)
+    acting = sorted(leads.values(), key=lambda p: (p.clock.ticket_id, p.level.pk))  # one lock order for all sweeps
     ids = insert_firings([
         (p.clock.pk, p.level.pk, p.clock.generation, p.clock.ticket_id, p.instant, now, p.data,
-         now if p.acts else None)
-        for p in planned
-    ], columns=(*FIRING_COLUMNS, "actions_due_at"))
+         now if p.acts else None, True, _ticket_generation(p))
+        for p in acting
+    ], columns=(*FIRING_COLUMNS, "actions_due_at", "acted", "ticket_generation"), ignore_conflicts=True)
+    for plan in acting:
+        plan.firing_id = ids.get((plan.clock.pk, plan.level.pk, plan.clock.generation))
+    # Not inserted to act: the level already acted for the ticket (another clock, maybe another sweep): record
+    # the crossing; or this clock already has the firing (a concurrent insert): then nothing at all.
+    records += [p for p in acting if p.firing_id is None and _ticket_generation(p) is not None]
+    insert_firings([
+        (p.clock.pk, p.level.pk, p.clock.generation, p.clock.ticket_id, p.instant, now,
+         {**p.data, "recipients": [], "acted": False}, False)
+        for p in records
+    ], columns=(*FIRING_COLUMNS, "acted"))
     for plan in planned:  # inserted now, or already there (a conflict): either way fired in this generation
         fired[plan.clock.pk].add(plan.level.pk)
-        plan.firing_id = ids.get((plan.clock.pk, plan.level.pk, plan.clock.generation))
-    planned = [p for p in planned if p.firing_id is not None]  # only new firings have effects
+    planned = [p for p in acting if p.firing_id is not None]  # only new acting firings have effects
     marked = _mark_urgent_many([p for p in planned if p.level.mark_urgent], now)
     if marked:
         for plan in marked:
@@ -378,23 +402,36 @@ def _fire_planned(planned: list[_Planned], ctx: SweepContext, fired: dict[int, s
             if user is not None:
                 title, body = ctx.notice_texts(level, clock, plan.threshold, user)
                 notices.append(Notice(user, kind=kind, urgency=level.urgency, title=title, body=body,
-                                      ticket=clock.ticket, dedupe_key=f"firing:{plan.firing_id}:{user.pk}"))
+                                      url=ticket_url(clock.ticket_id), ticket=clock.ticket,
+                                      dedupe_key=f"firing:{plan.firing_id}:{user.pk}"))
     send(notices, results=False)
     return len(planned)
+
+
+def _ticket_key(plan: _Planned) -> tuple | None:
+    """What makes a level act once per ticket: (ticket, level, generation) for a level on "any" SLA clock."""
+    generation = _ticket_generation(plan)
+    return None if generation is None else (plan.clock.ticket_id, plan.level.pk, generation)
+
+
+def _ticket_generation(plan: _Planned) -> int | None:
+    return plan.clock.generation if plan.level.clock == ClockKind.ANY else None
 
 
 FIRING_COLUMNS = ("clock", "level", "generation", "ticket", "due_at", "fired_at", "data")
 
 
-def insert_firings(rows: list[tuple], *, columns: Sequence[str] = FIRING_COLUMNS) -> dict[tuple[int, int, int], int]:
+def insert_firings(rows: list[tuple], *, columns: Sequence[str] = FIRING_COLUMNS,
+                   ignore_conflicts: bool = False) -> dict[tuple[int, int, int], int]:
     """Insert firings (tuples in ``columns`` order), skipping any (clock, level, generation) already fired.
 
     One ``INSERT … ON CONFLICT (clock_id, level_id, generation) DO NOTHING RETURNING`` (PostgreSQL,
     SQLite ≥ 3.35); returns the new firings' ids by (clock, level, generation): a row missing from it
     was fired before, by this sweep's predecessor or a concurrent one, and must have no effect now.
+    ``ignore_conflicts``: also skip a row whose level already acted for its ticket (any unique constraint).
     """
-    inserted = insert_rows(Firing, columns, rows, on_conflict=("clock", "level", "generation"),
-                           returning=("id", "clock", "level", "generation"))
+    conflict = {"ignore_conflicts": True} if ignore_conflicts else {"on_conflict": ("clock", "level", "generation")}
+    inserted = insert_rows(Firing, columns, rows, returning=("id", "clock", "level", "generation"), **conflict)
     return {(clock_id, level_id, generation): pk for pk, clock_id, level_id, generation in inserted}
 
 

@@ -69,6 +69,8 @@ def ticket_detail(user, pk: int) -> Ticket:
             "customer__organisation",
             "related_object",
             "created_by__profile",
+            "requester_user__profile",
+            "requester_queue",
         )
         .prefetch_related(
             Prefetch("observers", queryset=User.objects.select_related("profile").order_by("username")),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("intake/", views.intake, name="intake"),
     path("new/", views.ticket_create, name="create"),
     path("new/customers/", views.customer_search, name="customer_search"),
+    path("new/internal/", views.internal_task_create, name="create_internal"),
     path("<int:pk>/", views.ticket_detail, name="detail"),
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/note/", views.ticket_note, name="note"),

@@ -32,6 +32,7 @@ from tickets import selectors as ticket_selectors
 from tickets.forms import (
     ApprovalDecisionForm,
     AssignForm,
+    InternalTaskForm,
     LoggedCallForm,
     NextStepForm,
     NoteForm,
@@ -397,6 +398,30 @@ def ticket_create(request):
         "matches": ticket_selectors.customer_search(term),
     }
     return render(request, "tickets/create.html", context)
+
+
+@login_required
+def internal_task_create(request):
+    """A new internal task: the requester is the person (and optionally their department); any role may ask."""
+    if not access.can_create_internal_task(request.user):
+        raise PermissionDenied
+    form = InternalTaskForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = services.ticket_create(
+                    actor=request.user, title=data["title"], description=data["description"], queue=data["queue"],
+                    ticket_type=data["ticket_type"], priority=data["priority"], deadline=data.get("deadline"),
+                    requester_user=request.user, requester_queue=data["requester_queue"],
+                )
+            except TicketError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Internal task %(ticket)s created.") % {"ticket": ticket.reference})
+                return redirect("tickets:detail", pk=ticket.pk)
+        messages.error(request, _("The internal task was not created: please check the highlighted fields."))
+    return render(request, "tickets/create_internal.html", {"form": form})
 
 
 @login_required

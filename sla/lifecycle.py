@@ -54,7 +54,7 @@ from sla.models import SLAClock, SLAClockEvent, SLAPolicy
 from sla.policies import active_policies, policy_match, target_from
 from tickets import history
 from tickets import services as ticket_services
-from tickets.models import CLOSED_STATUSES, BlockingReason, Customer, Status, Ticket, TicketEvent
+from tickets.models import CLOSED_STATUSES, BlockingReason, Customer, Status, Ticket, TicketEvent, TicketKind
 
 # ---------------------------------------------------------------------------- building clocks
 
@@ -80,7 +80,10 @@ def _build_clocks(
         )
         built.append((clock, events))
     (fr, fr_events), (res, res_events) = built
-    if ticket.first_public_reply_at is not None:
+    if ticket.kind == TicketKind.INTERNAL:  # nobody to answer: an internal task is measured by resolution only
+        fr_events += op_stop(fr, at=start_at, cause="internal_task")
+        fr_events += op_compliance(fr, at=start_at, counts=False, cause="internal_task")
+    elif ticket.first_public_reply_at is not None:
         fr_events += op_stop(fr, at=max(ticket.first_public_reply_at, start_at), cause="reply")
     if ticket.status == Status.DONE:
         end = max(ticket.done_at or ticket.status_changed_at, start_at)

@@ -98,6 +98,11 @@ def can_create_ticket(user) -> bool:
     return user.has_perm("tickets.add_ticket")
 
 
+def can_create_internal_task(user) -> bool:
+    """Every OpsDesk role may ask another department for something: an internal task, never sent to a customer."""
+    return bool(roles_of(user))
+
+
 def can_set_deadline_on_create(user) -> bool:
     return user.has_perm("tickets.set_deadline")
 

@@ -24,6 +24,13 @@ OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING
 CLOSED_STATUSES = (Status.DONE, Status.CANCELED)
 
 
+class TicketKind(models.TextChoices):
+    """Who the work is for: a customer, or someone inside the company (an internal task)."""
+
+    CUSTOMER = "customer", _("Customer ticket")
+    INTERNAL = "internal", _("Internal task")
+
+
 class Priority(models.IntegerChoices):
     LOW = 1, _("Low")
     NORMAL = 2, _("Normal")

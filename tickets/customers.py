@@ -1,6 +1,7 @@
-"""Customers: find a sender by email or phone, or make a first-time sender a customer (with an organisation).
+"""Customers: find one by email or phone, create a first-time sender (with its own organisation), and the
+internal record that internal tasks point to.
 
-Re-exported by ``tickets.services`` (``services.customer_find_or_create`` keeps working).
+Re-exported by ``tickets.services`` (callers use ``services.customer_find_or_create``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "",
         fields["language"] = language
     customer = Customer.objects.create(**fields)
     organisations.organisation_for_new_customer(customer)  # a contact always belongs to an organisation
+    return customer
+
+
+def internal_customer() -> Customer:
+    """The one record internal tasks point to instead of a customer (created on first use)."""
+    customer = Customer.objects.filter(is_internal=True).first()
+    if customer is None:
+        customer, _created = Customer.objects.get_or_create(is_internal=True, defaults={"name": "OpsDesk"})
     return customer
 
 

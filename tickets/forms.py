@@ -280,3 +280,43 @@ class TicketCreateForm(WithAttachments):
                 % {"person": display_name(performer), "queue": queue.label},
             )
         return data
+
+
+class InternalTaskForm(forms.Form):
+    """An internal task: one department asks another for something, with an owner, a deadline and an SLA."""
+
+    title = forms.CharField(label=_("What is needed"), max_length=200)
+    description = forms.CharField(
+        label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("An internal note on the task; no customer ever sees it."),
+    )
+    queue = forms.ModelChoiceField(
+        label=_("Department that does it"), queryset=selectors.active_queues(), empty_label=None,
+        error_messages={"invalid_choice": _("Choose an active queue.")},
+    )
+    requester_queue = forms.ModelChoiceField(
+        label=_("On behalf of"), queryset=Queue.objects.none(), required=False, empty_label=_("— just me —"),
+        help_text=_("Your department, if it asks (else you are the requester)."),
+        error_messages={"invalid_choice": _("You can only ask on behalf of your own queues.")},
+    )
+    ticket_type = forms.ModelChoiceField(
+        label=_("Type"), queryset=selectors.active_types(), required=False, empty_label=_("— no type —")
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.NORMAL
+    )
+    deadline = BoundedDateTimeField(label=_("Deadline"), required=False, widget=DateTimeLocalInput())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        own = Queue.objects.filter(is_active=True, memberships__user=user).distinct()
+        self.fields["requester_queue"].queryset = own
+        self.can_set_deadline = access.can_set_deadline_on_create(user)
+        if not self.can_set_deadline:
+            del self.fields["deadline"]
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data.get("deadline")
+        if deadline is not None and deadline <= timezone.now():
+            raise forms.ValidationError(_("The deadline must be in the future."))
+        return deadline

@@ -17,6 +17,10 @@ from tickets.models import Channel, Priority, Status
 
 
 def _created(e, who, lk, ticket) -> str:
+    if e.data.get("internal"):
+        return _with_files(e, _("%(who)s created the internal task in %(queue)s.") % {
+            "who": who, "queue": lk.queue(e.data.get("queue")),
+        })
     return _with_files(e, _("%(who)s created the ticket in %(queue)s (channel: %(channel)s).") % {
         "who": who,
         "queue": lk.queue(e.data.get("queue")),
@@ -233,7 +237,7 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.created": ({
         "channel": "channel code", "queue": "queue slug", "priority": "priority number", "deadline": INSTANT,
         "deadline_source": "'sla' when the SLA gave the deadline", "demo_seed": "demo data: generator seed",
-        "demo_index": "demo data: ticket index", "attachments": FILES,
+        "demo_index": "demo data: ticket index", "attachments": FILES, "internal": "true for an internal task",
     }, ("channel", "queue", "priority", "deadline"), _created),
     "ticket.assigned": ({"performer": PERSON, "previous": PERSON + " or null"}, ("performer",), _assigned),
     "ticket.unassigned": ({"previous": PERSON, "reason": "free text"}, ("previous",), _unassigned),

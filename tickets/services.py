@@ -17,14 +17,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import dates
 from core.locks import lock as _lock
-from core.people import iso as _iso
 from core.people import user_ref as _user_ref
 from tickets import access, events, ports
 from tickets.attachments import IncomingFile, attach, check
 from tickets.attachments import history_names as _file_names
-from tickets.customers import customer_find, customer_find_or_create, normalize_phone  # noqa: F401 (re-exported)
+from tickets.customers import (  # noqa: F401 (re-exported)
+    customer_find,
+    customer_find_or_create,
+    internal_customer,
+    normalize_phone,
+)
+from tickets.deadlines import (  # noqa: F401 (re-exported)
+    SLA_CAUSES,
+    check_date_in_range,
+    ticket_move_deadline,
+    ticket_override_deadline,
+)
 from tickets.errors import TicketError
 from tickets.history import record
 from tickets.models import (
@@ -40,6 +49,7 @@ from tickets.models import (
     RelatedObject,
     Status,
     Ticket,
+    TicketKind,
     TicketType,
 )
 
@@ -57,13 +67,6 @@ def _check_files(files: Sequence[IncomingFile]) -> None:
         check(files)
     except ValidationError as error:
         raise AttachmentsRefused(error.messages) from error
-
-
-def check_date_in_range(value) -> None:
-    """Refuse a date or instant outside ``core.dates.EARLIEST`` … ``LATEST`` (issue 19): every service that
-    takes a deadline, a due time or a period from a person calls it."""
-    if not dates.in_range(value):
-        raise TicketError(dates.out_of_range_message())
 
 
 class _Unset:
@@ -105,7 +108,7 @@ def ticket_create(
     *,
     actor,
     title: str,
-    customer: Customer,
+    customer: Customer | None = None,
     queue: Queue,
     ticket_type: TicketType | None = None,
     description: str = "",
@@ -120,9 +123,15 @@ def ticket_create(
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
     classified_by=None,
+    requester_user=None,
+    requester_queue: Queue | None = None,
+    follow_up_of: Ticket | None = None,
     attachments: Sequence[IncomingFile] = (),
 ) -> Ticket:
     """Open a ticket; the description becomes the customer's first message.
+
+    With a ``requester_user`` (who then observes it) or a ``requester_queue`` instead of a ``customer``
+    it is an **internal task**: it points to ``internal_customer()``, its description is a note.
 
     Without a type, keyword rules may give one (``tickets.ports.classify``; ``classified_by``: the rule
     the caller already applied). Without a performer the ticket is queued (``events.TicketQueued``: the
@@ -131,6 +140,12 @@ def ticket_create(
     title = (title or "").strip()
     if not title:
         raise TicketError(_("A ticket needs a title."))
+    internal = requester_user is not None or requester_queue is not None
+    if internal == (customer is not None):
+        raise TicketError(_("A ticket is either for a customer or an internal task with a requester."))
+    if internal:
+        customer = internal_customer()
+        observers = {*observers, *([requester_user] if requester_user is not None else [])}
     _check_files(attachments)
     if ticket_type is None and classified_by is None:
         classified_by = ports.classify(title, description)
@@ -145,7 +160,11 @@ def ticket_create(
     ticket = Ticket.objects.create(
         title=title[:200],
         description=description,
+        kind=TicketKind.INTERNAL if internal else TicketKind.CUSTOMER,
         customer=customer,
+        requester_user=requester_user,
+        requester_queue=requester_queue,
+        follow_up_of=follow_up_of,
         queue=queue,
         ticket_type=ticket_type,
         channel=channel,
@@ -173,9 +192,14 @@ def ticket_create(
         priority=int(priority),
         deadline=ticket.deadline.isoformat() if ticket.deadline else None,
         **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
+        **({"internal": True} if internal else {}),
         **_file_names(attachments),
     )
-    if description.strip() or attachments:
+    if internal and (description.strip() or attachments):  # the request is a note: there is no customer
+        note = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
+                                      created_at=now)
+        attach(note, attachments, by=actor)
+    elif description.strip() or attachments:
         first = Message.objects.create(
             ticket=ticket,
             kind=Message.Kind.INBOUND,
@@ -196,7 +220,8 @@ def ticket_create(
     if performer is not None:
         ticket_assign(ticket, performer=performer, actor=actor)
     else:
-        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created"))
+        late = frozenset({follow_up_of.performer_id} - {None}) if follow_up_of is not None else frozenset()
+        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created", exclude=late))
     return ticket
 
 
@@ -399,6 +424,8 @@ def ticket_reply(
         raise TicketError(_("The reply is empty."))
     _check_files(attachments)
     _lock(ticket)
+    if ticket.kind == TicketKind.INTERNAL:
+        raise TicketError(_("An internal task has no customer to reply to: add an internal note instead."))
     if ticket.status == Status.CANCELED:
         raise TicketError(_("A canceled ticket cannot be answered."))
     if refuse_undeliverable and channel != Channel.PHONE and not ports.reply_route(ticket):
@@ -524,69 +551,6 @@ def ticket_update(
             old_type_id=old_type_id if "ticket_type" in changes else None,
         ))
     return ticket
-
-
-@transaction.atomic
-def ticket_override_deadline(ticket: Ticket, *, deadline: datetime | None, actor, reason: str) -> Ticket:
-    """Admins only: move the deadline outside the deferral workflow, logged as an override."""
-    if actor is None or not access.can_override_deadline(actor):
-        raise TicketError(_("Only an administrator can change a deadline directly."))
-    if not (reason or "").strip():
-        raise TicketError(_("Say why the deadline is overridden."))
-    _lock(ticket)
-    ticket_move_deadline(ticket, deadline=deadline, actor=actor, cause="override", history={"reason": reason.strip()})
-    return ticket
-
-
-# The history row of a move (the SLA default at creation is in "ticket.created"; "sla": the SLA's quiet moves).
-_DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "ticket.deadline_deferred",
-                     "sla": "ticket.deadline_followed"}
-SLA_CAUSES = frozenset({"sla_default", "sla"})  # the SLA moves a deadline nobody set (docs/sla.md)
-
-
-@transaction.atomic
-def ticket_move_deadline(
-    ticket: Ticket,
-    *,
-    deadline: datetime | None,
-    actor,
-    cause: str,
-    at: datetime | None = None,
-    history: dict | None = None,
-    details: dict | None = None,
-) -> datetime | None:
-    """The one way ``Ticket.deadline`` changes once a ticket exists; returns the previous deadline.
-
-    Callers check who may do it and hold the ticket's row lock. ``cause``: ``sla_default`` (the SLA's
-    resolution due at creation), ``sla`` (it moved: a pause, a resume, another policy; a quiet
-    history row, no notice), ``override`` (an admin), ``deferral`` (a manager's decision)… The SLA's
-    causes never move a deadline a person set (``Ticket.deadline_set_by_person``, which any other cause
-    sets). A move is one history row (``history``: what it adds to the old and new deadline);
-    the SLA's deadline clock follows through ``events.DeadlineChanged`` (``details`` go to its history).
-    A closed (done or canceled) ticket's deadline is final: a person's move is refused, a system
-    move does nothing, so "closed on time" never changes after closure.
-    """
-    check_date_in_range(deadline)
-    previous = ticket.deadline
-    by_sla, fixed = cause in SLA_CAUSES, ticket.deadline_set_by_person
-    if (by_sla and (fixed or previous == deadline)) or (fixed and previous == deadline):
-        return previous
-    if ticket.status in CLOSED_STATUSES:
-        # "Closed on time" is read as ``done_at <= deadline``: a closed ticket's deadline is final.
-        if cause in _DEADLINE_HISTORY:
-            raise TicketError(_("The ticket is closed: its deadline no longer moves."))
-        return previous
-    at = at or timezone.now()
-    ticket.deadline = deadline
-    ticket.deadline_set_by_person = not by_sla
-    ticket.save(update_fields=["deadline", "deadline_set_by_person", "updated_at"])
-    if cause in _DEADLINE_HISTORY:
-        record(ticket, _DEADLINE_HISTORY[cause], actor, at=at, previous=_iso(previous), to=_iso(deadline),
-               **(history or {}))
-    events.publish(events.DeadlineChanged(
-        ticket=ticket, actor=actor, at=at, previous=previous, cause=cause, details=details or {},
-    ))
-    return previous
 
 
 def _plain(value):

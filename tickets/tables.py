@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Ticket, display_name
+from tickets.models import Ticket, TicketKind, display_name
 from tickets.templatetags.opsdesk import format_dt, priority_mark, status_pill
 
 TABLE_TEMPLATE = "tickets/_table.html"
@@ -69,6 +69,8 @@ class TicketTable(tables.Table):
         return link
 
     def render_customer(self, record):
+        if record.kind == TicketKind.INTERNAL:
+            return format_html('<span class="badge badge-internal">{}</span>', _("Internal task"))
         customer = record.customer
         if customer.vip_tier_id:
             return format_html('{} <span class="badge badge-vip">{}</span>', customer.name, customer.vip_tier.name)

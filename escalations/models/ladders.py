@@ -26,14 +26,15 @@ from tickets.models.base import bilingual
 
 
 class ClockKind(models.TextChoices):
-    """Which clock a level watches: an ``sla.SLAClock`` kind, or any SLA clock.
+    """Which clock a level watches: an ``sla.SLAClock`` kind, or first response or resolution.
 
-    ``any`` means any *SLA* clock (first response, resolution, next reply), never the deadline
-    clock: otherwise every existing ladder would fire twice on tickets whose deadline is the
-    resolution due. A level watches the deadline in force only when it names ``deadline``.
+    ``any`` means first response or resolution, acting once per ticket whichever crossed it: never the
+    next reply (a customer's "thank you" must not drive the resolution ladder to the director; the next
+    reply has its own short levels) nor the deadline clock (otherwise every existing ladder would fire
+    twice on tickets whose deadline is the resolution due). Those only fire for levels naming them.
     """
 
-    ANY = "any", _("Any SLA clock")
+    ANY = "any", _("First response or resolution")
     FIRST_RESPONSE = "first_response", _("First response")
     RESOLUTION = "resolution", _("Resolution")
     NEXT_REPLY = "next_reply", _("Next reply")
@@ -63,7 +64,8 @@ class EscalationPolicy(models.Model):
         verbose_name=_("only for VIP tiers"),
         blank=True,
         related_name="+",
-        help_text=_("Empty: every customer. Set: this ladder replaces the others for customers of these tiers."),
+        help_text=_("Empty: every customer. Set: this ladder replaces the others for customers of these tiers, "
+                "when the tier escalates on threat (VIP tier setting)."),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -114,6 +116,10 @@ class EscalationLevel(BilingualLabel, models.Model):
     to_shift_lead = models.BooleanField(_("shift lead"), default=False)
     to_head = models.BooleanField(_("head of department"), default=False)
     to_director = models.BooleanField(_("service director"), default=False)
+    to_account_manager = models.BooleanField(
+        _("customer's account manager"), default=False,
+        help_text=_("The VIP customer's dedicated manager hears first when something goes wrong."),
+    )
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("named users"), blank=True, related_name="+"
     )
@@ -225,7 +231,8 @@ class EscalationLevel(BilingualLabel, models.Model):
             return self.default_name()
 
 
-AUDIENCE_FLAGS = ("to_performer", "to_owner", "to_approver", "to_manager", "to_shift_lead", "to_head", "to_director")
+AUDIENCE_FLAGS = ("to_performer", "to_owner", "to_approver", "to_manager", "to_shift_lead", "to_head", "to_director",
+                  "to_account_manager")
 
 # How the derived name calls a level's clock ("… of <clock> used", "… left of <clock>"); Russian in the genitive.
 CLOCK_IN_NAME = {
@@ -300,6 +307,11 @@ class QueueEscalationContact(models.Model):
 class Firing(models.Model):
     """A level fired for one clock in one deadline generation: exactly once (the unique constraint).
 
+    A level acts **once per ticket**: when first response and resolution both cross a level that
+    watches any SLA clock, the first firing acts (``acted``, its ``ticket_generation`` set: unique per
+    ticket, level and generation) and every other clock that crossed it is recorded by a firing with
+    ``acted = False`` (no notice, no history row, no actions; ``ticket_generation`` NULL).
+
     A level whose actions change the ticket (raise priority, reassign, auto-reply, root-cause review)
     leaves them pending here: ``actions_due_at`` is when they should run (the sweep's instant, or a
     retry ``RETRY_DELAY`` later), NULL once they ran or when there are none. The sweep's action step
@@ -315,6 +327,10 @@ class Firing(models.Model):
     fired_at = models.DateTimeField(_("fired"), default=timezone.now)
     data = models.JSONField(_("details"), default=dict, blank=True)
     actions_due_at = models.DateTimeField(_("actions due"), null=True, blank=True)
+    acted = models.BooleanField(
+        _("acted"), default=True, help_text=_("False: this clock crossed a level that already acted for the ticket.")
+    )
+    ticket_generation = models.PositiveIntegerField(_("ticket generation"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-fired_at", "-id"]
@@ -322,6 +338,9 @@ class Firing(models.Model):
         verbose_name_plural = _("escalation firings")
         constraints = [
             models.UniqueConstraint(fields=["clock", "level", "generation"], name="firing_once_per_generation"),
+            # Once per ticket and level (for a level on any SLA clock): NULLs are distinct, so the firings that
+            # only record another clock crossing, and the levels of one clock kind, never conflict here.
+            models.UniqueConstraint(fields=["ticket", "level", "ticket_generation"], name="firing_once_per_ticket"),
         ]
         indexes = [
             models.Index(fields=["ticket", "-fired_at"], name="firing_ticket"),

@@ -28,7 +28,7 @@ KINDS = (Kind.FIRST_RESPONSE, Kind.RESOLUTION)
 ZERO = timedelta(0)
 # Firings the demo seed wrote are not escalations. ``exclude(data__seeded=True)`` would also drop every
 # firing without the key (SQL: NOT (NULL = true) is NULL), so say "no key, or not true".
-NOT_SEEDED = Q(data__seeded__isnull=True) | Q(data__seeded=False)
+NOT_SEEDED = (Q(data__seeded__isnull=True) | Q(data__seeded=False)) & Q(acted=True)  # and not a second clock's record
 
 
 def previous(period: Period) -> Period:

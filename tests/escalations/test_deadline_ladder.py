@@ -78,10 +78,10 @@ def notices(user) -> list[str]:
     return list(Notification.objects.filter(recipient=user).order_by("id").values_list("kind", flat=True))
 
 
-def test_any_means_any_sla_clock_never_the_deadline_clock():
+def test_any_means_first_response_or_resolution_never_the_next_reply_nor_the_deadline_clock():
     level = rules.LevelRule(key=1, order=10, clock="any", trigger=rules.Trigger(percent=50))
     assert [level.applies_to(kind) for kind in ("first_response", "resolution", "next_reply", "deadline")] == [
-        True, True, True, False,
+        True, True, False, False,
     ]
     assert rules.LevelRule(key=2, order=20, clock="deadline", trigger=rules.Trigger(percent=100)).applies_to(DL)
 
@@ -169,4 +169,4 @@ def test_the_default_ladders_tell_the_performer_and_the_manager_when_the_deadlin
         level = policy.levels.get(order=25)  # "Deadline passed": named by its trigger since issue 19
         assert (level.clock, level.trigger_percent) == ("deadline", 100)
         assert level.to_performer and level.to_manager
-        assert set(policy.levels.exclude(pk=level.pk).values_list("clock", flat=True)) == {"any"}
+        assert set(policy.levels.exclude(pk=level.pk).values_list("clock", flat=True)) == {"any", "next_reply"}

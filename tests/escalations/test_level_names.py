@@ -72,6 +72,8 @@ def test_the_shipped_ladders_are_named_by_their_triggers(db):
         "Breach: 100 % of the deadline used — performer, performer's manager",
         "Breach: 100 % of the target used — shift lead, head of department",
         "Overdue: 200 % of the target used — service director",
+        "Warning: 80 % of next reply time used — performer",
+        "Breach: 100 % of next reply time used — performer, shift lead",
     ]
 
 

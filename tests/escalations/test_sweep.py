@@ -106,7 +106,9 @@ def test_the_worked_example_walks_yellow_thirty_minutes_red_then_reassigned(
     assert run(at(1, 30))["fired"] == 1
     notice = Notification.objects.filter(recipient=engineer).latest("pk")
     assert notice.title == f"30 minutes left: #{ticket.pk} Washing machine leaks"
-    assert "30 min of business time left, due 16.03 12:00" in notice.body
+    assert notice.body == ("First response: 30 min of business time left. Expected: answer the customer by 16.03 "
+                           f"12:00. http://127.0.0.1:8000/tickets/{ticket.pk}/")
+    assert notice.url == f"/tickets/{ticket.pk}/"
 
     # 2 h: red, and the shift lead is told.
     result = run(at(2, 1))
@@ -285,7 +287,7 @@ def test_an_auto_reply_reaches_the_customer_in_their_language_but_is_not_a_first
 def test_the_vip_ladder_overrides_for_vip_customers(standard, queue, engineer, manager):
     from tests.factories import VipTierFactory
 
-    gold = VipTierFactory(name="Gold")
+    gold = VipTierFactory(name="Gold", escalate_on_threat=True)
     ladder("Everyone", [{"name": "Normal", "trigger_percent": 50, "to_performer": True}], sla_policies=[standard])
     ladder("VIP", [{"name": "Threat", "clock": "first_response", "trigger_percent": 30, "to_manager": True,
                     "urgency": "important"}], sla_policies=[standard], vip_tiers=[gold])

@@ -15,6 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from escalations import sweep as sweep_module
+from escalations.audience import EXPECTED
 from escalations.models import ContactRole, EscalationLevel, Firing, QueueEscalationContact, TicketEscalationState
 from escalations.sweep import sweep
 from notifications.models import Delivery, Notification, Urgency
@@ -268,7 +269,7 @@ def test_a_failing_batch_falls_back_to_one_clock_at_a_time_and_fires_each_level_
 
 
 def test_clocks_whose_levels_change_the_ticket_go_one_by_one_beside_the_batch(standard, queue, engineer, manager):
-    gold = VipTierFactory(name="Gold")
+    gold = VipTierFactory(name="Gold", escalate_on_threat=True)
     ladder("Everyone", [{"name": "Normal", "trigger_percent": 50, "to_performer": True}], sla_policies=[standard])
     ladder("VIP", [{"name": "Threat", "trigger_percent": 50, "to_manager": True, "urgency": "important",
                     "raise_priority_to": Priority.HIGH}], sla_policies=[standard], vip_tiers=[gold])
@@ -303,16 +304,21 @@ def _lazy_texts(level_name, clock, threshold, zone):
     label = SLAClock.Kind(clock.kind).label
     title = format_lazy(gettext_lazy("{level}: {reference} {title}"), level=level_name,
                         reference=clock.ticket.reference, title=clock.ticket.title)
+    expected = EXPECTED[clock.kind]
+    due = timezone.localtime(clock.due_at, zone).strftime("%d.%m %H:%M")
+    link = f"http://127.0.0.1:8000/tickets/{clock.ticket_id}/"
     if threshold < clock.target:
-        body = format_lazy(gettext_lazy("{clock}: {remaining} of business time left, due {due}."), clock=label,
-                           remaining=duration(clock.target - threshold),
-                           due=timezone.localtime(clock.due_at, zone).strftime("%d.%m %H:%M"))
+        body = format_lazy(gettext_lazy("{clock}: {remaining} of business time left. Expected: {expected} by {due}. "
+                                        "{link}"), clock=label, remaining=duration(clock.target - threshold),
+                           expected=expected, due=due, link=link)
     elif threshold == clock.target:
-        body = format_lazy(gettext_lazy("{clock}: the target of {target} is breached."), clock=label,
-                           target=duration(clock.target))
+        body = format_lazy(gettext_lazy("{clock}: the target of {target} is breached (due {due}). Expected: "
+                                        "{expected} now. {link}"), clock=label, target=duration(clock.target),
+                           expected=expected, due=due, link=link)
     else:
-        body = format_lazy(gettext_lazy("{clock}: overdue by {overdue} of business time (target {target})."),
-                           clock=label, overdue=duration(threshold - clock.target), target=duration(clock.target))
+        body = format_lazy(gettext_lazy("{clock}: overdue by {overdue} of business time (due {due}). Expected: "
+                                        "{expected} now. {link}"), clock=label,
+                           overdue=duration(threshold - clock.target), expected=expected, due=due, link=link)
     return str(title), str(body)
 
 
@@ -331,7 +337,7 @@ def test_the_cached_notice_texts_are_the_lazy_formats_in_the_readers_language_an
         with translation.override(language):
             assert texts == _lazy_texts(level.name, clock, threshold, ZoneInfo("Europe/Moscow"))
     assert ("осталось" in texts[1]) == (language == "ru")
-    assert texts[1].endswith("16.03 10:00.")  # due 12:00 in Almaty is 10:00 in Moscow
+    assert "16.03 10:00" in texts[1]  # due 12:00 in Almaty is 10:00 in Moscow
 
 
 def test_the_batch_path_writes_each_notice_in_its_readers_language(urgent_ladder, standard, queue):
@@ -341,8 +347,10 @@ def test_the_batch_path_writes_each_notice_in_its_readers_language(urgent_ladder
     run(MONDAY_10 + timedelta(hours=1))
     [ru] = Notification.objects.filter(recipient=russian)
     [en] = Notification.objects.filter(recipient=english)
-    assert ru.body == "Первый ответ: осталось 1 ч рабочего времени, срок — 16.03 12:00."
-    assert en.body == "First response: 1 h of business time left, due 16.03 12:00."
+    assert ru.body == (f"Первый ответ: осталось 1 ч рабочего времени. Ожидается: ответить клиенту до 16.03 12:00. "
+                       f"http://127.0.0.1:8000/tickets/{ru.ticket_id}/")
+    assert en.body == (f"First response: 1 h of business time left. Expected: answer the customer by 16.03 12:00. "
+                       f"http://127.0.0.1:8000/tickets/{en.ticket_id}/")
     assert ru.title.startswith("Half: #") and en.title.startswith("Half: #")
 
 

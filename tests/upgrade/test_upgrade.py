@@ -54,7 +54,8 @@ RENAMED: dict[str, str] = {}
 # Bookkeeping tables the upgrade may add rows to (new migrations, content types and permissions of new
 # models, grants from the role sync, new schedules); every other table keeps its exact row count.
 GROWS = {"django_migrations", "django_content_type", "auth_permission", "auth_group_permissions", "django_q_schedule",
-         "tickets_blockingreason"}  # reference data a release adds after migrate (the "approval" reason)
+         "tickets_blockingreason",  # reference data a release adds after migrate (the "approval" reason)
+         "escalations_escalationlevel"}  # issue 16: the shipped ladders gain the next reply's own levels
 # No ticket without control (issue 16): the first migrate adds the catch-all SLA policy when none exists, on a new
 # "Working hours" calendar (five windows), whose save queues one recompute task.
 CATCH_ALL_ADDS = {"sla_slapolicy": 1, "sla_calendar": 1, "sla_calendarwindow": 5, "django_q_ormq": 1}

@@ -37,6 +37,7 @@ from tickets.models.tickets import (
     Status,
     Ticket,
     TicketEvent,
+    TicketKind,
     WaitSegment,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "TicketKind",
     "TicketType",
     "TierSource",
     "VipTier",

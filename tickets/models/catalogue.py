@@ -119,6 +119,12 @@ class Customer(models.Model):
         VipTier, verbose_name=_("VIP tier"), on_delete=models.SET_NULL, null=True, blank=True, related_name="customers"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    is_internal = models.BooleanField(
+        _("internal requests"),
+        default=False,
+        editable=False,
+        help_text=_("The one record internal tasks point to instead of a customer (never a real customer)."),
+    )
     # VIP (routing.vip) ------------------------------------------------------------------------
     account_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -154,6 +160,9 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="customer_email_unique"),
             models.UniqueConstraint(fields=["phone"], condition=~Q(phone=""), name="customer_phone_unique"),
+            models.UniqueConstraint(
+                fields=["is_internal"], condition=Q(is_internal=True), name="customer_one_internal"
+            ),
         ]
 
     def __str__(self) -> str:

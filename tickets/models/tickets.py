@@ -10,16 +10,56 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tickets.choices import CLOSED_STATUSES, OPEN_STATUSES, Channel, Priority, Status  # noqa: F401 (re-exported)
+from tickets.choices import (  # noqa: F401 (re-exported)
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Channel,
+    Priority,
+    Status,
+    TicketKind,
+)
 from tickets.models.base import AppendOnlyModel
 from tickets.models.catalogue import BlockingReason, Customer, Queue, RelatedObject, TicketType
 from tickets.querysets import TicketQuerySet
 
 
 class Ticket(models.Model):
+    """A customer's request, or an internal task (``kind``): work with an owner, a deadline, a status and an SLA.
+
+    An internal task has a requester inside the company (``requester_user`` and/or ``requester_queue``,
+    the department) instead of a customer; its ``customer`` is the one internal record
+    (``Customer.is_internal``), so every reader of ``ticket.customer`` keeps working, no customer's
+    history lists it and no VIP tier applies. It is never delivered: public replies are refused.
+    """
+
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=TicketKind.choices, default=TicketKind.CUSTOMER)
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets")
+    requester_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requested_tasks",
+    )
+    requester_queue = models.ForeignKey(
+        Queue,
+        verbose_name=_("requesting department"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requested_tasks",
+    )
+    follow_up_of = models.ForeignKey(
+        "self",
+        verbose_name=_("root-cause review of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
     related_object = models.ForeignKey(
         RelatedObject,
         verbose_name=_("related object"),
@@ -115,6 +155,12 @@ class Ticket(models.Model):
                 | (~Q(status=Status.WAITING) & Q(blocking_reason__isnull=True)),
                 name="ticket_waiting_has_reason",
             ),
+            # A customer ticket has no internal requester; an internal task has at least one (a person or a
+            # department). A requester deleted later leaves the task as it is (SET_NULL), hence no NOT NULL.
+            models.CheckConstraint(
+                condition=Q(kind="internal") | Q(requester_user__isnull=True, requester_queue__isnull=True),
+                name="ticket_requester_only_internal",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +169,10 @@ class Ticket(models.Model):
     @property
     def reference(self) -> str:
         return f"#{self.pk}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == TicketKind.INTERNAL
 
     @property
     def is_open(self) -> bool:
