@@ -49,13 +49,13 @@
       var part = before && before.nodeType === 3 ? text(before) : "";
       label(input, [fieldLabel(input), part].filter(Boolean).join(" — "));
     });
-    /* select2: the combobox and its search box are named after the field. */
-    root.querySelectorAll("select.admin-autocomplete").forEach(function (select) {
-      var name = text(select.id && document.querySelector('label[for="' + select.id + '"]')) || fieldLabel(select);
-      var container = select.nextElementSibling;
-      if (!container || !container.classList.contains("select2")) {
+    /* select2: the combobox and its search box are named after the field of the select it replaces. */
+    root.querySelectorAll(".select2-container").forEach(function (container) {
+      var select = container.previousElementSibling;
+      if (!select || select.tagName !== "SELECT") {
         return;
       }
+      var name = text(select.id && document.querySelector('label[for="' + select.id + '"]')) || fieldLabel(select);
       container.querySelectorAll("[role=combobox], [role=textbox], .select2-search__field").forEach(function (control) {
         control.removeAttribute("aria-labelledby");
         control.setAttribute("aria-label", name);
@@ -73,6 +73,9 @@
     });
   }
 
-  window.addEventListener("load", function () { fix(document); });
+  window.addEventListener("load", function () {
+    fix(document);
+    window.setTimeout(function () { fix(document); }, 200);  /* after widgets built on load */
+  });
   document.addEventListener("formset:added", function (event) { fix(event.target.closest(".inline-group") || document); });
 })();
