@@ -45,8 +45,8 @@ HOSTILE = [
     "[]",
     "",
 ]
-# Every role gets these; the dispatcher (the most forms) gets them all.
-CORE = ["x" * 70_000, "-99999999999999999999", "a\x00b", "x\ud800", "9999-12-31", "' OR 1=1 --", "[]"]
+# The dispatcher (the most forms) gets every value; the other roles these, to keep the suite fast.
+CORE = ["x" * 70_000, "-99999999999999999999", "a\x00b\ud800", "9999-12-31"]
 NEVER_POST = ("/logout/", "/language/", "/login/")  # they end the session or only set a cookie
 ROLES = ["admin", "dispatcher", "manager", "lead", "aigerim", None]
 
@@ -118,7 +118,7 @@ def hit(client, method, url, body=None) -> str | None:
 
 @pytest.fixture
 def seeded(db):
-    call_command("seed_demo", tickets=25, seed=11, force=True, stdout=StringIO())
+    call_command("seed_demo", tickets=15, seed=11, force=True, stdout=StringIO())
 
 
 @pytest.mark.parametrize("username", ROLES, ids=[role or "anonymous" for role in ROLES])
