@@ -90,10 +90,12 @@ def check(browser, live_server, pages: dict[str, list[str]], language, width):
     try:
         for username, urls in pages.items():
             context.clear_cookies()
-            context.add_cookies([
-                {"name": "django_language", "value": language, "url": live_server.url},
-                session_cookie(live_server, username),
-            ])
+            context.add_cookies(
+                [
+                    {"name": "django_language", "value": language, "url": live_server.url},
+                    session_cookie(live_server, username),
+                ]
+            )
             page = context.new_page()
             for url in urls:
                 page.goto(live_server.url + url)
