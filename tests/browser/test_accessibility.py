@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from escalations import cases
 from escalations.models import EscalationPolicy
 from sla.models import Calendar, SLAPolicy
 from tests.browser.conftest import ARTIFACTS
@@ -46,7 +47,20 @@ RUN_AXE = """async (tags) => {
 
 
 def seed():
+    """The demo data plus an open escalation case (the demo has none)."""
     call_command("seed_demo", tickets=40, seed=7, force=True, stdout=StringIO())
+    users = {user.username: user for user in get_user_model().objects.all()}
+    tickets = list(Ticket.objects.order_by("pk")[:2])
+    cases.case_open(
+        actor=users["manager"],
+        owner=users["lead"],
+        title="Payment gateway outage",
+        severity="sev1",
+        triggering_criteria="Three customers down",
+        tickets=tickets,
+        customers=[tickets[0].customer],
+        members=[users["aigerim"]],
+    )
 
 
 def pages_by_role(client) -> dict[str, list[str]]:
