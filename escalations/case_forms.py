@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateField, BoundedDateTimeField
+from core.forms import IdsMultipleChoiceField
 from escalations.models import AffectedService, CaseCause, CaseSeverity, CaseStatus
 from tickets.models import Customer, Queue, Ticket, display_name
 from tickets.selectors import people
@@ -18,12 +19,12 @@ class PersonChoiceField(forms.ModelChoiceField):
         return display_name(obj)
 
 
-class PeopleChoiceField(forms.ModelMultipleChoiceField):
+class PeopleChoiceField(IdsMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return display_name(obj)
 
 
-class LabelMultipleChoiceField(forms.ModelMultipleChoiceField):
+class LabelMultipleChoiceField(IdsMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.label
 
@@ -40,7 +41,7 @@ class CaseOpenForm(forms.Form):
         label=_("Triggering criteria"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
         help_text=_("Why this is a case: who is affected, since when, what is at stake."),
     )
-    tickets = forms.ModelMultipleChoiceField(
+    tickets = IdsMultipleChoiceField(
         label=_("Related tickets"), queryset=Ticket.objects.none(), required=False,
         widget=forms.CheckboxSelectMultiple,
     )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.forms import is_pk
 from escalations import access as case_access
 from escalations import case_selectors, cases
 from escalations.case_forms import (
@@ -90,7 +91,7 @@ def case_list(request):
 
 
 def _ticket_ids(values) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()][:50]
+    return [int(v) for v in values if is_pk(v)][:50]
 
 
 @_opener_required

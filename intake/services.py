@@ -34,6 +34,7 @@ from django.utils import translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from core import dates
 from core.text import text_problem
 from intake.files import parse_attachments
 from routing.assignment import classify_text
@@ -260,6 +261,8 @@ def clean_payload(payload: Any) -> IntakePayload:
             sent_at = None
         if sent_at is None:
             errors["sent_at"] = _("Use an ISO-8601 date and time, e.g. 2025-03-01T09:30:00+05:00.")
+        elif not dates.in_range(sent_at):
+            errors["sent_at"] = dates.out_of_range_message()
 
     attachments = parse_attachments(payload.get("attachments"), errors)
 

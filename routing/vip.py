@@ -45,6 +45,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import dates
+from core.forms import is_pk
 from notifications.service import notify
 from routing.models import CustomerTierChange, CustomerTurnover, VipRule
 from sla.lifecycle import sla_rematch
@@ -340,7 +342,7 @@ def parse_turnover_csv(text: str) -> ImportResult:
         return result
     raw = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
     emails = {r["customer"].lower() for r in raw if "@" in r.get("customer", "")}
-    ids = {int(r["customer"]) for r in raw if r.get("customer", "").isdigit()}
+    ids = {int(r["customer"]) for r in raw if is_pk(r.get("customer", ""))}
     by_email = {e.lower(): pk for pk, e in Customer.objects.filter(email__in=emails).values_list("pk", "email")}
     known_ids = set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True))
     refs = {r.get("reference", "") for r in raw} - {""}
@@ -349,7 +351,7 @@ def parse_turnover_csv(text: str) -> ImportResult:
     for line, row in enumerate(raw, start=2):
         problems = []
         key = row.get("customer", "")
-        customer_id = by_email.get(key.lower()) if "@" in key else (int(key) if key.isdigit() and int(key) in
+        customer_id = by_email.get(key.lower()) if "@" in key else (int(key) if is_pk(key) and int(key) in
                                                                        known_ids else None)
         if customer_id is None:
             problems.append(_("unknown customer “%(customer)s”") % {"customer": key})
@@ -360,6 +362,8 @@ def parse_turnover_csv(text: str) -> ImportResult:
             day = None
         if day is None:
             problems.append(_("the date must look like 2025-03-31"))
+        elif not dates.in_range(day):
+            problems.append(dates.out_of_range_message())
         amount = None
         try:
             amount = Decimal(row.get("amount", "").replace(" ", "").replace(",", "."))

@@ -24,6 +24,7 @@ from escalations.cases.common import (
 )
 from escalations.models import CaseCause, CaseStatus, CaseTicket, EscalationCase
 from notifications.models import Urgency
+from tickets import access as ticket_access
 from tickets import services as ticket_services
 from tickets.models import CLOSED_STATUSES, Status
 from tickets.services import TicketError
@@ -89,14 +90,18 @@ def case_write_rca(case: EscalationCase, *, actor, internal: str, customer: str,
 def case_approve_customer_rca(case: EscalationCase, *, actor) -> int:
     """The owner approves the customer-facing analysis; it goes out as a public reply on each affected ticket.
 
-    Returns the number of replies sent.
+    Returns the number of replies sent. As with a public update, only tickets the owner may reply on
+    (``tickets.access.can_work``) reach their customer; the others are skipped and counted in the timeline.
     """
     _owner_only(case, actor)
     require(bool(case.rca_customer), _("Write the customer analysis first."))
     require(case.rca_customer_sent_at is None, _("The customer analysis was sent already."))
-    sent = 0
+    sent, skipped = 0, []
     for link in affected_links(case):
         if link.ticket.status == Status.CANCELED:
+            continue
+        if not ticket_access.can_work(actor, link.ticket):  # only who may reply reaches the customer
+            skipped.append(link.ticket_id)
             continue
         ticket_services.ticket_reply(link.ticket, body=case.rca_customer, actor=actor, counts_as_response=True)
         sent += 1
@@ -104,7 +109,7 @@ def case_approve_customer_rca(case: EscalationCase, *, actor) -> int:
     case.rca_customer_approved_by = actor
     case.rca_customer_sent_at = now
     case.save(update_fields=["rca_customer_approved_by", "rca_customer_sent_at"])
-    record(case, "case.rca_approved", actor, at=now, replies=sent)
+    record(case, "case.rca_approved", actor, at=now, replies=sent, skipped=len(skipped), skipped_tickets=skipped)
     return sent
 
 

@@ -63,6 +63,6 @@ def calibration_report(scope, period, form) -> Report:
                                   "clocks met.") % {"goal": round(goal * 100)}))
     report.sections.append(Section("candidates", _("Compliance each target would have had"), table(candidates, [
         ("type", _("Type"), "text"), ("clock", _("Clock"), "text"), ("target", _("Target"), "dur"),
-        ("compliance", _("Would have been met"), "pct"), ("mark", "", "text"),
+        ("compliance", _("Would have been met"), "pct"), ("mark", _("Note"), "text"),
     ], prefix="candidates-")))
     return report

@@ -36,7 +36,17 @@
     }
   });
 
+  /* A region that scrolls sideways (a wide table on a phone) can be reached and scrolled by keyboard. */
+  function focusableScrollers(root) {
+    root.querySelectorAll(".table-container, .table, .sla-card, .sla-panel").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) {
+        box.tabIndex = 0;
+      }
+    });
+  }
+
   function init(root) {
+    focusableScrollers(root);
     root.querySelectorAll("form[data-status-form]").forEach(function (form) {
       syncStatusForm(form);
       if (!form.dataset.enhanced) {

@@ -109,3 +109,16 @@ def test_the_owner_who_may_reply_everywhere_reaches_every_customer(case, owner, 
     update = cases.case_post_update(case, actor=owner, body="Fixed soon.", public=True, token="o1")
     assert update.replies == 4 and update.skipped == []
     assert Message.objects.filter(kind=Message.Kind.PUBLIC_REPLY, body="Fixed soon.").count() == 4
+
+
+def test_the_approved_customer_rca_reaches_only_the_tickets_the_owner_may_reply_on(manager, queue, mine, hidden):
+    owner = UserFactory(username="service-owner", role="manager")
+    queue.manager = owner  # the Service queue only: the Sales tickets are not theirs to answer
+    queue.save(update_fields=["manager"])
+    case = open_case(manager, owner, [*mine, *hidden])
+    cases.case_write_rca(case, actor=owner, internal="Relay down.", customer="A relay failed; it is fixed.")
+    assert cases.case_approve_customer_rca(case, actor=owner) == 2
+    assert Message.objects.filter(ticket__in=mine, kind=Message.Kind.PUBLIC_REPLY).count() == 2
+    assert not Message.objects.filter(ticket__in=hidden, kind=Message.Kind.PUBLIC_REPLY).exists()
+    event = CaseEvent.objects.get(case=case, kind="case.rca_approved")
+    assert event.data["replies"] == 2 and sorted(event.data["skipped_tickets"]) == sorted(t.pk for t in hidden)

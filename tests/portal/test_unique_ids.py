@@ -1,5 +1,6 @@
 """Every portal page, for every role, has unique ids and labels that point at their own field (issue 19,
-"careful user" point 1: the internal-note label used to focus the customer-reply box).
+"careful user" point 1: the internal-note label used to focus the customer-reply box), and is valid HTML
+for the Nu checker (issue 19, measured goals: 0 errors except htmx's ``hx-*`` attributes).
 
 The demo data (``seed_demo``) gives every kind of page something to show; a crawler follows the portal's
 own links from the start pages, a few pages of each shape, as each demo role.
@@ -18,6 +19,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from escalations import cases
+from tests.portal import vnu
 from tests.portal.html_checks import id_problems
 from tickets.models import Ticket
 
@@ -87,9 +89,15 @@ def demo(db):
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
-def test_every_portal_page_has_unique_ids_and_working_label_targets(client, demo, language):
+def test_every_portal_page_has_unique_ids_and_working_label_targets_and_is_valid_html(
+    client, demo, language, settings
+):
+    settings.DEBUG = False  # the branded 404 page, as in production
     problems = {}
     visited = 0
+    checked = {}  # every page goes into one run of the Nu checker: Java starts slowly
+    client.cookies.load({"django_language": language})
+    checked["anonymous login"] = client.get(reverse("login")).content.decode()
     for username in ROLES:
         user = get_user_model().objects.get(username=username)
         user.profile.language = language
@@ -98,11 +106,17 @@ def test_every_portal_page_has_unique_ids_and_working_label_targets(client, demo
         pages = crawl(client)
         visited += len(pages)
         for url, html in pages.items():
+            checked[f"{username} {url}"] = html
             if found := id_problems(html):
                 problems[f"{username} {url}"] = found
+        checked[f"{username} 404"] = client.get("/tickets/999999/").content.decode()
+        if username == "dispatcher":  # a form shown again with its errors
+            checked["dispatcher: new ticket with errors"] = client.post(reverse("tickets:create"), {}).content.decode()
         client.logout()
     assert visited > 100
     assert not problems, "\n".join(f"{page}: {', '.join(found)}" for page, found in problems.items())
+    invalid = vnu.errors(checked)
+    assert not invalid, "\n".join(f"{page}: {'; '.join(found)}" for page, found in invalid.items())
 
 
 def test_the_note_label_focuses_the_note_box_not_the_customer_reply(client, engineer, ticket):
@@ -125,3 +139,20 @@ def test_a_form_shown_again_with_errors_points_at_its_help_and_errors(client, di
     html = response.content.decode()
     assert "_error" in html
     assert not id_problems(html)
+    html = response.content.decode()
+    assert "_error" in html
+    assert not id_problems(html)
+
+
+def test_the_validator_reports_what_the_issue_found_and_lets_htmx_attributes_pass():
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>'
+        '<p><time datetime="{}">now</time></p><ul role="alert"><li>x</li></ul>'
+        '<div hx-get="/x" hx-trigger="every 45s">ok</div></body></html>'
+    )
+    found = vnu.errors(
+        {"bad": page.format("2026-12-06T16:43:40.578634+00:00"), "good": page.format("2026-12-06T16:43:40+00:00")}
+    )
+    assert "fraction of a second" in " ".join(found["bad"])
+    assert all("hx-" not in message for message in found["good"]), found["good"]
+    assert any("role" in message for message in found["good"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 from django.utils.html import format_html
 
@@ -24,7 +26,10 @@ def dt(value) -> str:
 
 @register.filter
 def iso(value) -> str:
-    return value.isoformat() if value else ""
+    """An instant for ``<time datetime>`` and scripts: whole seconds (HTML allows at most three fraction digits)."""
+    if not value:
+        return ""
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value.isoformat()
 
 
 @register.filter
