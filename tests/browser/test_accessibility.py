@@ -17,6 +17,7 @@ from io import StringIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -137,6 +138,7 @@ def report(problems: dict[str, list[str]]) -> str:
     return "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())
 
 
+@pytest.mark.once
 def test_every_portal_page_and_customised_admin_page_passes_axe_in_both_languages_and_widths(
     browser, live_server, client
 ):

@@ -121,7 +121,12 @@ def seeded(db):
     call_command("seed_demo", tickets=15, seed=11, force=True, stdout=StringIO())
 
 
-@pytest.mark.parametrize("username", ROLES, ids=[role or "anonymous" for role in ROLES])
+# PostgreSQL (its own refusals, e.g. NUL in text) is proven through the dispatcher, who has the most forms.
+@pytest.mark.parametrize(
+    "username",
+    [role if role in ("dispatcher", None) else pytest.param(role, marks=pytest.mark.once) for role in ROLES],
+    ids=[role or "anonymous" for role in ROLES],
+)
 def test_no_hostile_parameter_field_or_id_gives_a_server_error(seeded, username):
     crawler = Client()
     if username:

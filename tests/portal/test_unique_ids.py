@@ -88,6 +88,7 @@ def demo(db):
     cases.case_announce_resolution(resolved, actor=users["manager"], summary="The relay is back.")
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_every_portal_page_has_unique_ids_and_working_label_targets_and_is_valid_html(
     client, demo, language, settings
