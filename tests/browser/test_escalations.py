@@ -67,7 +67,7 @@ def test_a_sweep_reaches_the_engineer_who_opens_the_ticket_and_escalates_it_to_t
     screenshot("1-badge")
 
     page.locator("a.inbox-badge").click()
-    notice = Notification.objects.get(recipient=engineer)
+    notice = Notification.objects.get(recipient=engineer, read_at__isnull=True)
     item = page.locator(f"[data-notification='{notice.pk}']")
     expect(item.locator("strong.inbox-title")).to_have_text(
         f"Half the first response used: #{ticket.pk} Washing machine leaks"
