@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from channels import outbox
 from channels.models import OutboundMessage
 from tests.factories import CustomerFactory, IntakeChannelFactory
 from tickets import services
+from tickets.attachments import IncomingFile
 from tickets.models import Channel, DeliveryStatus, TicketEvent
 
 T0 = datetime(2027, 3, 2, 6, 0, tzinfo=UTC)
@@ -98,3 +100,16 @@ def test_a_4xx_is_final_and_the_performer_is_told(gateway, messenger_ticket, eng
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.FAILED and "HTTP 410" in reply.delivery_error
     assert engineer.notifications.filter(kind="channels.delivery_failed").count() == 1
+
+
+def test_attachments_travel_as_signed_expiring_links_the_bridge_can_fetch(gateway, messenger_ticket, engineer, client):
+    services.ticket_reply(messenger_ticket, body="The invoice", actor=engineer,
+                          attachments=[IncomingFile("счёт.pdf", "application/pdf", b"%PDF-1.4 invoice")])
+    assert outbox.deliver_pending()["sent"] == 1
+    [request] = gateway.requests
+    [link] = json.loads(request["body"])["attachments"]
+    assert link["filename"] == "счёт.pdf" and link["size"] == 16
+    response = client.get(urlsplit(link["url"]).path)  # no login: the signature is the permission
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 invoice"
+    assert client.get(urlsplit(link["url"]).path[:-3] + "xx/").status_code == 404
