@@ -101,7 +101,8 @@ def test_an_engineers_reply_arrives_in_the_customers_language_threaded_with_both
 
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.SENT and reply.sent_at is not None
-    assert reply.mail_message_id == mail["Message-ID"] and mail["Message-ID"].endswith("@localhost>")
+    assert reply.mail_message_id == mail["Message-ID"].strip() and mail["Message-ID"].endswith("@localhost>")
+    assert len(f"Message-ID: {reply.mail_message_id}") < 78  # never folded
     assert TicketEvent.objects.filter(
         ticket=mail_ticket, kind="ticket.reply_delivered", data__route="email", data__first=True
     ).exists()
