@@ -43,6 +43,7 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
     login("dina")
     expect(page.locator("h1")).to_contain_text("Intake")
     page.click("nav.mainnav >> text=New ticket")
+    page.wait_for_load_state()  # htmx (a deferred script) must be listening before we type
     page.fill("#id_customer_q", "701 555")
     expect(page.locator("#customer-matches")).to_contain_text("Nobody matches", timeout=15_000)  # a busy CI host
     page.fill("#id_customer_name", "Aigerim Sadykova")
