@@ -83,7 +83,8 @@ def no_stock(db):
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` need real row locks: skip them on SQLite. Tests marked ``once`` run in
     CI's SQLite pass only: they judge the HTML (axe, the Nu validator), which no database changes, or repeat
-    for more roles what one role already proves on PostgreSQL (the fuzz of every form)."""
+    for more roles what one role already proves on PostgreSQL (the fuzz of every form), or migrate what the
+    PostgreSQL pass migrates from the real old release anyway (tests/upgrade)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":

@@ -79,6 +79,7 @@ def _fill_before_the_move(apps):
     return decide.pk
 
 
+@pytest.mark.once  # on PostgreSQL the upgrade test moves them from the real old release (tests/upgrade)
 @pytest.mark.django_db(transaction=True)
 def test_moved_models_keep_their_rows_content_types_and_permissions_through_the_migrations():
     moved = ["deferralrequest", "deferralcause", "skill", "agentskill", "notification", "delivery", "waitsegment"]
