@@ -77,8 +77,9 @@ def _setup(args) -> dict[str, Any]:
 
     call_command("migrate", verbosity=0, interactive=False)
     run = args.run
-    queue = Queue.objects.create(slug=f"bench-intake-{run}", name=f"Bench intake {run}",
-                                 strategy=RoutingStrategy.LEAST_LOADED)
+    queue = Queue.objects.create(
+        slug=f"bench-intake-{run}", name=f"Bench intake {run}", strategy=RoutingStrategy.LEAST_LOADED
+    )
     engineer = Group.objects.get(name="engineer")
     users = User.objects.bulk_create([User(username=f"bench-intake-{run}-{i}") for i in range(args.agents)])
     users = list(User.objects.filter(username__startswith=f"bench-intake-{run}-"))
@@ -87,8 +88,9 @@ def _setup(args) -> dict[str, Any]:
     QueueMembership.objects.bulk_create([QueueMembership(queue=queue, user=u) for u in users])
     billing = TicketType.objects.create(slug=f"bench-billing-{run}", name="Billing", default_queue=queue)
     ClassificationRule.objects.create(keywords="invoice, refund, счёт", ticket_type=billing, position=10)
-    Customer.objects.bulk_create([Customer(name=f"Known {run} {i}", email=f"known-{run}-{i}@bench.example")
-                                  for i in range(args.known)])
+    Customer.objects.bulk_create(
+        [Customer(name=f"Known {run} {i}", email=f"known-{run}-{i}@bench.example") for i in range(args.known)]
+    )
     channel = IntakeChannel(name=f"Bench gateway {run}", channel="email", default_queue=queue)
     token = channel.set_token()
     channel.save()
@@ -107,8 +109,12 @@ def _free_port() -> int:
 def _post(port: int, token: str, payload: dict) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("POST", PATH, body=json.dumps(payload).encode(),
-                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        conn.request(
+            "POST",
+            PATH,
+            body=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         response = conn.getresponse()
         return response.status, json.loads(response.read() or b"{}")
     finally:
@@ -150,12 +156,14 @@ def _ticket_payloads(run: str, n: int, known: int, tag: str) -> list[dict]:
     payloads = []
     for i in range(n):
         email = f"known-{run}-{i % known}@bench.example" if i % 2 == 0 else f"new-{run}-{tag}-{i}@bench.example"
-        payloads.append({
-            "message_id": f"<{tag}-{i}-{run}@bench.example>",
-            "customer": {"name": f"Customer {i}", "email": email, "language": "en"},
-            "subject": f"Request {i}: " + ("invoice is wrong" if i % 5 == 0 else "printer jams"),
-            "body": f"Hello, this is request number {i}. It happens every morning.",
-        })
+        payloads.append(
+            {
+                "message_id": f"<{tag}-{i}-{run}@bench.example>",
+                "customer": {"name": f"Customer {i}", "email": email, "language": "en"},
+                "subject": f"Request {i}: " + ("invoice is wrong" if i % 5 == 0 else "printer jams"),
+                "body": f"Hello, this is request number {i}. It happens every morning.",
+            }
+        )
     return payloads
 
 
@@ -177,17 +185,47 @@ def run_bench(args) -> dict[str, Any]:
     run = args.run
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         path = out.name
-    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--setup", path, "--run", run, "--postgres",
-                    args.postgres, "--agents", str(args.agents), "--known", str(args.known)],
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--setup",
+            path,
+            "--run",
+            run,
+            "--postgres",
+            args.postgres,
+            "--agents",
+            str(args.agents),
+            "--known",
+            str(args.known),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     token = json.loads(Path(path).read_text())["token"]
     Path(path).unlink()
     port = _free_port()
     log = open(Path(tempfile.gettempdir()) / f"bench-intake-{run}.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "opsdesk.wsgi", "--workers", str(args.workers), "--bind",
-         f"127.0.0.1:{port}", "--access-logfile", "-" if args.verbose else "/dev/null"],
-        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "opsdesk.wsgi",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-" if args.verbose else "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
     )
     try:
         _wait_ready(port, token, proc)
@@ -200,12 +238,14 @@ def run_bench(args) -> dict[str, Any]:
         messages = []
         for i in range(args.messages):
             k = i % len(tickets)
-            messages.append({
-                "message_id": f"<m-{i}-{run}@bench.example>",
-                "customer": {"email": originals[k]["customer"]["email"]},
-                "ticket": tickets[k],
-                "body": f"One more detail, number {i}.",
-            })
+            messages.append(
+                {
+                    "message_id": f"<m-{i}-{run}@bench.example>",
+                    "customer": {"email": originals[k]["customer"]["email"]},
+                    "ticket": tickets[k],
+                    "body": f"One more detail, number {i}.",
+                }
+            )
         m_elapsed, appended = _drive(port, token, messages, args.clients)
         assert not any(r["created_ticket"] for r in appended)
     finally:
@@ -225,8 +265,11 @@ def run_bench(args) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", ""),
-                        help="a scratch PostgreSQL database (migrated and filled)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="a scratch PostgreSQL database (migrated and filled)",
+    )
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--clients", type=int, default=8)
@@ -242,8 +285,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return {}
     if not args.postgres.startswith("postgres"):
         parser.error("give a scratch PostgreSQL database: --postgres postgres://… (or BENCH_DATABASE_URL)")
-    print(f"  intake: {args.tickets} tickets then {args.messages} messages, {args.clients} clients, "
-          f"gunicorn {args.workers} workers", flush=True)
+    print(
+        f"  intake: {args.tickets} tickets then {args.messages} messages, {args.clients} clients, "
+        f"gunicorn {args.workers} workers",
+        flush=True,
+    )
     payload: dict[str, Any] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
@@ -261,16 +307,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    return "\n".join([
-        f"gunicorn {payload['workers']} workers, {payload['clients']} clients, PostgreSQL, "
-        f"{payload['agents']} agents in the least-loaded queue; load average before the run "
-        f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
-        "",
-        "| phase | requests | per second | target |",
-        "|---|---:|---:|---:|",
-        f"| new tickets | {payload['tickets']:,} | {payload['tickets_per_s']} | 200 |",
-        f"| appended customer messages | {payload['messages']:,} | {payload['messages_per_s']} | 500 |",
-    ])
+    return "\n".join(
+        [
+            f"gunicorn {payload['workers']} workers, {payload['clients']} clients, PostgreSQL, "
+            f"{payload['agents']} agents in the least-loaded queue; load average before the run "
+            f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
+            "",
+            "| phase | requests | per second | target |",
+            "|---|---:|---:|---:|",
+            f"| new tickets | {payload['tickets']:,} | {payload['tickets_per_s']} | 200 |",
+            f"| appended customer messages | {payload['messages']:,} | {payload['messages_per_s']} | 500 |",
+        ]
+    )
 
 
 if __name__ == "__main__":
