@@ -137,11 +137,13 @@ def _worker(args) -> dict[str, Any]:
         )
         tickets = list(Ticket.objects.filter(queue=queue).select_related("queue", "customer").order_by("pk"))
         queries = _QueryCounter()
+        cpu = time.process_time()
         started = time.perf_counter()
         with connection.execute_wrapper(queries):
             for ticket in tickets:
                 assignment.route_ticket(ticket, trigger="bench")
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         counts = list(Ticket.objects.filter(queue=queue).values("performer").annotate(n=django.db.models.Count("pk"))
                       .values_list("n", flat=True))
         out[f"service_{strategy}"] = {
@@ -150,6 +152,8 @@ def _worker(args) -> dict[str, Any]:
             "assigned": Ticket.objects.filter(queue=queue, performer__isnull=False).count(),
             "agents_used": len(counts),
             "queries_per_decision": round(queries.n / max(1, len(tickets)), 1),
+            # Python time of this process per decision (the database server's time is not in it)
+            "app_cpu_ms_per_decision": round(1000 * cpu / max(1, len(tickets)), 2),
         }
         print(f"  service {strategy}: {out[f'service_{strategy}']}", flush=True)
 
@@ -268,6 +272,8 @@ def markdown(payload: dict[str, Any]) -> str:
         vip = (f"{first['seconds']} ({first['customers']:,}, {first['changes']:,}) | {nxt['seconds']}" if first
                else "— | —")
         per = f", {ll['queries_per_decision']} queries each" if "queries_per_decision" in ll else ""
+        if "app_cpu_ms_per_decision" in ll:
+            per += f", {ll['app_cpu_ms_per_decision']} ms of app CPU each"
         lines.append(
             f"| {name} | {ll['decisions_per_s']} ({ll['tickets']:,} tickets{per}) | {hy['decisions_per_s']} | {vip} |"
         )
