@@ -178,6 +178,19 @@ def _ticket_payloads(run: str, n: int, known: int, tag: str) -> list[dict]:
     return payloads
 
 
+def _workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) the gunicorn workers of ``master`` have used so far (Linux /proc)."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        total = 0
+        for pid in children:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def _wait_ready(port: int, token: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -242,7 +255,9 @@ def run_bench(args) -> dict[str, Any]:
         _wait_ready(port, token, proc)
         # Warm up both workers (imports, connections, caches) before anything is timed.
         _drive(port, token, _ticket_payloads(run, 4 * args.clients, args.known, "warm"), args.clients)
+        cpu = _workers_cpu(proc.pid)
         t_elapsed, created = _drive(port, token, _ticket_payloads(run, args.tickets, args.known, "t"), args.clients)
+        t_cpu = _workers_cpu(proc.pid) - cpu
         tickets = [r["ticket"] for r in created]
         assert all(r["created_ticket"] for r in created)
         originals = _ticket_payloads(run, args.tickets, args.known, "t")
@@ -257,7 +272,9 @@ def run_bench(args) -> dict[str, Any]:
                     "body": f"One more detail, number {i}.",
                 }
             )
+        cpu = _workers_cpu(proc.pid)
         m_elapsed, appended = _drive(port, token, messages, args.clients)
+        m_cpu = _workers_cpu(proc.pid) - cpu
         assert not any(r["created_ticket"] for r in appended)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -271,6 +288,9 @@ def run_bench(args) -> dict[str, Any]:
         "tickets_per_s": round(args.tickets / t_elapsed, 1),
         "messages": args.messages,
         "messages_per_s": round(args.messages / m_elapsed, 1),
+        # CPU of the web workers per request (the database server's and the clients' time are not in it)
+        "app_cpu_ms_per_ticket": round(1000 * t_cpu / args.tickets, 2),
+        "app_cpu_ms_per_message": round(1000 * m_cpu / args.messages, 2),
     }
 
 
@@ -324,10 +344,12 @@ def markdown(payload: dict[str, Any]) -> str:
             f"{payload['agents']} agents in the least-loaded queue; load average before the run "
             f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
             "",
-            "| phase | requests | per second | target |",
-            "|---|---:|---:|---:|",
-            f"| new tickets | {payload['tickets']:,} | {payload['tickets_per_s']} | 200 |",
-            f"| appended customer messages | {payload['messages']:,} | {payload['messages_per_s']} | 500 |",
+            "| phase | requests | per second | target | web worker CPU per request, ms |",
+            "|---|---:|---:|---:|---:|",
+            f"| new tickets | {payload['tickets']:,} | {payload['tickets_per_s']} | 200 "
+            f"| {payload.get('app_cpu_ms_per_ticket', '—')} |",
+            f"| appended customer messages | {payload['messages']:,} | {payload['messages_per_s']} | 500 "
+            f"| {payload.get('app_cpu_ms_per_message', '—')} |",
         ]
     )
 
