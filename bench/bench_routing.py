@@ -242,6 +242,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.database_url:
         payload["db"]["postgresql"] = bench_db(args, args.database_url)
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    previous = data.get("routing") or {}
+    for name, row in (previous.get("db") or {}).items():
+        # A database not measured this time keeps its last figures, with their date.
+        if name not in payload["db"]:
+            payload["db"][name] = {**row, "measured": row.get("measured") or previous.get("generated", "?")}
     data["routing"] = payload
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
     print(markdown(payload))
@@ -274,8 +279,9 @@ def markdown(payload: dict[str, Any]) -> str:
         per = f", {ll['queries_per_decision']} queries each" if "queries_per_decision" in ll else ""
         if "app_cpu_ms_per_decision" in ll:
             per += f", {ll['app_cpu_ms_per_decision']} ms of app CPU each"
+        label = f"{name} (measured {row['measured']})" if row.get("measured") else name
         lines.append(
-            f"| {name} | {ll['decisions_per_s']} ({ll['tickets']:,} tickets{per}) | {hy['decisions_per_s']} | {vip} |"
+            f"| {label} | {ll['decisions_per_s']} ({ll['tickets']:,} tickets{per}) | {hy['decisions_per_s']} | {vip} |"
         )
     return "\n".join(lines)
 
