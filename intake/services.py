@@ -323,6 +323,7 @@ class _Plan:
     ticket_type: TicketType | None
     title: str
     rule: object = None  # the keyword rule that gave the type (routing.assignment), if any
+    classified: bool = False  # the keyword rules were applied here (ticket_create need not apply them again)
 
 
 def _plan(channel: IntakeChannel, data: IntakePayload, thread: Ticket | None = None) -> _Plan:
@@ -358,23 +359,24 @@ def _plan(channel: IntakeChannel, data: IntakePayload, thread: Ticket | None = N
     if errors:
         raise validation_error(errors)
     rule = None
-    if append_to is None and not data.type_slug:
+    classified = append_to is None and not data.type_slug
+    if classified:
         # No type in the payload: keyword rules classify the message before the channel's default type applies.
         rule = classify_text(title, data.body)
         ticket_type = rule.ticket_type if rule is not None else ticket_type
     return _Plan(customer=customer, append_to=append_to, follows_up=follows_up, ticket_type=ticket_type, title=title,
-                 rule=rule)
+                 rule=rule, classified=classified)
 
 
 # --- Step 3: write ----------------------------------------------------------------------
 
 
 def _customer(data: IntakePayload) -> Customer:
+    """A first-time sender becomes a customer (``_plan`` has just looked them up and found nobody)."""
     try:
         with transaction.atomic():
-            return services.customer_find_or_create(
-                name=data.name, email=data.email, phone=data.phone, language=data.language
-            )
+            return services.customer_create(name=data.name, email=data.email, phone=data.phone,
+                                            language=data.language)
     except IntegrityError:
         # A concurrent first message from the same person created them a moment ago.
         customer = services.customer_find(email=data.email, phone=data.phone)
@@ -411,6 +413,7 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
         intake_channel=channel,
         external_id=data.message_id,
         classified_by=plan.rule,
+        classify=not plan.classified,
         attachments=data.attachments,
     )
     if plan.follows_up is not None:
@@ -437,33 +440,35 @@ def intake_accept(channel: IntakeChannel, data: IntakePayload, *, thread: Ticket
     it is taken whoever the sender is. Without it, ``data.ticket_ref`` / ``data.subject_ref`` must name a
     ticket of the sender's.
     """
-    with transaction.atomic():
-        delivered = find_delivered(channel, data.message_id)
-        if delivered is not None:
-            return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
-        plan = _plan(channel, data, thread)
-        try:
-            with transaction.atomic():
-                if plan.append_to is not None:
-                    message = services.ticket_receive_customer_message(
-                        plan.append_to,
-                        body=data.body,
-                        channel=channel.channel,
-                        intake_channel=channel,
-                        external_id=data.message_id,
-                        attachments=data.attachments,
-                    )
-                    return IntakeResult(plan.append_to, message, created_ticket=False, duplicate=False)
-                # Only a new ticket needs the sender as a customer (a colleague may answer on a thread).
-                message = _open_ticket(channel, data, plan, plan.customer or _customer(data))
-                return IntakeResult(message.ticket, message, created_ticket=True, duplicate=False)
-        except services.AttachmentsRefused as refused:
-            raise validation_error({"attachments": str(refused)}) from refused
-        except services.TicketError as error:
-            raise IntakeError("validation_error", str(error), 422) from error
-        except IntegrityError:
-            # A concurrent delivery of the same message won the unique constraint: answer with its ids.
+    # One transaction (a savepoint inside a caller's): the duplicate check, the plan's row locks and the writes.
+    # A concurrent twin that wins the unique constraint on (channel, external id) rolls all of it back; its ids
+    # are read afterwards, outside the failed block.
+    try:
+        with transaction.atomic():
             delivered = find_delivered(channel, data.message_id)
-            if delivered is None:
-                raise
-            return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
+            if delivered is not None:
+                return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
+            plan = _plan(channel, data, thread)
+            if plan.append_to is not None:
+                message = services.ticket_receive_customer_message(
+                    plan.append_to,
+                    body=data.body,
+                    channel=channel.channel,
+                    intake_channel=channel,
+                    external_id=data.message_id,
+                    attachments=data.attachments,
+                )
+                return IntakeResult(plan.append_to, message, created_ticket=False, duplicate=False)
+            # Only a new ticket needs the sender as a customer (a colleague may answer on a thread).
+            message = _open_ticket(channel, data, plan, plan.customer or _customer(data))
+            return IntakeResult(message.ticket, message, created_ticket=True, duplicate=False)
+    except services.AttachmentsRefused as refused:
+        raise validation_error({"attachments": str(refused)}) from refused
+    except services.TicketError as error:
+        raise IntakeError("validation_error", str(error), 422) from error
+    except IntegrityError:
+        # A concurrent delivery of the same message won the unique constraint: answer with its ids.
+        delivered = find_delivered(channel, data.message_id)
+        if delivered is None:
+            raise
+        return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +64,8 @@ def agent_states(
 ) -> dict[int, list[Member]]:
     """Members (agents and dispatchers) of the queues with their routing state, in four or five queries.
 
-    ``users=False`` (routing) leaves ``Member.user`` empty and reads only the columns routing needs.
+    ``users=False`` (routing) leaves ``Member.user`` empty and reads only the columns routing needs, in one
+    query (plus one for working calendars when someone has one, one for skills when asked).
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -73,31 +74,44 @@ def agent_states(
     )
     if users:
         memberships = list(memberships.select_related("user__profile__work_calendar"))
+        user_ids = {m.user_id for m in memberships}
+        open_counts = dict(
+            Ticket.objects.open()
+            .filter(performer_id__in=user_ids)
+            .values("performer_id")
+            .annotate(n=Count("pk"))
+            .values_list("performer_id", "n")
+        )
+        absences = {
+            a.user_id: a.substitute_id
+            for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
+                "starts_on", "pk"
+            )
+        }
     else:
-        rows = list(memberships.values_list(
+        # Routing: one query for the members, their load and today's absence (correlated subqueries on the
+        # (performer, status) and (user, dates) indexes), whatever the number of agents.
+        absence = Absence.objects.filter(user_id=OuterRef("user_id"), starts_on__lte=today, ends_on__gte=today)
+        rows = list(memberships.annotate(
+            open_n=Subquery(
+                Ticket.objects.open().filter(performer_id=OuterRef("user_id")).order_by()
+                .values("performer_id").annotate(n=Count("pk")).values("n")[:1]
+            ),
+            absent=Exists(absence),
+            substitute=Subquery(absence.order_by("-starts_on", "-pk").values("substitute_id")[:1]),
+        ).values_list(
             "queue_id", "user_id", "role", "capacity", "user__profile__work_calendar_id",
-            "user__profile__is_away", "user__profile__last_assigned_at",
+            "user__profile__is_away", "user__profile__last_assigned_at", "open_n", "absent", "substitute",
         ))
         calendars = _calendars({row[4] for row in rows if row[4] is not None})
         memberships = [
             _Row(queue_id, user_id, role, capacity, _ProfileRow(calendar_id, bool(away), last,
                                                                 calendars.get(calendar_id)))
-            for queue_id, user_id, role, capacity, calendar_id, away, last in rows
+            for queue_id, user_id, role, capacity, calendar_id, away, last, *_rest in rows
         ]
-    user_ids = {m.user_id for m in memberships}
-    open_counts = dict(
-        Ticket.objects.open()
-        .filter(performer_id__in=user_ids)
-        .values("performer_id")
-        .annotate(n=Count("pk"))
-        .values_list("performer_id", "n")
-    )
-    absences = {
-        a.user_id: a.substitute_id
-        for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
-            "starts_on", "pk"
-        )
-    }
+        user_ids = {m.user_id for m in memberships}
+        open_counts = {row[1]: row[7] or 0 for row in rows}
+        absences = {row[1]: row[9] for row in rows if row[8]}
     agent_skills: dict[int, dict[str, int]] = defaultdict(dict)
     if skills:
         for user_id, code, level in AgentSkill.objects.filter(user_id__in=user_ids).values_list(
@@ -222,7 +236,9 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
             return decision
     if queue.strategy not in routing.AUTOMATIC or not queue.is_active:
         return None
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (ticket creation, return to the queue): nothing here
+    # catches an error of the block, so a failure rolls back with the caller; ``_apply`` keeps its savepoint.
+    with transaction.atomic(savepoint=False):
         cursor = Queue.objects.select_for_update().filter(pk=queue.pk).values_list("routing_cursor", flat=True).first()
         needs_skills = queue.strategy in (routing.SKILLS, routing.HYBRID)
         states = agent_states([queue.pk], now=now, skills=needs_skills, users=False)[queue.pk]

@@ -22,6 +22,18 @@ def customer_find_or_create(*, name: str = "", email: str = "", phone: str = "",
     customer = customer_find(email=email, phone=phone)
     if customer is not None:
         return customer
+    return customer_create(name=name, email=email, phone=phone, language=language)
+
+
+def customer_create(*, name: str = "", email: str = "", phone: str = "", language: str = "") -> Customer:
+    """A new customer (in a new organisation of their own) for a sender the caller looked up and did not find.
+
+    The unique email and phone constraints refuse a twin created meanwhile (``IntegrityError``).
+    """
+    email = (email or "").strip().lower()
+    phone = normalize_phone(phone)
+    if not email and not phone:
+        raise TicketError(_("A customer needs an email or a phone number."))
     fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
     if language in ("ru", "en"):
         fields["language"] = language

@@ -23,6 +23,7 @@ from tickets import access, events, ports
 from tickets.attachments import IncomingFile, attach, check
 from tickets.attachments import history_names as _file_names
 from tickets.customers import (  # noqa: F401 (re-exported)
+    customer_create,
     customer_find,
     customer_find_or_create,
     internal_customer,
@@ -123,6 +124,7 @@ def ticket_create(
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
     classified_by=None,
+    classify: bool = True,
     requester_user=None,
     requester_queue: Queue | None = None,
     follow_up_of: Ticket | None = None,
@@ -134,8 +136,8 @@ def ticket_create(
     it is an **internal task**: it points to ``internal_customer()``, its description is a note.
 
     Without a type, keyword rules may give one (``tickets.ports.classify``; ``classified_by``: the rule
-    the caller already applied). Without a performer the ticket is queued (``events.TicketQueued``: the
-    queue's routing strategy may assign it).
+    the caller already applied; ``classify=False``: the caller applied the rules and none matched). Without a
+    performer the ticket is queued (``events.TicketQueued``: the queue's routing strategy may assign it).
     """
     title = (title or "").strip()
     if not title:
@@ -147,7 +149,7 @@ def ticket_create(
         customer = internal_customer()
         observers = {*observers, *([requester_user] if requester_user is not None else [])}
     _check_files(attachments)
-    if ticket_type is None and classified_by is None:
+    if ticket_type is None and classified_by is None and classify:
         classified_by = ports.classify(title, description)
     if ticket_type is None and classified_by is not None:
         ticket_type = classified_by.ticket_type

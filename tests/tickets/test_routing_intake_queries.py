@@ -1,0 +1,127 @@
+"""Query counts of a routing decision and of an intake request: pinned, and the same whatever the number of
+agents, open tickets and customers (issue 18)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from routing import assignment
+from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, UserFactory
+from tests.tickets.intake_helpers import make_gateway, message, send
+from tickets import services
+from tickets.models import RoutingStrategy, Status, Ticket
+
+# A routing decision: lock the queue, one query for the members with their load and absence, the chosen user,
+# then the assignment itself (ticket lock, role check, history, SLA clocks, wait segment, notification, the
+# routed row, last assignment) and its savepoints.
+ROUTE_QUERIES = 24
+# A new ticket through the API, routed (least loaded) to one of the queue's agents.
+INTAKE_NEW_QUERIES = 45
+# A customer message appended to their ticket.
+INTAKE_APPEND_QUERIES = 22
+
+
+def _team(queue, n: int, tag: str):
+    people = []
+    for i in range(n):
+        user = UserFactory(username=f"{tag}-{i}", role="engineer")
+        MembershipFactory(queue=queue, user=user)
+        people.append(user)
+    return people
+
+
+def _route_queries(queue) -> tuple[int, Ticket]:
+    """Queries of ``route_ticket`` for a fresh waiting ticket of ``queue`` (least loaded)."""
+    queue.strategy = RoutingStrategy.MANUAL
+    queue.save(update_fields=["strategy"])
+    ticket = services.ticket_create(actor=None, title="Printer jam", queue=queue, customer=CustomerFactory())
+    queue.strategy = RoutingStrategy.LEAST_LOADED
+    queue.save(update_fields=["strategy"])
+    ticket = Ticket.objects.select_related("queue", "customer").get(pk=ticket.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        decision = assignment.route_ticket(ticket, trigger="test")
+    assert decision is not None and decision.assigned
+    return len(ctx), ticket
+
+
+def _load(queue, people, per_person: int) -> None:
+    customer = CustomerFactory()
+    for user in people:
+        for k in range(per_person):
+            services.ticket_create(actor=None, title=f"Open {k}", queue=queue, customer=customer, performer=user)
+
+
+@pytest.mark.django_db
+def test_a_routing_decision_takes_the_same_queries_for_3_or_40_agents_with_open_work():
+    small = QueueFactory(slug="small", name="Small", strategy=RoutingStrategy.MANUAL)
+    _team(small, 3, "s")
+    few, _ticket = _route_queries(small)
+
+    big = QueueFactory(slug="big", name="Big", strategy=RoutingStrategy.MANUAL)
+    people = _team(big, 40, "b")
+    _load(big, people[:10], 2)
+    many, ticket = _route_queries(big)
+
+    assert few == many == ROUTE_QUERIES
+    ticket.refresh_from_db()
+    assert ticket.status == Status.ASSIGNED and ticket.performer in people[10:]  # the least loaded got it
+
+
+def _intake(client, token, **overrides):
+    with CaptureQueriesContext(connection) as ctx:
+        response = send(client, token, message(**overrides))
+    assert response.status_code == 201, response.content
+    return len(ctx), response.json()
+
+
+@pytest.mark.django_db
+def test_intake_queries_do_not_grow_with_agents_tickets_or_customers(client):
+    queue = QueueFactory(slug="mail", name="Mail", strategy=RoutingStrategy.LEAST_LOADED)
+    people = _team(queue, 3, "a")
+    gateway = make_gateway("Mail gateway", queue)
+    _intake(client, gateway.token, message_id="warm", customer={"email": "warm@client.example"})
+
+    new_small, first = _intake(client, gateway.token, message_id="n1", customer={"email": "one@client.example"})
+    append_small, _ = _intake(
+        client,
+        gateway.token,
+        message_id="a1",
+        customer={"email": "one@client.example"},
+        ticket=first["ticket"],
+        subject=None,
+    )
+
+    people += _team(queue, 30, "b")
+    _load(queue, people[:10], 2)
+    CustomerFactory.create_batch(30)
+    new_big, second = _intake(client, gateway.token, message_id="n2", customer={"email": "two@client.example"})
+    append_big, _ = _intake(
+        client,
+        gateway.token,
+        message_id="a2",
+        customer={"email": "two@client.example"},
+        ticket=second["ticket"],
+        subject=None,
+    )
+
+    assert first["created_ticket"] and second["created_ticket"]
+    assert Ticket.objects.get(pk=second["ticket"]).performer in people[10:]
+    assert new_small == new_big == INTAKE_NEW_QUERIES
+    assert append_small == append_big == INTAKE_APPEND_QUERIES
+
+
+@pytest.mark.django_db
+def test_a_known_customer_and_a_duplicate_delivery_take_fewer_queries_than_a_new_sender(client):
+    queue = QueueFactory(slug="mail", name="Mail", strategy=RoutingStrategy.LEAST_LOADED)
+    _team(queue, 3, "a")
+    gateway = make_gateway("Mail gateway", queue)
+    CustomerFactory(email="known@client.example")
+    _intake(client, gateway.token, message_id="warm", customer={"email": "warm@client.example"})
+    known, _ = _intake(client, gateway.token, message_id="k1", customer={"email": "known@client.example"})
+    assert known < INTAKE_NEW_QUERIES
+    with CaptureQueriesContext(connection) as ctx:
+        response = send(client, gateway.token, message(message_id="k1", customer={"email": "known@client.example"}))
+    assert response.status_code == 200 and response.json()["duplicate"] is True
+    assert len(ctx) <= 4  # channel, savepoint pair, the delivered message
