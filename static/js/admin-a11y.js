@@ -75,7 +75,18 @@
 
   window.addEventListener("load", function () {
     fix(document);
-    window.setTimeout(function () { fix(document); }, 200);  /* after widgets built on load */
+    /* Widgets built later (select2 on jQuery's ready, on a slow machine after the load event) are
+       named as soon as they enter the page. */
+    new MutationObserver(function (records) {
+      var built = records.some(function (record) {
+        return Array.prototype.some.call(record.addedNodes, function (node) {
+          return node.nodeType === 1 && (node.matches(".select2-container") || node.querySelector(".select2-container"));
+        });
+      });
+      if (built) {
+        fix(document);  /* sets attributes only: observing the tree's children, this never calls itself */
+      }
+    }).observe(document.body, {childList: true, subtree: true});
   });
   document.addEventListener("formset:added", function (event) { fix(event.target.closest(".inline-group") || document); });
 })();
