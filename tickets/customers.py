@@ -6,6 +6,7 @@ Re-exported by ``tickets.services`` (callers use ``services.customer_find_or_cre
 
 from __future__ import annotations
 
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from tickets import organisations
@@ -44,7 +45,8 @@ def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
     phone = normalize_phone(phone)
     customer = None
     if email:
-        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
+        # LOWER(email) = lower-case value: the same match as ``iexact``, through the ``customer_email_lower`` index.
+        customer = Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).order_by("pk").first()
     if customer is None and phone:
         customer = Customer.objects.filter(phone=phone).first()
     return customer
