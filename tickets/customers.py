@@ -46,7 +46,9 @@ def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
     customer = None
     if email:
         # LOWER(email) = lower-case value: the same match as ``iexact``, through the ``customer_email_lower`` index.
-        customer = Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).order_by("pk").first()
+        customer = (
+            Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).order_by("pk").first()
+        )
     if customer is None and phone:
         customer = Customer.objects.filter(phone=phone).first()
     return customer
