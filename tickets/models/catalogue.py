@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -159,8 +159,8 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [
-            # Matching a sender is case-insensitive (tickets.customers.customer_find): without it, a table scan.
-            models.Index(Lower("email"), name="customer_email_lower"),
+            # Intake and email matching look a sender up case-insensitively (email__iexact: UPPER(email) = UPPER(%s)).
+            models.Index(Upper("email"), name="customer_email_upper"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="customer_email_unique"),
