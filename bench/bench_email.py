@@ -26,7 +26,33 @@ ticket each), with a 100 KB attachment, taken by `channels.inbound.receive.email
 service behind `manage.py email_receive`; the command itself adds the start of a Python process
 per email, measured separately as `pipe, one process per email`), then N more delivered into a
 private Dovecot and read by one `email_fetch` poll (IMAP fetch, store, mark read). The original
-`.eml` is stored as an attachment too, so each email writes about 200 KB of files.
+`.eml` is stored as an attachment too, so each email writes about 200 KB of files. Production
+settings (`DEBUG=false`, the default rate limit). `service, emails per CPU-second` divides by the
+CPU time of the process instead of the wall clock: it moves far less when other work shares the
+machine. `load` is the 1-minute load average before and after (2 cores: above 2, the run waited for
+a CPU). The target of issue 15 is 100 emails per second on SQLite. For a quiet-machine figure:
+`.venv/bin/python bench/run.py --only email` (or `bench/bench_email.py --emails 500`) with nothing
+else running.
+
+What the time goes to, per new-ticket email (cProfile of the service, 100 to 200 emails, SQLite):
+before the work below, 22 % reading the MIME message and 61 % the intake service writing the
+ticket; after it, 12 % reading the message, 5 % the files, 70 % the intake service (customer and
+organisation, classification rules, ticket, history), half of which is the three SLA clocks of a
+new ticket (each clock looks up its escalation ladder on its own) and following the deadline. So on
+a machine where one email costs more than 10 ms of intake service, 100 emails per second is out of
+reach whatever the email path does; the intake service and SLA clocks are where the rest is.
+What made the email path faster: the parser reads each header once (Python's `email` package with
+`policy.default` parses a header again on every read, and the parser itself reads a part's
+`Content-Type` a dozen times: a memo keyed by name and value), and well-formed base64 is decoded in
+one C call, the lenient character-by-character path only runs for broken mail: together they halve
+the CPU time of the parse (8.2 → 3.9 ms per email on this machine); the
+duplicate check, the `In-Reply-To`/`References` lookup, bounce matching and the sender's customer
+each use an index (before: the duplicate check read every message of the channel, threading and
+customer matching read the whole table, so receiving got slower as OpsDesk filled up); a poll reads
+OpsDesk's own addresses once instead of once per email, fetches 50 emails per IMAP round trip and
+marks them read in one command; the files' rows are written in one `INSERT`. Queries per email are
+pinned by `tests/channels/inbound/test_receive_queries.py` (the same however many tickets,
+customers and messages exist).
 """
 
 
@@ -57,13 +83,24 @@ def child(count: int, fetch: bool) -> dict[str, Any]:
     channel = IntakeChannel(name="Bench mail", channel=Channel.EMAIL, default_queue=queue)
     channel.set_token()
     channel.save()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     attachment = os.urandom(100 * 1024)
     emails = [make_email(n, attachment) for n in range(count)]
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
     for raw in emails:
         assert email_receive(channel, raw).outcome == "created"
-    service_s = time.perf_counter() - started
-    result: dict[str, Any] = {"emails": count, "service_per_s": round(count / service_s, 1)}
+    service_s, service_cpu = time.perf_counter() - started, time.process_time() - cpu
+    with CaptureQueriesContext(connection) as captured:
+        assert email_receive(channel, make_email(300_000, attachment)).outcome == "created"
+    result: dict[str, Any] = {
+        "emails": count,
+        "service_per_s": round(count / service_s, 1),
+        "service_per_cpu_s": round(count / service_cpu, 1),
+        "queries_per_email": len(captured),
+    }
 
     env = {**os.environ}
     pipe_count = min(count, 5)
@@ -104,6 +141,7 @@ def child(count: int, fetch: bool) -> dict[str, Any]:
             result["fetch_per_s"] = round(count / fetch_s, 1)
         finally:
             dovecot.stop(server)
+    result["load"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     return result
 
 
@@ -132,10 +170,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             env = {
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "opsdesk.settings",
-                "DEBUG": "true",
+                "DEBUG": "false",  # production settings: no query log, the real storage and mail paths
+                "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+                "EMAIL_URL": "dummymail://",
                 "DATABASE_URL": url or f"sqlite:///{tmp}/bench.sqlite3",
                 "MEDIA_ROOT": f"{tmp}/media",
-                "EMAIL_INTAKE_RATE_LIMIT": "0",
                 "PYTHONPATH": str(ROOT),
             }
             cmd = [sys.executable, str(Path(__file__)), "--child", "--emails", str(args.emails)]
@@ -152,14 +191,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def markdown(payload: dict[str, Any]) -> str:
     rows = [
-        "| database | emails (100 KB attachment each) | service, emails/s | `email_fetch`, emails/s "
-        "| pipe, one process per email, emails/s |",
-        "|---|---:|---:|---:|---:|",
+        "| database | emails (100 KB attachment each) | service, emails/s | service, emails per CPU-second "
+        "| `email_fetch`, emails/s | pipe, one process per email, emails/s | queries per email | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for db, r in payload["runs"].items():
+        load = " → ".join(str(value) for value in r.get("load", [])) or "—"
         rows.append(
-            f"| {db} | {r['emails']:,} | {r['service_per_s']} | {r.get('fetch_per_s', '—')} "
-            f"| {r['pipe_process_per_s']} |"
+            f"| {db} | {r['emails']:,} | {r['service_per_s']} | {r.get('service_per_cpu_s', '—')} "
+            f"| {r.get('fetch_per_s', '—')} | {r['pipe_process_per_s']} | {r.get('queries_per_email', '—')} "
+            f"| {load} |"
         )
     return "\n".join(rows)
 

@@ -310,6 +310,7 @@ def find_delivered(channel: IntakeChannel, message_id: str) -> Message | None:
     return (
         Message.objects.select_related("ticket")
         .filter(intake_channel=channel, external_id=message_id)
+        .exclude(external_id="")  # the condition of the unique index, so that the index is used (SQLite)
         .order_by("pk")
         .first()
     )

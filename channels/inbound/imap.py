@@ -20,11 +20,12 @@ from django.utils import timezone
 
 from channels.inbound.models import InboundEmail, Mailbox
 from channels.inbound.parse import Unparseable
-from channels.inbound.receive import email_receive, record_unparseable
+from channels.inbound.receive import email_receive, own_addresses, record_unparseable
 
 logger = logging.getLogger(__name__)
 
 COUNTS = ("fetched", "created", "appended", "ignored", "failed")
+FETCH_CHUNK = 50  # emails per FETCH round trip (and per flag/move command); bounds the memory of one poll
 
 
 class MailboxError(Exception):
@@ -107,15 +108,16 @@ def _read(client, mailbox: Mailbox, counts: Counter) -> str:
     criteria = ["ALL"] if mailbox.after_read == Mailbox.AfterRead.MOVE else ["UNSEEN"]
     uids = sorted(client.search(criteria))[: int(getattr(settings, "EMAIL_FETCH_BATCH", 200))]
     channel = mailbox.intake_channel
-    for start in range(0, len(uids), 20):
-        chunk = uids[start : start + 20]
+    own = own_addresses()  # once per poll, not once per email
+    for start in range(0, len(uids), FETCH_CHUNK):
+        chunk = uids[start : start + FETCH_CHUNK]
         done = []
         try:
             for uid, data in sorted(client.fetch(chunk, ["BODY.PEEK[]"]).items()):
                 raw = data.get(b"BODY[]") or b""
                 counts["fetched"] += 1
                 try:
-                    outcome = email_receive(channel, raw, mailbox=mailbox).outcome
+                    outcome = email_receive(channel, raw, mailbox=mailbox, own=own).outcome
                 except Unparseable as problem:
                     record_unparseable(channel, raw, str(problem), mailbox=mailbox)
                     outcome = InboundEmail.Outcome.FAILED

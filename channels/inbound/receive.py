@@ -31,7 +31,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -117,6 +116,8 @@ def noise_reason(parsed: ParsedEmail, own: set[str]) -> str:
 def rate_limited(channel: IntakeChannel, sender: str) -> bool:
     """More than ``EMAIL_INTAKE_RATE_LIMIT`` emails taken from ``sender`` in the last window: a runaway robot."""
     limit = int(getattr(settings, "EMAIL_INTAKE_RATE_LIMIT", 30))
+    if limit <= 0:
+        return False
     window = timedelta(seconds=int(getattr(settings, "EMAIL_INTAKE_RATE_WINDOW", 3600)))
     taken = InboundEmail.objects.filter(
         intake_channel=channel,
@@ -124,7 +125,7 @@ def rate_limited(channel: IntakeChannel, sender: str) -> bool:
         received_at__gte=timezone.now() - window,
         outcome__in=[Outcome.CREATED, Outcome.APPENDED],
     )
-    return limit > 0 and taken.count() >= limit
+    return taken.count() >= limit
 
 
 def external_id(message_id: str) -> str:
@@ -137,11 +138,24 @@ def find_thread(channel: IntakeChannel, parsed: ParsedEmail) -> Ticket | None:
     ids = parsed.in_reply_to[:50]
     if ids:
         candidates = ids + [value.strip("<>") for value in ids]
+        # Two lookups, each on its partial index (an OR of the two, or a bare ``IN``, reads the whole table):
+        # the Message-IDs OpsDesk sent or received, then this channel's external ids.
+        columns = ("created_at", "pk", "mail_message_id", "external_id", "ticket_id")
+        rows = set(
+            Message.objects.filter(mail_message_id__in=candidates)
+            .exclude(mail_message_id="")
+            .order_by()
+            .values_list(*columns)
+        )
+        rows |= set(
+            Message.objects.filter(intake_channel=channel, external_id__in=candidates)
+            .exclude(external_id="")
+            .order_by()
+            .values_list(*columns)
+        )
         found = {
             mid: ticket_id
-            for mid, ext, ticket_id in Message.objects.filter(
-                Q(mail_message_id__in=candidates) | Q(intake_channel=channel, external_id__in=candidates)
-            ).values_list("mail_message_id", "external_id", "ticket_id")
+            for _created, _pk, mid, ext, ticket_id in sorted(rows)  # in message order: the latest one wins
             for mid in (mid, ext)
             if mid
         }
@@ -248,7 +262,11 @@ def mark_bounced(parsed: ParsedEmail) -> int:
     if not ids:
         return 0
     candidates = ids + [value.strip("<>") for value in ids]
-    bounced = list(Message.objects.filter(mail_message_id__in=candidates, kind=Message.Kind.PUBLIC_REPLY))
+    bounced = list(
+        Message.objects.filter(mail_message_id__in=candidates, kind=Message.Kind.PUBLIC_REPLY).exclude(
+            mail_message_id=""
+        )
+    )
     error = str(_site_text(_("The mail server reported that the email could not be delivered.")))
     for message in bounced:
         delivery.message_bounced(message, error=error)
@@ -281,10 +299,15 @@ def _record(
     return received
 
 
-def email_receive(channel: IntakeChannel, raw: bytes, *, mailbox: Mailbox | None = None) -> Received:
-    """Take, ignore or fail one email for good; raises ``Unparseable`` or a database outage only."""
+def email_receive(
+    channel: IntakeChannel, raw: bytes, *, mailbox: Mailbox | None = None, own: set[str] | None = None
+) -> Received:
+    """Take, ignore or fail one email for good; raises ``Unparseable`` or a database outage only.
+
+    ``own``: ``own_addresses()`` when the caller already has it (a poll reads it once for all its emails).
+    """
     parsed = parse_email(raw)
-    reason = noise_reason(parsed, own_addresses())
+    reason = noise_reason(parsed, own_addresses() if own is None else own)
     if reason == Reason.BOUNCE:
         marked = mark_bounced(parsed)
         detail = _site_text(_("Replies marked undelivered: %(count)d."), count=marked) if marked else ""
