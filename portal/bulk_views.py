@@ -26,7 +26,9 @@ from tickets.models import BulkJob, Priority, Status
 from tickets.tables import SelectColumn
 
 SOURCES = ("list", "my_work", "intake")
-PARAMS = ("performer", "status", "reason", "comment", "priority", "queue")
+# The bar's field → the action's parameter ("assignee": the rows' inline assign forms already post "performer").
+PARAMS = {"assignee": "performer", "status": "status", "reason": "reason", "comment": "comment",
+          "priority": "priority", "queue": "queue"}
 
 
 def select_column(table_class, user) -> dict:
@@ -76,7 +78,7 @@ def bulk_apply(request):
     source = post.get("source") if post.get("source") in SOURCES else "list"
     everything = post.get("scope") == "filter"
     ids = _filter_ids(request.user, source, post.get("query", "")) if everything else post.getlist("ticket")
-    params = {name: post.get(name, "") for name in PARAMS}
+    params = {param: post.get(name, "") for name, param in PARAMS.items()}
     params["observers"] = post.getlist("observers")
     action = post.get("action", "")
     try:
