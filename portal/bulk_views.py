@@ -27,8 +27,14 @@ from tickets.tables import SelectColumn
 
 SOURCES = ("list", "my_work", "intake")
 # The bar's field → the action's parameter ("assignee": the rows' inline assign forms already post "performer").
-PARAMS = {"assignee": "performer", "status": "status", "reason": "reason", "comment": "comment",
-          "priority": "priority", "queue": "queue"}
+PARAMS = {
+    "assignee": "performer",
+    "status": "status",
+    "reason": "reason",
+    "comment": "comment",
+    "priority": "priority",
+    "queue": "queue",
+}
 
 
 def select_column(table_class, user) -> dict:
@@ -43,17 +49,19 @@ def toolbar(request, source: str, count: int) -> dict:
     """The bulk bar's context (empty for those who may not act in bulk)."""
     if not access.can_bulk_act(request.user):
         return {}
-    return {"bulk": {
-        "source": source,
-        "count": count,
-        "actions": BulkJob.Action.choices,
-        "people": list(ticket_selectors.people()),
-        "statuses": [(value, Status(value).label) for value in bulk.BULK_STATUSES],
-        "reasons": list(ticket_selectors.active_reasons()),
-        "priorities": Priority.choices,
-        "queues": list(ticket_selectors.active_queues()),
-        "query": request.GET.urlencode(),
-    }}
+    return {
+        "bulk": {
+            "source": source,
+            "count": count,
+            "actions": BulkJob.Action.choices,
+            "people": list(ticket_selectors.people()),
+            "statuses": [(value, Status(value).label) for value in bulk.BULK_STATUSES],
+            "reasons": list(ticket_selectors.active_reasons()),
+            "priorities": Priority.choices,
+            "queues": list(ticket_selectors.active_queues()),
+            "query": request.GET.urlencode(),
+        }
+    }
 
 
 def _filter_ids(user, source: str, query: str) -> list[int]:
@@ -82,8 +90,9 @@ def bulk_apply(request):
     params["observers"] = post.getlist("observers")
     action = post.get("action", "")
     try:
-        job = bulk.bulk_start(request.user, action=action, params=_relevant(action, params), ticket_ids=ids,
-                              force_async=everything)
+        job = bulk.bulk_start(
+            request.user, action=action, params=_relevant(action, params), ticket_ids=ids, force_async=everything
+        )
     except bulk.TicketError as exc:
         messages.error(request, _("Nothing was changed: %(reason)s") % {"reason": exc})
         return redirect(back)

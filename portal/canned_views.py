@@ -74,6 +74,9 @@ def reply_box_context(request, ticket) -> dict:
     language = request.GET.get("canned_lang")
     if language not in ("ru", "en"):
         language = ticket.customer.language or "ru"
-    context.update(canned_template=template, canned_language=language,
-                   canned_filled=canned.fill_for(template, ticket, language=language))
+    context.update(
+        canned_template=template,
+        canned_language=language,
+        canned_filled=canned.fill_for(template, ticket, language=language),
+    )
     return context

@@ -33,8 +33,12 @@ class CannedReplyForm(forms.ModelForm):
         for name in ("body", "body_ru"):
             unknown = canned.fill(data.get(name) or "", {}).unknown
             if unknown:
-                self.add_error(name, _("Unknown placeholders: %(names)s. Use only: %(known)s.") % {
-                    "names": ", ".join(f"{{{{{n}}}}}" for n in unknown),
-                    "known": ", ".join(f"{{{{{n}}}}}" for n in canned.PLACEHOLDERS),
-                })
+                self.add_error(
+                    name,
+                    _("Unknown placeholders: %(names)s. Use only: %(known)s.")
+                    % {
+                        "names": ", ".join(f"{{{{{n}}}}}" for n in unknown),
+                        "known": ", ".join(f"{{{{{n}}}}}" for n in canned.PLACEHOLDERS),
+                    },
+                )
         return data

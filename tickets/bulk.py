@@ -187,8 +187,10 @@ def apply_one(actor, ticket_id: int, resolved: Resolved) -> tuple[str, str]:
 def _apply(ticket: Ticket, r: Resolved, actor) -> None:
     if r.action == Action.ASSIGN:
         if not selectors.agents_of(ticket.queue_id).filter(pk=r.performer.pk).exists():
-            raise TicketError(_("%(person)s is not an agent of the queue “%(queue)s”.")
-                              % {"person": display_name(r.performer), "queue": ticket.queue.label})
+            raise TicketError(
+                _("%(person)s is not an agent of the queue “%(queue)s”.")
+                % {"person": display_name(r.performer), "queue": ticket.queue.label}
+            )
         services.ticket_assign(ticket, performer=r.performer, actor=actor)
     elif r.action == Action.STATUS:
         services.ticket_change_status(ticket, status=r.status, reason=r.reason, comment=r.comment, actor=actor)

@@ -33,10 +33,34 @@ PLACEHOLDERS = {
     "due_date": _("the ticket's deadline in the customer's time zone"),
 }
 
-_MONTHS_RU = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-              "ноября", "декабря")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
+_MONTHS_RU = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +154,5 @@ def ticket_reply_with_template(ticket: Ticket, *, template: CannedReply | None, 
     (a refused reply counts nothing)."""
     message = services.ticket_reply(ticket, **reply)
     if template is not None:
-        CannedReply.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1,
-                                                          last_used_at=timezone.now())
+        CannedReply.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1, last_used_at=timezone.now())
     return message

@@ -17,19 +17,22 @@ WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "he
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_a_canned_reply_written_inserted_and_sent_then_five_tickets_bulk_assigned(page, live_server, login,
-                                                                                  screenshot, width):
+def test_a_canned_reply_written_inserted_and_sent_then_five_tickets_bulk_assigned(
+    page, live_server, login, screenshot, width
+):
     page.set_viewport_size(WIDTHS[width])
     service = QueueFactory(slug="service", name="Service", name_ru="Сервис")
     manager = UserFactory(username="marat", role="manager", profile__display_name="Marat")
-    engineer = UserFactory(username="aigerim", role="engineer", profile__display_name="Айгерим",
-                           profile__manager=manager)
+    engineer = UserFactory(
+        username="aigerim", role="engineer", profile__display_name="Айгерим", profile__manager=manager
+    )
     dispatcher = UserFactory(username="dina", role="dispatcher", profile__display_name="Dina")
     MembershipFactory(queue=service, user=engineer)
     MembershipFactory(queue=service, user=dispatcher, role=QueueMembership.Role.DISPATCHER)
     customer = CustomerFactory(name="Анна Петрова", time_zone="Europe/Moscow", language="ru")
-    ticket = TicketFactory(queue=service, customer=customer, title="Не работает касса",
-                           deadline=datetime(2027, 3, 12, 12, 30, tzinfo=UTC))
+    ticket = TicketFactory(
+        queue=service, customer=customer, title="Не работает касса", deadline=datetime(2027, 3, 12, 12, 30, tzinfo=UTC)
+    )
     services.ticket_assign(ticket, performer=engineer, actor=dispatcher)
     waiting = [TicketFactory(queue=service, title=f"Звонок {n}") for n in range(6)]
 
@@ -40,8 +43,9 @@ def test_a_canned_reply_written_inserted_and_sent_then_five_tickets_bulk_assigne
     page.fill("#id_name_ru", "Приняли в работу")
     page.fill("#id_name", "Taken on")
     page.select_option("#id_queue", label="Service")
-    page.fill("#id_body_ru", "Здравствуйте, {{customer_name}}! Заявка {{ticket_number}} у {{performer}}, "
-                             "срок: {{due_date}}.")
+    page.fill(
+        "#id_body_ru", "Здравствуйте, {{customer_name}}! Заявка {{ticket_number}} у {{performer}}, срок: {{due_date}}."
+    )
     page.fill("#id_body", "Hello {{customer_name}}, {{ticket_number}} is with {{performer}}, due {{due_date}}.")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".messages, .message").first).to_contain_text("saved")
@@ -55,8 +59,7 @@ def test_a_canned_reply_written_inserted_and_sent_then_five_tickets_bulk_assigne
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
     page.select_option("#canned_pick", label="Taken on")
     page.get_by_role("button", name="Insert in Russian").click()
-    expected = (f"Здравствуйте, Анна Петрова! Заявка #{ticket.pk} у Айгерим, срок: 12 марта 2027, 15:30 "
-                "(Europe/Moscow).")
+    expected = f"Здравствуйте, Анна Петрова! Заявка #{ticket.pk} у Айгерим, срок: 12 марта 2027, 15:30 (Europe/Moscow)."
     expect(page.locator("#reply_body")).to_have_value(expected)
     screenshot(f"{width}-2-engineer-inserted")
     page.get_by_role("button", name="Send reply").click()

@@ -36,13 +36,19 @@ def test_dispatchers_get_checkboxes_and_the_bar(client, dispatcher, tickets, pag
 def test_engineers_get_neither(client, engineer, tickets, page):
     client.force_login(engineer)
     content = client.get(reverse(page)).content.decode()
-    assert 'bulk-form' not in content and 'name="ticket"' not in content
+    assert "bulk-form" not in content and 'name="ticket"' not in content
 
 
 def test_a_dispatcher_assigns_the_ticked_rows(client, dispatcher, engineer, tickets):
     client.force_login(dispatcher)
-    response = post(client, action="assign", assignee=engineer.pk, scope="selected", source="intake",
-                    ticket=[tickets[0].pk, tickets[1].pk])
+    response = post(
+        client,
+        action="assign",
+        assignee=engineer.pk,
+        scope="selected",
+        source="intake",
+        ticket=[tickets[0].pk, tickets[1].pk],
+    )
     job = BulkJob.objects.get()
     assert response.status_code == 302 and response.url == reverse("tickets:bulk_job", args=[job.pk])
     assert (job.done, job.total) == (2, 2)
@@ -53,13 +59,21 @@ def test_a_dispatcher_assigns_the_ticked_rows(client, dispatcher, engineer, tick
     assert 'data-count="done">2<' in page
 
 
-def test_every_row_of_the_filter_runs_as_a_task(client, dispatcher, tickets, other_queue,
-                                                django_capture_on_commit_callbacks):
+def test_every_row_of_the_filter_runs_as_a_task(
+    client, dispatcher, tickets, other_queue, django_capture_on_commit_callbacks
+):
     TicketFactory(queue=other_queue, priority=Priority.LOW)  # not visible to this dispatcher
     client.force_login(dispatcher)
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(client, action="priority", priority=Priority.HIGH, scope="filter", source="list",
-                        query=f"queue={tickets[0].queue_id}", ticket=[tickets[0].pk])
+        response = post(
+            client,
+            action="priority",
+            priority=Priority.HIGH,
+            scope="filter",
+            source="list",
+            query=f"queue={tickets[0].queue_id}",
+            ticket=[tickets[0].pk],
+        )
     assert response.status_code == 302
     job = BulkJob.objects.get()
     assert (job.state, job.total, job.done) == ("finished", 3, 3)
@@ -69,8 +83,14 @@ def test_every_row_of_the_filter_runs_as_a_task(client, dispatcher, tickets, oth
 def test_ids_the_user_cannot_see_are_skipped_and_named_without_details(client, dispatcher, tickets, other_queue):
     hidden = TicketFactory(queue=other_queue, title="Secret merger")
     client.force_login(dispatcher)
-    response = post(client, action="priority", priority=Priority.HIGH, scope="selected", source="list",
-                    ticket=[tickets[0].pk, hidden.pk, 424242])
+    response = post(
+        client,
+        action="priority",
+        priority=Priority.HIGH,
+        scope="selected",
+        source="list",
+        ticket=[tickets[0].pk, hidden.pk, 424242],
+    )
     page = client.get(response.url).content.decode()
     assert f"#{hidden.pk}: Not found, or not visible to you." in page
     assert "Secret merger" not in page
@@ -91,8 +111,13 @@ def test_ids_the_user_cannot_see_are_skipped_and_named_without_details(client, d
 )
 def test_bad_input_is_a_clear_message_and_changes_nothing(client, dispatcher, tickets, data, message):
     client.force_login(dispatcher)
-    data = {"scope": "selected", "source": "list", "ticket": [t.pk for t in tickets], **data,
-            "next": reverse("tickets:intake")}
+    data = {
+        "scope": "selected",
+        "source": "list",
+        "ticket": [t.pk for t in tickets],
+        **data,
+        "next": reverse("tickets:intake"),
+    }
     response = post(client, **data)
     assert response.status_code == 302 and response.url == reverse("tickets:intake")
     assert any(message in text for text in messages_of(response))
@@ -131,8 +156,9 @@ def test_another_persons_job_is_not_found(client, dispatcher, manager, tickets):
 
 
 def test_the_job_page_polls_while_running_and_stops_when_finished(client, dispatcher, tickets):
-    job = BulkJob.objects.create(actor=dispatcher, action="priority", params={"priority": 1},
-                                 ticket_ids=[tickets[0].pk], total=1)
+    job = BulkJob.objects.create(
+        actor=dispatcher, action="priority", params={"priority": 1}, ticket_ids=[tickets[0].pk], total=1
+    )
     client.force_login(dispatcher)
     url = reverse("tickets:bulk_job", args=[job.pk])
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()

@@ -12,7 +12,9 @@ from tickets.models import CannedReply, Message
 @pytest.fixture
 def template(db, queue):
     return CannedReply.objects.create(
-        name="Received", name_ru="Получено", queue=queue,
+        name="Received",
+        name_ru="Получено",
+        queue=queue,
         body="Dear {{customer_name}}, we have {{ticket_number}}.",
         body_ru="Здравствуйте, {{customer_name}}! Заявка {{ticket_number}} у нас. {{performer}}",
     )
@@ -28,18 +30,32 @@ def messages_of(response) -> list[str]:
 def test_a_manager_creates_edits_and_deletes_a_canned_reply(client, manager, queue):
     client.force_login(manager)
     assert client.get(reverse("tickets:canned_create")).status_code == 200
-    response = client.post(reverse("tickets:canned_create"), {
-        "name": "Thanks", "name_ru": "Спасибо", "queue": "", "body": "", "body_ru": "Спасибо, {{customer_name}}!",
-        "is_active": "on",
-    })
+    response = client.post(
+        reverse("tickets:canned_create"),
+        {
+            "name": "Thanks",
+            "name_ru": "Спасибо",
+            "queue": "",
+            "body": "",
+            "body_ru": "Спасибо, {{customer_name}}!",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     reply = CannedReply.objects.get()
     assert (reply.queue, reply.created_by, reply.body_ru) == (None, manager, "Спасибо, {{customer_name}}!")
     listing = client.get(reverse("tickets:canned_list")).content.decode()
     assert "Thanks" in listing
-    client.post(reverse("tickets:canned_edit", args=[reply.pk]), {
-        "name": "Thanks", "name_ru": "Спасибо", "queue": queue.pk, "body": "Thanks!", "body_ru": "Спасибо!",
-    })
+    client.post(
+        reverse("tickets:canned_edit", args=[reply.pk]),
+        {
+            "name": "Thanks",
+            "name_ru": "Спасибо",
+            "queue": queue.pk,
+            "body": "Thanks!",
+            "body_ru": "Спасибо!",
+        },
+    )
     reply.refresh_from_db()
     assert (reply.queue, reply.body, reply.is_active) == (queue, "Thanks!", False)
     client.post(reverse("tickets:canned_delete", args=[reply.pk]))
@@ -48,9 +64,15 @@ def test_a_manager_creates_edits_and_deletes_a_canned_reply(client, manager, que
 
 def test_unknown_placeholders_and_empty_texts_are_refused(client, manager):
     client.force_login(manager)
-    response = client.post(reverse("tickets:canned_create"), {
-        "name": "Bad", "body": "Hi {{customer_email}}", "body_ru": "", "is_active": "on",
-    })
+    response = client.post(
+        reverse("tickets:canned_create"),
+        {
+            "name": "Bad",
+            "body": "Hi {{customer_email}}",
+            "body_ru": "",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 200
     assert "Unknown placeholders: {{customer_email}}" in response.content.decode()
     response = client.post(reverse("tickets:canned_create"), {"name": "Empty", "body": " ", "body_ru": ""})
@@ -64,7 +86,9 @@ def test_engineers_and_dispatchers_may_not_maintain_them(client, request, role, 
     assert client.get(reverse("tickets:canned_list")).status_code == 403
     assert client.get(reverse("tickets:canned_create")).status_code == 403
     assert client.post(reverse("tickets:canned_create"), {"name": "x", "body": "x"}).status_code == 403
-    assert client.post(reverse("tickets:canned_edit", args=[template.pk]), {"name": "x", "body": "x"}).status_code == 403
+    assert (
+        client.post(reverse("tickets:canned_edit", args=[template.pk]), {"name": "x", "body": "x"}).status_code == 403
+    )
     assert client.post(reverse("tickets:canned_delete", args=[template.pk])).status_code == 403
     assert CannedReply.objects.get().name == "Received"
 
@@ -109,8 +133,9 @@ def test_a_get_parameter_fills_the_reply_box_without_javascript(client, engineer
 
 def test_english_is_filled_on_request(client, engineer, ticket, template):
     client.force_login(engineer)
-    page = client.get(reverse("tickets:detail", args=[ticket.pk]),
-                      {"canned": template.pk, "canned_lang": "en"}).content.decode()
+    page = client.get(
+        reverse("tickets:detail", args=[ticket.pk]), {"canned": template.pk, "canned_lang": "en"}
+    ).content.decode()
     assert f"Dear {ticket.customer.name}, we have #{ticket.pk}." in page
     assert "Still to fill in by hand:" not in page
 
@@ -135,8 +160,9 @@ def test_sending_the_reply_counts_the_templates_use(client, engineer, ticket, te
     assert Message.objects.filter(ticket=ticket, body="Здравствуйте!").exists()
 
 
-def test_a_bad_or_foreign_template_id_sends_the_reply_and_counts_nothing(client, engineer, ticket, template,
-                                                                         other_queue):
+def test_a_bad_or_foreign_template_id_sends_the_reply_and_counts_nothing(
+    client, engineer, ticket, template, other_queue
+):
     foreign = CannedReply.objects.create(name="Sales", body="Buy", queue=other_queue)
     client.force_login(engineer)
     for value in ("abc", foreign.pk):
@@ -154,3 +180,14 @@ def test_an_observer_who_cannot_reply_gets_no_reply_box(client, django_user_mode
     client.force_login(watcher)
     page = client.get(reverse("tickets:detail", args=[ticket.pk]), {"canned": template.pk}).content.decode()
     assert "Received" not in page and "canned_pick" not in page
+
+
+def test_the_pages_speak_russian(client, manager, dispatcher, template, ticket):
+    client.cookies["django_language"] = "ru"
+    client.force_login(manager)
+    assert "Шаблоны ответов" in client.get(reverse("tickets:canned_list")).content.decode()
+    client.force_login(dispatcher)
+    page = client.get(reverse("tickets:list")).content.decode()
+    assert "Массовое действие" in page and "Применить к заявкам" in page
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert "Вставить на русском" in page

@@ -20,8 +20,9 @@ def kinds(ticket) -> list[str]:
 
 
 def test_a_dispatcher_assigns_several_tickets_each_with_its_own_history_row(dispatcher, engineer, tickets):
-    job = bulk.bulk_start(dispatcher, action="assign", params={"performer": engineer.pk},
-                          ticket_ids=[t.pk for t in tickets])
+    job = bulk.bulk_start(
+        dispatcher, action="assign", params={"performer": engineer.pk}, ticket_ids=[t.pk for t in tickets]
+    )
     assert (job.state, job.total, job.done, job.skipped, job.failed) == ("finished", 3, 3, 0, 0)
     for ticket in tickets:
         ticket.refresh_from_db()
@@ -31,8 +32,9 @@ def test_a_dispatcher_assigns_several_tickets_each_with_its_own_history_row(disp
 
 def test_tickets_the_user_cannot_see_are_skipped_and_reported(dispatcher, engineer, tickets, other_queue):
     hidden = TicketFactory(queue=other_queue)
-    job = bulk.bulk_start(dispatcher, action="assign", params={"performer": engineer.pk},
-                          ticket_ids=[tickets[0].pk, hidden.pk, 999999])
+    job = bulk.bulk_start(
+        dispatcher, action="assign", params={"performer": engineer.pk}, ticket_ids=[tickets[0].pk, hidden.pk, 999999]
+    )
     assert (job.done, job.skipped, job.failed) == (1, 2, 0)
     assert {row["ticket"] for row in job.results} == {hidden.pk, 999999}
     assert all(row["message"] == "Not found, or not visible to you." for row in job.results)
@@ -40,11 +42,11 @@ def test_tickets_the_user_cannot_see_are_skipped_and_reported(dispatcher, engine
     assert hidden.performer is None and kinds(hidden) == []
 
 
-def test_a_performer_outside_the_tickets_queue_fails_that_ticket_only(other_engineer, tickets, admin_user,
-                                                                      other_queue):
+def test_a_performer_outside_the_tickets_queue_fails_that_ticket_only(other_engineer, tickets, admin_user, other_queue):
     elsewhere = TicketFactory(queue=other_queue)
-    job = bulk.bulk_start(admin_user, action="assign", params={"performer": other_engineer.pk},
-                          ticket_ids=[elsewhere.pk, tickets[0].pk])
+    job = bulk.bulk_start(
+        admin_user, action="assign", params={"performer": other_engineer.pk}, ticket_ids=[elsewhere.pk, tickets[0].pk]
+    )
     assert (job.done, job.failed) == (1, 1)
     assert job.results[0]["ticket"] == tickets[0].pk
     assert "is not an agent of the queue" in job.results[0]["message"]
@@ -56,8 +58,9 @@ def test_a_performer_outside_the_tickets_queue_fails_that_ticket_only(other_engi
 
 def test_a_status_the_lifecycle_refuses_fails_and_changes_nothing(dispatcher, engineer, tickets):
     services.ticket_assign(tickets[0], performer=engineer, actor=dispatcher)
-    job = bulk.bulk_start(dispatcher, action="status", params={"status": "in_progress"},
-                          ticket_ids=[t.pk for t in tickets])
+    job = bulk.bulk_start(
+        dispatcher, action="status", params={"status": "in_progress"}, ticket_ids=[t.pk for t in tickets]
+    )
     assert (job.done, job.failed) == (1, 2)  # the two new ones have no performer
     assert all(row["message"] == "Assign a performer first." for row in job.results)
     tickets[0].refresh_from_db()
@@ -67,9 +70,12 @@ def test_a_status_the_lifecycle_refuses_fails_and_changes_nothing(dispatcher, en
 
 
 def test_waiting_takes_the_blocking_reason(dispatcher, tickets, waiting_reason):
-    job = bulk.bulk_start(dispatcher, action="status",
-                          params={"status": "waiting", "reason": str(waiting_reason.pk), "comment": "parts"},
-                          ticket_ids=[t.pk for t in tickets])
+    job = bulk.bulk_start(
+        dispatcher,
+        action="status",
+        params={"status": "waiting", "reason": str(waiting_reason.pk), "comment": "parts"},
+        ticket_ids=[t.pk for t in tickets],
+    )
     assert job.done == 3
     for ticket in tickets:
         ticket.refresh_from_db()
@@ -115,8 +121,9 @@ def test_bad_input_is_refused_with_a_clear_message(dispatcher, action, params, i
 
 def test_engineers_may_not_act_in_bulk(engineer, tickets):
     with pytest.raises(TicketError, match="Only dispatchers and managers"):
-        bulk.bulk_start(engineer, action="priority", params={"priority": Priority.HIGH},
-                        ticket_ids=[t.pk for t in tickets])
+        bulk.bulk_start(
+            engineer, action="priority", params={"priority": Priority.HIGH}, ticket_ids=[t.pk for t in tickets]
+        )
     assert not BulkJob.objects.exists()
 
 
@@ -139,12 +146,12 @@ def test_adding_observers_keeps_the_ones_already_there(admin_user, ticket, engin
     assert set(ticket.observers.all()) == {dispatcher, engineer}
 
 
-def test_a_large_selection_runs_as_a_task_after_commit(dispatcher, queue, engineer,
-                                                       django_capture_on_commit_callbacks):
+def test_a_large_selection_runs_as_a_task_after_commit(dispatcher, queue, engineer, django_capture_on_commit_callbacks):
     many = [TicketFactory(queue=queue) for _ in range(bulk.SYNC_LIMIT + 1)]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job = bulk.bulk_start(dispatcher, action="priority", params={"priority": Priority.HIGH},
-                              ticket_ids=[t.pk for t in many])
+        job = bulk.bulk_start(
+            dispatcher, action="priority", params={"priority": Priority.HIGH}, ticket_ids=[t.pk for t in many]
+        )
     assert job.state == BulkJob.State.QUEUED and job.done == 0
     assert len(callbacks) == 1
     callbacks[0]()  # enqueue: django-q2 runs the task inline in tests ("sync": True)
@@ -155,19 +162,30 @@ def test_a_large_selection_runs_as_a_task_after_commit(dispatcher, queue, engine
 
 def test_a_job_runs_once(dispatcher, tickets, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        job = bulk.bulk_start(dispatcher, action="priority", params={"priority": Priority.HIGH},
-                              ticket_ids=[t.pk for t in tickets], force_async=True)
+        job = bulk.bulk_start(
+            dispatcher,
+            action="priority",
+            params={"priority": Priority.HIGH},
+            ticket_ids=[t.pk for t in tickets],
+            force_async=True,
+        )
     bulk.bulk_job_run(job.pk)  # a second delivery of the task
     job.refresh_from_db()
     assert job.done == 3
     assert TicketEvent.objects.filter(kind="ticket.updated").count() == 3
 
 
-def test_a_performer_who_left_before_the_worker_ran_fails_every_ticket(dispatcher, engineer, tickets,
-                                                                       django_capture_on_commit_callbacks):
+def test_a_performer_who_left_before_the_worker_ran_fails_every_ticket(
+    dispatcher, engineer, tickets, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job = bulk.bulk_start(dispatcher, action="assign", params={"performer": engineer.pk},
-                              ticket_ids=[t.pk for t in tickets], force_async=True)
+        job = bulk.bulk_start(
+            dispatcher,
+            action="assign",
+            params={"performer": engineer.pk},
+            ticket_ids=[t.pk for t in tickets],
+            force_async=True,
+        )
     engineer.is_active = False
     engineer.save()
     callbacks[0]()
@@ -187,8 +205,9 @@ def test_each_ticket_is_all_or_nothing(admin_user, tickets, monkeypatch):
     monkeypatch.setattr(services, "ticket_set_people", half_then_boom)
     observer = UserFactory(role="engineer")
     MembershipFactory(queue=tickets[0].queue, user=observer)
-    job = bulk.bulk_start(admin_user, action="observers", params={"observers": [observer.pk]},
-                          ticket_ids=[t.pk for t in tickets])
+    job = bulk.bulk_start(
+        admin_user, action="observers", params={"observers": [observer.pk]}, ticket_ids=[t.pk for t in tickets]
+    )
     assert (job.done, job.failed) == (2, 1)
     assert job.results[0]["message"] == "An unexpected error: the ticket was not changed."
     assert not tickets[1].observers.exists()

@@ -11,13 +11,14 @@ from tickets import canned, services
 from tickets.errors import TicketError
 from tickets.models import CannedReply, Status, display_name
 
-
 # --- fill (pure) ------------------------------------------------------------------------------------
 
 
 def test_it_fills_every_known_placeholder():
-    filled = canned.fill("Hello {{customer_name}}, {{ ticket_number }} is with {{performer}} until {{due_date}}.",
-                         {"customer_name": "Anna", "ticket_number": "#7", "performer": "Oleg", "due_date": "1 May"})
+    filled = canned.fill(
+        "Hello {{customer_name}}, {{ ticket_number }} is with {{performer}} until {{due_date}}.",
+        {"customer_name": "Anna", "ticket_number": "#7", "performer": "Oleg", "due_date": "1 May"},
+    )
     assert filled.text == "Hello Anna, #7 is with Oleg until 1 May."
     assert filled.complete
 
@@ -65,7 +66,9 @@ def test_an_unknown_time_zone_falls_back_to_the_opsdesk_zone(settings):
 @pytest.fixture
 def template(db, queue):
     return CannedReply.objects.create(
-        name="Received", name_ru="Получено", queue=queue,
+        name="Received",
+        name_ru="Получено",
+        queue=queue,
         body="Dear {{customer_name}}, {{ticket_number}} is with {{performer}}.",
         body_ru="Здравствуйте, {{customer_name}}! Заявка {{ticket_number}} у {{performer}}, срок {{due_date}}.",
     )
@@ -73,11 +76,14 @@ def template(db, queue):
 
 def test_it_fills_a_template_for_a_ticket(template, queue, engineer):
     customer = CustomerFactory(name="Анна", time_zone="Europe/Moscow")
-    ticket = TicketFactory(queue=queue, customer=customer, performer=engineer,
-                           deadline=datetime(2027, 3, 12, 12, 30, tzinfo=UTC))
+    ticket = TicketFactory(
+        queue=queue, customer=customer, performer=engineer, deadline=datetime(2027, 3, 12, 12, 30, tzinfo=UTC)
+    )
     filled = canned.fill_for(template, ticket, language="ru")
-    assert filled.text == (f"Здравствуйте, Анна! Заявка #{ticket.pk} у {display_name(engineer)}, срок 12 марта 2027, 15:30 "
-                           "(Europe/Moscow).")
+    assert filled.text == (
+        f"Здравствуйте, Анна! Заявка #{ticket.pk} у {display_name(engineer)}, срок 12 марта 2027, 15:30 "
+        "(Europe/Moscow)."
+    )
     english = canned.fill_for(template, ticket, language="en")
     assert english.text == f"Dear Анна, #{ticket.pk} is with {display_name(engineer)}."
 

@@ -19,7 +19,12 @@ class CannedReply(BilingualName):
     """A reply template for one queue (or every queue when ``queue`` is empty), in English and Russian."""
 
     queue = models.ForeignKey(
-        Queue, verbose_name=_("queue"), on_delete=models.CASCADE, null=True, blank=True, related_name="canned_replies",
+        Queue,
+        verbose_name=_("queue"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_replies",
         help_text=_("Empty: offered on the tickets of every queue."),
     )
     body = models.TextField(_("text (English)"), blank=True)
@@ -28,8 +33,13 @@ class CannedReply(BilingualName):
     usage_count = models.PositiveIntegerField(_("times used"), default=0, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True,
-        editable=False, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
