@@ -64,15 +64,15 @@ def toolbar(request, source: str, count: int) -> dict:
     }
 
 
-def _filter_ids(user, source: str, query: str) -> list[int]:
+def _filter_ids(request, source: str, query: str) -> list[int]:
     """Every ticket of a page's filter (``query``: that page's query string), at most one more than a job takes."""
-    data = QueryDict(query or "")
+    data, user = QueryDict(query or ""), request.user
     if source == "my_work":
-        tickets = MyWorkFilter(data or None, queryset=selectors.my_work(user)).qs
+        tickets = MyWorkFilter(data or None, queryset=selectors.my_work(user), request=request).qs
     elif source == "intake":
         tickets = selectors.intake_board(user)
     else:
-        tickets = TicketListFilter(data or None, queryset=selectors.ticket_list(user)).qs
+        tickets = TicketListFilter(data or None, queryset=selectors.ticket_list(user), request=request).qs
     return list(tickets.values_list("pk", flat=True)[: bulk.MAX_TICKETS + 1])
 
 
@@ -85,7 +85,7 @@ def bulk_apply(request):
     back = safe_next(request, reverse("tickets:list"))
     source = post.get("source") if post.get("source") in SOURCES else "list"
     everything = post.get("scope") == "filter"
-    ids = _filter_ids(request.user, source, post.get("query", "")) if everything else post.getlist("ticket")
+    ids = _filter_ids(request, source, post.get("query", "")) if everything else post.getlist("ticket")
     params = {param: post.get(name, "") for name, param in PARAMS.items()}
     params["observers"] = post.getlist("observers")
     action = post.get("action", "")

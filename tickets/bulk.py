@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.text import text_problem
 from tickets import access, selectors, services
 from tickets.errors import TicketError
 from tickets.models import BlockingReason, BulkJob, Priority, Queue, Status, Ticket, display_name
@@ -85,6 +86,9 @@ def bulk_resolve(action: str, params: dict) -> Resolved:
             raise TicketError(_("A blocking reason is only for “waiting for external action”."))
         resolved.status = status
         resolved.comment = str(params.get("comment") or "")[:500]
+        problem = text_problem(resolved.comment)
+        if problem:
+            raise TicketError(_("Comment: %(problem)s") % {"problem": problem})
     elif action == Action.PRIORITY:
         priority = _int(params.get("priority"), _("Choose the new priority."))
         if priority not in Priority.values:

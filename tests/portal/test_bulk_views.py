@@ -166,3 +166,13 @@ def test_the_job_page_polls_while_running_and_stops_when_finished(client, dispat
     bulk.bulk_job_run(job.pk)
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in fragment and 'data-count="done">1<' in fragment
+
+
+@pytest.mark.parametrize("source", ["list", "my_work", "intake", "elsewhere"])
+def test_a_hostile_filter_query_never_gives_a_server_error(client, dispatcher, tickets, source,
+                                                           django_capture_on_commit_callbacks):
+    client.force_login(dispatcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, action="priority", priority=Priority.HIGH, scope="filter", source=source,
+                        query="status=%00&queue=abc&performer=-1&overdue=%ZZ&page=x")
+    assert response.status_code == 302
