@@ -169,10 +169,17 @@ def test_the_job_page_polls_while_running_and_stops_when_finished(client, dispat
 
 
 @pytest.mark.parametrize("source", ["list", "my_work", "intake", "elsewhere"])
-def test_a_hostile_filter_query_never_gives_a_server_error(client, dispatcher, tickets, source,
-                                                           django_capture_on_commit_callbacks):
+def test_a_hostile_filter_query_never_gives_a_server_error(
+    client, dispatcher, tickets, source, django_capture_on_commit_callbacks
+):
     client.force_login(dispatcher)
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(client, action="priority", priority=Priority.HIGH, scope="filter", source=source,
-                        query="status=%00&queue=abc&performer=-1&overdue=%ZZ&page=x")
+        response = post(
+            client,
+            action="priority",
+            priority=Priority.HIGH,
+            scope="filter",
+            source=source,
+            query="status=%00&queue=abc&performer=-1&overdue=%ZZ&page=x",
+        )
     assert response.status_code == 302

@@ -217,6 +217,10 @@ def test_each_ticket_is_all_or_nothing(admin_user, tickets, monkeypatch):
 @pytest.mark.parametrize("comment", ["a\x00b", "\ud800"])
 def test_a_comment_that_cannot_be_stored_is_refused(dispatcher, tickets, waiting_reason, comment):
     with pytest.raises(TicketError, match="Comment: Must"):
-        bulk.bulk_start(dispatcher, action="status", ticket_ids=[t.pk for t in tickets],
-                        params={"status": "waiting", "reason": waiting_reason.pk, "comment": comment})
+        bulk.bulk_start(
+            dispatcher,
+            action="status",
+            ticket_ids=[t.pk for t in tickets],
+            params={"status": "waiting", "reason": waiting_reason.pk, "comment": comment},
+        )
     assert not BulkJob.objects.exists()
