@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import bulk_views, canned_views, views
 from routing import views as routing_views
 
 app_name = "tickets"
@@ -20,6 +20,13 @@ urlpatterns = [
     path("<int:pk>/assign/", views.ticket_assign, name="assign"),
     path("<int:pk>/unassign/", views.ticket_unassign, name="unassign"),
     path("<int:pk>/triage/", views.ticket_triage, name="triage"),
+    # Bulk actions and canned replies (portal.bulk_views, portal.canned_views)
+    path("bulk/", bulk_views.bulk_apply, name="bulk"),
+    path("bulk/<int:pk>/", bulk_views.bulk_job, name="bulk_job"),
+    path("canned/", canned_views.canned_list, name="canned_list"),
+    path("canned/new/", canned_views.canned_edit, name="canned_create"),
+    path("canned/<int:pk>/", canned_views.canned_edit, name="canned_edit"),
+    path("canned/<int:pk>/delete/", canned_views.canned_delete, name="canned_delete"),
     # Queues and routing (routing.views)
     path("queues/", routing_views.monitor, name="queue_monitor"),
     path("queues/<int:queue_pk>/take-next/", routing_views.take_next, name="take_next"),

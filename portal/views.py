@@ -25,9 +25,9 @@ from django_tables2 import RequestConfig
 
 from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
-from portal import selectors
+from portal import bulk_views, canned_views, selectors
 from portal.filters import MyWorkFilter, TicketListFilter
-from tickets import access, approval, ports, services
+from tickets import access, approval, canned, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
     ApprovalDecisionForm,
@@ -64,8 +64,10 @@ def _per_page(request) -> int:
 
 
 def _table_page(request, table_class, queryset):
-    """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` clamped, ``?sort=`` honoured)."""
-    table = table_class(queryset)
+    """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` clamped, ``?sort=`` honoured).
+
+    Those who may act in bulk get a checkbox column first (``portal.bulk_views``)."""
+    table = table_class(queryset, **bulk_views.select_column(table_class, request.user))
     per_page = _per_page(request)
     if request.GET.get("per_page") not in (None, str(per_page)):
         request.GET = request.GET.copy()  # django-tables2 reads ?per_page= itself: give it the clamped value
@@ -116,14 +118,16 @@ def set_language(request):
 def my_work(request):
     filterset = MyWorkFilter(request.GET or None, queryset=selectors.my_work(request.user), request=request)
     table = _table_page(request, MyWorkTable, filterset.qs)
-    return render(request, "tickets/my_work.html", {"table": table, "filter": filterset})
+    context = {"table": table, "filter": filterset, **bulk_views.toolbar(request, "my_work", table.paginator.count)}
+    return render(request, "tickets/my_work.html", context)
 
 
 @login_required
 def ticket_list(request):
     filterset = TicketListFilter(request.GET or None, queryset=selectors.ticket_list(request.user), request=request)
     table = _table_page(request, TicketListTable, filterset.qs)
-    return render(request, "tickets/list.html", {"table": table, "filter": filterset})
+    context = {"table": table, "filter": filterset, **bulk_views.toolbar(request, "list", table.paginator.count)}
+    return render(request, "tickets/list.html", context)
 
 
 @login_required
@@ -131,7 +135,8 @@ def intake(request):
     if not request.user.has_perm("tickets.assign_ticket"):
         raise PermissionDenied
     table = _table_page(request, IntakeTable, selectors.intake_board(request.user))
-    return render(request, "tickets/intake.html", {"table": table})
+    return render(request, "tickets/intake.html",
+                  {"table": table, **bulk_views.toolbar(request, "intake", table.paginator.count)})
 
 
 # --- Ticket page ----------------------------------------------------------------------------
@@ -170,6 +175,11 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
                        approval_closes=approval.may_close_on_approval(ticket))
     if can_work:
         allowed = services.allowed_statuses(ticket)
+        canned_context = canned_views.reply_box_context(request, ticket) if not ticket.is_internal else {}
+        filled, template = canned_context.get("canned_filled"), canned_context.get("canned_template")
+        if reply_form is None and filled is not None:
+            reply_form = ReplyForm(initial={"body": filled.text, "canned": template.pk}, auto_id="reply_%s")
+        context.update(canned_context)
         context.update(
             reply_form=reply_form or ReplyForm(auto_id="reply_%s"),
             call_form=LoggedCallForm(auto_id="call_%s"),
@@ -235,8 +245,9 @@ def ticket_reply(request, ticket):
             return _refused_files(request, ticket, form, "reply_form")
         return _form_errors(request, form)
     try:
-        services.ticket_reply(ticket, body=form.cleaned_data["body"], actor=request.user, refuse_undeliverable=True,
-                              attachments=form.cleaned_data["attachments"])
+        template = canned.offered_template(ticket, form.cleaned_data["canned"])
+        canned.ticket_reply_with_template(ticket, template=template, body=form.cleaned_data["body"], actor=request.user,
+                                          refuse_undeliverable=True, attachments=form.cleaned_data["attachments"])
     except services.AttachmentsRefused as refused:
         return _refused_files(request, ticket, form, "reply_form", refused.reasons)
     messages.success(request, _("Your reply is being sent to the customer."))

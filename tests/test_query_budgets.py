@@ -15,8 +15,9 @@ from tests.factories import CustomerFactory
 from tickets import services
 from tickets.models import Channel, IntakeChannel, Status
 
-# 29, + the attachments of the conversation (one prefetch, issue 14), + the approver list (issue 16)
-TICKET_PAGE = 29 + 2
+# 29, + the attachments of the conversation (one prefetch, issue 14), + the approver list (issue 16),
+# + the canned replies the reply box offers (issue 17)
+TICKET_PAGE = 29 + 3
 INTAKE_NEW = 19
 INTAKE_APPEND = 17
 

@@ -33,7 +33,9 @@ _WORK = ["tickets.view_ticket", "tickets.change_ticket", "tickets.add_message", 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ENGINEER: _WORK,
     DISPATCHER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
-    MANAGER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer"],
+    MANAGER: [*_WORK, "tickets.add_ticket", "tickets.assign_ticket", "tickets.set_deadline", "tickets.add_customer",
+              "tickets.view_cannedreply", "tickets.add_cannedreply", "tickets.change_cannedreply",
+              "tickets.delete_cannedreply"],
     # Admins configure OpsDesk in Django admin: every permission of these apps
     # (history stays read-only there whatever the permissions say).
     ADMIN: [
@@ -116,6 +118,18 @@ def can_assign(user, ticket) -> bool:
     if not user.has_perm("tickets.assign_ticket"):
         return False
     return _visible(user, ticket)
+
+
+def can_bulk_act(user) -> bool:
+    """Change many tickets in one action (``tickets.bulk``): dispatchers, managers and admins, never engineers."""
+    return bool(user and user.is_authenticated and user.has_perm("tickets.assign_ticket")
+                and roles_of(user) & {DISPATCHER, MANAGER, ADMIN})
+
+
+def can_manage_canned_replies(user) -> bool:
+    """Write, change and remove canned replies in the portal: managers and admins."""
+    return bool(user and user.is_authenticated and user.has_perm("tickets.change_cannedreply")
+                and roles_of(user) & {MANAGER, ADMIN})
 
 
 def can_work(user, ticket) -> bool:

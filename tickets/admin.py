@@ -594,3 +594,5 @@ class AbsenceAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "substitute"]
     list_select_related = ["user", "substitute"]
     date_hierarchy = "starts_on"
+
+from tickets import admin_tools  # noqa: E402, F401 (registers the canned replies and bulk jobs)

@@ -78,6 +78,7 @@ class ReplyForm(WithAttachments):
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("The customer will see this message.")}),
         error_messages={"required": _("The reply is empty.")},
     )
+    canned = forms.CharField(required=False, widget=forms.HiddenInput)  # the canned reply inserted (tickets.canned)
 
 
 class LoggedCallForm(forms.Form):

@@ -172,3 +172,16 @@ class IntakeTable(TicketTable):
 
     def render_created_at(self, record):
         return format_dt(record.created_at)
+
+
+class SelectColumn(tables.Column):
+    """A row's checkbox for bulk actions (``portal.bulk_views``): it posts ``ticket`` with the page's
+    ``bulk-form``, wherever that form sits. Added by the view, only for those who may act in bulk."""
+
+    def __init__(self):
+        super().__init__(verbose_name=_("Select"), accessor="pk", orderable=False, empty_values=(),
+                         attrs={"th": {"class": "col-select"}, "td": {"class": "col-select"}})
+
+    def render(self, record):
+        return format_html('<input type="checkbox" name="ticket" value="{}" form="bulk-form" aria-label="{} #{}">',
+                           record.pk, _("Select"), record.pk)

@@ -167,11 +167,20 @@ def _routing_rows(ticket, agent):
     m.TicketSkip.objects.create(ticket=ticket, user=agent, queue=ticket.queue, reason="test")
 
 
+def _tool_rows(ticket, actor):
+    """A canned reply and a bulk job (tickets.canned, tickets.bulk)."""
+    from tickets.models import BulkJob, CannedReply
+
+    CannedReply.objects.create(name="Thanks", body="Thanks, {{customer_name}}", queue=ticket.queue)
+    BulkJob.objects.create(actor=actor, action="priority", params={"priority": 1}, ticket_ids=[ticket.pk], total=1)
+
+
 def test_every_admin_page_renders_for_a_superuser(client, superuser, full_ticket):
     IntakeChannelFactory(default_queue=full_ticket.queue)
     organisations.organisation_for_new_customer(full_ticket.customer)
     _deferral_rows(full_ticket, superuser)
     _routing_rows(full_ticket, superuser)
+    _tool_rows(full_ticket, superuser)
     client.force_login(superuser)
     models = _tickets_app_models()
     assert {m._meta.model_name for m, _ma in models} >= {

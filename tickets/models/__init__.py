@@ -40,6 +40,7 @@ from tickets.models.tickets import (
     TicketKind,
     WaitSegment,
 )
+from tickets.models.tools import BulkJob, CannedReply
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -52,6 +53,8 @@ __all__ = [
     "BilingualLabel",
     "BilingualName",
     "BlockingReason",
+    "BulkJob",
+    "CannedReply",
     "Channel",
     "Customer",
     "DeliveryStatus",

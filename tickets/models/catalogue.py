@@ -116,6 +116,10 @@ class Customer(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.RU)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True,
+        help_text=_("An IANA name such as Europe/Moscow; empty: the OpsDesk time zone. Dates in replies use it."),
+    )
     vip_tier = models.ForeignKey(
         VipTier, verbose_name=_("VIP tier"), on_delete=models.SET_NULL, null=True, blank=True, related_name="customers"
     )
