@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0016_internal_tasks'),
+        ('tickets', '0017_customer_email_upper_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
