@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import customer_views, merge_views, views
 from routing import views as routing_views
 
 app_name = "tickets"
@@ -20,6 +20,10 @@ urlpatterns = [
     path("<int:pk>/assign/", views.ticket_assign, name="assign"),
     path("<int:pk>/unassign/", views.ticket_unassign, name="unassign"),
     path("<int:pk>/triage/", views.ticket_triage, name="triage"),
+    path("<int:pk>/merge/", merge_views.ticket_merge, name="merge"),
+    path("<int:pk>/links/", merge_views.ticket_link, name="link"),
+    path("<int:pk>/links/remove/", merge_views.ticket_unlink, name="unlink"),
+    path("customers/<int:pk>/", customer_views.customer_page, name="customer"),
     # Queues and routing (routing.views)
     path("queues/", routing_views.monitor, name="queue_monitor"),
     path("queues/<int:queue_pk>/take-next/", routing_views.take_next, name="take_next"),
