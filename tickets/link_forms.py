@@ -13,17 +13,20 @@ from tickets.models import LinkKind
 _REFERENCE = re.compile(r"#?\s*(\d{1,18})")
 
 
+_NUMBER_ATTRS = {"inputmode": "numeric", "placeholder": "#1042", "autocomplete": "off", "maxlength": 25}
+
+
 class TicketNumberField(forms.CharField):
     """A ticket number as typed: ``1042`` or ``#1042``; cleans to an int (the ticket is looked up by the view)."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 25)
-        super().__init__(**kwargs)
+    MAX_LENGTH = 25
 
     def to_python(self, value):
         text = super().to_python(value)
         if text in self.empty_values:
             return None
+        if len(text) > self.MAX_LENGTH:
+            raise forms.ValidationError(_("Enter a ticket number, such as 1042 or #1042."), code="invalid")
         match = _REFERENCE.fullmatch(text.strip())
         if not match or int(match.group(1)) == 0:
             raise forms.ValidationError(_("Enter a ticket number, such as 1042 or #1042."), code="invalid")
@@ -34,7 +37,7 @@ class MergeForm(forms.Form):
     into = TicketNumberField(
         label=_("Merge into ticket"),
         help_text=_("This ticket is closed as a duplicate; its messages, files and observers move there."),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "#1042", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=_NUMBER_ATTRS),
     )
 
 
@@ -52,7 +55,7 @@ class LinkForm(forms.Form):
     kind = forms.ChoiceField(label=_("This ticket is"), choices=link_choices)
     other = TicketNumberField(
         label=_("Ticket"),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "#1042", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=_NUMBER_ATTRS),
     )
 
 

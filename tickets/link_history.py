@@ -10,7 +10,7 @@ from tickets.models import LinkKind
 
 
 def _what(e) -> str:
-    kind, outgoing = e.data.get("kind"), e.data.get("direction") == "out"
+    kind, outgoing = e.data.get("link"), e.data.get("direction") == "out"
     other = f"#{e.data.get('other')}"
     if kind == LinkKind.PARENT:
         return (
@@ -54,7 +54,7 @@ def _merged_from(e, who, lk, ticket) -> str:
 
 
 _LINK = {
-    "kind": "related, duplicate or parent",
+    "link": "related, duplicate or parent",
     "other": "the other ticket's id",
     "direction": "out: this ticket is the link's source (duplicate of / parent of the other); in: its target",
 }
@@ -65,8 +65,8 @@ _MOVED = {
 }
 
 KINDS = {
-    "ticket.linked": (_LINK, ("kind", "other", "direction"), _linked),
-    "ticket.unlinked": (_LINK, ("kind", "other", "direction"), _unlinked),
+    "ticket.linked": (_LINK, ("link", "other", "direction"), _linked),
+    "ticket.unlinked": (_LINK, ("link", "other", "direction"), _unlinked),
     "ticket.merged_into": ({"into": "the surviving ticket's id", **_MOVED}, ("into", "messages"), _merged_into),
     "ticket.merged_from": (
         {"duplicate": "the merged duplicate's id", **_MOVED},

@@ -90,8 +90,8 @@ def ticket_link(ticket: Ticket, *, other: Ticket | None, kind: str, actor) -> Ti
             % {"child": target.reference, "parent": source.reference}
         )
     link = TicketLink.objects.create(source=source, target=target, kind=kind, created_by=actor)
-    record(source, "ticket.linked", actor, kind=kind, other=target.pk, direction="out")
-    record(target, "ticket.linked", actor, kind=kind, other=source.pk, direction="in")
+    record(source, "ticket.linked", actor, link=kind, other=target.pk, direction="out")
+    record(target, "ticket.linked", actor, link=kind, other=source.pk, direction="in")
     return link
 
 
@@ -108,8 +108,8 @@ def ticket_unlink(ticket: Ticket, *, other: Ticket | None, actor) -> None:
         raise TicketError(_("This link records a merge and stays."))
     source_id, target_id, kind = link.source_id, link.target_id, link.kind
     link.delete()
-    record(source_id, "ticket.unlinked", actor, kind=kind, other=target_id, direction="out")
-    record(target_id, "ticket.unlinked", actor, kind=kind, other=source_id, direction="in")
+    record(source_id, "ticket.unlinked", actor, link=kind, other=target_id, direction="out")
+    record(target_id, "ticket.unlinked", actor, link=kind, other=source_id, direction="in")
 
 
 # --- Reading --------------------------------------------------------------------------------
