@@ -7,33 +7,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0016_internal_tasks'),
+        ("tickets", "0016_internal_tasks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, help_text='Set by a merge (tickets.merge): this ticket is closed and its conversation lives there.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_duplicates', to='tickets.ticket', verbose_name='merged into'),
+            model_name="ticket",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Set by a merge (tickets.merge): this ticket is closed and its conversation lives there.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="merged_duplicates",
+                to="tickets.ticket",
+                verbose_name="merged into",
+            ),
         ),
         migrations.CreateModel(
-            name='TicketLink',
+            name="TicketLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('related', 'Related to'), ('duplicate', 'Duplicate of'), ('parent', 'Parent of')], max_length=12, verbose_name='link')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_out', to='tickets.ticket', verbose_name='from')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_in', to='tickets.ticket', verbose_name='to')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("related", "Related to"), ("duplicate", "Duplicate of"), ("parent", "Parent of")],
+                        max_length=12,
+                        verbose_name="link",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links_out",
+                        to="tickets.ticket",
+                        verbose_name="from",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links_in",
+                        to="tickets.ticket",
+                        verbose_name="to",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ticket link',
-                'verbose_name_plural': 'ticket links',
-                'ordering': ['created_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('source', 'target'), name='ticket_link_once'), models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='ticket_link_not_self')],
+                "verbose_name": "ticket link",
+                "verbose_name_plural": "ticket links",
+                "ordering": ["created_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("source", "target"), name="ticket_link_once"),
+                    models.CheckConstraint(
+                        condition=models.Q(("source", models.F("target")), _negated=True), name="ticket_link_not_self"
+                    ),
+                ],
             },
         ),
     ]
