@@ -40,6 +40,7 @@ from intake.files import parse_attachments
 from routing.assignment import classify_text
 from tickets import services
 from tickets.attachments import IncomingFile
+from tickets.merge import surviving_ticket
 from tickets.models import (
     Customer,
     IntakeChannel,
@@ -352,6 +353,8 @@ def _plan(channel: IntakeChannel, data: IntakePayload, thread: Ticket | None = N
                 raise validation_error(errors)
             raise ticket_mismatch()
 
+    # A ticket merged into another (tickets.merge): the customer's reply lands in the surviving ticket.
+    target = surviving_ticket(target, lock=True)
     append_to = target if target is not None and target.status != Status.CANCELED else None
     follows_up = target if target is not None and append_to is None else None
     title = data.subject or (follows_up.title if follows_up is not None else "")

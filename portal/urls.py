@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import bulk_views, canned_views, views
+from portal import bulk_views, canned_views, customer_views, merge_views, views
 from routing import views as routing_views
 
 app_name = "tickets"
@@ -27,6 +27,10 @@ urlpatterns = [
     path("canned/new/", canned_views.canned_edit, name="canned_create"),
     path("canned/<int:pk>/", canned_views.canned_edit, name="canned_edit"),
     path("canned/<int:pk>/delete/", canned_views.canned_delete, name="canned_delete"),
+    path("<int:pk>/merge/", merge_views.ticket_merge, name="merge"),
+    path("<int:pk>/links/", merge_views.ticket_link, name="link"),
+    path("<int:pk>/links/remove/", merge_views.ticket_unlink, name="unlink"),
+    path("customers/<int:pk>/", customer_views.customer_page, name="customer"),
     # Queues and routing (routing.views)
     path("queues/", routing_views.monitor, name="queue_monitor"),
     path("queues/<int:queue_pk>/take-next/", routing_views.take_next, name="take_next"),

@@ -27,6 +27,7 @@ from core.http import form_errors_to_messages as _form_errors
 from core.http import safe_next as _safe_next
 from portal import bulk_views, canned_views, selectors
 from portal.filters import MyWorkFilter, TicketListFilter
+from portal.ticket_panels import ticket_panels
 from tickets import access, approval, canned, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
@@ -43,7 +44,6 @@ from tickets.forms import (
     UnassignForm,
 )
 from tickets.models import Customer, Profile, RelatedObject, Status, Ticket, display_name
-from tickets.organisations import OTHER_TICKETS_SHOWN, organisation_open_tickets
 from tickets.services import TicketError
 from tickets.tables import IntakeTable, MyWorkTable, TicketListTable
 
@@ -167,9 +167,9 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         "can_assign": can_assign,
         "sees_notes": access.can_see_notes(user),
         "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
-        # The organisation's other open tickets this viewer may open (seed 000: one customer, one picture).
-        "organisation_tickets": list(organisation_open_tickets(ticket, user)[:OTHER_TICKETS_SHOWN]),
     }
+    # Links, merge and the customer's other tickets this viewer may open (seed 000: one customer, one picture).
+    context.update(ticket_panels(ticket, user, can_work=can_work, can_assign=can_assign))
     if access.can_decide_approval(user, ticket):
         context.update(approval_form=ApprovalDecisionForm(auto_id="approval_%s"),
                        approval_closes=approval.may_close_on_approval(ticket))

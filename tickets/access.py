@@ -153,6 +153,19 @@ def can_retry_delivery(user, ticket, *, assign: bool | None = None, visible: boo
     return can_assign(user, ticket) if assign is None else assign
 
 
+def can_merge(user, ticket) -> bool:
+    """Merge a duplicate into another ticket (both ends): whoever may assign it (dispatchers, managers, admins).
+
+    Engineers are refused: a merge closes a ticket and moves its conversation, a triage decision (docs/merge.md).
+    """
+    return can_assign(user, ticket)
+
+
+def can_link(user, ticket) -> bool:
+    """Link tickets (related, duplicate of, parent / child): everyone who works the ticket."""
+    return can_work(user, ticket)
+
+
 def can_decide_approval(user, ticket) -> bool:
     """Approve or reject: only the ticket's approver, and only while it is on approval."""
     return user.is_authenticated and ticket.approver_id == user.pk and ticket.status == Status.ON_APPROVAL

@@ -7,6 +7,7 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from tickets import history_kinds
+        from tickets import history_kinds, link_history
 
         history_kinds.declare()  # the lifecycle's history kinds: shapes and sentences
+        link_history.declare()  # links and merges

@@ -5,18 +5,14 @@ turnover and the account manager, and its contacts inherit them.
   which an admin may later merge by moving contacts to another organisation;
 - ``organisation_sync_contacts``: copy what contacts inherit (``INHERITED_FIELDS`` and the tier) onto every
   contact, so ``Customer.vip_tier`` / ``Customer.account_manager`` stay the effective values the SLA,
-  routing and escalations read;
-- ``organisation_open_tickets``: the organisation's other open tickets a viewer may see (the ticket page).
+  routing and escalations read.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import QuerySet
 
-from tickets.models import INHERITED_FIELDS, Customer, Organisation, Ticket
-
-OTHER_TICKETS_SHOWN = 10
+from tickets.models import INHERITED_FIELDS, Customer, Organisation
 
 
 def organisation_for_new_customer(customer: Customer) -> Organisation:
@@ -36,18 +32,3 @@ def organisation_sync_contacts(organisation: Organisation) -> int:
     """Copy the organisation's inherited fields and tier onto all its contacts; returns how many changed."""
     values = {field: getattr(organisation, field) for field in INHERITED_FIELDS}
     return Customer.objects.filter(organisation=organisation).update(vip_tier_id=organisation.vip_tier_id, **values)
-
-
-def organisation_open_tickets(ticket: Ticket, viewer) -> QuerySet:
-    """The other open tickets of ``ticket``'s organisation that ``viewer`` may see, oldest deadline first."""
-    organisation_id = getattr(ticket.customer, "organisation_id", None) if ticket.customer_id else None
-    if organisation_id is None:
-        return Ticket.objects.none()
-    return (
-        Ticket.objects.visible_to(viewer)
-        .open()
-        .filter(customer__organisation_id=organisation_id)
-        .exclude(pk=ticket.pk)
-        .select_related("customer", "performer__profile")
-        .order_by("deadline", "pk")
-    )

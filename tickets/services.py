@@ -351,6 +351,10 @@ def ticket_change_status(
     _lock(ticket)
     if status not in Status.values:
         raise TicketError(_("Unknown status."))
+    if ticket.merged_into_id is not None:
+        raise TicketError(
+            _("This ticket was merged into #%(pk)s: work on that ticket.") % {"pk": ticket.merged_into_id}
+        )
     if status == ticket.status:
         if status == Status.WAITING and reason is not None and reason.pk != ticket.blocking_reason_id:
             return _change_reason(ticket, reason=reason, actor=actor, comment=comment)

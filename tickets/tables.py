@@ -185,3 +185,26 @@ class SelectColumn(tables.Column):
     def render(self, record):
         return format_html('<input type="checkbox" name="ticket" value="{}" form="bulk-form" aria-label="{} #{}">',
                            record.pk, _("Select"), record.pk)
+class CustomerTicketTable(TicketTable):
+    """The customer page: one customer's tickets, open first then newest unless sorted."""
+
+    queue = tables.Column(verbose_name=_("Queue"), order_by=("queue__name",))
+    performer = tables.Column(
+        verbose_name=_("Performer"), order_by=("performer__profile__display_name", "performer__username")
+    )
+    created_at = tables.Column(verbose_name=_("Created"), attrs={"td": {"class": "col-date"}})
+
+    class Meta(TicketTable.Meta):
+        sequence = ("reference", "title", "status", "sla", "priority", "queue", "performer", "deadline", "created_at")
+        exclude = ("customer", "blocking_reason", "next_step", "updated_at")
+        order_by = ()  # the selector's order (portal.customer_selectors.open_first) unless sorted
+        empty_text = _("No tickets of this customer that you may open.")
+
+    def render_queue(self, record):
+        return record.queue.label
+
+    def render_performer(self, record):
+        return display_name(record.performer)
+
+    def render_created_at(self, record):
+        return format_dt(record.created_at)

@@ -71,7 +71,7 @@ def test_the_manager_reads_declines_and_decision_time_and_the_organisations_open
 
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
     panel = page.locator("[data-organisation-tickets]")
-    expect(panel).to_contain_text("Other open tickets of Acme LLP")
+    expect(panel).to_contain_text("Other tickets of Acme LLP")
     expect(panel.locator(f'[data-organisation-ticket="{sibling.pk}"]')).to_contain_text("Invoice copy for March")
     expect(page.locator("[data-organisation]")).to_contain_text("Acme LLP")
     screenshot("ticket-desktop")

@@ -80,7 +80,7 @@ def test_the_migration_gives_every_existing_customer_its_own_organisation(db, go
     assert organisation.account_manager == manager and organisation.strategic_partner
 
 
-def test_the_ticket_page_shows_the_organisations_other_open_tickets_the_viewer_may_see(
+def test_the_ticket_page_shows_the_organisations_other_tickets_the_viewer_may_see_open_first(
     client, acme, queue, other_queue, engineer
 ):
     _organisation, first, second = acme
@@ -91,9 +91,11 @@ def test_the_ticket_page_shows_the_organisations_other_open_tickets_the_viewer_m
     stranger = TicketFactory(queue=queue, status=Status.NEW, title="Another company")
     client.force_login(engineer)
     html = client.get(reverse("tickets:detail", args=[here.pk])).content.decode()
-    assert "data-organisation-tickets" in html and "Other open tickets of Acme LLP" in html
-    assert f'data-organisation-ticket="{sibling.pk}"' in html
-    for absent in (here, hidden, closed, stranger):
+    assert "data-organisation-tickets" in html and "Other tickets of Acme LLP" in html
+    # The customer history (issue 17): open tickets first, then closed ones.
+    position = {t: html.index(f'data-organisation-ticket="{t.pk}"') for t in (sibling, closed)}
+    assert position[sibling] < position[closed]
+    for absent in (here, hidden, stranger):
         assert f'data-organisation-ticket="{absent.pk}"' not in html
     assert "Sibling elsewhere" not in html  # not even its title: the engineer may not open it
 

@@ -25,6 +25,7 @@ from tickets.models.catalogue import (
     VipTier,
 )
 from tickets.models.intake import IntakeChannel, hash_token
+from tickets.models.links import LinkKind, TicketLink
 from tickets.models.people import Absence, Profile, display_name
 from tickets.models.tickets import (
     CLOSED_STATUSES,
@@ -60,6 +61,7 @@ __all__ = [
     "DeliveryStatus",
     "IntakeChannel",
     "Language",
+    "LinkKind",
     "Message",
     "Organisation",
     "Priority",
@@ -72,6 +74,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketKind",
+    "TicketLink",
     "TicketType",
     "TierSource",
     "VipTier",

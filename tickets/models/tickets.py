@@ -60,6 +60,15 @@ class Ticket(models.Model):
         blank=True,
         related_name="follow_ups",
     )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_duplicates",
+        help_text=_("Set by a merge (tickets.merge): this ticket is closed and its conversation lives there."),
+    )
     related_object = models.ForeignKey(
         RelatedObject,
         verbose_name=_("related object"),
