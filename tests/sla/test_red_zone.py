@@ -66,8 +66,18 @@ def _calendar(pk: int, work: WorkCalendar) -> Calendar:
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["pause", "resume", "stop", "carry_over", "retroactive", "compliance_off", "compliance_on",
-                         "observe_breach"]),
+        st.sampled_from(
+            [
+                "pause",
+                "resume",
+                "stop",
+                "carry_over",
+                "retroactive",
+                "compliance_off",
+                "compliance_on",
+                "observe_breach",
+            ]
+        ),
         st.integers(min_value=0, max_value=60 * 24 * 4),  # minutes after the previous step
         st.integers(min_value=1, max_value=60 * 16),  # a new target (business minutes) for retargets
     ),
@@ -104,8 +114,15 @@ def test_the_stored_instant_says_what_the_old_computation_said_across_every_tran
         elif op in ("carry_over", "retroactive"):
             calendar = around_the_clock if other_calendar else office
             segments = clocks.running_segments(events, at) if op == "retroactive" else []
-            events += clocks.op_retarget(clock, at=at, policy=policy, calendar=calendar,
-                                         target=timedelta(minutes=new_target), mode=op, segments=segments)
+            events += clocks.op_retarget(
+                clock,
+                at=at,
+                policy=policy,
+                calendar=calendar,
+                target=timedelta(minutes=new_target),
+                mode=op,
+                segments=segments,
+            )
         elif op.startswith("compliance"):
             events += clocks.op_compliance(clock, at=at, counts=op == "compliance_on")
         elif op == "observe_breach" and clock.state == "running" and clock.due_at < at and clock.breached_at is None:
@@ -145,7 +162,8 @@ def office(db) -> Calendar:
     calendar = Calendar.objects.create(name="Almaty office", time_zone="Asia/Almaty")
     CalendarWindow.objects.bulk_create(
         CalendarWindow(calendar=calendar, weekday=d, start=s, end=e)
-        for d in range(5) for s, e in (("09:00", "13:00"), ("14:00", "18:00"))
+        for d in range(5)
+        for s, e in (("09:00", "13:00"), ("14:00", "18:00"))
     )
     calendar.save()
     return calendar
@@ -153,8 +171,13 @@ def office(db) -> Calendar:
 
 @pytest.fixture
 def policy(office) -> SLAPolicy:
-    return SLAPolicy.objects.create(name="Standard", precedence=1, calendar=office,
-                                    first_response_target=timedelta(hours=2), resolution_target=timedelta(hours=10))
+    return SLAPolicy.objects.create(
+        name="Standard",
+        precedence=1,
+        calendar=office,
+        first_response_target=timedelta(hours=2),
+        resolution_target=timedelta(hours=10),
+    )
 
 
 def _clock(ticket, kind="resolution") -> SLAClock:
@@ -171,8 +194,14 @@ def test_every_transition_stores_the_instant(time_machine, policy, queue, engine
         time_machine.move_to(datetime(*fields, tzinfo=ALMATY), tick=False)
 
     at(2026, 3, 2, 9)
-    ticket = services.ticket_create(actor=dispatcher, title="Printer jams", customer=CustomerFactory(),
-                                    queue=queue, description="It jams.", performer=engineer)
+    ticket = services.ticket_create(
+        actor=dispatcher,
+        title="Printer jams",
+        customer=CustomerFactory(),
+        queue=queue,
+        description="It jams.",
+        performer=engineer,
+    )
     _assert_stored_right(ticket)
     assert _clock(ticket, "first_response").red_at == datetime(2026, 3, 2, 10, 36, tzinfo=ALMATY)  # 80 % of 2 h
     assert _clock(ticket).red_at == datetime(2026, 3, 2, 18, 0, tzinfo=ALMATY)  # 8 of 10 h: Mon 9-13, 14-18
@@ -180,8 +209,9 @@ def test_every_transition_stores_the_instant(time_machine, policy, queue, engine
     services.ticket_reply(ticket, body="On it.", actor=engineer)
     assert _clock(ticket, "first_response").red_at is None  # stopped
     at(2026, 3, 2, 12)
-    services.ticket_change_status(ticket, status=Status.WAITING, actor=engineer,
-                                  reason=BlockingReason.objects.get(code="customer"))
+    services.ticket_change_status(
+        ticket, status=Status.WAITING, actor=engineer, reason=BlockingReason.objects.get(code="customer")
+    )
     assert _clock(ticket).state == "paused" and _clock(ticket).red_at is None
     at(2026, 3, 4, 9)
     services.ticket_receive_customer_message(ticket, body="Here you go", channel="email")
@@ -205,11 +235,21 @@ def test_the_data_migration_fills_what_the_engine_stores(time_machine, policy, q
     from django.apps import apps
 
     time_machine.move_to(datetime(2026, 3, 2, 9, tzinfo=ALMATY), tick=False)
-    tickets = [services.ticket_create(actor=dispatcher, title=f"t{n}", customer=CustomerFactory(), queue=queue,
-                                      description="x", performer=engineer) for n in range(3)]
+    tickets = [
+        services.ticket_create(
+            actor=dispatcher,
+            title=f"t{n}",
+            customer=CustomerFactory(),
+            queue=queue,
+            description="x",
+            performer=engineer,
+        )
+        for n in range(3)
+    ]
     time_machine.move_to(datetime(2026, 3, 2, 11, tzinfo=ALMATY), tick=False)
-    services.ticket_change_status(tickets[1], status=Status.WAITING, actor=engineer,
-                                  reason=BlockingReason.objects.get(code="customer"))
+    services.ticket_change_status(
+        tickets[1], status=Status.WAITING, actor=engineer, reason=BlockingReason.objects.get(code="customer")
+    )
     SLAClock.objects.filter(pk=_clock(tickets[2]).pk).update(breached_at=datetime(2026, 3, 2, 10, tzinfo=ALMATY))
     stored = dict(SLAClock.objects.values_list("pk", "red_at"))
     stored[_clock(tickets[2]).pk] = datetime(2026, 3, 2, 9, tzinfo=ALMATY)  # breached: red since its last change
