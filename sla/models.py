@@ -484,6 +484,12 @@ class SLAClock(models.Model):
             models.Index(fields=["calendar", "state"], name="sla_clock_calendar_state"),
             # The red zone ("red_at <= now") of the dashboard and the ticket list: only clocks that can be red.
             models.Index(fields=["red_at", "ticket"], condition=Q(red_at__isnull=False), name="sla_clock_red_at"),
+            # "Without SLA" (``sla.selectors.under_sla_q``): the clocks in force only, not the stopped history.
+            models.Index(
+                fields=["ticket", "kind"],
+                condition=Q(state__in=["running", "paused"], policy__isnull=False),
+                name="sla_clock_in_force",
+            ),
         ]
 
     def __str__(self) -> str:
