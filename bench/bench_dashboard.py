@@ -44,7 +44,8 @@ zone" is `red_at <= now` through the partial index `sla_clock_red_at (red_at, ti
 NOT NULL` (the ticket list's `?zone=red` filter uses the same condition). Open, without performer, without
 next step and next step overdue are one aggregate over the open tickets (index `ticket_status_queue`),
 waiting by reason one `GROUP BY` over the waiting ones, "Without SLA" an anti-join on the clocks in
-force only (partial index `sla_clock_in_force`, 131 → 15 ms at 100,000 tickets). The period figures read the daily rollups
+force only (partial index `sla_clock_in_force`, 131 → 15 ms at 100,000 tickets).
+The period figures read the daily rollups
 (`reports_clockday`). The database is filled set-based (`generate_series` on PostgreSQL), the dashboard
 requested through the Django test client; p95 over the rounds.
 """
