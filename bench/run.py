@@ -23,6 +23,8 @@ BENCHES = {
     "businesstime": ("bench.bench_businesstime", "Business-time engine", [], ["--cases", "300", "--rounds", "1"]),
     "seed_demo": ("bench.bench_seed", "Demo data generation", [], ["--tickets", "10000"]),
     "reports": ("bench.bench_reports", "Dashboard and reports", [], ["--tickets", "20000", "--rounds", "3"]),
+    "dashboard": ("bench.bench_dashboard", "Dashboard at scale (open tickets with running clocks)", [],
+                  ["--quick"]),
     "routing": ("bench.bench_routing", "Routing and VIP evaluation", [],
                 ["--tickets", "1000", "--db-tickets", "500", "--customers", "10000"]),
     "sweep": ("bench.bench_sweep", "Escalation sweep", [], ["--sizes", "10000", "100000"]),

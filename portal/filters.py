@@ -13,9 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from core.dates import validate_in_range
 from deferrals.models import DeferralRequest
 from escalations.models import Firing, ManualEscalation
-from reports.dashboard.now import red_zone_ticket_ids
 from sla.models import SLAClock
-from sla.selectors import without_sla
+from sla.selectors import red_zone_q, without_sla
 from tickets import selectors
 from tickets.forms import PersonChoiceField
 from tickets.models import (
@@ -176,7 +175,7 @@ class TicketListFilter(_Base):
     def filter_zone(self, queryset, name, value):
         if value != "red":
             return queryset
-        return queryset.filter(pk__in=red_zone_ticket_ids(queryset.order_by().values("pk"), timezone.now()))
+        return queryset.filter(red_zone_q(timezone.now()))
 
     def filter_unassigned(self, queryset, name, value):
         return queryset.filter(status__in=OPEN_STATUSES, performer__isnull=True) if value else queryset

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from sla import lifecycle, ports
 from sla.businesstime import WEEKDAYS, WorkCalendar
-from sla.clocks import State, projected_due
+from sla.clocks import State, projected_due, red_at
 from sla.holiday_names import russian_name
 from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, calendar_changed
 from tickets.models import Ticket
@@ -28,7 +28,10 @@ class SLAError(Exception):
 
 
 def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
-    """Re-project ``due_at`` of every running clock on the calendar, in locked batches; returns rows changed."""
+    """Re-project ``due_at`` and ``red_at`` of every running clock on the calendar, in locked batches.
+
+    Returns the number of rows changed.
+    """
     calendar = Calendar.objects.filter(pk=calendar_id).first()
     if calendar is None:
         return 0
@@ -48,7 +51,8 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
                 .select_related("calendar")
                 .only(
                     "pk", "ticket_id", "kind", "policy_id", "calendar", "state", "state_changed_at", "consumed",
-                    "target", "due_at", "breached_at", "generation", "next_escalation_at",
+                    "target", "due_at", "breached_at", "generation", "next_escalation_at", "counts_for_compliance",
+                    "red_at",
                 )
             )
             changed = {}
@@ -57,9 +61,13 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
                 if due != clock.due_at:
                     clock.due_at = due
                     changed[clock.pk] = clock
+                red = red_at(clock)  # the red zone's 80 % instant moves with the calendar too
+                if red != clock.red_at:
+                    clock.red_at = red
+                    changed[clock.pk] = clock
             # Escalations: the ladder's instants move with the calendar too.
             changed.update({clock.pk: clock for clock in planner.plan(rows)})
-            SLAClock.objects.bulk_update(list(changed.values()), ["due_at", "next_escalation_at"],
+            SLAClock.objects.bulk_update(list(changed.values()), ["due_at", "next_escalation_at", "red_at"],
                                          batch_size=batch_size)
             updated += len(changed)
             # The deadline in force of tickets nobody set a deadline on follows their resolution due.

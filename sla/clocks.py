@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from sla import ports
 from sla.businesstime import WorkCalendar
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
+from sla.redzone import red_zone_from
 from tickets.models import BlockingReason, Ticket
 
 Kind = SLAClock.Kind
@@ -334,11 +335,17 @@ def mirror_resolution(
 
 
 def save_clock(clock: SLAClock, events: list[SLAClockEvent]) -> None:
-    """Store the clock (with its next escalation instant) and the events its operations returned."""
+    """Store the clock (with its next escalation and red-zone instants) and the events its operations returned."""
     clock.next_escalation_at = _next_escalation(clock)
+    clock.red_at = red_at(clock)
     clock.save()
     if events:
         SLAClockEvent.objects.bulk_create(events)
+
+
+def red_at(clock: SLAClock) -> datetime | None:
+    """``SLAClock.red_at``: where the clock enters the red zone in its present state (``sla.redzone``)."""
+    return red_zone_from(clock, _wc(clock) if clock.state == State.RUNNING else None)
 
 
 def _next_escalation(clock: SLAClock) -> datetime | None:

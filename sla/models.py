@@ -446,6 +446,9 @@ class SLAClock(models.Model):
         related_name="+",
     )
     next_escalation_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
+    # The instant from which the clock is in the red zone (``sla.redzone``), stored by ``sla.clocks``;
+    # empty when it is not and will not be while its state stays (stopped, not counting, paused below 80 %).
+    red_at = models.DateTimeField(_("red zone from"), null=True, blank=True, editable=False)
     # Escalations: bumped by every retarget, so the escalation ladder re-arms for the new deadline.
     generation = models.PositiveIntegerField(_("deadline generation"), default=0)
 
@@ -479,6 +482,14 @@ class SLAClock(models.Model):
                 name="sla_clock_next_escalation",
             ),
             models.Index(fields=["calendar", "state"], name="sla_clock_calendar_state"),
+            # The red zone ("red_at <= now") of the dashboard and the ticket list: only clocks that can be red.
+            models.Index(fields=["red_at", "ticket"], condition=Q(red_at__isnull=False), name="sla_clock_red_at"),
+            # "Without SLA" (``sla.selectors.under_sla_q``): the clocks in force only, not the stopped history.
+            models.Index(
+                fields=["ticket", "kind"],
+                condition=Q(state__in=["running", "paused"], policy__isnull=False),
+                name="sla_clock_in_force",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -69,6 +69,15 @@ def under_sla_q() -> Exists:
         ticket_id=OuterRef("pk"), kind__in=SLAClock.SLA_KINDS, policy__isnull=False,
         state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED],
     ))
+
+
+def red_zone_q(now: datetime) -> Q:
+    """Tickets in the red zone at ``now``: open, with a clock whose stored red-zone instant has come.
+
+    The rule is ``sla.redzone.red_zone_from``, stored as ``SLAClock.red_at`` by ``sla.clocks``; here it
+    is one comparison through the partial index ``sla_clock_red_at``, whatever the number of open tickets.
+    """
+    return Q(status__in=OPEN_STATUSES, pk__in=SLAClock.objects.filter(red_at__lte=now).values("ticket_id"))
 
 
 def without_sla(queryset: QuerySet) -> QuerySet:

@@ -1,0 +1,98 @@
+"""The dashboard's "now" figures cost the same number of queries whatever the number of open tickets, and the
+red zone it counts is the red zone the ticket list filters (both ``sla.selectors.red_zone_q``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from reports.dashboard.now import now_figures
+from sla.models import SLAClock
+from tests.factories import CustomerFactory
+from tests.reports.conftest import almaty
+from tickets import services
+from tickets.models import BlockingReason, Status
+
+
+def _open(n: int, *, queue, dispatcher, engineer, time_machine, start: int) -> None:
+    """``n`` open tickets on Friday 6 March 2026: every third waiting, every fourth unassigned; some in the red."""
+    reasons = list(BlockingReason.objects.filter(code__in=["customer", "no-stock"]))
+    for i in range(start, start + n):
+        # 09:00 + i min: first response (2 h) breached by 17:00; from 16:00 it is not yet at 80 %
+        created = almaty(2026, 3, 6, 9) + timedelta(minutes=i) if i % 2 else almaty(2026, 3, 6, 16, i % 30)
+        time_machine.move_to(created, tick=False)
+        ticket = services.ticket_create(
+            actor=dispatcher,
+            title=f"Ticket {i}",
+            customer=CustomerFactory(),
+            queue=queue,
+            description="x",
+            performer=None if i % 4 == 0 else engineer,
+        )
+        if i % 3 == 0 and ticket.performer_id:
+            services.ticket_change_status(ticket, status=Status.WAITING, actor=engineer, reason=reasons[i % 2])
+    time_machine.move_to(almaty(2026, 3, 6, 17), tick=False)
+
+
+def _figures(viewer):
+    viewer = type(viewer).objects.get(pk=viewer.pk)  # nothing cached on the instance: count every query
+    with CaptureQueriesContext(connection) as captured:
+        figures = now_figures(viewer, timezone.now())
+    return figures, len(captured)
+
+
+def _red_in_the_list(client, viewer) -> set[int]:
+    client.force_login(viewer)
+    response = client.get(reverse("tickets:list"), {"zone": "red", "per_page": 100})
+    assert response.status_code == 200
+    return {int(pk) for pk in re.findall(r'href="/tickets/(\d+)/"', response.content.decode())}
+
+
+@pytest.mark.parametrize("n", [4, 6])
+def test_the_now_figures_cost_the_same_queries_at_n_and_3n_open_tickets(
+    n, client, policy, queue, dispatcher, engineer, viewer, time_machine
+):
+    queue.manager = viewer
+    queue.save()
+    _open(n, queue=queue, dispatcher=dispatcher, engineer=engineer, time_machine=time_machine, start=0)
+    small, small_queries = _figures(viewer)
+    client.force_login(viewer)
+    with CaptureQueriesContext(connection) as page_small:
+        assert client.get(reverse("reports:dashboard"), {"period": "today"}).status_code == 200
+    _open(2 * n, queue=queue, dispatcher=dispatcher, engineer=engineer, time_machine=time_machine, start=n)
+    large, large_queries = _figures(viewer)
+    client.force_login(viewer)
+    with CaptureQueriesContext(connection) as page_large:
+        assert client.get(reverse("reports:dashboard"), {"period": "today"}).status_code == 200
+
+    assert (small.open.value, large.open.value) == (n, 3 * n)
+    assert 0 < small.red_zone.value < large.red_zone.value < large.open.value
+    assert large.unassigned.value == len(range(0, 3 * n, 4)) and large.waiting  # every figure has something to count
+    assert small_queries == large_queries == 11  # the viewer's roles and visibility (6), then the 5 figures
+    assert len(page_large) == len(page_small)  # the whole page, "today"
+
+
+def test_the_red_zone_filter_and_the_dashboard_agree(client, policy, queue, dispatcher, engineer, viewer, time_machine):
+    queue.manager = viewer
+    queue.save()
+    _open(12, queue=queue, dispatcher=dispatcher, engineer=engineer, time_machine=time_machine, start=0)
+    figures, _queries = _figures(viewer)
+    listed = _red_in_the_list(client, viewer)
+    assert len(listed) == figures.red_zone.value > 0
+    expected = set(
+        SLAClock.objects.filter(
+            red_at__lte=timezone.now(),
+            ticket__status__in=[Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING],
+        ).values_list("ticket_id", flat=True)
+    )
+    assert listed == expected
+    # Later the rest of the clocks reach 80 %: both move together, with no recomputation in between.
+    time_machine.move_to(almaty(2026, 3, 9, 17), tick=False)
+    figures, _queries = _figures(viewer)
+    assert len(_red_in_the_list(client, viewer)) == figures.red_zone.value > len(listed)
