@@ -137,3 +137,11 @@ def test_the_ticket_page_costs_the_same_queries_with_3_and_with_30_messages(
     few = _queries(client, url)
     talk(27)
     assert _queries(client, url) == few
+
+
+def test_templates_are_compiled_once_per_process():
+    """Django's cached template loader is on (``loaders`` left unset; settings.py and test settings alike)."""
+    from django.template import engines
+
+    loaders = engines["django"].engine.loaders
+    assert loaders[0][0] == "django.template.loaders.cached.Loader"
