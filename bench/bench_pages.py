@@ -42,36 +42,45 @@ BASELINE = "36c68fb"
 
 DESCRIPTION = """
 The ticket list, My work and the intake board are django-tables2 tables over django-filter
-querysets; the ticket page is one template with its panels. What made them fast:
+querysets; the ticket page is one template with its panels. Profiled first (cProfile and
+`connection.queries` through the test client at 10,000 tickets, previous main): the list page spent
+most of its time in the cells (the SLA column was a `TemplateColumn` running the `{% sla_badges %}`
+inclusion tag per row, and the row template asked every cell for its column's attributes and
+translated header), then in sorting every visible ticket by `updated_at` without an index (70 ms
+of SQL at 10,000 tickets, growing with the table), then in the filter form. What changed:
 
-- **Cells without template round trips.** Every cell is a `render_FOO` returning `format_html`
-  (status pill, priority mark, VIP badge, dates); the SLA column, formerly a `TemplateColumn` that
-  ran the `{% sla_badges %}` inclusion tag per row (a template context, a template render and the
-  clock views per cell), renders the badges in Python from the clocks prefetched for the page, and
-  the intake board's inline assign form renders from one shared list of agents per queue. The
-  table's row template no longer asks each column for its header per cell (`data-label` comes
-  from the header row computed once).
-- **One query per kind of related row, whatever the page size.** The rows' customer, VIP tier,
-  queue, type, blocking reason and performer come by `select_related`; the SLA clocks of the page
-  by one prefetch; the escalation's urgent mark by an annotation; the intake's agents by one
-  prefetch of the page's queues. Tests render each page with 3 and with 30 tickets and assert the
-  same number of queries.
-- **A capped count.** Pagination needs to know whether there is a next page and how many pages to
-  link to, not the exact size of a visible set of a million rows: the count is
-  `SELECT COUNT(*) FROM (… LIMIT 10,001)`, and beyond 10,000 the pages say "10,000+ tickets".
-- **Indexes for the default orderings.** The ticket list sorts by `-updated_at` (index
-  `ticket_updated`), My work by the deadline (`ticket_deadline`); an engineer's visibility rule
-  (`queue IN (their queues) OR performer = them OR …`) walks the ordering index and stops after the
-  page, instead of sorting every visible ticket.
-- **Per-request constants cached.** Roles are read once per request (`access.roles_of` caches
-  them on the user); templates are compiled once per process (Django's cached template loader,
-  on in production and development settings since the `loaders` option is left unset).
+- **Cells without template round trips.** Every column renders in Python (`render_FOO` returning
+  `format_html`); the SLA badges are built by `sla_tags.badges_html` (the same markup as the former
+  `sla/_clock_badges.html`) from the clocks prefetched for the page, with one "now" per table; the
+  intake board's inline assign form is one `format_html` per row, its agents' `<option>`s built once
+  per queue. The table template takes each column's `<td>` attributes and `data-label` header from a
+  list computed once per table (`table_cells` filter), not per cell.
+- **A number of queries independent of the data and the page size.** Customer, VIP tier, queue,
+  type, blocking reason and performer come by `select_related`, the SLA clocks of the page by one
+  prefetch, the escalation's urgent mark by an annotation, the intake's agents by one prefetch.
+  `tests/portal/test_page_query_counts.py` renders each page with 3 and with 30 tickets (the ticket
+  page with 3 and 30 messages) and asserts the same count.
+- **A capped count.** Pagination needs to know whether there is a next page, not the exact size of
+  a visible set of a million rows: `SELECT COUNT(*) FROM (… LIMIT 1001)`; beyond 1,000 the pages say
+  "1000+" and "more than 1000 tickets".
+- **An index for the default order.** The ticket list sorts by `-updated_at`: the index
+  `ticket_updated` lets the database read the first page off the index and stop, for an admin and
+  for an engineer whose visibility rule (`queue IN (their queues) OR performer = them OR …`) is then
+  a filter on the index walk. My work sorts by the deadline (`ticket_deadline`) over the engineer's
+  own open tickets (`ticket_performer_status`, `ticket_owner_status`).
+- **Per-request and per-process constants.** Roles are read once per request (`access.roles_of`
+  caches them on the user); templates are compiled once per process: Django's cached template
+  loader is on in `opsdesk/settings.py` and in the test settings (the `loaders` option is left
+  unset, so Django wraps the loaders in the cached one; a test pins it).
 
 The data: N tickets over two years in ten queues with five agents each; one ticket in twenty is
-open (one in a hundred is new and unassigned, for the intake board), the others are done; each
-has a first-response and a resolution clock. Latency: the Django test client in one process,
-server time only. Throughput: gunicorn (2 sync workers, `DEBUG=false`) on loopback, four client
-threads, each page in turn, beside the previous main (commit 36c68fb) seeded the same way.
+open (one in a hundred is new and unassigned, for the intake board), the others are done; each has
+a first-response and a resolution clock; one customer in ten is VIP. Latency: the Django test
+client in one process, server time. Throughput: gunicorn (2 sync workers, `DEBUG=false`) on
+loopback, four client threads, each page in turn as the admin, beside the previous main (commit
+36c68fb) seeded the same way with its own migrations. Full run:
+`python bench/bench_pages.py --tickets 100000 --postgres postgres://postgres@127.0.0.1:5432/<scratch>
+--pg-tickets 1000000 --throughput 10000 100000` (the PostgreSQL database is dropped and created).
 """
 
 PAGES = [
@@ -148,11 +157,10 @@ def seed(n: int) -> dict[str, Any]:
     dispatcher = UserFactory(username="bench-dispatcher", role="dispatcher")
     MembershipFactory(queue=queues[0], user=dispatcher, role=QueueMembership.Role.DISPATCHER)
     admin = UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
-    tier = VipTier.objects.order_by("rank").first()
+    tier = VipTier.objects.order_by("rank").first() or VipTier.objects.create(name="Bench gold", rank=1)
     customers = [CustomerFactory(name="Bench customer 0").pk]
     customers += [c.pk for c in CustomerFactory.create_batch(499)]
-    if tier is not None:
-        Customer.objects.filter(pk__in=customers[::10]).update(vip_tier=tier)
+    Customer.objects.filter(pk__in=customers[::10]).update(vip_tier=tier)
     for ids, what in ((agents, "agents"), ([q.pk for q in queues], "queues"), (customers, "customers")):
         if ids != list(range(ids[0], ids[0] + len(ids))):
             raise RuntimeError(f"the bench needs consecutive ids for the {what}")

@@ -8,10 +8,13 @@ floor above this one), with one "now" for the whole table.
 
 from __future__ import annotations
 
+import functools
+
 import django_tables2 as tables
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.middleware.csrf import get_token
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -50,6 +53,16 @@ class CappedPaginator(Paginator):
         return f"{self.cap}+" if self.capped else str(self.count)
 
 
+@functools.cache
+def _sla_tag() -> Template:
+    return Template("{% load sla_tags %}{% sla_badges ticket now %}")
+
+
+def _sla_cell_by_tag(ticket, now):
+    """The SLA badges through the SLA app's template tag (tickets sit below sla and do not import it)."""
+    return _sla_tag().render(Context({"ticket": ticket, "now": now}))
+
+
 def _row_class(record) -> str:
     return "is-overdue" if record.is_overdue else ""
 
@@ -86,10 +99,11 @@ class TicketTable(tables.Table):
         row_attrs = {"class": _row_class}
         order_by = ("deadline",)
 
-    def __init__(self, data, *args, sla_cell, **kwargs):
-        """``sla_cell(ticket, now)`` renders a row's SLA badges (``sla.templatetags.sla_tags.sla_badges``)."""
+    def __init__(self, data, *args, sla_cell=None, **kwargs):
+        """``sla_cell(ticket, now)`` renders a row's SLA badges (the portal passes
+        ``sla.templatetags.sla_tags.sla_badges``); without it, the ``{% sla_badges %}`` tag draws them."""
         super().__init__(data, *args, **kwargs)
-        self.sla_cell = sla_cell
+        self.sla_cell = sla_cell or _sla_cell_by_tag
 
     @cached_property
     def now(self):
