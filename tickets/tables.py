@@ -12,7 +12,7 @@ import functools
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.middleware.csrf import get_token
 from django.template import Context, Template
 from django.urls import reverse
@@ -39,8 +39,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        if hasattr(self.object_list, "query"):
-            return self.object_list.order_by()[: self.cap + 1].count()
+        # A table paginates its BoundRows; their TableQuerysetData holds the queryset.
+        queryset = getattr(getattr(self.object_list, "data", None), "data", self.object_list)
+        if isinstance(queryset, QuerySet):
+            return queryset.order_by()[: self.cap + 1].count()
         return len(self.object_list)
 
     @property

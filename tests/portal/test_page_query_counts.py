@@ -145,3 +145,17 @@ def test_templates_are_compiled_once_per_process():
 
     loaders = engines["django"].engine.loaders
     assert loaders[0][0] == "django.template.loaders.cached.Loader"
+
+
+def test_a_list_beyond_the_cap_says_more_than_the_cap(client, world, admin_user, monkeypatch):
+    from tickets.tables import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 4)
+    world(6, start=0)
+    client.force_login(admin_user)
+    html = client.get(reverse("tickets:list") + "?per_page=2").content.decode()
+    assert '<span class="count">4+</span>' in html
+    assert "more than 4 tickets" in html
+    assert 'href="?per_page=2&amp;page=3"' in html  # pages up to the cap and one more are linked
+    html = client.get(reverse("tickets:list") + "?per_page=10").content.decode()
+    assert "more than 4 tickets" not in html  # one page: no pagination at all
