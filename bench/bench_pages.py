@@ -39,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 BASELINE = "36c68fb"
+SECRET = "bench-pages-" + "s" * 60  # a throwaway key for the scratch databases
 
 DESCRIPTION = """
 The ticket list, My work and the intake board are django-tables2 tables over django-filter
@@ -336,11 +337,13 @@ def worker(args) -> None:
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
+    # One secret for the seeding process and gunicorn: the stored sessions are signed with it.
     return {
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "opsdesk.settings",
         "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": SECRET,
         **extra,
     }
 
@@ -403,12 +406,15 @@ def _free_port() -> int:
 
 def _serve(code_root: Path, database_url: str):
     port = _free_port()
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=code_root,
-                   env=_env(database_url, DEBUG="true"), check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=code_root,
+        env=_env(database_url, DEBUG="true"),
+        check=True,
+    )
     env = _env(
         database_url,
         DEBUG="false",
-        SECRET_KEY="bench-" + "x" * 60,
         ALLOWED_HOSTS="127.0.0.1",
         HTTPS="false",
         BEHIND_PROXY="false",
