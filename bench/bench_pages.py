@@ -406,18 +406,16 @@ def _free_port() -> int:
 
 def _serve(code_root: Path, database_url: str):
     port = _free_port()
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=code_root,
-        env=_env(database_url, DEBUG="true"),
-        check=True,
-    )
     env = _env(
         database_url,
         DEBUG="false",
         ALLOWED_HOSTS="127.0.0.1",
         HTTPS="false",
         BEHIND_PROXY="false",
+    )
+    # Production settings serve hashed static names from the manifest: collect them as production would.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=code_root, env=env, check=True
     )
     proc = subprocess.Popen(
         [
