@@ -82,6 +82,9 @@ loopback, four client threads, each page in turn as the admin, beside the previo
 36c68fb) seeded the same way with its own migrations. Full run:
 `python bench/bench_pages.py --tickets 100000 --postgres postgres://postgres@127.0.0.1:5432/<scratch>
 --pg-tickets 1000000 --throughput 10000 100000` (the PostgreSQL database is dropped and created).
+Each table states the machine's load average: figures taken with a load far above the two cores
+(other benchmarks and test suites running) are mostly time spent waiting for a CPU; compare the
+ratios there and rerun on a quiet machine for absolute times.
 """
 
 PAGES = [
@@ -395,6 +398,7 @@ def latency(database: str, tickets: int, rounds: int, postgres: str | None) -> d
         "seed_s": out["seed"]["seconds"],
         "rounds": rounds,
         "rows": out["rows"],
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -553,11 +557,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    parts = [f"Load average of the machine when measured: {payload.get('load', '?')} (2 cores)."]
+    parts = [
+        f"Load average (1, 5, 15 min) of the 2-core machine at the end of the last run: {payload.get('load', '?')}."
+    ]
     for run in payload.get("latency", []):
         parts.append(
-            f"\nServer time, {run['tickets']:,} tickets on {run['database']} "
-            f"(seeded in {run['seed_s']} s), {run['rounds']} requests per page:\n"
+            f"\nServer time, {run['tickets']:,} tickets on {run['database']} (seeded in {run['seed_s']} s), "
+            f"{run['rounds']} requests per page, load average {run.get('load', '?')}:\n"
         )
         parts.append("| page | as | p95, ms | median, ms | queries |\n|---|---|---:|---:|---:|")
         for row in run["rows"]:
