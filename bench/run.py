@@ -30,6 +30,10 @@ BENCHES = {
     "sweep": ("bench.bench_sweep", "Escalation sweep", [], ["--sizes", "10000", "100000"]),
     "email": ("bench.bench_email", "Receiving email", [], ["--emails", "100"]),
     "intake": ("bench.bench_intake", "Intake API over HTTP", [], ["--tickets", "300", "--messages", "500"]),
+    # PostgreSQL at 1,000,000 tickets: add --postgres postgres://…/<your database> (run the module directly).
+    "pages": ("bench.bench_pages", "Agent pages: list, My work, intake, ticket page",
+              ["--tickets", "100000", "--throughput", "10000", "100000"],
+              ["--tickets", "10000", "--rounds", "5", "--throughput", "10000", "--seconds", "3"]),
 }
 
 INTRO = """# Performance

@@ -28,6 +28,7 @@ from core.http import safe_next as _safe_next
 from portal import bulk_views, canned_views, selectors
 from portal.filters import MyWorkFilter, TicketListFilter
 from portal.ticket_panels import ticket_panels
+from sla.templatetags.sla_tags import sla_badges
 from tickets import access, approval, canned, ports, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
@@ -45,7 +46,7 @@ from tickets.forms import (
 )
 from tickets.models import Customer, Profile, RelatedObject, Status, Ticket, display_name
 from tickets.services import TicketError
-from tickets.tables import IntakeTable, MyWorkTable, TicketListTable
+from tickets.tables import CappedPaginator, IntakeTable, MyWorkTable, TicketListTable
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -66,13 +67,15 @@ def _per_page(request) -> int:
 def _table_page(request, table_class, queryset):
     """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` clamped, ``?sort=`` honoured).
 
-    Those who may act in bulk get a checkbox column first (``portal.bulk_views``)."""
-    table = table_class(queryset, **bulk_views.select_column(table_class, request.user))
+    Those who may act in bulk get a checkbox column first (``portal.bulk_views``). The count behind the
+    pagination is capped (``CappedPaginator``): a viewer who sees a million tickets does not wait for all of
+    them to be counted."""
+    table = table_class(queryset, sla_cell=sla_badges, **bulk_views.select_column(table_class, request.user))
     per_page = _per_page(request)
     if request.GET.get("per_page") not in (None, str(per_page)):
         request.GET = request.GET.copy()  # django-tables2 reads ?per_page= itself: give it the clamped value
         request.GET["per_page"] = str(per_page)
-    RequestConfig(request, paginate={"per_page": per_page}).configure(table)
+    RequestConfig(request, paginate={"per_page": per_page, "paginator_class": CappedPaginator}).configure(table)
     return table
 
 

@@ -1,17 +1,68 @@
-"""Ticket tables of the portal (django-tables2): sortable, paginated, one row per ticket."""
+"""Ticket tables of the portal (django-tables2): sortable, paginated, one row per ticket.
+
+Cells are cheap: every column renders in Python (``render_FOO`` returning ``format_html``) from what the
+selectors loaded for the page (``portal.selectors``): no template, no template tag and no query per cell.
+The SLA column is drawn by a callable the view passes in (``sla_cell``: the SLA app's badge renderer, a
+floor above this one), with one "now" for the whole table.
+"""
 
 from __future__ import annotations
 
+import functools
+
 import django_tables2 as tables
-from django.db.models import F
+from django.core.paginator import Paginator
+from django.db.models import F, QuerySet
+from django.middleware.csrf import get_token
+from django.template import Context, Template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Ticket, TicketKind, display_name
 from tickets.templatetags.opsdesk import format_dt, priority_mark, status_pill
 
 TABLE_TEMPLATE = "tickets/_table.html"
+COUNT_CAP = 1000  # tickets counted exactly for the pagination; beyond it the pages say "more than 1000"
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most ``COUNT_CAP + 1`` rows (``COUNT(*)`` over ``LIMIT``, never the whole set).
+
+    ``capped`` says the real number is larger; ``count`` is then ``COUNT_CAP + 1`` so the pages up to the cap
+    (and one more) are linked. Querysets only; lists are counted as they are."""
+
+    cap = COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        # A table paginates its BoundRows; their TableQuerysetData holds the queryset.
+        queryset = getattr(getattr(self.object_list, "data", None), "data", self.object_list)
+        if isinstance(queryset, QuerySet):
+            return queryset.order_by()[: self.cap + 1].count()
+        return len(self.object_list)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    @property
+    def count_label(self) -> str:
+        """The number shown beside a list's title: "42", or "1000+" when capped."""
+        return f"{self.cap}+" if self.capped else str(self.count)
+
+
+@functools.cache
+def _sla_tag() -> Template:
+    return Template("{% load sla_tags %}{% sla_badges ticket now %}")
+
+
+def _sla_cell_by_tag(ticket, now):
+    """The SLA badges through the SLA app's template tag (tickets sit below sla and do not import it)."""
+    return _sla_tag().render(Context({"ticket": ticket, "now": now}))
 
 
 def _row_class(record) -> str:
@@ -23,9 +74,7 @@ class TicketTable(tables.Table):
     title = tables.Column(verbose_name=_("Title"), attrs={"td": {"class": "col-title"}})
     customer = tables.Column(verbose_name=_("Customer"), order_by=("customer__name",))
     status = tables.Column(verbose_name=_("Status"))
-    sla = tables.TemplateColumn(
-        "{% load sla_tags %}{% sla_badges record %}", verbose_name=_("SLA"), orderable=False, accessor="pk"
-    )
+    sla = tables.Column(verbose_name=_("SLA"), orderable=False, accessor="pk")
     priority = tables.Column(verbose_name=_("Priority"))
     blocking_reason = tables.Column(verbose_name=_("Blocking reason"), order_by=("blocking_reason__position",))
     deadline = tables.Column(verbose_name=_("Deadline"), attrs={"td": {"class": "col-date"}})
@@ -52,6 +101,17 @@ class TicketTable(tables.Table):
         row_attrs = {"class": _row_class}
         order_by = ("deadline",)
 
+    def __init__(self, data, *args, sla_cell=None, **kwargs):
+        """``sla_cell(ticket, now)`` renders a row's SLA badges (the portal passes
+        ``sla.templatetags.sla_tags.sla_badges``); without it, the ``{% sla_badges %}`` tag draws them."""
+        super().__init__(data, *args, **kwargs)
+        self.sla_cell = sla_cell or _sla_cell_by_tag
+
+    @cached_property
+    def now(self):
+        """One instant for every row of the page."""
+        return timezone.now()
+
     def order_deadline(self, queryset, is_descending):
         expression = F("deadline").desc(nulls_last=True) if is_descending else F("deadline").asc(nulls_last=True)
         return queryset.order_by(expression, "pk"), True
@@ -67,6 +127,9 @@ class TicketTable(tables.Table):
                 _("Marked urgent by an escalation"), _("Urgent"),
             )
         return link
+
+    def render_sla(self, record):
+        return self.sla_cell(record, self.now)
 
     def render_customer(self, record):
         if record.kind == TicketKind.INTERNAL:
@@ -148,11 +211,8 @@ class IntakeTable(TicketTable):
     queue = tables.Column(verbose_name=_("Queue"), order_by=("queue__name",))
     ticket_type = tables.Column(verbose_name=_("Type"), order_by=("ticket_type__name",))
     created_at = tables.Column(verbose_name=_("Waiting since"), attrs={"td": {"class": "col-date"}})
-    assign = tables.TemplateColumn(
-        verbose_name=_("Assign"),
-        template_name="tickets/_assign_inline.html",
-        orderable=False,
-        attrs={"td": {"class": "col-assign"}},
+    assign = tables.Column(
+        verbose_name=_("Assign"), accessor="pk", orderable=False, attrs={"td": {"class": "col-assign"}}
     )
 
     class Meta(TicketTable.Meta):
@@ -169,6 +229,41 @@ class IntakeTable(TicketTable):
 
     def render_ticket_type(self, record):
         return record.ticket_type.label
+
+    @cached_property
+    def _assign_parts(self):
+        """What every row's inline assign form shares: the CSRF token, the return path, the words."""
+        return {
+            "csrf": get_token(self.request),
+            "next": self.request.get_full_path(),
+            "choose": gettext("— choose —"),
+            "assign": gettext("Assign"),
+            "none": format_html('<span class="muted">{}</span>', gettext("No agents in this queue")),
+            "options": {},  # queue id -> the <option>s of its agents, built once per queue
+        }
+
+    def render_assign(self, record):
+        """The inline assign form of a row: the agents of the ticket's queue (prefetched as ``agent_memberships``)."""
+        parts = self._assign_parts
+        agents = record.queue.agent_memberships
+        if not agents:
+            return parts["none"]
+        options = parts["options"].get(record.queue_id)
+        if options is None:
+            options = parts["options"][record.queue_id] = format_html_join(
+                "", '<option value="{}">{}</option>', ((m.user_id, display_name(m.user)) for m in agents)
+            )
+        label = gettext("Performer for %(ref)s") % {"ref": record.reference}
+        return format_html(
+            '<form method="post" action="{}" class="inline-form">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<input type="hidden" name="next" value="{}">'
+            '<label class="visually-hidden" for="assign-{}">{}</label>'
+            '<select name="performer" id="assign-{}" required><option value="">{}</option>{}</select>'
+            ' <button type="submit" class="btn btn-small btn-primary">{}</button></form>',
+            reverse("tickets:assign", args=[record.pk]), parts["csrf"], parts["next"], record.pk, label, record.pk,
+            parts["choose"], options, parts["assign"],
+        )
 
     def render_created_at(self, record):
         return format_dt(record.created_at)

@@ -157,6 +157,8 @@ class Ticket(models.Model):
             models.Index(fields=["owner", "status"], name="ticket_owner_status"),
             models.Index(fields=["customer", "status"], name="ticket_customer_status"),
             models.Index(fields=["deadline"], name="ticket_deadline"),
+            # The ticket list's default order (newest change first): the page is read off the index.
+            models.Index(fields=["updated_at"], name="ticket_updated"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -70,6 +70,22 @@ register.simple_tag(status_pill, name="status_pill")
 register.simple_tag(priority_mark, name="priority_mark")
 
 
+# --- Tables ------------------------------------------------------------------------
+
+
+@register.filter
+def table_cells(row, table):
+    """``(td attributes, header, cell)`` of a django-tables2 row, for ``tickets/_table.html``.
+
+    The column parts (the ``<td>`` attributes and the header repeated as ``data-label`` for narrow screens)
+    are computed once per table, not once per cell: a column's ``attrs["td"]`` must therefore not depend on
+    the record (per-row attributes go in ``row_attrs``)."""
+    columns = getattr(table, "_cell_columns", None)
+    if columns is None:
+        columns = table._cell_columns = [(column.attrs["td"].as_html(), column.header) for column in table.columns]
+    return [(attrs, header, cell) for (attrs, header), (_column, cell) in zip(columns, row.items(), strict=True)]
+
+
 # --- History -----------------------------------------------------------------------
 
 

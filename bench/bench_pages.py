@@ -1,0 +1,588 @@
+"""Benchmark of the agent pages: ticket list, My work, intake board and ticket page at scale.
+
+Two modes, both on generated data (``INSERT … SELECT`` over a number series, no ORM per row):
+
+- **latency** (default): a scratch database is migrated and filled with N tickets (SQLite: a
+  temporary file; PostgreSQL with ``--postgres URL``: the database of that URL is dropped and created
+  again, so give it a database of your own). Each page is then requested ``--rounds`` times through
+  the Django test client as an admin (sees everything) and as an engineer who sees one queue of ten
+  (about a tenth of the tickets; the intake board as that queue's dispatcher, engineers may not open
+  it); the p95 and median server time and the number of queries are recorded.
+- **throughput** (``--throughput 10000 100000``): for each size, two SQLite files are migrated and
+  seeded, one by this code and one by the previous main (``git worktree add --detach`` of
+  ``--baseline``, default 36c68fb, each with its own migrations); each is served by gunicorn with two
+  workers on loopback and four concurrent clients request each page for ``--seconds`` seconds as the
+  admin. Requests per second are reported side by side.
+
+Results are merged into ``bench/results.json`` under the key ``"pages"``.
+Full run: ``python bench/bench_pages.py --tickets 100000 --postgres postgres://postgres@127.0.0.1:5432/wt_pages
+--pg-tickets 1000000 --throughput 10000 100000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+BASELINE = "36c68fb"
+SECRET = "bench-pages-" + "s" * 60  # a throwaway key for the scratch databases
+
+DESCRIPTION = """
+The ticket list, My work and the intake board are django-tables2 tables over django-filter
+querysets; the ticket page is one template with its panels. Profiled first (cProfile and
+`connection.queries` through the test client at 10,000 tickets, previous main): the list page spent
+most of its time in the cells (the SLA column was a `TemplateColumn` running the `{% sla_badges %}`
+inclusion tag per row, and the row template asked every cell for its column's attributes and
+translated header), then in sorting every visible ticket by `updated_at` without an index (70 ms
+of SQL at 10,000 tickets, growing with the table), then in the filter form. What changed:
+
+- **Cells without template round trips.** Every column renders in Python (`render_FOO` returning
+  `format_html`); the SLA badges are built by `sla_tags.badges_html` (the same markup as the former
+  `sla/_clock_badges.html`) from the clocks prefetched for the page, with one "now" per table; the
+  intake board's inline assign form is one `format_html` per row, its agents' `<option>`s built once
+  per queue. The table template takes each column's `<td>` attributes and `data-label` header from a
+  list computed once per table (`table_cells` filter), not per cell.
+- **A number of queries independent of the data and the page size.** Customer, VIP tier, queue,
+  type, blocking reason and performer come by `select_related`, the SLA clocks of the page by one
+  prefetch, the escalation's urgent mark by an annotation, the intake's agents by one prefetch.
+  `tests/portal/test_page_query_counts.py` renders each page with 3 and with 30 tickets (the ticket
+  page with 3 and 30 messages) and asserts the same count.
+- **A capped count.** Pagination needs to know whether there is a next page, not the exact size of
+  a visible set of a million rows: `SELECT COUNT(*) FROM (… LIMIT 1001)`; beyond 1,000 the pages say
+  "1000+" and "more than 1000 tickets".
+- **An index for the default order.** The ticket list sorts by `-updated_at`: the index
+  `ticket_updated` lets the database read the first page off the index and stop, for an admin and
+  for an engineer whose visibility rule (`queue IN (their queues) OR performer = them OR …`) is then
+  a filter on the index walk. My work sorts by the deadline (`ticket_deadline`) over the engineer's
+  own open tickets (`ticket_performer_status`, `ticket_owner_status`).
+- **Per-request and per-process constants.** Roles are read once per request (`access.roles_of`
+  caches them on the user); templates are compiled once per process: Django's cached template
+  loader is on in `opsdesk/settings.py` and in the test settings (the `loaders` option is left
+  unset, so Django wraps the loaders in the cached one; a test pins it).
+
+The data: N tickets over two years in ten queues with five agents each; one ticket in twenty is
+open (one in a hundred is new and unassigned, for the intake board), the others are done; each has
+a first-response and a resolution clock; one customer in ten is VIP. Latency: the Django test
+client in one process, server time. Throughput: gunicorn (2 sync workers, `DEBUG=false`) on
+loopback, four client threads, each page in turn as the admin, beside the previous main (commit
+36c68fb) seeded the same way with its own migrations. Full run:
+`python bench/bench_pages.py --tickets 100000 --postgres postgres://postgres@127.0.0.1:5432/<scratch>
+--pg-tickets 1000000 --throughput 10000 100000` (the PostgreSQL database is dropped and created).
+Each table states the machine's load average: figures taken with a load far above the two cores
+(other benchmarks and test suites running) are mostly time spent waiting for a CPU; compare the
+ratios there and rerun on a quiet machine for absolute times.
+"""
+
+PAGES = [
+    ("ticket list", "/tickets/"),
+    ("my work", "/tickets/my/"),
+    ("intake board", "/tickets/intake/"),
+    ("ticket page", "/tickets/{ticket}/"),
+]
+QUEUES = 10
+AGENTS_PER_QUEUE = 5
+
+
+# --- seeding (runs inside a Django process) -------------------------------------------------------------------
+
+
+def _series(vendor: str, n: int) -> tuple[str, str]:
+    """(prefix, FROM source) yielding integers g = 1..n."""
+    if vendor == "postgresql":
+        return "", f"generate_series(1, {n}) AS s(g)"
+    return f"WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) ", "s"
+
+
+def _ago(vendor: str, seconds: str) -> str:
+    if vendor == "postgresql":
+        return f"(now() - ({seconds}) * interval '1 second')"
+    return f"strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ({seconds}) || ' seconds')"
+
+
+def _plus(vendor: str, column: str, seconds: str) -> str:
+    if vendor == "postgresql":
+        return f"({column} + ({seconds}) * interval '1 second')"
+    return f"strftime('%Y-%m-%d %H:%M:%f', {column}, '+' || ({seconds}) || ' seconds')"
+
+
+def _copy_insert(table: str, columns: list[str], overrides: dict[str, str], source: str, prefix: str = "") -> str:
+    """INSERT INTO table (every column but id) SELECT override-or-template column FROM source."""
+    cols = [c for c in columns if c != "id"]
+    exprs = [overrides.get(c, f"tpl.{c}") for c in cols]
+    return f"{prefix}INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {source}"
+
+
+def seed(n: int) -> dict[str, Any]:
+    """N tickets and their clocks; returns the ids the measurements need."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
+    from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketTypeFactory, UserFactory
+    from tickets.models import Customer, QueueMembership, Ticket, VipTier
+
+    vendor = connection.vendor
+    t0 = time.perf_counter()
+    calendar = Calendar.objects.create(name="Bench office", time_zone="Asia/Almaty")
+    CalendarWindow.objects.bulk_create(
+        CalendarWindow(calendar=calendar, weekday=d, start="09:00", end="18:00") for d in range(5)
+    )
+    policy = SLAPolicy.objects.create(
+        name="Bench",
+        precedence=1,
+        calendar=calendar,
+        first_response_target=timedelta(hours=2),
+        resolution_target=timedelta(hours=8),
+    )
+    queues = [QueueFactory(name=f"Queue {q}", slug=f"bench-{q}") for q in range(QUEUES)]
+    types = [TicketTypeFactory(name=f"Type {t}", slug=f"bench-type-{t}") for t in range(4)]
+    agents = []
+    for q in range(QUEUES):
+        for a in range(AGENTS_PER_QUEUE):
+            user = UserFactory(username=f"agent{q}-{a}", role="engineer")
+            MembershipFactory(queue=queues[q], user=user)
+            agents.append(user.pk)
+    dispatcher = UserFactory(username="bench-dispatcher", role="dispatcher")
+    MembershipFactory(queue=queues[0], user=dispatcher, role=QueueMembership.Role.DISPATCHER)
+    admin = UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
+    tier = VipTier.objects.order_by("rank").first() or VipTier.objects.create(name="Bench gold", rank=1)
+    customers = [CustomerFactory(name="Bench customer 0").pk]
+    customers += [c.pk for c in CustomerFactory.create_batch(499)]
+    Customer.objects.filter(pk__in=customers[::10]).update(vip_tier=tier)
+    for ids, what in ((agents, "agents"), ([q.pk for q in queues], "queues"), (customers, "customers")):
+        if ids != list(range(ids[0], ids[0] + len(ids))):
+            raise RuntimeError(f"the bench needs consecutive ids for the {what}")
+    template = Ticket.objects.create(
+        title="template", customer_id=customers[0], queue=queues[0], ticket_type=types[0], status="done"
+    )
+    for kind, target in (("first_response", timedelta(hours=2)), ("resolution", timedelta(hours=8))):
+        SLAClock.objects.create(
+            ticket=template,
+            kind=kind,
+            policy=policy,
+            calendar=calendar,
+            target=target,
+            state="stopped",
+            state_changed_at=template.created_at,
+            started_at=template.created_at,
+        )
+    step = max(1, 730 * 86400 // n)  # two years of history
+    age = f"(({n} - g) * {step} + 600)"
+    q0, a0, c0 = queues[0].pk, agents[0], customers[0]
+    agent = f"{a0} + (g % {QUEUES}) * {AGENTS_PER_QUEUE} + (g / 7) % {AGENTS_PER_QUEUE}"  # an agent of its queue
+    performer = f"CASE WHEN g % 100 = 0 THEN NULL ELSE {agent} END"
+    ticket_cols = [f.column for f in Ticket._meta.concrete_fields]
+    prefix, source = _series(vendor, n)
+    ticket_sql = (
+        _copy_insert(
+            "tickets_ticket",
+            ticket_cols,
+            {
+                "title": "'Request ' || (g % 97) || ' about order ' || g",
+                "customer_id": f"{c0} + g % {len(customers)}",
+                "queue_id": f"{q0} + g % {QUEUES}",
+                "ticket_type_id": f"{types[0].pk} + g % {len(types)}",
+                "priority": "1 + g % 4",
+                "status": "CASE WHEN g % 100 = 0 THEN 'new' WHEN g % 20 = 0 THEN 'in_progress' ELSE 'done' END",
+                "performer_id": performer,
+                "owner_id": performer,
+                "next_step": "CASE WHEN g % 3 = 0 THEN '' ELSE 'call back' END",
+                "created_at": _ago(vendor, age),
+                "status_changed_at": _ago(vendor, age),
+                "updated_at": _ago(vendor, f"{age} - 300"),
+                "deadline": _ago(vendor, f"{age} - 86400"),
+                "done_at": f"CASE WHEN g % 20 = 0 THEN NULL ELSE {_ago(vendor, f'{age} - 1800')} END",
+            },
+            f"{source} CROSS JOIN tickets_ticket tpl",
+            prefix,
+        )
+        + f" WHERE tpl.id = {template.pk}"
+    )
+    clock_cols = [f.column for f in SLAClock._meta.concrete_fields]
+    running = "(t.status <> 'done' AND tpl.kind = 'resolution')"
+    clock_sql = _copy_insert(
+        "sla_slaclock",
+        clock_cols,
+        {
+            "ticket_id": "t.id",
+            "state": f"CASE WHEN {running} THEN 'running' ELSE 'stopped' END",
+            "state_changed_at": "t.created_at",
+            "started_at": "t.created_at",
+            "due_at": f"CASE WHEN {running} THEN {_plus(vendor, 't.created_at', '28800')} END",
+            "stopped_at": f"CASE WHEN {running} THEN NULL ELSE {_plus(vendor, 't.created_at', '3600')} END",
+            "consumed": "tpl.consumed",
+        },
+        "tickets_ticket t CROSS JOIN sla_slaclock tpl",
+    )
+    clock_sql += f" WHERE tpl.ticket_id = {template.pk} AND t.id <> {template.pk}"
+    with connection.cursor() as cur:
+        cur.execute(ticket_sql)
+        cur.execute(clock_sql)
+    template.delete()
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    engineer_id = agents[0]
+    sample = (
+        Ticket.objects.filter(queue_id=q0, performer_id=engineer_id)
+        .exclude(status="done")
+        .order_by("-updated_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return {
+        "admin": admin.pk,
+        "engineer": engineer_id,
+        "dispatcher": dispatcher.pk,
+        "ticket": sample,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "tickets": Ticket.objects.count(),
+        "users": get_user_model().objects.count(),
+    }
+
+
+def _setup_django(code_root: Path) -> None:
+    os.chdir(code_root)
+    sys.path.insert(0, str(code_root))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsdesk.settings")
+    import django
+
+    django.setup()
+
+
+def measure(ids: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    users = get_user_model().objects
+    rows = []
+    for viewer, user_id in (("admin", ids["admin"]), ("engineer", ids["engineer"]), ("dispatcher", ids["dispatcher"])):
+        client = Client()
+        client.force_login(users.get(pk=user_id))
+        for name, url in PAGES:
+            if (name == "intake board") != (viewer == "dispatcher") and viewer != "admin":
+                continue  # the intake board: admin and dispatcher; the other pages: admin and engineer
+            path = url.format(ticket=ids["ticket"])
+            client.get(path)  # warm caches (templates, calendars, the connection)
+            times = []
+            for _ in range(rounds):
+                with CaptureQueriesContext(connection) as queries:
+                    t0 = time.perf_counter()
+                    response = client.get(path)
+                    times.append((time.perf_counter() - t0) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} as {viewer}: HTTP {response.status_code}")
+            times.sort()
+            rows.append(
+                {
+                    "page": name,
+                    "as": viewer,
+                    "queries": len(queries.captured_queries),
+                    "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
+                    "median_ms": round(statistics.median(times), 1),
+                }
+            )
+    return rows
+
+
+def _sessions(ids: dict[str, Any]) -> dict[str, str]:
+    """A logged-in session key per viewer, stored in the database (gunicorn reads the same table)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    keys = {}
+    for viewer in ("admin", "engineer"):
+        user = get_user_model().objects.get(pk=ids[viewer])
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.save()
+        keys[viewer] = store.session_key
+    return keys
+
+
+def worker(args) -> None:
+    _setup_django(Path(args.code_root))
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        ids = seed(args.tickets)  # fifty users: a fast hasher for the seeding only
+    out: dict[str, Any] = {"seed": ids}
+    if args.worker == "latency":
+        from django.db import connection
+
+        out["rows"] = measure(ids, args.rounds)
+        out["vendor"] = connection.vendor
+    else:
+        out["sessions"] = _sessions(ids)
+    print(json.dumps(out))
+
+
+# --- orchestration ------------------------------------------------------------------------------------------
+
+
+def _env(database_url: str, **extra: str) -> dict[str, str]:
+    # One secret for the seeding process and gunicorn: the stored sessions are signed with it.
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "opsdesk.settings",
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": SECRET,
+        **extra,
+    }
+
+
+def _prepare(code_root: Path, database_url: str, tickets: int, mode: str, rounds: int = 0) -> dict[str, Any]:
+    env = _env(database_url, DEBUG="true", ALLOWED_HOSTS="testserver,localhost,127.0.0.1")
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=code_root, env=env, check=True)
+    out = subprocess.run(
+        [
+            python,
+            str(Path(__file__).resolve()),
+            "--worker",
+            mode,
+            "--code-root",
+            str(code_root),
+            "--tickets",
+            str(tickets),
+            "--rounds",
+            str(rounds),
+        ],
+        cwd=code_root,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _reset_postgres(url: str) -> None:
+    head, _sep, name = url.rpartition("/")
+    admin_url = f"{head}/postgres"
+    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+
+
+def latency(database: str, tickets: int, rounds: int, postgres: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        if postgres:
+            _reset_postgres(postgres)
+            url = postgres
+        else:
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+        out = _prepare(ROOT, url, tickets, "latency", rounds)
+    return {
+        "database": out["vendor"],
+        "tickets": out["seed"]["tickets"],
+        "seed_s": out["seed"]["seconds"],
+        "rounds": rounds,
+        "rows": out["rows"],
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(code_root: Path, database_url: str):
+    port = _free_port()
+    env = _env(
+        database_url,
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        HTTPS="false",
+        BEHIND_PROXY="false",
+    )
+    # Production settings serve hashed static names from the manifest: collect them as production would.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=code_root, env=env, check=True
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "opsdesk.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=code_root,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _hammer(port: int, path: str, session: str, seconds: float, clients: int = 4) -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+    errors: list[str] = []
+
+    def run(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop:
+            conn.request("GET", path, headers={"Cookie": f"sessionid={session}", "Host": "127.0.0.1"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(f"{path}: HTTP {response.status}")
+                return
+            counts[i] += 1
+        conn.close()
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(errors[0])
+    return sum(counts) / (time.monotonic() - t0)
+
+
+def throughput(sizes: list[int], seconds: float, baseline: str) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-pages-tp-") as tmp:
+        old_root = Path(tmp) / "baseline"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old_root), baseline],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            for size in sizes:
+                for label, code_root in (("previous main", old_root), ("this branch", ROOT)):
+                    url = f"sqlite:///{tmp}/{label.replace(' ', '-')}-{size}.sqlite3"
+                    out = _prepare(code_root, url, size, "sessions")
+                    proc, port = _serve(code_root, url)
+                    try:
+                        for name, path in PAGES:
+                            path = path.format(ticket=out["seed"]["ticket"])
+                            _hammer(port, path, out["sessions"]["admin"], 1.0)  # warm both workers
+                            rate = _hammer(port, path, out["sessions"]["admin"], seconds)
+                            rows.append({"tickets": size, "code": label, "page": name, "rps": round(rate, 1)})
+                            print(f"  {size:>9,} {label:<14} {name:<13} {rate:7.1f} req/s", flush=True)
+                    finally:
+                        proc.terminate()
+                        proc.wait(timeout=30)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old_root)], check=False)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets on SQLite (latency)")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--postgres", metavar="URL", help="also measure on this PostgreSQL database (dropped!)")
+    parser.add_argument("--pg-tickets", type=int, default=1_000_000)
+    parser.add_argument(
+        "--throughput",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="gunicorn throughput at these SQLite sizes, beside --baseline",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load per page (throughput)")
+    parser.add_argument("--baseline", default=BASELINE, help="the previous main's commit")
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--worker", choices=["latency", "sessions"], help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", default=str(ROOT), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args)
+        return {}
+    payload: dict[str, Any] = {"latency": [], "throughput": []}
+    if not args.no_latency:
+        print(f"latency, sqlite, {args.tickets:,} tickets", flush=True)
+        payload["latency"].append(latency("sqlite", args.tickets, args.rounds, None))
+        if args.postgres:
+            print(f"latency, postgresql, {args.pg_tickets:,} tickets", flush=True)
+            payload["latency"].append(latency("postgresql", args.pg_tickets, args.rounds, args.postgres))
+    if args.throughput:
+        print("throughput (gunicorn, 2 workers, 4 clients)", flush=True)
+        payload["throughput"] = throughput(args.throughput, args.seconds, args.baseline)
+        payload["throughput_seconds"] = args.seconds
+        payload["baseline"] = args.baseline
+    payload["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
+    payload["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    previous = data.get("pages", {})
+    for key in ("latency", "throughput"):  # a partial run keeps the other half of the last one
+        if not payload[key] and previous.get(key):
+            payload[key] = previous[key]
+            for extra in ("throughput_seconds", "baseline") if key == "throughput" else ():
+                payload[extra] = previous.get(extra)
+    data["pages"] = payload
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    print(markdown(payload))
+    return payload
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    parts = [
+        f"Load average (1, 5, 15 min) of the 2-core machine at the end of the last run: {payload.get('load', '?')}."
+    ]
+    for run in payload.get("latency", []):
+        parts.append(
+            f"\nServer time, {run['tickets']:,} tickets on {run['database']} (seeded in {run['seed_s']} s), "
+            f"{run['rounds']} requests per page, load average {run.get('load', '?')}:\n"
+        )
+        parts.append("| page | as | p95, ms | median, ms | queries |\n|---|---|---:|---:|---:|")
+        for row in run["rows"]:
+            parts.append(f"| {row['page']} | {row['as']} | {row['p95_ms']} | {row['median_ms']} | {row['queries']} |")
+    if payload.get("throughput"):
+        parts.append(
+            f"\nThroughput as the admin, gunicorn with 2 workers, 4 clients on loopback, SQLite, "
+            f"{payload.get('throughput_seconds')} s per page; previous main = {payload.get('baseline')}:\n"
+        )
+        parts.append("| tickets | page | previous main, req/s | this code, req/s | ratio |\n|---:|---|---:|---:|---:|")
+        table: dict[tuple[int, str], dict[str, float]] = {}
+        for row in payload["throughput"]:
+            table.setdefault((row["tickets"], row["page"]), {})[row["code"]] = row["rps"]
+        for (size, page), rates in table.items():
+            old, new = rates.get("previous main"), rates.get("this branch")
+            ratio = f"{new / old:.1f}x" if old and new else ""
+            parts.append(f"| {size:,} | {page} | {old} | {new} | {ratio} |")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    main()

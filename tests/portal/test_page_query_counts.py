@@ -1,0 +1,161 @@
+"""The agent pages cost the same number of queries with 3 tickets as with 30 (issue 18).
+
+Each page is rendered, then 27 more tickets (each with its own customer, some VIP, some waiting with a
+blocking reason, all with SLA clocks) are added and the page is rendered again with every row on it:
+the count must not move. The ticket page likewise with 3 and with 30 messages in its conversation.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
+from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, UserFactory, VipTierFactory
+from tickets import services
+from tickets.models import Channel, Status
+
+
+def _add_tickets(count, *, actor, queue, other_queue, performer, reason, start):
+    tier = VipTierFactory()
+    for n in range(start, start + count):
+        customer = CustomerFactory(vip_tier=tier if n % 3 == 0 else None)
+        ticket = services.ticket_create(
+            actor=actor,
+            title=f"Leak {n}",
+            customer=customer,
+            queue=queue if n % 4 else other_queue,
+            description="It leaks",
+            performer=performer if n % 2 else None,
+        )
+        if n % 2 and n % 5 == 1:
+            services.ticket_change_status(ticket, status=Status.WAITING, actor=actor, reason=reason)
+
+
+def _queries(client, url) -> int:
+    assert client.get(url).status_code == 200  # warm: session, translations, calendars
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.fixture
+def policy(db):
+    calendar = Calendar.objects.create(name="Around the clock", time_zone="Asia/Almaty")
+    CalendarWindow.objects.bulk_create(
+        CalendarWindow(calendar=calendar, weekday=d, start="00:00", end="24:00") for d in range(7)
+    )
+    return SLAPolicy.objects.create(
+        name="Everything",
+        precedence=1,
+        calendar=calendar,
+        first_response_target=timedelta(hours=2),
+        resolution_target=timedelta(hours=8),
+    )
+
+
+@pytest.fixture
+def world(db, policy, queue, engineer, dispatcher, admin_user, waiting_reason):
+    other = QueueFactory(name="Field", slug="field")
+    MembershipFactory(queue=other, user=UserFactory(username="field-agent", role="engineer"))
+    MembershipFactory(queue=other, user=dispatcher, role="dispatcher")
+    MembershipFactory(queue=other, user=engineer)
+
+    def grow(count, start):
+        _add_tickets(
+            count,
+            actor=admin_user,
+            queue=queue,
+            other_queue=other,
+            performer=engineer,
+            reason=waiting_reason,
+            start=start,
+        )
+
+    return grow
+
+
+@pytest.mark.parametrize(
+    ("viewer", "url"),
+    [
+        ("admin_user", "tickets:list"),
+        ("engineer", "tickets:list"),
+        ("engineer", "tickets:my_work"),
+        ("admin_user", "tickets:my_work"),
+        ("dispatcher", "tickets:intake"),
+        ("admin_user", "tickets:intake"),
+    ],
+)
+def test_a_list_page_costs_the_same_queries_with_3_and_with_30_tickets(client, world, request, viewer, url):
+    user = request.getfixturevalue(viewer)
+    client.force_login(user)
+    path = reverse(url) + "?per_page=50"
+    world(3, start=0)
+    few = _queries(client, path)
+    world(27, start=3)
+    many = _queries(client, path)
+    assert SLAClock.objects.count() >= 60  # the rows carry clocks, so the SLA column is really drawn
+    assert many == few
+
+
+def test_the_list_draws_every_row_it_counted(client, world, admin_user):
+    world(30, start=0)
+    client.force_login(admin_user)
+    html = client.get(reverse("tickets:list") + "?per_page=50").content.decode()
+    assert html.count('class="sla-badges"') == 30
+    assert html.count('<span class="pill pill-') == 30
+
+
+@pytest.mark.parametrize("viewer", ["engineer", "admin_user"])
+def test_the_ticket_page_costs_the_same_queries_with_3_and_with_30_messages(
+    client, policy, queue, engineer, admin_user, request, viewer
+):
+    ticket = services.ticket_create(
+        actor=admin_user,
+        title="Leak",
+        customer=CustomerFactory(),
+        queue=queue,
+        description="It leaks",
+        performer=engineer,
+    )
+
+    def talk(count):
+        for n in range(count):
+            if n % 2:
+                services.ticket_reply(ticket, body=f"Answer {n}", actor=engineer)
+            else:
+                services.ticket_receive_customer_message(ticket, body=f"Question {n}", channel=Channel.EMAIL)
+
+    client.force_login(request.getfixturevalue(viewer))
+    url = reverse("tickets:detail", args=[ticket.pk])
+    talk(3)
+    few = _queries(client, url)
+    talk(27)
+    assert _queries(client, url) == few
+
+
+def test_templates_are_compiled_once_per_process():
+    """Django's cached template loader is on (``loaders`` left unset; settings.py and test settings alike)."""
+    from django.template import engines
+
+    loaders = engines["django"].engine.loaders
+    assert loaders[0][0] == "django.template.loaders.cached.Loader"
+
+
+def test_a_list_beyond_the_cap_says_more_than_the_cap(client, world, admin_user, monkeypatch):
+    from tickets.tables import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 4)
+    world(6, start=0)
+    client.force_login(admin_user)
+    html = client.get(reverse("tickets:list") + "?per_page=2").content.decode()
+    assert '<span class="count">4+</span>' in html
+    assert "more than 4 tickets" in html
+    assert 'href="?per_page=2&amp;page=3"' in html  # pages up to the cap and one more are linked
+    html = client.get(reverse("tickets:list") + "?per_page=10").content.decode()
+    assert "more than 4 tickets" not in html  # one page: no pagination at all
