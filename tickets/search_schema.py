@@ -64,11 +64,22 @@ def create(connection=None) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for table, expression in _PG_SOURCES:
+                # Looked up first: an ALTER TABLE, even one with nothing to do, fails in a transaction that has
+                # deferred constraint checks pending (rebuild_search inside a test, or after other writes).
                 cursor.execute(
-                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS search_vector tsvector "
-                    f"GENERATED ALWAYS AS ({_pg_vector(expression)}) STORED"
+                    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = %s AND column_name = 'search_vector'",
+                    [table],
                 )
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {table}_search ON {table} USING gin (search_vector)")
+                if cursor.fetchone() is None:
+                    cursor.execute(
+                        f"ALTER TABLE {table} ADD COLUMN search_vector tsvector "
+                        f"GENERATED ALWAYS AS ({_pg_vector(expression)}) STORED"
+                    )
+                cursor.execute("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
+                               [f"{table}_search"])
+                if cursor.fetchone() is None:
+                    cursor.execute(f"CREATE INDEX {table}_search ON {table} USING gin (search_vector)")
         elif connection.vendor == "sqlite":
             register_function(connection=connection)
             for index, table, expression, columns in _SQLITE_SOURCES:
