@@ -27,6 +27,7 @@ BENCHES = {
                 ["--tickets", "1000", "--db-tickets", "500", "--customers", "10000"]),
     "sweep": ("bench.bench_sweep", "Escalation sweep", [], ["--sizes", "10000", "100000"]),
     "email": ("bench.bench_email", "Receiving email", [], ["--emails", "100"]),
+    "search": ("bench.bench_search", "Search", [], ["--tickets", "100000", "--rounds", "10"]),
 }
 
 INTRO = """# Performance

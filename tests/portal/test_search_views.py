@@ -102,3 +102,11 @@ def test_hostile_input_never_errors(client, engineer, ticket, q, page):
 def test_undecodable_bytes_never_error(client, engineer, raw):
     client.force_login(engineer)
     assert client.get(f"{URL}?{raw}").status_code == 200
+
+
+def test_the_page_speaks_russian(client, engineer, ticket):
+    _message(ticket, "Касса не печатает чек")
+    client.force_login(engineer)
+    client.cookies["django_language"] = "ru"
+    html = client.get(URL, {"q": "чеки"}).content.decode()
+    assert "Поиск" in html and "найдено в сообщении" in html
