@@ -31,10 +31,14 @@ def search(request):
     del filterset.filters["q"]  # the box is the search itself, not "title contains"
     results = ticket_search.search(request.user, text, tickets=filterset.qs, page=_page(request))
     params.pop("csrfmiddlewaretoken", None)
-    return render(request, "tickets/search.html", {
-        "results": results,
-        "filter": filterset,
-        "filtered": bool(params),
-        "query_string": params.urlencode(),
-        "max_length": ticket_search.search_text.QUERY_MAX,
-    })
+    return render(
+        request,
+        "tickets/search.html",
+        {
+            "results": results,
+            "filter": filterset,
+            "filtered": bool(params),
+            "query_string": params.urlencode(),
+            "max_length": ticket_search.search_text.QUERY_MAX,
+        },
+    )

@@ -6,7 +6,8 @@
   (``\\dF+ russian``): one column serves Russian and English text and one index is probed per query.
   The database computes the vector on every insert and update, so intake never waits for an indexer
   and nothing can forget to index. At most :data:`search_text.INDEX_MAX` characters are indexed (a
-  tsvector holds at most 1 MB; a longer message must still be accepted).
+  tsvector holds at most 1 MB; a longer message must still be accepted). The substring searches
+  (customer name, email, phone, related object reference) use ``pg_trgm`` GIN indexes.
 - **SQLite**: two FTS5 tables, ``tickets_message_fts`` (rowid = message id) and ``tickets_ticket_fts``
   (rowid = ticket id), holding the Snowball stems of the text (``search_text.index_terms``, a SQL
   function ``opsdesk_search_terms`` registered on every connection in ``TicketsConfig.ready``), and
@@ -32,6 +33,15 @@ _SQLITE_SOURCES = (
     ("tickets_ticket_fts", "tickets_ticket", "title", "title"),
 )
 _PG_SOURCES = (("tickets_message", "body"), ("tickets_ticket", "title"))
+# Trigram indexes for the substring searches (customer name, email, phone; related object reference): Django's
+# ``icontains`` is ``UPPER(col::text) LIKE UPPER(%s)`` on PostgreSQL, so the indexes are on that expression.
+_PG_TRIGRAMS = (
+    ("tickets_customer_name_trgm", "tickets_customer", "upper((name)::text)"),
+    ("tickets_customer_email_trgm", "tickets_customer", "upper((email)::text)"),
+    ("tickets_customer_phone_trgm", "tickets_customer", "upper((phone)::text)"),
+    ("tickets_customer_digits_trgm", "tickets_customer", "phone"),
+    ("tickets_relatedobject_ref_trgm", "tickets_relatedobject", "upper((external_ref)::text)"),
+)
 
 
 def register_function(sender=None, connection=None, **kwargs) -> None:
@@ -76,10 +86,19 @@ def create(connection=None) -> None:
                         f"ALTER TABLE {table} ADD COLUMN search_vector tsvector "
                         f"GENERATED ALWAYS AS ({_pg_vector(expression)}) STORED"
                     )
-                cursor.execute("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
-                               [f"{table}_search"])
+                cursor.execute(
+                    "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
+                    [f"{table}_search"],
+                )
                 if cursor.fetchone() is None:
                     cursor.execute(f"CREATE INDEX {table}_search ON {table} USING gin (search_vector)")
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            for name, table, expression in _PG_TRIGRAMS:
+                cursor.execute(
+                    "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s", [name]
+                )
+                if cursor.fetchone() is None:
+                    cursor.execute(f"CREATE INDEX {name} ON {table} USING gin ({expression} gin_trgm_ops)")
         elif connection.vendor == "sqlite":
             register_function(connection=connection)
             for index, table, expression, columns in _SQLITE_SOURCES:
@@ -97,6 +116,8 @@ def drop(connection=None) -> None:
     connection = connection or default_connection
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            for name, _table, _expression in _PG_TRIGRAMS:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
             for table, _expression in _PG_SOURCES:
                 cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")
         elif connection.vendor == "sqlite":

@@ -20,8 +20,12 @@ def test_an_engineer_finds_a_ticket_by_a_word_of_the_customer_message(page, live
     MembershipFactory(queue=queue, user=engineer)
     customer = CustomerFactory(name="Айгерим Садыкова")
     ticket = TicketFactory(queue=queue, customer=customer, title="Стиральная машина")
-    Message.objects.create(ticket=ticket, kind=Message.Kind.INBOUND, customer=customer,
-                           body="Под машиной вода с понедельника, <b>шланг</b> мокрый. Заказ A-1001.")
+    Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.INBOUND,
+        customer=customer,
+        body="Под машиной вода с понедельника, <b>шланг</b> мокрый. Заказ A-1001.",
+    )
     other = TicketFactory(queue=queue, title="Холодильник")
     Message.objects.create(ticket=other, kind=Message.Kind.INBOUND, body="Шланги новые не подошли")
     hidden = TicketFactory(queue=QueueFactory(name="Sales", slug="sales"), title="Чужой шланг")

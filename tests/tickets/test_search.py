@@ -64,13 +64,23 @@ def test_nobody_finds_a_ticket_they_cannot_open(engineer, other_engineer, printe
 
 def test_it_finds_by_customer_organisation_reference_title_and_number(engineer, queue):
     org = Organisation.objects.create(name="Northwind Trading", name_ru="Нордвинд")
-    customer = CustomerFactory(name="Ирина Соколова", email="irina@northwind.example", phone="+7 912 345-67-89",
-                               organisation=org)
+    customer = CustomerFactory(
+        name="Ирина Соколова", email="irina@northwind.example", phone="+7 912 345-67-89", organisation=org
+    )
     order = RelatedObject.objects.create(kind=RelatedObject.Kind.ORDER, external_ref="A-1001", customer=customer)
     ticket = TicketFactory(queue=queue, customer=customer, related_object=order, title="Доставка задерживается")
     TicketFactory(queue=queue, title="Something else")
-    for text in ("Соколова", "irina@northwind", "345-67-89", "northwind trading", "Нордвинд", "a-1001",
-                 "доставки", f"#{ticket.pk}", str(ticket.pk)):
+    for text in (
+        "Соколова",
+        "irina@northwind",
+        "345-67-89",
+        "northwind trading",
+        "Нордвинд",
+        "a-1001",
+        "доставки",
+        f"#{ticket.pk}",
+        str(ticket.pk),
+    ):
         assert _found(engineer, text) == [ticket.pk], text
     assert search.search(engineer, "A-1001").hits[0].where == "related"
     assert search.search(engineer, "доставка").hits[0].where == "title"
@@ -79,8 +89,13 @@ def test_it_finds_by_customer_organisation_reference_title_and_number(engineer, 
 
 def test_the_index_follows_every_write_without_a_rebuild(engineer, queue, ticket):
     message = _message(ticket, "первое слово")
-    created = services.ticket_create(title="Холодильник шумит", customer=CustomerFactory(), queue=queue,
-                                     actor=engineer, description="Компрессор гудит ночью")
+    created = services.ticket_create(
+        title="Холодильник шумит",
+        customer=CustomerFactory(),
+        queue=queue,
+        actor=engineer,
+        description="Компрессор гудит ночью",
+    )
     assert _found(engineer, "компрессоры") == [created.pk]
     assert _found(engineer, "холодильника") == [created.pk]
     message.body = "второе слово"
@@ -94,11 +109,35 @@ def test_the_index_follows_every_write_without_a_rebuild(engineer, queue, ticket
     assert _found(engineer, "второе") == []
 
 
-@pytest.mark.parametrize("text", [
-    "x" * 60_000, "принтер\x00", "\ud800принтер", '"принтер', "принтер AND OR NOT", "NEAR(принтер лампа)",
-    "принтер*", "-принтер", "(принтер", "принтер)", "^принтер", "terms:принтер", "{принтер}", "'; DROP TABLE x; --",
-    "", "   ", "\x00", "*", '""', "#", "#0", "99999999999999999999999", "%_", "\\",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 60_000,
+        "принтер\x00",
+        "\ud800принтер",
+        '"принтер',
+        "принтер AND OR NOT",
+        "NEAR(принтер лампа)",
+        "принтер*",
+        "-принтер",
+        "(принтер",
+        "принтер)",
+        "^принтер",
+        "terms:принтер",
+        "{принтер}",
+        "'; DROP TABLE x; --",
+        "",
+        "   ",
+        "\x00",
+        "*",
+        '""',
+        "#",
+        "#0",
+        "99999999999999999999999",
+        "%_",
+        "\\",
+    ],
+)
 def test_no_input_raises(engineer, printer, text):
     results = search.search(engineer, text)
     assert len(results.query) <= search.search_text.QUERY_MAX
@@ -145,8 +184,10 @@ def test_sqlite_triggers_dropped_by_a_table_remake_come_back(engineer, printer):
 @pytest.mark.postgres
 def test_postgres_keeps_a_generated_vector_with_a_gin_index(engineer, printer):
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname IN ('tickets_message_search', "
-                       "'tickets_ticket_search') ORDER BY indexname")
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname IN ('tickets_message_search', "
+            "'tickets_ticket_search') ORDER BY indexname"
+        )
         assert [row[0].split(" USING ")[1] for row in cursor.fetchall()] == ["gin (search_vector)"] * 2
         cursor.execute("SELECT search_vector::text FROM tickets_message WHERE ticket_id = %s", [printer.pk])
         assert "'принтер'" in cursor.fetchone()[0]
