@@ -75,10 +75,9 @@ class _Postgres:
     """``search_vector @@ plainto_tsquery('russian', words)`` (the database stems the words itself)."""
 
     @staticmethod
-    def _vector(table: str | None = None):
-        # Unqualified inside a one-table subquery (Django aliases it), qualified on the outer ticket query.
-        column = f'"{table}"."search_vector"' if table else "search_vector"
-        return RawSQL(column, [], output_field=SearchVectorField())
+    def _vector():
+        # Unqualified: every query it is used in reads one table (messages, or tickets), whatever its alias.
+        return RawSQL("search_vector", [], output_field=SearchVectorField())
 
     @staticmethod
     def _query(words: list[str]):
@@ -87,9 +86,8 @@ class _Postgres:
     def messages(self, queryset: QuerySet, terms, words) -> QuerySet:
         return queryset.annotate(_match=self._vector()).filter(_match=self._query(words))
 
-    def titles(self, terms, words) -> Q:
-        ids = Ticket.objects.annotate(_match=self._vector()).filter(_match=self._query(words)).values("pk")
-        return Q(pk__in=ids)
+    def titles(self, terms, words) -> QuerySet:
+        return Ticket.objects.annotate(_match=self._vector()).filter(_match=self._query(words)).values("pk")
 
 
 class _SQLite:
@@ -101,11 +99,11 @@ class _SQLite:
         )
         return queryset.filter(pk__in=ids)
 
-    def titles(self, terms, words) -> Q:
+    def titles(self, terms, words) -> QuerySet:
         ids = RawSQL(
             "SELECT rowid FROM tickets_ticket_fts WHERE tickets_ticket_fts MATCH %s", [search_text.fts5_match(terms)]
         )
-        return Q(pk__in=ids)
+        return Ticket.objects.filter(pk__in=ids).values("pk")
 
 
 def backend():
@@ -132,21 +130,32 @@ def _words(text: str) -> list[str]:
     return result[: search_text.MAX_WORDS]
 
 
-def _people_condition(text: str) -> Q:
-    """Customer name, email, phone, organisation; related object reference (substring, case-insensitive)."""
+def _people_ids(text: str) -> list[QuerySet]:
+    """Tickets by customer name, email, phone, organisation, and by related object reference (substrings)."""
     organisations = Organisation.objects.filter(Q(name__icontains=text) | Q(name_ru__icontains=text))
-    customers = (  # no join: each column's condition can use its own index (PostgreSQL: pg_trgm)
-        Q(name__icontains=text)
-        | Q(email__icontains=text)
-        | Q(phone__icontains=text)
-        | Q(organisation_id__in=organisations.values("pk"))
-    )
+    # No join and no OR with a subquery: PostgreSQL then ORs the columns' pg_trgm indexes (a bitmap scan).
+    fields = Q(name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text)
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 5 and len(digits) * 2 >= len(text.replace(" ", "")):  # a phone number typed with spaces
-        customers |= Q(phone__contains=digits)
-    return Q(customer_id__in=Customer.objects.filter(customers).values("pk")) | Q(
-        related_object_id__in=RelatedObject.objects.filter(external_ref__icontains=text).values("pk")
-    )
+        fields |= Q(phone__contains=digits)
+    return [
+        Ticket.objects.filter(customer_id__in=Customer.objects.filter(fields).values("pk")).values("pk"),
+        Ticket.objects.filter(customer__organisation_id__in=organisations.values("pk")).values("pk"),
+        Ticket.objects.filter(
+            related_object_id__in=RelatedObject.objects.filter(external_ref__icontains=text).values("pk")
+        ).values("pk"),
+    ]
+
+
+def _matching_ids(parts: list[QuerySet]) -> RawSQL:
+    """The ids of every ticket one of ``parts`` selects, as one ``UNION`` (a subquery for ``pk__in``).
+
+    A union, not ``OR``-ed conditions on the ticket: the database then looks up only the matching tickets
+    (the indexes of each part) and applies visibility and the filters to them, instead of testing every
+    ticket it can see against every part.
+    """
+    compiled = [part.order_by().query.sql_with_params() for part in parts]
+    return RawSQL(" UNION ".join(sql for sql, _params in compiled), [p for _sql, params in compiled for p in params])
 
 
 def search(
@@ -164,17 +173,19 @@ def search(
     terms, words = search_text.query_terms(query), _words(query)
     engine = backend()
     kinds = message_kinds(user)
-    condition = _people_condition(query) if len(query) >= 3 else Q(pk__in=[])  # pg_trgm needs 3
+    parts = _people_ids(query) if len(query) >= 3 else []  # pg_trgm needs three characters
     number = ticket_number(query)
     if number is not None:
-        condition |= Q(pk=number)
+        parts.append(Ticket.objects.filter(pk=number).values("pk"))
     if terms:
-        found = engine.messages(Message.objects.filter(kind__in=kinds), terms, words).values("ticket_id")
-        condition |= Q(pk__in=found) | engine.titles(terms, words)
+        parts.append(engine.messages(Message.objects.filter(kind__in=kinds), terms, words).values("ticket_id"))
+        parts.append(engine.titles(terms, words))
+    if not parts:
+        return Results(query=query)
     base = tickets if tickets is not None else Ticket.objects.all()
     rows = list(
         base.visible_to(user)
-        .filter(condition)
+        .filter(pk__in=_matching_ids(parts))
         .select_related("customer", "queue", "related_object", "performer__profile")
         .order_by("-created_at", "-pk")[(page - 1) * per_page : page * per_page + 1]
     )
