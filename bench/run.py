@@ -34,6 +34,7 @@ BENCHES = {
     "pages": ("bench.bench_pages", "Agent pages: list, My work, intake, ticket page",
               ["--tickets", "100000", "--throughput", "10000", "100000"],
               ["--tickets", "10000", "--rounds", "5", "--throughput", "10000", "--seconds", "3"]),
+    "search": ("bench.bench_search", "Search", [], ["--tickets", "100000", "--rounds", "10"]),
 }
 
 INTRO = """# Performance

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path, reverse
 
+from portal import search_views
 from portal import views as ticket_views
 
 # Models that moved to another app keep their rows but their admin pages follow the app label
@@ -29,6 +30,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", ticket_views.set_language, name="set_language"),
+    path("search/", search_views.search, name="search"),
     path("tickets/", include("portal.urls")),
     path("notifications/", include("notifications.urls")),
     path("escalations/", include("escalations.manual_urls")),

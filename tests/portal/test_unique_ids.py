@@ -32,7 +32,7 @@ MAX_PAGES = 120
 def start_pages() -> list[str]:
     return [
         reverse("tickets:my_work"), reverse("tickets:list"), reverse("tickets:intake"), reverse("tickets:create"),
-        reverse("tickets:create_internal"),
+        reverse("tickets:create_internal"), f"{reverse('search')}?q=заказ",
         reverse("tickets:queue_monitor"), reverse("deferrals:inbox"), reverse("deferrals:team"),
         reverse("notifications:inbox"), reverse("notifications:settings"), reverse("cases:list"),
         reverse("cases:create"), reverse("cases:report"), reverse("reports:index"), reverse("reports:dashboard"),

@@ -1,0 +1,303 @@
+"""Benchmark of search (docs/search.md) on PostgreSQL: 1,000,000 tickets and 3,000,000 messages by default.
+
+A scratch database (created and dropped here) is migrated, then filled set-based with ``INSERT … SELECT
+generate_series``: 100,000 customers, N tickets over ten queues, three messages per ticket (customer
+message, reply, internal note) of twelve words each from a vocabulary of 80 real and 5,000 generated
+words, with three marker words at known frequencies ("задержка" in 10 % of messages, "принтер" in
+1 %, "кофемашина" in 0.01 %). The GIN indexes are dropped during the load and built afterwards (the
+generated ``tsvector`` columns are computed by the inserts). Each query is then requested ``--rounds``
+times through the Django test client (``/search/?q=``, the whole page) and through the service alone
+(``tickets.search.search``: the SQL and the fragments) as an admin (sees every
+ticket) and as an engineer who sees one queue of ten; p95 and median are recorded. Last, messages are
+written one by one through ``ticket_add_note`` (the index is kept by the database on insert) to show
+what indexing costs intake.
+
+Results are merged into ``bench/results.json`` under the key ``"search"``.
+Run: ``python bench/bench_search.py [--tickets N] [--rounds R] [--postgres postgres://…/postgres]``
+(``--tickets 100000`` for a quick run; the messages are always three per ticket).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+SCRATCH = "opsdesk_bench_search"
+
+DESCRIPTION = """
+Search reads one generated `tsvector` column per table (`tickets_message.search_vector`,
+`tickets_ticket.search_vector`, configuration `russian`: Russian and English stems) through GIN
+indexes, and the customers by substring. Results are the newest matching tickets the viewer may
+open (`Ticket.objects.visible_to`), 25 per page, with no total count (a count of every match would
+read them all). The data is generated set-based with `generate_series`; the GIN indexes are built
+after the load. Each word is searched through the whole page (`/search/?q=`) as an admin and as
+an engineer who sees one queue of ten.
+"""
+QUERIES = [
+    ("common word (10 % of messages)", "задержки"),
+    ("medium word (1 %)", "принтера"),
+    ("rare word (0.01 %)", "кофемашину"),
+    ("two words (1 % and 10 %)", "принтер задержка"),
+    ("absent word", "экскаватор"),
+    ("customer email", "customer4242@"),
+]
+_WORDS_TEXT = (
+    "заявка клиент заказ доставка оплата счёт договор сервер сеть почта пароль доступ ошибка отчёт склад "
+    "товар возврат гарантия ремонт монтаж установка настройка звонок письмо менеджер инженер офис филиал "
+    "касса чек терминал клавиатура сканер ноутбук монитор кабель роутер камера лицензия обновление база "
+    "данных резерв копия срок задача проект встреча акт накладная скидка цена тариф абонент линия "
+    "order invoice payment delivery refund warranty repair install setup server network mail password "
+    "access error report stock return license update backup contract meeting discount price account"
+)
+WORDS = _WORDS_TEXT.split()
+
+
+def _psql(base_url: str, sql: str) -> None:
+    subprocess.run(["psql", base_url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+
+
+def _with_db(url: str, name: str) -> str:
+    head, _sep, _db = url.rpartition("/")
+    return f"{head}/{name}"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL URL whose server gets a scratch database",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.tickets, args.rounds)
+    scratch = _with_db(args.postgres, SCRATCH)
+    _psql(args.postgres, f"DROP DATABASE IF EXISTS {SCRATCH}")
+    _psql(args.postgres, f"CREATE DATABASE {SCRATCH}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": scratch,
+        "DEBUG": "true",
+        "ALLOWED_HOSTS": "testserver,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--worker",
+                "--tickets",
+                str(args.tickets),
+                "--rounds",
+                str(args.rounds),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        _psql(args.postgres, f"DROP DATABASE IF EXISTS {SCRATCH}")
+    payload = json.loads(out.stdout.strip().splitlines()[-1])
+    payload["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data["search"] = payload
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    print(markdown(payload))
+    return payload
+
+
+# --- inside the scratch database ----------------------------------------------------------------------------
+
+
+def _generate(tickets: int) -> dict[str, float]:
+    from django.db import connection
+
+    from tests.factories import MembershipFactory, QueueFactory, UserFactory
+
+    timings = {}
+    t0 = time.perf_counter()
+    queues = [QueueFactory(name=f"Queue {n}", slug=f"bench-{n}") for n in range(10)]
+    engineer = UserFactory(username="bench-engineer", role="engineer")
+    MembershipFactory(queue=queues[0], user=engineer)  # one queue of ten: a tenth of the tickets
+    agents = []
+    for n in range(20):
+        agent = UserFactory(username=f"agent{n}", role="engineer")
+        MembershipFactory(queue=queues[n % 10], user=agent)
+        agents.append(agent.pk)
+    UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
+    q_ids = ",".join(str(q.pk) for q in queues)
+    a_ids = ",".join(map(str, agents))
+    vocabulary = (
+        "ARRAY["
+        + ",".join(f"'{w}'" for w in WORDS)
+        + "] || "
+        + "ARRAY(SELECT 'слово' || n FROM generate_series(1, 5000) n)"
+    )
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute("""
+            INSERT INTO tickets_customer (name, email, phone, language, created_at, strategic_partner, tier_source,
+                is_internal)
+            SELECT 'Customer ' || g, 'customer' || g || '@client.example', '+7 700 ' || lpad(g::text, 7, '0'),
+                   'ru', now(), false, '', false
+            FROM generate_series(1, 100000) g
+        """)
+        cur.execute("SELECT min(id) FROM tickets_customer WHERE NOT is_internal")
+        first_customer = cur.fetchone()[0]
+        cur.execute("DROP INDEX tickets_ticket_search")
+        cur.execute("DROP INDEX tickets_message_search")
+        cur.execute(f"""
+            INSERT INTO tickets_ticket (title, description, kind, customer_id, queue_id, channel, priority, status,
+                next_step, performer_id, deadline_set_by_person, created_at, updated_at, status_changed_at)
+            SELECT 'Request ' || (g % 97) || ' about order ' || g, '', 'customer', {first_customer} + (g % 100000),
+                (ARRAY[{q_ids}])[1 + g % 10], 'email', 2, 'in_progress', '', (ARRAY[{a_ids}])[1 + g % 20], false,
+                c, c, c
+            FROM (SELECT g, now() - interval '730 days' + (g::float / {tickets}) * interval '730 days' AS c
+                  FROM generate_series(1, {tickets}) g) s
+        """)
+        timings["tickets_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        cur.execute(f"""
+            WITH v AS (SELECT {vocabulary} AS w)
+            INSERT INTO tickets_message (ticket_id, kind, channel, body, external_id, created_at, delivery_error,
+                delivery_status, mail_message_id)
+            SELECT t.id, (ARRAY['inbound', 'reply', 'note'])[k], 'email',
+                   (SELECT string_agg(v.w[1 + ((t.id * 7919 + k * 104729 + i * 15485863) % array_length(v.w, 1))],
+                                      ' ')
+                    FROM generate_series(1, 12) i)
+                   || CASE WHEN h.h % 10 = 0 THEN ' задержка' ELSE '' END
+                   || CASE WHEN (h.h / 10) % 100 = 0 THEN ' принтер' ELSE '' END
+                   || CASE WHEN (h.h / 1000) % 10000 = 0 THEN ' кофемашина' ELSE '' END,
+                   '', t.created_at + k * interval '1 hour', '', '', ''
+            FROM tickets_ticket t CROSS JOIN generate_series(1, 3) k CROSS JOIN v
+            -- independent of the queue (id % 10) and of each other: a hash of the message's place
+            CROSS JOIN LATERAL (SELECT (hashint8(t.id * 4 + k) & 2147483647)::bigint AS h) h
+        """)
+        timings["messages_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        cur.execute("CREATE INDEX tickets_message_search ON tickets_message USING gin (search_vector)")
+        cur.execute("CREATE INDEX tickets_ticket_search ON tickets_ticket USING gin (search_vector)")
+        timings["index_s"] = time.perf_counter() - t2
+        cur.execute("VACUUM ANALYZE")  # what autovacuum does on a live database
+    timings["total_s"] = time.perf_counter() - t0
+    return {k: round(v, 1) for k, v in timings.items()}
+
+
+def _p95(timings: list[float]) -> float:
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def worker(tickets: int, rounds: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsdesk.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from tickets import search, services
+    from tickets.models import Message, Ticket
+
+    generate = _generate(tickets)
+    User = get_user_model()
+    results = []
+    for who, label in (("bench-admin", "admin"), ("bench-engineer", "engineer (a tenth)")):
+        client = Client()
+        client.force_login(User.objects.get(username=who))
+        for name, text in QUERIES:
+            response = client.get("/search/", {"q": text})  # warm
+            assert response.status_code == 200, response.status_code
+            found = response.content.decode().count('class="search-hit"')
+            timings = []
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                client.get("/search/", {"q": text})
+                timings.append((time.perf_counter() - t0) * 1000)
+            service = []
+            user = User.objects.get(username=who)
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                search.search(user, text)
+                service.append((time.perf_counter() - t0) * 1000)
+            results.append(
+                {
+                    "query": name,
+                    "q": text,
+                    "as": label,
+                    "hits_on_page": found,
+                    "p95_ms": round(_p95(timings), 1),
+                    "median_ms": round(statistics.median(timings), 1),
+                    "service_p95_ms": round(_p95(service), 1),
+                }
+            )
+    # Intake: notes written one by one through the service; the database computes the vector on insert.
+    engineer = User.objects.get(username="bench-engineer")
+    sample = list(Ticket.objects.visible_to(engineer).order_by("-pk").values_list("pk", flat=True)[:200])
+    writes = []
+    for pk in sample:
+        ticket = Ticket.objects.get(pk=pk)
+        t0 = time.perf_counter()
+        services.ticket_add_note(ticket, body="Проверили кофемашину и принтер после обновления " * 5, actor=engineer)
+        writes.append((time.perf_counter() - t0) * 1000)
+    payload = {
+        "tickets": tickets,
+        "messages": Message.objects.count(),
+        "rounds": rounds,
+        "generate": generate,
+        "cpus": os.cpu_count(),
+        "load": [round(x, 2) for x in os.getloadavg()],
+        "database": "postgresql " + ".".join(map(str, divmod(connection.pg_version, 10000))),
+        "queries": results,
+        "note_write_p95_ms": round(_p95(writes), 1),
+        "note_write_median_ms": round(statistics.median(writes), 1),
+    }
+    print(json.dumps(payload))
+    return payload
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    gen = payload["generate"]
+    lines = [
+        f"{payload['tickets']:,} tickets and {payload['messages']:,} messages on {payload['database']}, "
+        f"generated in {gen['total_s']} s (tickets {gen['tickets_s']} s, messages with their vectors "
+        f"{gen['messages_s']} s, GIN indexes {gen['index_s']} s); {payload['rounds']} requests per query; "
+        f"load average at the end {payload.get('load', '?')} on {payload['cpus']} CPUs.",
+        "",
+        "| query | as | tickets on the page | page p95, ms | page median, ms | search service p95, ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in payload["queries"]:
+        lines.append(
+            f"| {row['query']} (`{row['q']}`) | {row['as']} | {row['hits_on_page']} | {row['p95_ms']} "
+            f"| {row['median_ms']} | {row.get('service_p95_ms', '?')} |"
+        )
+    lines += [
+        "",
+        f"Writing an internal note through `ticket_add_note` (vector computed on insert): "
+        f"p95 {payload['note_write_p95_ms']} ms, median {payload['note_write_median_ms']} ms.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
