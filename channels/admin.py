@@ -12,7 +12,15 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     """The customer outbox: what left, what waits for a retry, what failed and why (docs/channels.md)."""
 
     list_display = [
-        "message", "survey", "route", "status", "attempts", "next_attempt_at", "sent_at", "last_error", "created_at"
+        "message",
+        "survey",
+        "route",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+        "created_at",
     ]
     list_filter = ["status", "route"]
     list_select_related = ["message", "survey"]

@@ -61,11 +61,7 @@ def thread_ids(message: Message | None, *, ticket_id: int | None = None) -> list
         )
     else:
         found = Message.objects.filter(ticket_id=ticket_id, kind=Message.Kind.INBOUND)
-    inbound = (
-        found
-        .select_related("intake_channel")
-        .order_by("created_at", "pk")
-    )
+    inbound = found.select_related("intake_channel").order_by("created_at", "pk")
     ids = []
     for item in inbound:
         mail_id = item.mail_message_id
@@ -85,9 +81,7 @@ def subject(ticket, language: str) -> str:
 def sender(outbound: OutboundMessage) -> str:
     """The intake channel's own address (the one the customer wrote to), else ``DEFAULT_FROM_EMAIL``."""
     inbound = (
-        Message.objects.filter(
-            ticket_id=outbound.ticket.pk, kind=Message.Kind.INBOUND, intake_channel__isnull=False
-        )
+        Message.objects.filter(ticket_id=outbound.ticket.pk, kind=Message.Kind.INBOUND, intake_channel__isnull=False)
         .exclude(intake_channel__email_address="")
         .select_related("intake_channel")
         .order_by("-created_at", "-pk")

@@ -100,8 +100,9 @@ def queue(message: Message, *, counts_as_response: bool = True) -> OutboundMessa
 def queue_survey(survey: SatisfactionSurvey) -> OutboundMessage:
     """The outbox row of a satisfaction survey (its route was chosen when it was opened); sent after commit."""
     now = timezone.now()
-    row = OutboundMessage(survey=survey, route=survey.route, counts_as_response=False, created_at=now,
-                          next_attempt_at=now)
+    row = OutboundMessage(
+        survey=survey, route=survey.route, counts_as_response=False, created_at=now, next_attempt_at=now
+    )
     if row.route == Route.EMAIL:
         row.mail_message_id = email.new_survey_message_id(survey)
     row.save()

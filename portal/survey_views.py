@@ -46,15 +46,10 @@ class SurveyForm(forms.Form):
 
 def _page(request, template: str, lookup, *, status: int = 200, **context):
     survey = lookup.survey
-    with translation.override(survey.language or None):
-        response = render(
-            request,
-            template,
-            {"survey": survey, "ticket": survey.ticket, "rating_labels": dict(Rating.choices), **context},
-            status=status,
-        )
-        response["Content-Language"] = translation.get_language()
-    response["Referrer-Policy"] = "no-referrer"
+    response = render(request, template, {"survey": survey, "ticket": survey.ticket, **context}, status=status)
+    response["Content-Language"] = translation.get_language()
+    response["Referrer-Policy"] = "same-origin"  # the token never leaves in a Referer; "no-referrer" would
+    # make the browser send "Origin: null" with the form, which the CSRF check refuses
     response["X-Robots-Tag"] = "noindex"
     return response
 
@@ -66,6 +61,11 @@ def answer(request, token: str):
     lookup = satisfaction.survey_for_token(token) if len(token) <= MAX_TOKEN else satisfaction.Lookup("invalid")
     if lookup.state == "invalid":
         raise Http404
+    with translation.override(lookup.survey.language or None):  # the customer's language, whoever opens it
+        return _answer(request, token, lookup)
+
+
+def _answer(request, token: str, lookup):
     if lookup.state == "answered":
         return _page(request, "portal/survey_closed.html", lookup, reason="answered")
     if lookup.state == "expired":

@@ -164,7 +164,7 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
         # The organisation's other open tickets this viewer may open (seed 000: one customer, one picture).
         "organisation_tickets": list(organisation_open_tickets(ticket, user)[:OTHER_TICKETS_SHOWN]),
-        "survey": satisfaction.survey_of(ticket),
+        "survey": satisfaction.survey_loaded(ticket),
     }
     if access.can_decide_approval(user, ticket):
         context.update(approval_form=ApprovalDecisionForm(auto_id="approval_%s"),

@@ -32,14 +32,18 @@ COLUMNS = [
 
 def ratings(scope, period) -> QuerySet[SatisfactionRating]:
     """The answers given in ``period`` on tickets in ``scope``."""
-    return in_scope(
-        SatisfactionRating.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end), scope
-    )
+    return in_scope(SatisfactionRating.objects.filter(answered_at__gte=period.start, answered_at__lt=period.end), scope)
 
 
 def _row(name: str, summary: Summary) -> dict:
-    return {"name": name, "total": summary.total, "good": summary.good, "neutral": summary.neutral,
-            "bad": summary.bad, "percent_good": summary.percent_good}
+    return {
+        "name": name,
+        "total": summary.total,
+        "good": summary.good,
+        "neutral": summary.neutral,
+        "bad": summary.bad,
+        "percent_good": summary.percent_good,
+    }
 
 
 def _name(dimension: str, values: tuple) -> str:
@@ -70,7 +74,6 @@ def figures(scope, period) -> dict:
     return {
         "total": figures_total(scope, period),
         "breakdowns": [
-            {"name": name, "label": dimension_label(name), "rows": breakdown(scope, period, name)}
-            for name in GROUPS
+            {"name": name, "label": dimension_label(name), "rows": breakdown(scope, period, name)} for name in GROUPS
         ],
     }

@@ -216,6 +216,14 @@ def survey_answer(survey: SatisfactionSurvey, *, rating: str, comment: str = "")
     return answer
 
 
+def survey_loaded(ticket: Ticket) -> SatisfactionSurvey | None:
+    """The survey of a ticket loaded with ``select_related("satisfaction_survey__rating")`` (no query), or ``None``."""
+    try:
+        return ticket.satisfaction_survey
+    except SatisfactionSurvey.DoesNotExist:
+        return None
+
+
 def survey_of(ticket: Ticket) -> SatisfactionSurvey | None:
     """The ticket's survey with its answer selected (``hasattr(survey, "rating")`` without a query), or ``None``."""
     return SatisfactionSurvey.objects.filter(ticket=ticket).select_related("rating").first()

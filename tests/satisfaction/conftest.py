@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.channels.conftest import gateway  # noqa: F401 - the gateway fixture for the survey by gateway
-
 from tests.factories import CustomerFactory, TicketFactory
 from tickets import services
 from tickets.models import Status

@@ -90,8 +90,14 @@ def test_a_gateway_customer_gets_the_survey_through_the_gateway(db, queue, engin
     )
     customer = CustomerFactory(email="", phone="+7 900 000 00 00", language="en")
     ticket = services.ticket_create(
-        actor=None, title="Router", customer=customer, queue=queue, description="down",
-        channel=Channel.MESSENGER, intake_channel=bridge, external_id="m-1",
+        actor=None,
+        title="Router",
+        customer=customer,
+        queue=queue,
+        description="down",
+        channel=Channel.MESSENGER,
+        intake_channel=bridge,
+        external_id="m-1",
     )
     services.ticket_assign(ticket, performer=engineer, actor=dispatcher)
     finish(ticket, engineer)
@@ -116,8 +122,9 @@ def test_a_customer_no_channel_reaches_gets_no_survey_and_the_history_says_why(d
 
 
 def test_an_internal_task_gets_no_survey(db, queue, engineer, dispatcher):
-    task = services.ticket_create(actor=dispatcher, title="Replace the badge reader", queue=queue,
-                                  requester_user=dispatcher)
+    task = services.ticket_create(
+        actor=dispatcher, title="Replace the badge reader", queue=queue, requester_user=dispatcher
+    )
     services.ticket_assign(task, performer=engineer, actor=dispatcher)
     finish(task, engineer)
     survey = SatisfactionSurvey.objects.get(ticket=task)
