@@ -11,9 +11,19 @@ from channels.models import OutboundMessage
 class OutboundMessageAdmin(admin.ModelAdmin):
     """The customer outbox: what left, what waits for a retry, what failed and why (docs/channels.md)."""
 
-    list_display = ["message", "route", "status", "attempts", "next_attempt_at", "sent_at", "last_error", "created_at"]
+    list_display = [
+        "message",
+        "survey",
+        "route",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+        "created_at",
+    ]
     list_filter = ["status", "route"]
-    list_select_related = ["message"]
+    list_select_related = ["message", "survey"]
     search_fields = ["message__ticket__id", "last_error", "mail_message_id"]
     readonly_fields = [f.name for f in OutboundMessage._meta.fields]
     actions = ["send_again"]
@@ -27,7 +37,9 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send again (failed replies)"), permissions=["change"])
     def send_again(self, request, queryset):
         count = 0
-        for row in queryset.filter(status=OutboundMessage.Status.FAILED).select_related("message__ticket"):
+        for row in queryset.filter(status=OutboundMessage.Status.FAILED, message__isnull=False).select_related(
+            "message__ticket"
+        ):
             try:
                 outbox.retry(row.message, actor=request.user)
                 count += 1

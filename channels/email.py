@@ -14,12 +14,14 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from channels.models import OutboundMessage
-from notifications.channels import DeliveryError, PermanentFailure
-from tickets.models import Channel, Message
+from notifications.channels import DeliveryError, PermanentFailure, absolute_url
+from tickets.models import Channel, Message, Rating
+from tickets.satisfaction import survey_link_token
 
 MAX_REFERENCES = 10
 
@@ -49,15 +51,17 @@ def _bracketed(value: str) -> str:
     return value if value.startswith("<") else f"<{value}>"
 
 
-def thread_ids(message: Message) -> list[str]:
-    """The Message-IDs of the customer's emails on the ticket, oldest first (the last one is replied to)."""
-    inbound = (
-        Message.objects.filter(
+def thread_ids(message: Message | None, *, ticket_id: int | None = None) -> list[str]:
+    """The Message-IDs of the customer's emails on the ticket, oldest first (the last one is replied to).
+
+    Those up to ``message``; with ``ticket_id`` instead (a survey), all of them."""
+    if message is not None:
+        found = Message.objects.filter(
             ticket_id=message.ticket_id, kind=Message.Kind.INBOUND, created_at__lte=message.created_at
         )
-        .select_related("intake_channel")
-        .order_by("created_at", "pk")
-    )
+    else:
+        found = Message.objects.filter(ticket_id=ticket_id, kind=Message.Kind.INBOUND)
+    inbound = found.select_related("intake_channel").order_by("created_at", "pk")
     ids = []
     for item in inbound:
         mail_id = item.mail_message_id
@@ -77,9 +81,7 @@ def subject(ticket, language: str) -> str:
 def sender(outbound: OutboundMessage) -> str:
     """The intake channel's own address (the one the customer wrote to), else ``DEFAULT_FROM_EMAIL``."""
     inbound = (
-        Message.objects.filter(
-            ticket_id=outbound.message.ticket_id, kind=Message.Kind.INBOUND, intake_channel__isnull=False
-        )
+        Message.objects.filter(ticket_id=outbound.ticket.pk, kind=Message.Kind.INBOUND, intake_channel__isnull=False)
         .exclude(intake_channel__email_address="")
         .select_related("intake_channel")
         .order_by("-created_at", "-pk")
@@ -118,6 +120,54 @@ def build(outbound: OutboundMessage) -> EmailMultiAlternatives:
     return email
 
 
+def new_survey_message_id(survey) -> str:
+    """A fresh Message-ID for a survey email: ``<random.ticket.sN@domain>`` (short: never folded)."""
+    return f"<{secrets.token_hex(6)}.{survey.ticket_id}.s{survey.pk}@{mail_domain()}>"
+
+
+def survey_subject(ticket, language: str) -> str:
+    with translation.override(language):
+        return _("How did we do? [#%(id)d] %(title)s") % {"id": ticket.pk, "title": ticket.title}
+
+
+def build_survey(outbound: OutboundMessage) -> EmailMultiAlternatives:
+    """The survey email: one question, three answer links (each opens the page with that answer chosen)."""
+    survey = outbound.survey
+    ticket = survey.ticket
+    customer = ticket.customer
+    language = survey.language or customer.language or settings.LANGUAGE_CODE
+    link = survey_url(survey)
+    context = {
+        "ticket": ticket,
+        "customer": customer,
+        "link": link,
+        "answers": [(value, label, f"{link}?rating={value}") for value, label in Rating.choices],
+        "expires_at": survey.expires_at,
+    }
+    with translation.override(language):
+        text = render_to_string("channels/email/survey.txt", context)
+        html = render_to_string("channels/email/survey.html", context)
+    headers = {"Message-ID": outbound.mail_message_id, "Auto-Submitted": "auto-generated"}
+    thread = thread_ids(None, ticket_id=ticket.pk)
+    if thread:
+        headers["In-Reply-To"] = thread[-1]
+        headers["References"] = " ".join(thread)
+    email = EmailMultiAlternatives(
+        subject=survey_subject(ticket, language),
+        body=text,
+        from_email=sender(outbound),
+        to=[formataddr((customer.name, customer.email))],
+        headers=headers,
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def survey_url(survey) -> str:
+    """The absolute address of the survey's page (signed link, no login)."""
+    return absolute_url(reverse("survey:answer", args=[survey_link_token(survey)]))
+
+
 def _permanent(exc: Exception) -> bool:
     """The server refused for good (5xx for the sender, every recipient or the data)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -129,9 +179,18 @@ def _permanent(exc: Exception) -> bool:
 
 def send(outbound: OutboundMessage) -> str:
     """Hand the reply to the mail server; returns what it said. Raises ``DeliveryError`` / ``PermanentFailure``."""
-    if not outbound.message.ticket.customer.email:
+    return _hand_over(outbound, build)
+
+
+def send_survey(outbound: OutboundMessage) -> str:
+    """Hand the survey email to the mail server; returns what it said (the same errors as ``send``)."""
+    return _hand_over(outbound, build_survey)
+
+
+def _hand_over(outbound: OutboundMessage, builder) -> str:
+    if not outbound.ticket.customer.email:
         raise PermanentFailure("the customer has no email address")
-    email = build(outbound)
+    email = builder(outbound)
     try:
         email.send(fail_silently=False)
     except Exception as exc:
@@ -139,4 +198,4 @@ def send(outbound: OutboundMessage) -> str:
         if _permanent(exc):
             raise PermanentFailure(text) from None
         raise DeliveryError(text) from None
-    return f"accepted for {outbound.message.ticket.customer.email}"
+    return f"accepted for {outbound.ticket.customer.email}"

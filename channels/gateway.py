@@ -18,12 +18,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from channels.email import survey_url
 from channels.models import OutboundMessage
 from channels.routes import gateway_of, last_inbound
 from notifications.channels import DeliveryError, PermanentFailure, absolute_url
 from tickets.attachments import download_token
+from tickets.models import Rating
 
 SIGNATURE_HEADER = "X-OpsDesk-Signature"
 TIMESTAMP_HEADER = "X-OpsDesk-Timestamp"
@@ -87,13 +90,56 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
+def survey_payload(outbound: OutboundMessage, inbound) -> dict:
+    """A survey for the gateway: ``type`` ``survey``, the question as text and the signed link (docs/api.md)."""
+    survey = outbound.survey
+    ticket = survey.ticket
+    customer = ticket.customer
+    language = survey.language or customer.language or settings.LANGUAGE_CODE
+    url = survey_url(survey)
+    with translation.override(language):
+        question = _("Your request #%(id)d “%(title)s” is resolved. How did we do? Answer here: %(url)s") % {
+            "id": ticket.pk,
+            "title": ticket.title,
+            "url": url,
+        }
+    return {
+        "type": "survey",
+        "delivery": f"survey-{outbound.pk}",
+        "ticket": {"id": ticket.pk, "reference": ticket.reference, "title": ticket.title},
+        "customer": {
+            "name": customer.name,
+            "email": customer.email,
+            "phone": customer.phone,
+            "language": customer.language,
+        },
+        "conversation": {"in_reply_to": inbound.external_id if inbound is not None else ""},
+        "message": {"id": None, "body": question, "author": "", "created_at": survey.created_at.isoformat()},
+        "survey": {
+            "url": url,
+            "answers": list(Rating.values),
+            "expires_at": survey.expires_at.isoformat() if survey.expires_at else None,
+        },
+        "attachments": [],
+    }
+
+
 def send(outbound: OutboundMessage) -> str:
     """POST the reply to the gateway; returns what it answered. Raises ``DeliveryError`` / ``PermanentFailure``."""
-    inbound = last_inbound(outbound.message.ticket)
+    return _post(outbound, payload, f"reply-{outbound.pk}")
+
+
+def send_survey(outbound: OutboundMessage) -> str:
+    """POST the satisfaction survey to the gateway (the same signature, retries and refusals as a reply)."""
+    return _post(outbound, survey_payload, f"survey-{outbound.pk}")
+
+
+def _post(outbound: OutboundMessage, build, delivery: str) -> str:
+    inbound = last_inbound(outbound.ticket)
     channel = gateway_of(inbound)
     if channel is None:
         raise PermanentFailure("the customer's gateway takes no replies (no reply URL or secret)")
-    body = json.dumps(payload(outbound, inbound), ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(build(outbound, inbound), ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(
         channel.reply_url,
@@ -104,7 +150,7 @@ def send(outbound: OutboundMessage) -> str:
             "User-Agent": "OpsDesk-Reply/1",
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(channel.reply_secret, timestamp, body),
-            DELIVERY_HEADER: f"reply-{outbound.pk}",
+            DELIVERY_HEADER: delivery,
         },
     )
     try:

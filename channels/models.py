@@ -20,7 +20,7 @@ class Route(models.TextChoices):
 
 
 class OutboundMessage(models.Model):
-    """The customer outbox: one row per public message, sent after commit, retried with backoff.
+    """The customer outbox: one row per public message or satisfaction survey, sent after commit, retried.
 
     Claimed by one worker at a time (``core.outbox``: pending → sending → sent | failed); the
     message's ``delivery_status`` / ``sent_at`` / ``delivery_error`` mirror it (``tickets.delivery``).
@@ -33,7 +33,20 @@ class OutboundMessage(models.Model):
         FAILED = "failed", _("Failed")
 
     message = models.OneToOneField(
-        "tickets.Message", verbose_name=_("message"), on_delete=models.CASCADE, related_name="outbound"
+        "tickets.Message",
+        verbose_name=_("message"),
+        on_delete=models.CASCADE,
+        related_name="outbound",
+        null=True,
+        blank=True,
+    )
+    survey = models.OneToOneField(
+        "tickets.SatisfactionSurvey",
+        verbose_name=_("satisfaction survey"),
+        on_delete=models.CASCADE,
+        related_name="outbound",
+        null=True,
+        blank=True,
     )
     route = models.CharField(_("route"), max_length=10, choices=Route.choices)
     counts_as_response = models.BooleanField(
@@ -64,6 +77,18 @@ class OutboundMessage(models.Model):
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
             models.Index(fields=["claim_token"], condition=Q(claim_token__isnull=False), name="outbound_claim"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(message__isnull=False, survey__isnull=True) | Q(message__isnull=True, survey__isnull=False),
+                name="outbound_message_or_survey",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_route_display()} → #{self.message_id}: {self.get_status_display()}"
+        what = f"#{self.message_id}" if self.message_id else f"survey #{self.survey_id}"
+        return f"{self.get_route_display()} → {what}: {self.get_status_display()}"
+
+    @property
+    def ticket(self):
+        """The ticket the message or the survey belongs to."""
+        return self.message.ticket if self.message_id else self.survey.ticket

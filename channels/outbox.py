@@ -28,7 +28,8 @@ from notifications.channels import PermanentFailure
 from notifications.models import Urgency
 from notifications.service import notify
 from tickets import delivery as message_delivery
-from tickets.models import Message
+from tickets import satisfaction
+from tickets.models import Message, SatisfactionSurvey
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ TASK = "channels.tasks.deliver_outbox"
 Status = OutboundMessage.Status
 
 SENDERS: dict[str, Callable[[OutboundMessage], str]] = {Route.EMAIL: email.send, Route.GATEWAY: gateway.send}
+SURVEY_SENDERS: dict[str, Callable[[OutboundMessage], str]] = {
+    Route.EMAIL: email.send_survey,
+    Route.GATEWAY: gateway.send_survey,
+}
 
 
 class OutboxError(Exception):
@@ -92,6 +97,19 @@ def queue(message: Message, *, counts_as_response: bool = True) -> OutboundMessa
     return row
 
 
+def queue_survey(survey: SatisfactionSurvey) -> OutboundMessage:
+    """The outbox row of a satisfaction survey (its route was chosen when it was opened); sent after commit."""
+    now = timezone.now()
+    row = OutboundMessage(
+        survey=survey, route=survey.route, counts_as_response=False, created_at=now, next_attempt_at=now
+    )
+    if row.route == Route.EMAIL:
+        row.mail_message_id = email.new_survey_message_id(survey)
+    row.save()
+    enqueue_on_commit()
+    return row
+
+
 # --- The worker ----------------------------------------------------------------------------
 
 
@@ -101,7 +119,13 @@ def claim_due(*, now: datetime, limit: int = BATCH_SIZE) -> list[OutboundMessage
         return []
     return list(
         OutboundMessage.objects.filter(claim_token=token)
-        .select_related("message__ticket__customer", "message__author", "message__ticket__performer")
+        .select_related(
+            "message__ticket__customer",
+            "message__author",
+            "message__ticket__performer",
+            "survey__ticket__customer",
+            "survey__ticket__performer",
+        )
         .order_by("created_at", "pk")
     )
 
@@ -119,6 +143,10 @@ def reclaim_stale(*, now: datetime) -> int:
         "message__ticket__performer", "message__author"
     ):
         _failed(row, row.last_error)
+    for row in OutboundMessage.objects.filter(
+        status=Status.FAILED, survey__state=SatisfactionSurvey.State.SENDING
+    ).select_related("survey"):
+        _failed(row, row.last_error)
     return failed + reclaimed
 
 
@@ -126,7 +154,7 @@ def send(row: OutboundMessage) -> str:
     """Send one claimed row; returns ``sent``, ``retrying`` or ``failed``."""
     mine = OutboundMessage.objects.filter(pk=row.pk, claim_token=row.claim_token, status=Status.SENDING)
     try:
-        sender = SENDERS.get(row.route)
+        sender = (SURVEY_SENDERS if row.survey_id else SENDERS).get(row.route)
         if sender is None:
             raise PermanentFailure(f"no sender for route {row.route!r}")
         result = sender(row)
@@ -147,11 +175,17 @@ def send(row: OutboundMessage) -> str:
                 last_error=error,
                 next_attempt_at=timezone.now() + outbox.backoff(row.attempts),
             ):
-                message_delivery.message_delivery_retrying(row.message, error=error)
+                if row.survey_id:
+                    satisfaction.survey_delivery_retrying(row.survey, error=error)
+                else:
+                    message_delivery.message_delivery_retrying(row.message, error=error)
         return "retrying"
     sent_at = timezone.now()
     with transaction.atomic():
         if mine.update(status=Status.SENT, claim_token=None, sent_at=sent_at, last_error="", result=str(result)[:300]):
+            if row.survey_id:
+                satisfaction.survey_delivered(row.survey, at=sent_at, route=row.route)
+                return "sent"
             message_delivery.message_delivered(
                 row.message,
                 at=sent_at,
@@ -182,7 +216,13 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 1000) -> dict[s
 
 
 def _failed(row: OutboundMessage, error: str) -> None:
-    """The message did not reach the customer: say so on the message and tell the performer (or its author)."""
+    """The message did not reach the customer: say so on the message and tell the performer (or its author).
+
+    A survey that did not reach the customer is recorded on the ticket; nobody is told (there is nothing to do).
+    """
+    if row.survey_id:
+        satisfaction.survey_delivery_failed(row.survey, error=error, route=row.route)
+        return
     message = row.message
     message_delivery.message_delivery_failed(message, error=error, route=row.route)
     ticket = message.ticket

@@ -31,3 +31,8 @@ def approval_decided(event: events.ApprovalDecided) -> None:
     work.approval_decided(
         event.ticket, approved=event.approved, closed=event.closed, comment=event.comment, actor=event.actor
     )
+
+
+def satisfaction_rated(event: events.SatisfactionRated) -> None:
+    """A bad answer is told to the performer (else the queue's dispatchers), with the customer's comment."""
+    work.satisfaction_rated(event.ticket, rating=event.rating, reopened=event.reopened)

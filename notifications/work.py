@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Urgency
 from notifications.service import Notice, notify_many
-from tickets.models import Priority, Status, display_name
+from tickets.models import Priority, QueueMembership, Rating, Status, display_name
 
 
 class WorkKind(models.TextChoices):
@@ -43,6 +43,7 @@ class WorkKind(models.TextChoices):
     ROLE = "work.role", _("I am made owner, approver or observer of a ticket")
     OBSERVED = "work.observed", _("A ticket I observe changes status or is resolved")
     APPROVAL = "work.approval", _("A ticket waits for my approval, or the approver decides on my ticket")
+    SATISFACTION = "work.satisfaction", _("A customer rates a ticket I performed (or one of my queue's) bad")
 
 
 # Statuses observers are not told about: "assigned" only follows an assignment.
@@ -238,3 +239,28 @@ def approval_decided(ticket, *, approved: bool, closed: bool, comment: str, acto
         title=title,
         body=body,
     )
+
+
+def satisfaction_rated(ticket, *, rating, reopened: bool) -> None:
+    """A bad answer asks the performer to look (else the queue's dispatchers), with the customer's comment."""
+    if rating.rating != Rating.BAD:
+        return
+    if ticket.performer_id is not None:
+        recipients = [ticket.performer]
+    else:
+        recipients = list(
+            get_user_model()
+            .objects.filter(queue_memberships__queue_id=ticket.queue_id,
+                            queue_memberships__role=QueueMembership.Role.DISPATCHER)
+            .select_related("profile")
+            .distinct()
+        )
+    if reopened:
+        title = format_lazy(_("{ticket} is rated bad by the customer and reopened"), ticket=ticket.reference)
+    else:
+        title = format_lazy(_("{ticket} is rated bad by the customer"), ticket=ticket.reference)
+    comment = " ".join((rating.comment or "").split())
+    comment = comment[:140] + ("…" if len(comment) > 140 else "")
+    body = format_lazy("“{title}”: {text}", title=ticket.title, text=comment) if comment else _about(ticket, None)
+    send(WorkKind.SATISFACTION, grade(ticket, Urgency.IMPORTANT), recipients, ticket, actor=None, title=title,
+         body=body)

@@ -296,6 +296,8 @@ CHANNELS_MAIL_DOMAIN = env.str("CHANNELS_MAIL_DOMAIN", default="")
 CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)  # then a reply is "not delivered"
 CHANNELS_SENDING_TIMEOUT = env.int("CHANNELS_SENDING_TIMEOUT", default=600)  # seconds before a stuck send is reclaimed
 CHANNELS_GATEWAY_TIMEOUT = env.int("CHANNELS_GATEWAY_TIMEOUT", default=10)  # seconds a reply callback may take
+# How long a satisfaction survey link works, from the moment the ticket is done (docs/satisfaction.md).
+SATISFACTION_SURVEY_MAX_AGE = env.int("SATISFACTION_SURVEY_MAX_AGE", default=14 * 24 * 3600)
 # --- end of outbound delivery -------------------------------------------------
 
 # --- Logging --------------------------------------------------------------

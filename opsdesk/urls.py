@@ -39,6 +39,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("api/", include("intake.urls")),
     path("attachments/", include("portal.attachment_urls")),
+    path("survey/", include("portal.survey_urls")),
     path("channels/", include("channels.urls")),
     *[
         path(f"admin/{app_label}/{model}/{suffix}", moved_admin_page, {"app_label": app_label, "model": model})

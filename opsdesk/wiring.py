@@ -41,9 +41,11 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     (events.PeopleChanged, [notifications.people_changed]),
     # Status and blocking reason: the clocks pause, resume or stop; waiting segments open and close.
     # The approver hears a ticket waits for them; observers hear of status changes and of the resolution;
-    # a ticket done or canceled withdraws its pending deferral request.
+    # a ticket done or canceled withdraws its pending deferral request; a ticket done for the first time sends its
+    # customer the satisfaction survey.
     (events.StatusChanged,
-     [sla.follow_status, sla.record_wait, notifications.status_changed, deferrals.withdraw_on_close]),
+     [sla.follow_status, sla.record_wait, notifications.status_changed, deferrals.withdraw_on_close,
+      channels.send_survey]),
     (events.BlockingReasonChanged, [sla.follow_reason, sla.record_wait]),
     # The conversation: a public message goes to the customer's outbox; when it is delivered (sent, not
     # clicked) first response and next reply stop; a customer message may start next reply, and the
@@ -57,6 +59,8 @@ SUBSCRIBERS: list[tuple[type, list]] = [
     (events.Reclassified, [routing.learn_from_correction, sla.rematch]),
     # The deadline moved (SLA default, admin override, deferral decision): the deadline clock follows.
     (events.DeadlineChanged, [sla.follow_deadline]),
+    # The customer answered the satisfaction survey: a bad answer is told to the owner.
+    (events.SatisfactionRated, [notifications.satisfaction_rated]),
 ]
 
 PROVIDERS: list[tuple[object, object]] = [

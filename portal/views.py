@@ -29,7 +29,7 @@ from portal import bulk_views, canned_views, selectors
 from portal.filters import MyWorkFilter, TicketListFilter
 from portal.ticket_panels import ticket_panels
 from sla.templatetags.sla_tags import sla_badges
-from tickets import access, approval, canned, ports, services
+from tickets import access, approval, canned, ports, satisfaction, services
 from tickets import selectors as ticket_selectors
 from tickets.forms import (
     ApprovalDecisionForm,
@@ -170,6 +170,7 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         "can_assign": can_assign,
         "sees_notes": access.can_see_notes(user),
         "can_retry_delivery": access.can_retry_delivery(user, ticket, assign=can_assign, visible=True),
+        "survey": satisfaction.survey_loaded(ticket),
     }
     # Links, merge and the customer's other tickets this viewer may open (seed 000: one customer, one picture).
     context.update(ticket_panels(ticket, user, can_work=can_work, can_assign=can_assign))

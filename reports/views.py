@@ -20,7 +20,7 @@ from core.formatting import format_duration
 from deferrals import selectors as deferral_selectors
 from deferrals.models import DeferralRequest
 from reports import access as report_access
-from reports import charts, exports, selectors, svgcharts
+from reports import charts, exports, satisfaction, selectors, svgcharts
 from reports.dashboard.breakdowns import breakdown, dimension_label
 from reports.dashboard.now import now_figures
 from reports.dashboard.period import period_figures
@@ -211,6 +211,7 @@ def _dashboard_context(request, form) -> dict:
         "escalation_chart": charts.bar_chart([(f.label, f.value) for f in figures.escalations]),
         "waits": waits,
         "waits_chart": charts.bar_chart([(w["name"], w["hours"]) for w in waits]),
+        "satisfaction": satisfaction.figures(user, period),
     }
 
 

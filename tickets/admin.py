@@ -28,7 +28,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tickets import access, services
+from tickets import access, satisfaction_admin, services  # noqa: F401 (satisfaction_admin: read-only admins)
 from tickets.models import (
     Absence,
     Attachment,
@@ -160,7 +160,7 @@ class QueueMembershipInline(admin.TabularInline):
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     list_display = ["name", "name_ru", "slug", "strategy", "manager", "agent_count", "is_active"]
-    list_filter = ["is_active", "strategy"]
+    list_filter = ["is_active", "strategy", "reopen_on_bad_rating"]
     search_fields = ["name", "name_ru", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["manager"]

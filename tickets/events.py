@@ -29,6 +29,7 @@ __all__ = [
     "PublicMessageDelivered",
     "PublicReplyAdded",
     "Reclassified",
+    "SatisfactionRated",
     "StatusChanged",
     "TicketClassified",
     "TicketCreated",
@@ -214,3 +215,18 @@ class ApprovalDecided:
     approved: bool
     closed: bool = False
     comment: str = ""
+
+
+@dataclass(frozen=True)
+class SatisfactionRated:
+    """The customer answered the ticket's satisfaction survey (``tickets/satisfaction.py``; ``actor`` is ``None``).
+
+    ``rating``: the ``SatisfactionRating`` row (``good``, ``neutral`` or ``bad``, with the optional comment);
+    ``reopened``: the queue's rule sent the done ticket back to work (a bad rating).
+    """
+
+    ticket: Any
+    actor: Any
+    at: datetime
+    rating: Any
+    reopened: bool = False

@@ -82,6 +82,8 @@ def _status(e, who, lk, ticket) -> str:
             "old": old,
             "new": new,
         }
+    if cause == "bad_rating":
+        return _("The customer's bad rating reopened the ticket: “%(old)s” to “%(new)s”.") % {"old": old, "new": new}
     if e.data.get("reason"):
         return _("%(who)s changed the status from “%(old)s” to “%(new)s”: %(reason)s.") % {
             "who": who,
@@ -133,6 +135,33 @@ def _reply_delivered(e, who, lk, ticket) -> str:
 def _reply_failed(e, who, lk, ticket) -> str:
     return _("The reply could not be delivered %(route)s: %(error)s") % {"route": _route(e),
                                                                        "error": e.data.get("error", "")}
+
+
+_SKIP_REASONS = {
+    "internal": lambda: _("an internal task has no customer to ask"),
+    "no_route": lambda: _("no channel reaches the customer"),
+}
+_RATINGS = {"good": lambda: _("good"), "neutral": lambda: _("neutral"), "bad": lambda: _("bad")}
+
+
+def _survey_skipped(e, who, lk, ticket) -> str:
+    reason = _SKIP_REASONS.get(e.data.get("reason"), lambda: e.data.get("reason") or "")()
+    return _("No satisfaction survey was sent: %(reason)s.") % {"reason": reason}
+
+
+def _survey_sent(e, who, lk, ticket) -> str:
+    return _("The satisfaction survey reached the customer %(route)s.") % {"route": _route(e)}
+
+
+def _survey_failed(e, who, lk, ticket) -> str:
+    return _("The satisfaction survey could not be delivered %(route)s: %(error)s") % {
+        "route": _route(e), "error": e.data.get("error", ""),
+    }
+
+
+def _rated(e, who, lk, ticket) -> str:
+    rating = _RATINGS.get(e.data.get("rating"), lambda: e.data.get("rating") or "")()
+    return _("The customer rated the resolution: %(rating)s.") % {"rating": rating}
 
 
 def _noted(e, who, lk, ticket) -> str:
@@ -262,6 +291,11 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.reply_failed": ({"message": "message id", "route": "email, gateway or none", "error": "why"},
                             ("message", "route"), _reply_failed),
     "ticket.noted": ({"message": "message id", "attachments": FILES}, ("message",), _noted),
+    "ticket.survey_skipped": ({"reason": "internal or no_route"}, ("reason",), _survey_skipped),
+    "ticket.survey_sent": ({"route": "email or gateway"}, ("route",), _survey_sent),
+    "ticket.survey_failed": ({"route": "email or gateway", "error": "why"}, ("route",), _survey_failed),
+    "ticket.rated": ({"rating": "good, neutral or bad", "comment": "the customer's words",
+                      "reopened": "the bad rating reopened the ticket"}, ("rating",), _rated),
     "ticket.customer_wrote": ({"message": "message id", "channel": "channel code", "attachments": FILES}, ("message",),
                               _customer_wrote),
     "ticket.next_step_set": ({"text": "what happens next", "due": INSTANT}, ("text",), _next_step),

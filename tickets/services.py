@@ -345,9 +345,11 @@ def _set_status(
 
 @transaction.atomic
 def ticket_change_status(
-    ticket: Ticket, *, status: str, actor, reason: BlockingReason | None = None, comment: str = ""
+    ticket: Ticket, *, status: str, actor, reason: BlockingReason | None = None, comment: str = "", cause: str = ""
 ) -> Ticket:
-    """The only way a ticket's status changes: enforces the lifecycle and the blocking-reason rule."""
+    """The only way a ticket's status changes: enforces the lifecycle and the blocking-reason rule.
+
+    ``cause``: why, when the system did it (``bad_rating``: the customer's bad rating reopened it)."""
     _lock(ticket)
     if status not in Status.values:
         raise TicketError(_("Unknown status."))
@@ -383,7 +385,7 @@ def ticket_change_status(
         let_go = ticket.performer
         record(ticket, "ticket.unassigned", actor, previous=_user_ref(ticket.performer), reason=comment)
         ticket.performer = None
-    _set_status(ticket, status, actor=actor, reason=reason, comment=comment)
+    _set_status(ticket, status, actor=actor, reason=reason, comment=comment, cause=cause)
     ticket.save()
     if let_go is not None:
         events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=ticket.status_changed_at,

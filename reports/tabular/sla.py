@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from escalations.models import Firing, ManualEscalation
-from reports import clockfigures
+from reports import clockfigures, satisfaction
 from reports.dashboard.breakdowns import breakdown, dimension_label
 from reports.dashboard.clocks import ClockStats, clock_stats, stopped_clocks
 from reports.dashboard.common import KINDS, NOT_SEEDED, Kind, clock_records, period_params, ticket_list_url
@@ -59,6 +59,7 @@ def sla_report(scope, period, form) -> Report:
         columns = [(BREAKDOWN_COLUMNS[0][0], dimension_label(name), "text"), *BREAKDOWN_COLUMNS[1:]]
         report.sections.append(Section(name, _("By %(dimension)s") % {"dimension": dimension_label(name).lower()},
                                        table(rows, columns, prefix=f"{name}-")))
+    satisfaction_sections(report, scope, period)
     report.sections.append(Section("sending", _("First replies: from the click to the sending instant"),
                                    table([sending_delays(scope, period)], [
         ("total", _("First replies sent"), "int"), ("delayed", _("Sent a minute or more after the click"), "int"),
@@ -75,6 +76,24 @@ def sla_report(scope, period, form) -> Report:
         "escalation (automatic or by hand) if there was one; otherwise none. The 100 largest breaches."
     )))
     return report
+
+
+def satisfaction_sections(report: Report, scope, period) -> None:
+    """Customer satisfaction: the answers given in the period, in total and per agent, queue and type."""
+    report.sections.append(Section("satisfaction", _("Customer satisfaction"), table(
+        [satisfaction.figures_total(scope, period)],
+        [("name", _("Answers given in the period"), "text"), *satisfaction.COLUMNS], prefix="satisfaction-",
+    ), note=_(
+        "Answers to the survey a done ticket sends its customer, grouped by the performer, queue and type the "
+        "ticket had when the customer answered."
+    )))
+    for name in satisfaction.GROUPS:
+        report.sections.append(Section(
+            f"satisfaction-{name}",
+            _("Customer satisfaction by %(dimension)s") % {"dimension": dimension_label(name).lower()},
+            table(satisfaction.breakdown(scope, period, name),
+                  [("name", dimension_label(name), "text"), *satisfaction.COLUMNS], prefix=f"satisfaction-{name}-"),
+        ))
 
 
 def sending_delays(scope, period) -> dict:

@@ -35,7 +35,8 @@ EXPECTED_TABLE = [
     ("PerformerChanged", ["notifications.handlers.performer_changed"]),
     ("PeopleChanged", ["notifications.handlers.people_changed"]),
     ("StatusChanged", ["sla.handlers.follow_status", "sla.handlers.record_wait",
-                       "notifications.handlers.status_changed", "deferrals.handlers.withdraw_on_close"]),
+                       "notifications.handlers.status_changed", "deferrals.handlers.withdraw_on_close",
+                       "channels.handlers.send_survey"]),
     ("BlockingReasonChanged", ["sla.handlers.follow_reason", "sla.handlers.record_wait"]),
     ("PublicReplyAdded", ["channels.handlers.deliver_reply"]),
     ("PublicMessageDelivered", ["sla.handlers.stop_on_reply"]),
@@ -43,6 +44,7 @@ EXPECTED_TABLE = [
     ("ApprovalDecided", ["notifications.handlers.approval_decided"]),
     ("Reclassified", ["routing.handlers.learn_from_correction", "sla.handlers.rematch"]),
     ("DeadlineChanged", ["sla.handlers.follow_deadline"]),
+    ("SatisfactionRated", ["notifications.handlers.satisfaction_rated"]),
 ]
 
 EXPECTED_PROVIDERS = [

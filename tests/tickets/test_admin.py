@@ -24,7 +24,17 @@ from tests.factories import (
 )
 from tickets import organisations, services
 from tickets.attachments import IncomingFile
-from tickets.models import Attachment, IntakeChannel, Message, RelatedObject, Ticket, TicketEvent, hash_token
+from tickets.models import (
+    Attachment,
+    IntakeChannel,
+    Message,
+    RelatedObject,
+    SatisfactionRating,
+    SatisfactionSurvey,
+    Ticket,
+    TicketEvent,
+    hash_token,
+)
 
 User = get_user_model()
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -181,6 +191,8 @@ def test_every_admin_page_renders_for_a_superuser(client, superuser, full_ticket
     _deferral_rows(full_ticket, superuser)
     _routing_rows(full_ticket, superuser)
     _tool_rows(full_ticket, superuser)
+    survey = SatisfactionSurvey.objects.create(ticket=full_ticket, route="email")
+    SatisfactionRating.objects.create(survey=survey, ticket=full_ticket, rating="bad", queue=full_ticket.queue)
     client.force_login(superuser)
     models = _tickets_app_models()
     assert {m._meta.model_name for m, _ma in models} >= {

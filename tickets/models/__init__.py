@@ -27,6 +27,7 @@ from tickets.models.catalogue import (
 from tickets.models.intake import IntakeChannel, hash_token
 from tickets.models.links import LinkKind, TicketLink
 from tickets.models.people import Absence, Profile, display_name
+from tickets.models.satisfaction import Rating, SatisfactionRating, SatisfactionSurvey
 from tickets.models.tickets import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -68,8 +69,11 @@ __all__ = [
     "Profile",
     "Queue",
     "QueueMembership",
+    "Rating",
     "RelatedObject",
     "RoutingStrategy",
+    "SatisfactionRating",
+    "SatisfactionSurvey",
     "Status",
     "Ticket",
     "TicketEvent",

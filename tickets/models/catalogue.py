@@ -256,6 +256,12 @@ class Queue(BilingualName):
         _("alert above oldest wait"), null=True, blank=True,
         help_text=_("Dispatchers are told when a ticket waits longer, e.g. 0:30:00."),
     )
+    # Satisfaction (tickets.satisfaction) -----------------------------------------------------------
+    reopen_on_bad_rating = models.BooleanField(
+        _("reopen on a bad rating"),
+        default=False,
+        help_text=_("A done ticket of this queue goes back to work when its customer rates it bad."),
+    )
     alert_waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
     alert_oldest_since = models.DateTimeField(null=True, blank=True, editable=False)
 
