@@ -17,6 +17,7 @@ from django.utils import timezone
 from sla.models import SLAClock
 from sla.selectors import with_clocks
 from tickets.models import OPEN_STATUSES, Customer, Ticket, TicketKind
+from tickets.satisfaction import Summary, satisfaction_summary
 from tickets.selectors import LIST_RELATED
 
 OTHER_TICKETS_SHOWN = 10
@@ -65,7 +66,7 @@ class CustomerTotals:
     open: int
     breached: int
     months: list[Month]
-    satisfaction: object  # ``satisfaction(tickets)``: None until ratings are recorded
+    satisfaction: Summary | None  # ``satisfaction(tickets)``: None while no answer is recorded
 
 
 def _months(tickets: QuerySet, now: datetime) -> list[Month]:
@@ -91,13 +92,11 @@ def _months(tickets: QuerySet, now: datetime) -> list[Month]:
 
 
 def satisfaction(tickets: QuerySet):
-    """The customer's satisfaction over ``tickets``: the one place the customer page reads it.
-
-    Ratings are not recorded on tickets yet (issue 17's satisfaction survey is built separately). Until a
-    rating exists this returns None and the page says so; it never makes a figure up. When the survey lands,
-    aggregate its answers here (good / neutral / bad counts of the visible tickets).
-    """
-    return None
+    """The customers' answers to the satisfaction survey over ``tickets`` (one query): a
+    ``tickets.satisfaction.Summary``, or None while none of these tickets has an answer (the page says so
+    and never makes a figure up)."""
+    summary = satisfaction_summary(tickets)
+    return summary if summary.total else None
 
 
 def customer_totals(customer: Customer, viewer, now: datetime | None = None) -> CustomerTotals:

@@ -98,3 +98,18 @@ def test_the_page_reads_in_russian(client, dispatcher, customer, history):
     client.cookies["django_language"] = "ru"
     html = client.get(reverse("tickets:customer", args=[customer.pk])).content.decode()
     assert "Заявок по месяцам" in html and "Пока не собирается" in html
+
+
+def test_the_satisfaction_figure_counts_the_answers_of_the_tickets_the_viewer_may_open(
+    client, dispatcher, customer, history
+):
+    from tickets import satisfaction
+
+    for key, rating in (("old", "good"), ("first", "bad"), ("hidden", "good")):
+        survey = satisfaction.survey_start(history[key], route="email")
+        satisfaction.survey_answer(survey, rating=rating)
+    totals = customer_totals(customer, dispatcher)
+    assert (totals.satisfaction.good, totals.satisfaction.bad, totals.satisfaction.percent_good) == (1, 1, 50.0)
+    html = _page(client, dispatcher, customer).content.decode()
+    assert "Not recorded yet" not in html
+    assert "50 % good" in html  # the "Sales quote" answer, in a queue the dispatcher may not open, is left out
