@@ -27,5 +27,5 @@ def customer_page(request, pk: int):
     totals = selectors.customer_totals(customer, request.user)
     if totals.total == 0:
         raise Http404
-    table = _table_page(request, CustomerTicketTable, tickets)
+    table = _table_page(request, CustomerTicketTable, tickets, bulk=False)  # no bulk bar on this page
     return render(request, "tickets/customer.html", {"customer": customer, "totals": totals, "table": table})

@@ -64,13 +64,15 @@ def _per_page(request) -> int:
     return min(max(wanted, 1), MAX_PER_PAGE)
 
 
-def _table_page(request, table_class, queryset):
+def _table_page(request, table_class, queryset, *, bulk: bool = True):
     """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` clamped, ``?sort=`` honoured).
 
-    Those who may act in bulk get a checkbox column first (``portal.bulk_views``). The count behind the
+    On the pages with the bulk bar (``bulk``), those who may act in bulk get a checkbox column first
+    (``portal.bulk_views``). The count behind the
     pagination is capped (``CappedPaginator``): a viewer who sees a million tickets does not wait for all of
     them to be counted."""
-    table = table_class(queryset, sla_cell=sla_badges, **bulk_views.select_column(table_class, request.user))
+    select = bulk_views.select_column(table_class, request.user) if bulk else {}
+    table = table_class(queryset, sla_cell=sla_badges, **select)
     per_page = _per_page(request)
     if request.GET.get("per_page") not in (None, str(per_page)):
         request.GET = request.GET.copy()  # django-tables2 reads ?per_page= itself: give it the clamped value

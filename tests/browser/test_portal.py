@@ -126,9 +126,10 @@ def test_the_walk_from_a_phone_call_to_done(page, live_server, login, screenshot
         "Aigerim Sadykova wrote (Email).",
         "The customer's message moved the ticket from “Waiting for external action” to “In progress”.",
         "Erlan Engineer changed the status from “In progress” to “Done”.",
+        "The satisfaction survey reached the customer by email.",
     ):
         expect(history).to_contain_text(sentence)
-    assert history.locator("time").count() == ticket.events.count() == 10
+    assert history.locator("time").count() == ticket.events.count() == 11
     ticket.refresh_from_db()
     assert ticket.status == Status.DONE and ticket.first_public_reply_at is not None
     assert problems == []  # no CSP violation or script error on the way

@@ -46,6 +46,7 @@ def test_a_dispatcher_sees_the_customers_tickets_open_first_with_totals(client, 
     assert sum(month.created for month in totals.months) == 3
     assert "Not recorded yet" in html  # no satisfaction figure is made up
     assert totals.satisfaction is None
+    assert 'form="bulk-form"' not in html  # no bulk bar here, so no checkboxes pointing at one
 
 
 def test_an_admin_counts_every_ticket(client, admin_user, customer, history):
