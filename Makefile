@@ -65,7 +65,7 @@ run: install
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bin/run-dev
 
 test: install-dev browser imap-server
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

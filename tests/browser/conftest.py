@@ -16,11 +16,21 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+# The longest walks, which CI runs against PostgreSQL and the rest against SQLite (.ci/run): a screen does not
+# change with the database, so each walk runs once, and both passes take about as long.
+PG_PASS = {
+    "test_agent_tools_story.py", "test_approval.py", "test_cases.py", "test_conversation_story.py",
+    "test_deferrals.py", "test_email_story.py", "test_sla_admin.py",
+}
+
+
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
+            if Path(item.fspath).name in PG_PASS:
+                item.add_marker(pytest.mark.pg_pass)
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         if os.environ.get("CI", "").lower() == "true":
             raise pytest.UsageError(f"Chromium not found at {CHROMIUM}; CI requires the browser tests.")
