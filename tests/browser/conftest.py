@@ -16,12 +16,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-# The longest walks, which CI runs against PostgreSQL and the rest against SQLite (.ci/run): a screen does not
+# Long walks, which CI runs against PostgreSQL and the rest against SQLite (.ci/run): a screen does not
 # change with the database, so each walk runs once, and both passes take about as long.
-PG_PASS = {
-    "test_agent_tools_story.py", "test_approval.py", "test_cases.py", "test_conversation_story.py",
-    "test_deferrals.py", "test_email_story.py", "test_sla_admin.py",
-}
+PG_PASS = {"test_agent_tools_story.py", "test_conversation_story.py", "test_deferrals.py", "test_email_story.py"}
 
 
 def pytest_collection_modifyitems(config, items):
