@@ -132,9 +132,9 @@ def _run(url: str, tickets: int, open_: int, rounds: int) -> dict[str, Any]:
 
 
 def _setup():
+    from bench.bench_reports import bench_desk
     from escalations.models import EscalationPolicy
     from sla.models import Calendar, CalendarWindow, SLAPolicy
-    from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketTypeFactory, UserFactory
 
     calendar = Calendar.objects.create(name="Bench around the clock", time_zone="UTC")
     CalendarWindow.objects.bulk_create(
@@ -147,19 +147,7 @@ def _setup():
         first_response_target=timedelta(hours=2),
         resolution_target=timedelta(hours=8),
     )
-    queues = [QueueFactory(name=f"Queue {n}", slug=f"bench-{n}") for n in range(5)]
-    types = [TicketTypeFactory(name=f"Type {n}", slug=f"bench-type-{n}") for n in range(8)]
-    manager = UserFactory(username="bench-manager", role="manager")
-    queues[0].manager = manager
-    queues[0].save()
-    agents = []
-    for n in range(40):
-        agent = UserFactory(username=f"agent{n}", role="engineer", profile__manager=manager if n < 8 else None)
-        MembershipFactory(queue=queues[n % 5], user=agent)
-        agents.append(agent.pk)
-    UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
-    first_customer = CustomerFactory(name="Bench customer 0").pk
-    CustomerFactory.create_batch(199)
+    queues, types, agents, first_customer = bench_desk()
     EscalationPolicy.objects.create(name="Bench ladder")
     return calendar, policy, queues, types, agents, first_customer
 

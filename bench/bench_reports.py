@@ -106,21 +106,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 # --- inside the scratch database ----------------------------------------------------------------------------
 
 
-def _generate(tickets: int) -> float:
-    from datetime import timedelta
-
-    from django.db import connection
-
-    from escalations.models import EscalationLevel, EscalationPolicy
-    from sla.models import Calendar, CalendarWindow, SLAPolicy
+def bench_desk():
+    """The people and catalogue every dashboard bench uses (bench_reports, bench_dashboard): five queues
+    (the first managed by ``bench-manager``), eight types, 40 engineers (the first eight reporting to the
+    manager), ``bench-admin`` and 200 customers. Returns (queues, types, agent ids, first customer id)."""
     from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketTypeFactory, UserFactory
 
-    t0 = time.perf_counter()
-    calendar = Calendar.objects.create(name="Bench office", time_zone="Asia/Almaty")
-    CalendarWindow.objects.bulk_create(CalendarWindow(calendar=calendar, weekday=d, start="09:00", end="18:00")
-                                       for d in range(5))
-    policy = SLAPolicy.objects.create(name="Bench", precedence=1, calendar=calendar,
-                                      first_response_target=timedelta(hours=2), resolution_target=timedelta(hours=8))
     queues = [QueueFactory(name=f"Queue {n}", slug=f"bench-{n}") for n in range(5)]
     types = [TicketTypeFactory(name=f"Type {n}", slug=f"bench-type-{n}") for n in range(8)]
     manager = UserFactory(username="bench-manager", role="manager")
@@ -134,6 +125,24 @@ def _generate(tickets: int) -> float:
     UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
     first_customer = CustomerFactory(name="Bench customer 0").pk
     CustomerFactory.create_batch(199)
+    return queues, types, agents, first_customer
+
+
+def _generate(tickets: int) -> float:
+    from datetime import timedelta
+
+    from django.db import connection
+
+    from escalations.models import EscalationLevel, EscalationPolicy
+    from sla.models import Calendar, CalendarWindow, SLAPolicy
+
+    t0 = time.perf_counter()
+    calendar = Calendar.objects.create(name="Bench office", time_zone="Asia/Almaty")
+    CalendarWindow.objects.bulk_create(CalendarWindow(calendar=calendar, weekday=d, start="09:00", end="18:00")
+                                       for d in range(5))
+    policy = SLAPolicy.objects.create(name="Bench", precedence=1, calendar=calendar,
+                                      first_response_target=timedelta(hours=2), resolution_target=timedelta(hours=8))
+    queues, types, agents, first_customer = bench_desk()
     ladder = EscalationPolicy.objects.create(name="Bench ladder")
     levels = [EscalationLevel.objects.create(policy=ladder, order=n + 1, name=f"Level {n + 1}",
                                              trigger_percent=p).pk for n, p in enumerate((50, 80, 100))]
@@ -144,10 +153,10 @@ def _generate(tickets: int) -> float:
     open_from = max(tickets - 2000, 1)
     with connection.cursor() as cur:
         cur.execute(f"""
-            INSERT INTO tickets_ticket (title, description, customer_id, queue_id, ticket_type_id, channel, priority,
-                status, next_step, performer_id, owner_id, created_at, updated_at, status_changed_at,
-                first_public_reply_at, done_at, deadline)
-            SELECT 'Request ' || (g % 97) || ' about order ' || g, '', {first_customer} + (g % 200),
+            INSERT INTO tickets_ticket (kind, deadline_set_by_person, title, description, customer_id, queue_id,
+                ticket_type_id, channel, priority, status, next_step, performer_id, owner_id, created_at, updated_at,
+                status_changed_at, first_public_reply_at, done_at, deadline)
+            SELECT 'customer', false, 'Request ' || (g % 97) || ' about order ' || g, '', {first_customer} + (g % 200),
                 (ARRAY[{q_ids}])[1 + g % 5], (ARRAY[{t_ids}])[1 + g % 8],
                 (ARRAY['email','messenger','web','phone','portal'])[1 + g % 5], 2,
                 CASE WHEN g >= {open_from} THEN 'in_progress' ELSE 'done' END,
@@ -194,9 +203,9 @@ def _generate(tickets: int) -> float:
             FROM tickets_ticket WHERE id % 5 = 0
         """)
         cur.execute(f"""
-            INSERT INTO escalations_firing (clock_id, level_id, generation, ticket_id, due_at, fired_at, data)
+            INSERT INTO escalations_firing (clock_id, level_id, generation, ticket_id, due_at, fired_at, data, acted)
             SELECT c.id, (ARRAY[{",".join(map(str, levels))}])[1 + c.ticket_id % 3], 0, c.ticket_id,
-                   c.started_at + interval '1 hour', c.started_at + interval '1 hour', '{{}}'::jsonb
+                   c.started_at + interval '1 hour', c.started_at + interval '1 hour', '{{}}'::jsonb, true
             FROM sla_slaclock c WHERE c.kind = 'resolution' AND c.ticket_id % 20 = 0
         """)
         cur.execute("ANALYZE")
