@@ -3,7 +3,8 @@
 * pure: ``routing.choose`` over 200 agents for a burst of 10,000 tickets per strategy, each decision fed back
   (open tickets, last assignment) as the service does;
 * service: ``assignment.route_ticket`` on 10,000 waiting tickets of a least-loaded and a hybrid queue with
-  200 agents, on a scratch database (SQLite by default, PostgreSQL with ``--database-url``);
+  200 agents, on a scratch database (SQLite by default, PostgreSQL with ``--database-url``); burst: the same
+  through ``assignment.route_waiting``, 200 tickets a call (what the queued-work offer does);
 * VIP: ``vip.evaluate_customers`` over 100,000 customers with 3 turnover rows each and four rules (first run
   with the upgrades, then the steady-state night).
 
@@ -75,8 +76,9 @@ def bench_pure(agents: int, tickets: int) -> dict[str, Any]:
             decision = routing.choose(strategy, team.values(), required=need, cursor=cursor)
             cursor = decision.cursor
             chosen = team[decision.user_id]
-            team[chosen.user_id] = replace(chosen, open_tickets=chosen.open_tickets + 1,
-                                           last_assigned_at=t0 + timedelta(seconds=n))
+            team[chosen.user_id] = replace(
+                chosen, open_tickets=chosen.open_tickets + 1, last_assigned_at=t0 + timedelta(seconds=n)
+            )
         elapsed = time.perf_counter() - started
         loads = [a.open_tickets for a in team.values() if not a.away]
         result[strategy] = {"decisions_per_s": round(tickets / elapsed), "spread": max(loads) - min(loads)}
@@ -121,41 +123,65 @@ def _worker(args) -> dict[str, Any]:
     engineer.user_set.add(*users)
     Profile.objects.bulk_create([Profile(user=u, language="en") for u in users], ignore_conflicts=True)
     network = Skill.objects.create(code="bench-network", name="Network")
-    AgentSkill.objects.bulk_create([AgentSkill(user=u, skill=network, level=i % 5 + 1) for i, u in enumerate(users)
-                                    if i % 3 == 0])
+    AgentSkill.objects.bulk_create(
+        [AgentSkill(user=u, skill=network, level=i % 5 + 1) for i, u in enumerate(users) if i % 3 == 0]
+    )
     outage = TicketType.objects.create(slug="bench-outage", name="Outage")
     TicketTypeSkill.objects.create(ticket_type=outage, skill=network, min_level=2)
     customer = Customer.objects.create(name="Bench customer", email="bench@example.kz")
     for strategy in (RoutingStrategy.LEAST_LOADED, RoutingStrategy.HYBRID):
-        queue = Queue.objects.create(slug=f"bench-{strategy}", name=f"Bench {strategy}", strategy=strategy)
-        QueueMembership.objects.bulk_create([QueueMembership(queue=queue, user=u) for u in users])
-        now = timezone.now()
-        Ticket.objects.bulk_create(
-            [Ticket(title=f"T{i}", customer=customer, queue=queue, ticket_type=outage, created_at=now,
-                    status_changed_at=now) for i in range(args.db_tickets)],
-            batch_size=2000,
-        )
-        tickets = list(Ticket.objects.filter(queue=queue).select_related("queue", "customer").order_by("pk"))
-        queries = _QueryCounter()
-        cpu = time.process_time()
-        started = time.perf_counter()
-        with connection.execute_wrapper(queries):
-            for ticket in tickets:
-                assignment.route_ticket(ticket, trigger="bench")
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        counts = list(Ticket.objects.filter(queue=queue).values("performer").annotate(n=django.db.models.Count("pk"))
-                      .values_list("n", flat=True))
-        out[f"service_{strategy}"] = {
-            "tickets": len(tickets),
-            "decisions_per_s": round(len(tickets) / elapsed, 1),
-            "assigned": Ticket.objects.filter(queue=queue, performer__isnull=False).count(),
-            "agents_used": len(counts),
-            "queries_per_decision": round(queries.n / max(1, len(tickets)), 1),
-            # Python time of this process per decision (the database server's time is not in it)
-            "app_cpu_ms_per_decision": round(1000 * cpu / max(1, len(tickets)), 2),
-        }
-        print(f"  service {strategy}: {out[f'service_{strategy}']}", flush=True)
+        for mode in ("service", "burst"):
+            # service: route_ticket per ticket (what ticket creation and a return to the queue do);
+            # burst: route_waiting over the queue's waiting tickets, OFFER_BATCH at a time (offer_queued_work).
+            queue = Queue.objects.create(
+                slug=f"bench-{mode}-{strategy}", name=f"Bench {mode} {strategy}", strategy=strategy
+            )
+            QueueMembership.objects.bulk_create([QueueMembership(queue=queue, user=u) for u in users])
+            now = timezone.now()
+            Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        title=f"T{i}",
+                        customer=customer,
+                        queue=queue,
+                        ticket_type=outage,
+                        created_at=now,
+                        status_changed_at=now,
+                    )
+                    for i in range(args.db_tickets)
+                ],
+                batch_size=2000,
+            )
+            tickets = list(Ticket.objects.filter(queue=queue).select_related("queue", "customer").order_by("pk"))
+            queries = _QueryCounter()
+            cpu = time.process_time()
+            started = time.perf_counter()
+            with connection.execute_wrapper(queries):
+                if mode == "service":
+                    for ticket in tickets:
+                        assignment.route_ticket(ticket, trigger="bench")
+                else:
+                    for i in range(0, len(tickets), assignment.OFFER_BATCH):
+                        assignment.route_waiting(queue, tickets[i : i + assignment.OFFER_BATCH], trigger="bench")
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            counts = list(
+                Ticket.objects.filter(queue=queue)
+                .values("performer")
+                .annotate(n=django.db.models.Count("pk"))
+                .values_list("n", flat=True)
+            )
+            key = f"{mode}_{strategy}"
+            out[key] = {
+                "tickets": len(tickets),
+                "decisions_per_s": round(len(tickets) / elapsed, 1),
+                "assigned": Ticket.objects.filter(queue=queue, performer__isnull=False).count(),
+                "agents_used": len(counts),
+                "queries_per_decision": round(queries.n / max(1, len(tickets)), 1),
+                # Python time of this process per decision (the database server's time is not in it)
+                "app_cpu_ms_per_decision": round(1000 * cpu / max(1, len(tickets)), 2),
+            }
+            print(f"  {mode} {strategy}: {out[key]}", flush=True)
 
     if not args.customers:
         return out
@@ -172,17 +198,27 @@ def _worker(args) -> dict[str, Any]:
     for offset in range(0, args.customers, batch):
         n = min(batch, args.customers - offset)
         Customer.objects.bulk_create(
-            [Customer(name=f"C{offset + i}", strategic_partner=(offset + i) % 97 == 0,
-                      premium_contract_until=today + timedelta(days=30) if (offset + i) % 101 == 0 else None)
-             for i in range(n)],
+            [
+                Customer(
+                    name=f"C{offset + i}",
+                    strategic_partner=(offset + i) % 97 == 0,
+                    premium_contract_until=today + timedelta(days=30) if (offset + i) % 101 == 0 else None,
+                )
+                for i in range(n)
+            ],
             batch_size=batch,
         )
     ids = list(Customer.objects.filter(name__startswith="C").values_list("pk", flat=True))
     rows = []
     for k, pk in enumerate(ids):
         for j in range(3):
-            rows.append(CustomerTurnover(customer_id=pk, date=today - timedelta(days=(k * 7 + j * 61) % 360),
-                                         amount=(k * 7919 + j * 104_729) % 300_000))
+            rows.append(
+                CustomerTurnover(
+                    customer_id=pk,
+                    date=today - timedelta(days=(k * 7 + j * 61) % 360),
+                    amount=(k * 7919 + j * 104_729) % 300_000,
+                )
+            )
         if len(rows) >= 30_000:
             CustomerTurnover.objects.bulk_create(rows, batch_size=10_000)
             rows = []
@@ -190,12 +226,18 @@ def _worker(args) -> dict[str, Any]:
     out["vip_setup_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     first = vip.evaluate_customers(today)
-    out["vip_first_run"] = {"customers": len(ids), "seconds": round(time.perf_counter() - started, 2),
-                            "changes": len(first.changes)}
+    out["vip_first_run"] = {
+        "customers": len(ids),
+        "seconds": round(time.perf_counter() - started, 2),
+        "changes": len(first.changes),
+    }
     started = time.perf_counter()
     second = vip.evaluate_customers(today + timedelta(days=1))
-    out["vip_next_night"] = {"customers": len(ids), "seconds": round(time.perf_counter() - started, 2),
-                             "changes": len(second.changes)}
+    out["vip_next_night"] = {
+        "customers": len(ids),
+        "seconds": round(time.perf_counter() - started, 2),
+        "changes": len(second.changes),
+    }
     print(f"  vip: {out['vip_first_run']} then {out['vip_next_night']}", flush=True)
     return out
 
@@ -204,8 +246,18 @@ def bench_db(args, database_url: str) -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 60}
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         path = out.name
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", path, "--agents", str(args.agents),
-           "--db-tickets", str(args.db_tickets), "--customers", str(args.customers)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        path,
+        "--agents",
+        str(args.agents),
+        "--db-tickets",
+        str(args.db_tickets),
+        "--customers",
+        str(args.customers),
+    ]
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
     result = json.loads(Path(path).read_text())
     Path(path).unlink()
@@ -219,8 +271,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--db-tickets", type=int, default=10_000, help="burst size for the database service")
     parser.add_argument("--customers", type=int, default=100_000, help="VIP evaluation size (0: skip it)")
     parser.add_argument("--no-sqlite", action="store_true", help="only the --database-url database")
-    parser.add_argument("--database-url", "--postgres", default=os.environ.get("BENCH_DATABASE_URL", ""),
-                        help="a scratch PostgreSQL database (it is migrated and filled); default: a temporary SQLite")
+    parser.add_argument(
+        "--database-url",
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="a scratch PostgreSQL database (it is migrated and filled); default: a temporary SQLite",
+    )
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -265,24 +321,34 @@ def markdown(payload: dict[str, Any]) -> str:
         row = pure.get(strategy)
         if row:
             lines.append(f"| {strategy} | {row['decisions_per_s']:,} | {row['spread']} |")
-    lines += ["", "Service and VIP evaluation on a scratch database:", "",
-              f"Load average before the run: {payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs.",
-              "",
-              "| database | service least-loaded, decisions/s | service hybrid, decisions/s | VIP first night, s "
-              "(customers, changes) | VIP next night, s |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "Service and VIP evaluation on a scratch database:",
+        "",
+        f"Load average before the run: {payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs.",
+        "",
+        "| database | path | least-loaded, decisions/s | queries each | app CPU each, ms | hybrid, decisions/s "
+        "| VIP first night, s (customers, changes) | VIP next night, s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, row in payload.get("db", {}).items():
-        ll, hy = row["service_least_loaded"], row["service_hybrid"]
-        first, nxt = row.get("vip_first_run"), row.get("vip_next_night")
-        vip = (f"{first['seconds']} ({first['customers']:,}, {first['changes']:,}) | {nxt['seconds']}" if first
-               else "— | —")
-        per = f", {ll['queries_per_decision']} queries each" if "queries_per_decision" in ll else ""
-        if "app_cpu_ms_per_decision" in ll:
-            per += f", {ll['app_cpu_ms_per_decision']} ms of app CPU each"
         label = f"{name} (measured {row['measured']})" if row.get("measured") else name
-        lines.append(
-            f"| {label} | {ll['decisions_per_s']} ({ll['tickets']:,} tickets{per}) | {hy['decisions_per_s']} | {vip} |"
+        first, nxt = row.get("vip_first_run"), row.get("vip_next_night")
+        vip = (
+            f"{first['seconds']} ({first['customers']:,}, {first['changes']:,}) | {nxt['seconds']}"
+            if first
+            else "— | —"
         )
+        for mode, path in (("service", "route_ticket, one ticket"), ("burst", "route_waiting, 200 at a time")):
+            ll, hy = row.get(f"{mode}_least_loaded"), row.get(f"{mode}_hybrid")
+            if not ll or not hy:
+                continue
+            cpu = ll.get("app_cpu_ms_per_decision", "—")
+            lines.append(
+                f"| {label} | {path} | {ll['decisions_per_s']} ({ll['tickets']:,} tickets) | "
+                f"{ll.get('queries_per_decision', '—')} | {cpu} | {hy['decisions_per_s']} | {vip} |"
+            )
+            vip = "— | —"
     return "\n".join(lines)
 
 

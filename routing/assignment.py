@@ -17,147 +17,30 @@ round-robin cursor.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bulk import insert_rows
 from core.people import user_ref as _ref
 from notifications import work
 from routing import strategies as routing
-from routing.models import AgentSkill, ClassificationRule, TicketSkip, TicketTypeSkill
+from routing.models import ClassificationRule, TicketSkip, TicketTypeSkill
 from routing.queue_order import in_queue_order, waiting
 from routing.strategies import Agent, Decision, Requirement
-from sla.models import Calendar
-from tickets import services
+from routing.team import agent_states, on_shift
+from tickets import history, services
 from tickets.history import record
 from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
 from tickets.services import TicketError
 
 OFFER_BATCH = 200  # waiting tickets offered per queue and run of the schedule
-
-
-@dataclass
-class Member:
-    user: object
-    role: str
-    agent: Agent
-
-
-def _on_shift(profile: Profile | None, now: datetime) -> bool:
-    if profile is None or profile.work_calendar_id is None:
-        return True
-    try:
-        return profile.work_calendar.work_calendar().is_working(now)
-    except ValueError:  # an invalid calendar: treat the person as off shift rather than crash routing
-        return False
-
-
-def agent_states(
-    queue_ids: Iterable[int], *, now: datetime | None = None, skills: bool = False, users: bool = True
-) -> dict[int, list[Member]]:
-    """Members (agents and dispatchers) of the queues with their routing state, in four or five queries.
-
-    ``users=False`` (routing) leaves ``Member.user`` empty and reads only the columns routing needs, in one
-    query (plus one for working calendars when someone has one, one for skills when asked).
-    """
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    memberships = QueueMembership.objects.filter(queue_id__in=list(queue_ids), user__is_active=True).order_by(
-        "queue_id", "user_id"
-    )
-    if users:
-        memberships = list(memberships.select_related("user__profile__work_calendar"))
-        user_ids = {m.user_id for m in memberships}
-        open_counts = dict(
-            Ticket.objects.open()
-            .filter(performer_id__in=user_ids)
-            .values("performer_id")
-            .annotate(n=Count("pk"))
-            .values_list("performer_id", "n")
-        )
-        absences = {
-            a.user_id: a.substitute_id
-            for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
-                "starts_on", "pk"
-            )
-        }
-    else:
-        # Routing: one query for the members, their load and today's absence (correlated subqueries on the
-        # (performer, status) and (user, dates) indexes), whatever the number of agents.
-        absence = Absence.objects.filter(user_id=OuterRef("user_id"), starts_on__lte=today, ends_on__gte=today)
-        rows = list(memberships.annotate(
-            open_n=Subquery(
-                Ticket.objects.open().filter(performer_id=OuterRef("user_id")).order_by()
-                .values("performer_id").annotate(n=Count("pk")).values("n")[:1]
-            ),
-            absent=Exists(absence),
-            substitute=Subquery(absence.order_by("-starts_on", "-pk").values("substitute_id")[:1]),
-        ).values_list(
-            "queue_id", "user_id", "role", "capacity", "user__profile__work_calendar_id",
-            "user__profile__is_away", "user__profile__last_assigned_at", "open_n", "absent", "substitute",
-        ))
-        calendars = _calendars({row[4] for row in rows if row[4] is not None})
-        memberships = [
-            _Row(queue_id, user_id, role, capacity, _ProfileRow(calendar_id, bool(away), last,
-                                                                calendars.get(calendar_id)))
-            for queue_id, user_id, role, capacity, calendar_id, away, last, *_rest in rows
-        ]
-        user_ids = {m.user_id for m in memberships}
-        open_counts = {row[1]: row[7] or 0 for row in rows}
-        absences = {row[1]: row[9] for row in rows if row[8]}
-    agent_skills: dict[int, dict[str, int]] = defaultdict(dict)
-    if skills:
-        for user_id, code, level in AgentSkill.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "skill__code", "level"
-        ):
-            agent_skills[user_id][code] = level
-    result: dict[int, list[Member]] = defaultdict(list)
-    for m in memberships:
-        profile = getattr(m.user, "profile", None) if users else m.profile
-        agent = Agent(
-            user_id=m.user_id,
-            on_shift=_on_shift(profile, now),
-            away=bool(profile and profile.is_away),
-            absent=m.user_id in absences,
-            substitute_id=absences.get(m.user_id),
-            open_tickets=open_counts.get(m.user_id, 0),
-            capacity=m.capacity if m.role == QueueMembership.Role.AGENT else None,
-            last_assigned_at=profile.last_assigned_at if profile else None,
-            skills=agent_skills.get(m.user_id, {}),
-        )
-        result[m.queue_id].append(Member(m.user if users else None, m.role, agent))
-    return result
-
-
-@dataclass
-class _ProfileRow:
-    work_calendar_id: int | None
-    is_away: bool
-    last_assigned_at: datetime | None
-    work_calendar: object = None
-
-
-@dataclass
-class _Row:
-    queue_id: int
-    user_id: int
-    role: str
-    capacity: int | None
-    profile: _ProfileRow
-
-
-def _calendars(ids: set[int]) -> dict:
-    """The agents' working calendars in one query (``Calendar.work_calendar`` caches each engine by version)."""
-    if not ids:
-        return {}
-    return Calendar.objects.in_bulk(list(ids))
 
 
 def _requirements(ticket_type_id: int | None) -> tuple[Requirement, ...]:
@@ -167,23 +50,57 @@ def _requirements(ticket_type_id: int | None) -> tuple[Requirement, ...]:
     return tuple(Requirement(code, level) for code, level in rows)
 
 
+def _assign(
+    ticket: Ticket, user, decision: Decision, *, trigger: str, now: datetime, actor=None, users: dict | None = None
+) -> tuple | None:
+    """Assign through the ticket service; the ``ticket.routed`` history row to write, or None if it refuses.
+
+    ``ticket_assign`` refuses (``TicketError``) before it writes, inside its own savepoint, so the caller's
+    transaction goes on.
+    """
+    try:
+        services.ticket_assign(ticket, performer=user, actor=actor)
+    except TicketError:
+        return None
+    data = {"trigger": trigger, "performer": _ref(user), **decision.as_data()}
+    if decision.substitute_for is not None:
+        data["substitute_for"] = _ref(_cached_user(decision.substitute_for, users))
+    return history.row(ticket.pk, actor.pk if actor else None, "ticket.routed", data, now)
+
+
+def _write(rows: list[tuple], user_ids: Iterable[int], *, now: datetime) -> None:
+    """The ``ticket.routed`` rows in one insert, and the chosen people's last assignment in one update."""
+    if rows:
+        insert_rows(TicketEvent, history.ROW_COLUMNS, rows)
+    user_ids = sorted(set(user_ids))
+    if user_ids:
+        Profile.objects.filter(user_id__in=user_ids).update(last_assigned_at=now)
+
+
 def _apply(ticket: Ticket, user, decision: Decision, *, trigger: str, actor=None, now: datetime) -> bool:
     """Assign and record; False (nothing changed) if the assignment service refuses."""
-    try:
-        with transaction.atomic():
-            services.ticket_assign(ticket, performer=user, actor=actor)
-            data = decision.as_data()
-            if decision.substitute_for is not None:
-                data["substitute_for"] = _ref(_user(decision.substitute_for))
-            record(ticket, "ticket.routed", actor, at=now, trigger=trigger, performer=_ref(user), **data)
-            Profile.objects.filter(user=user).update(last_assigned_at=now)
-    except TicketError:
-        return False
+    with transaction.atomic(savepoint=False):
+        row = _assign(ticket, user, decision, trigger=trigger, now=now, actor=actor)
+        if row is None:
+            return False
+        _write([row], [user.pk], now=now)
     return True
+
+
+def _cached_user(user_id: int, users: dict | None):
+    if users is None:
+        return _user(user_id)
+    if user_id not in users:
+        users[user_id] = _user(user_id)
+    return users[user_id]
 
 
 def _user(user_id: int):
     return get_user_model().objects.filter(pk=user_id).select_related("profile").first()
+
+
+def _users(user_ids: Iterable[int]) -> dict[int, object]:
+    return get_user_model().objects.select_related("profile").in_bulk(list(user_ids))
 
 
 def _route_to_account_manager(ticket: Ticket, *, trigger: str, exclude: frozenset[int], now: datetime):
@@ -203,7 +120,7 @@ def _route_to_account_manager(ticket: Ticket, *, trigger: str, exclude: frozense
     profile = getattr(manager, "profile", None)
     manager_state = Agent(
         user_id=manager.pk,
-        on_shift=_on_shift(profile, now),
+        on_shift=on_shift(profile, now),
         away=bool(profile and profile.is_away),
         absent=absence is not None,
         substitute_id=absence.substitute_id if absence else None,
@@ -237,7 +154,7 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
     if queue.strategy not in routing.AUTOMATIC or not queue.is_active:
         return None
     # No savepoint of its own inside a caller's transaction (ticket creation, return to the queue): nothing here
-    # catches an error of the block, so a failure rolls back with the caller; ``_apply`` keeps its savepoint.
+    # catches an error of the block, so a failure rolls back with the caller; ``ticket_assign`` keeps its savepoint.
     with transaction.atomic(savepoint=False):
         cursor = Queue.objects.select_for_update().filter(pk=queue.pk).values_list("routing_cursor", flat=True).first()
         needs_skills = queue.strategy in (routing.SKILLS, routing.HYBRID)
@@ -261,18 +178,142 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
     return decision
 
 
+def _waiting(ticket: Ticket) -> bool:
+    return ticket.performer_id is None and ticket.status == Status.NEW
+
+
+def _for_account_manager(ticket: Ticket) -> bool:
+    customer = ticket.customer
+    return customer.vip_tier_id is not None and customer.account_manager_id is not None
+
+
+@dataclass
+class _Burst:
+    """The state of a burst: the team as the next decision sees it, fed back after each assignment."""
+
+    strategy: str
+    team: list[Agent]
+    cursor: int | None
+    now: datetime
+
+    def __post_init__(self) -> None:
+        self.slot_of = {agent.user_id: i for i, agent in enumerate(self.team)}
+
+    def took(self, decision: Decision) -> None:
+        """What the team query would read for the next ticket: one more open ticket, assigned now."""
+        i = self.slot_of.get(decision.user_id)
+        if i is not None:
+            agent = self.team[i]
+            self.team[i] = replace(agent, open_tickets=agent.open_tickets + 1, last_assigned_at=self.now)
+        if self.strategy == routing.ROUND_ROBIN and decision.strategy == routing.ROUND_ROBIN:
+            self.cursor = decision.cursor
+
+    def plan(self, tickets: list[Ticket], requirements) -> list[Decision | None]:
+        """Decisions for ``tickets`` (none for a VIP manager's), on a copy of the team, as if each succeeded.
+
+        Stops after the first ``R_NO_AGENT`` and before the first ticket for an account manager.
+        """
+        trial = _Burst(self.strategy, list(self.team), self.cursor, self.now)
+        plan: list[Decision | None] = []
+        for ticket in tickets:
+            if not _waiting(ticket):
+                plan.append(None)
+                continue
+            if _for_account_manager(ticket):
+                break
+            decision = routing.choose(self.strategy, trial.team, required=requirements(ticket), cursor=trial.cursor)
+            plan.append(decision)
+            if decision.assigned:
+                trial.took(decision)
+            elif decision.reason == routing.R_NO_AGENT:
+                break
+        return plan
+
+
+def route_waiting(
+    queue: Queue, tickets: Iterable[Ticket], *, trigger: str, now: datetime | None = None
+) -> list[Decision | None]:
+    """Route waiting tickets of ``queue`` in the given order, deciding as ``route_ticket`` would one by one.
+
+    One transaction for the burst: the queue is locked and its team read once; the decisions are planned in memory,
+    each fed back into the team (one more open ticket and this assignment time for whoever got it, the
+    round-robin cursor); the chosen people are read in one query; each ticket is assigned through
+    ``ticket_assign``; the ``ticket.routed`` rows, the last assignment times and the cursor are written once at
+    the end. A refused assignment plans the rest again from what really happened. A VIP ticket for an account
+    manager takes ``route_ticket``'s manager path. The burst stops at the first ticket nobody can take
+    (``R_NO_AGENT``): one decision (or None) per ticket looked at. The query count does not grow with the team.
+    """
+    now = now or timezone.now()
+    tickets = list(tickets)
+    if any(t.queue_id != queue.pk for t in tickets):
+        raise ValueError("route_waiting routes the tickets of one queue")
+    automatic = queue.strategy in routing.AUTOMATIC and queue.is_active
+    needs_skills = queue.strategy in (routing.SKILLS, routing.HYBRID)
+    decisions: list[Decision | None] = []
+    with transaction.atomic(savepoint=False):
+        locked = Queue.objects.select_for_update().filter(pk=queue.pk).values_list("routing_cursor", flat=True).first()
+        team: list[Agent] = []
+        if automatic:
+            states = agent_states([queue.pk], now=now, skills=needs_skills, users=False)[queue.pk]
+            team = [m.agent for m in states if m.role == QueueMembership.Role.AGENT]
+        burst = _Burst(queue.strategy, team, locked, now)
+        by_type: dict[int | None, tuple[Requirement, ...]] = {}
+
+        def requirements(ticket: Ticket) -> tuple[Requirement, ...]:
+            if needs_skills and ticket.ticket_type_id not in by_type:
+                by_type[ticket.ticket_type_id] = _requirements(ticket.ticket_type_id)
+            return by_type.get(ticket.ticket_type_id, ())
+
+        users: dict[int, object] = {}
+        rows: list[tuple] = []
+        chosen: set[int] = set()
+        stop = False
+        while len(decisions) < len(tickets) and not stop:
+            ticket = tickets[len(decisions)]
+            if _waiting(ticket) and _for_account_manager(ticket):
+                decision = _route_to_account_manager(ticket, trigger=trigger, exclude=frozenset(), now=now)
+                if decision is not None or not automatic:
+                    if decision is not None:
+                        burst.took(decision)
+                    decisions.append(decision)
+                    continue
+                plan = [routing.choose(queue.strategy, burst.team, required=requirements(ticket), cursor=burst.cursor)]
+            elif not automatic:
+                decisions.append(None)
+                continue
+            else:
+                plan = burst.plan(tickets[len(decisions) :], requirements)
+            wanted = {d.user_id for d in plan if d and d.assigned} | {d.substitute_for for d in plan if d}
+            users.update(_users(wanted - set(users) - {None}))
+            for decision in plan:
+                ticket = tickets[len(decisions)]
+                if decision is None or not decision.assigned:
+                    decisions.append(decision)
+                    stop = decision is not None and decision.reason == routing.R_NO_AGENT
+                    continue
+                row = _assign(ticket, users.get(decision.user_id), decision, trigger=trigger, now=now, users=users)
+                if row is None:  # refused: nobody got it; plan the rest again
+                    decisions.append(None)
+                    break
+                rows.append(row)
+                chosen.add(decision.user_id)
+                burst.took(decision)
+                decisions.append(decision)
+        _write(rows, chosen, now=now)
+        if queue.strategy == routing.ROUND_ROBIN and burst.cursor != locked:
+            Queue.objects.filter(pk=queue.pk).update(routing_cursor=burst.cursor)
+            queue.routing_cursor = burst.cursor
+    return decisions
+
+
 def offer_queued_work(now: datetime | None = None) -> int:
     """Offer waiting tickets of every automatic queue, in queue order, to the agents available now."""
     now = now or timezone.now()
     assigned = 0
     for queue in Queue.objects.filter(is_active=True, strategy__in=routing.AUTOMATIC).order_by("pk"):
         tickets = in_queue_order(waiting(Ticket.objects.filter(queue=queue))).select_related("queue", "customer")
-        for ticket in tickets[:OFFER_BATCH]:
-            decision = route_ticket(ticket, trigger="offer", now=now)
-            if decision is not None and decision.assigned:
-                assigned += 1
-            elif decision is not None and decision.reason == routing.R_NO_AGENT:
-                break  # nobody can take anything in this queue now
+        decisions = route_waiting(queue, tickets[:OFFER_BATCH], trigger="offer", now=now)
+        assigned += sum(1 for decision in decisions if decision is not None and decision.assigned)
     return assigned
 
 
@@ -302,9 +343,15 @@ def announce_waiting(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (
         return 0
     if queue.strategy != routing.PULL or not queue.is_active:
         return 0
-    agents = (get_user_model().objects.filter(is_active=True, queue_memberships__queue=queue,
-                                              queue_memberships__role=QueueMembership.Role.AGENT)
-              .exclude(pk__in=list(exclude)).select_related("profile").distinct())
+    agents = (
+        get_user_model()
+        .objects.filter(
+            is_active=True, queue_memberships__queue=queue, queue_memberships__role=QueueMembership.Role.AGENT
+        )
+        .exclude(pk__in=list(exclude))
+        .select_related("profile")
+        .distinct()
+    )
     return work.queue_ticket(ticket, agents=agents, actor=actor, returned=trigger == "returned")
 
 
@@ -329,13 +376,22 @@ def take_next(user, queue: Queue, *, now: datetime | None = None) -> Ticket:
             raise TicketError(_("You already have %(count)d open tickets, your capacity.") % {"count": open_now})
     for ticket_id in pull_candidates(user, queue).values_list("pk", flat=True)[:10]:
         # Someone may take the same ticket at the same moment: re-check it is still waiting under the lock.
-        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, performer__isnull=True,
-                                                           status=Status.NEW).first()
+        ticket = (
+            Ticket.objects.select_for_update().filter(pk=ticket_id, performer__isnull=True, status=Status.NEW).first()
+        )
         if ticket is None:
             continue
         services.ticket_assign(ticket, performer=user, actor=user)
-        record(ticket, "ticket.routed", user, at=now, trigger="take_next", performer=_ref(user),
-               strategy=routing.PULL, reason=routing.R_TAKE_NEXT)
+        record(
+            ticket,
+            "ticket.routed",
+            user,
+            at=now,
+            trigger="take_next",
+            performer=_ref(user),
+            strategy=routing.PULL,
+            reason=routing.R_TAKE_NEXT,
+        )
         Profile.objects.filter(user=user).update(last_assigned_at=now)
         return ticket
     raise TicketError(_("Nothing is waiting in this queue."))
@@ -365,8 +421,11 @@ def ticket_skip(ticket: Ticket, *, user, reason: str) -> TicketSkip:
 
 def classify_text(*texts: str) -> ClassificationRule | None:
     """The first active rule (by position) with a keyword in the texts; one query."""
-    rules = list(ClassificationRule.objects.filter(active=True, ticket_type__is_active=True)
-                 .select_related("ticket_type__default_queue").order_by("position", "pk"))
+    rules = list(
+        ClassificationRule.objects.filter(active=True, ticket_type__is_active=True)
+        .select_related("ticket_type__default_queue")
+        .order_by("position", "pk")
+    )
     if not rules:
         return None
     by_pk = {r.pk: r for r in rules}
@@ -377,8 +436,7 @@ def classify_text(*texts: str) -> ClassificationRule | None:
 def classification_record(ticket: Ticket, rule: ClassificationRule) -> None:
     """The ticket got its type from ``rule``: count the hit and say so in the history."""
     ClassificationRule.objects.filter(pk=rule.pk).update(hits=F("hits") + 1)
-    record(ticket, "ticket.classified", None, rule=rule.pk, type=rule.ticket_type.slug,
-           type_id=rule.ticket_type_id)
+    record(ticket, "ticket.classified", None, rule=rule.pk, type=rule.ticket_type.slug, type_id=rule.ticket_type_id)
 
 
 def classification_corrected(ticket: Ticket, *, old_type_id: int | None) -> bool:
@@ -412,10 +470,13 @@ def describe_reason(data: dict) -> str:
         routing.R_NEXT_IN_TURN: lambda: _("next in turn (%(load)s)") % {"load": load},
         routing.R_LEAST_LOADED: lambda: _("fewest open tickets (%(load)s)") % {"load": load},
         routing.R_MOST_SKILLED: lambda: _("most skilled for %(skills)s (%(load)s)") % {"skills": skills, "load": load},
-        routing.R_SKILLED_LEAST_LOADED: lambda: _("has the skills %(skills)s and the fewest open tickets (%(load)s)")
-        % {"skills": skills, "load": load},
-        routing.R_FALLBACK_LEAST_LOADED: lambda: _("nobody available has the skills %(skills)s; fewest open tickets "
-                                                   "(%(load)s)") % {"skills": skills, "load": load},
+        routing.R_SKILLED_LEAST_LOADED: lambda: (
+            _("has the skills %(skills)s and the fewest open tickets (%(load)s)") % {"skills": skills, "load": load}
+        ),
+        routing.R_FALLBACK_LEAST_LOADED: lambda: (
+            _("nobody available has the skills %(skills)s; fewest open tickets (%(load)s)")
+            % {"skills": skills, "load": load}
+        ),
         routing.R_ACCOUNT_MANAGER: lambda: _("the customer's account manager"),
         routing.R_ACCOUNT_MANAGER_SUBSTITUTE: lambda: _("substitute of the absent account manager"),
         routing.R_TAKE_NEXT: lambda: _("took the next ticket of the queue"),

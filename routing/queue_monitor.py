@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.formatting import format_duration
 from notifications.service import notify
-from routing.assignment import agent_states
 from routing.models import TicketSkip
 from routing.queue_order import waiting
+from routing.team import agent_states
 from tickets import access
 from tickets.models import Queue, QueueMembership, Status, Ticket
 
@@ -76,12 +76,18 @@ class QueueStats:
         result = []
         if self.waiting_alert:
             result.append(
-                str(_("%(count)d waiting, over the limit of %(limit)d.")
-                    % {"count": self.waiting, "limit": self.queue.max_waiting})
+                str(
+                    _("%(count)d waiting, over the limit of %(limit)d.")
+                    % {"count": self.waiting, "limit": self.queue.max_waiting}
+                )
             )
         if self.oldest_alert:
-            result.append(str(_("The oldest ticket waits longer than %(limit)s.")
-                              % {"limit": format_duration(self.queue.max_oldest_wait)}))
+            result.append(
+                str(
+                    _("The oldest ticket waits longer than %(limit)s.")
+                    % {"limit": format_duration(self.queue.max_oldest_wait)}
+                )
+            )
         return result
 
 
@@ -141,10 +147,12 @@ def evaluate_alerts(all_stats: list[QueueStats], now: datetime | None = None) ->
     for s in all_stats:
         q = s.queue
         for crossed, attr, title in (
-            (s.waiting_alert, "alert_waiting_since",
-             format_lazy(_("{queue}: {count} tickets waiting"), queue=q.label, count=s.waiting)),
-            (s.oldest_alert, "alert_oldest_since",
-             format_lazy(_("{queue}: a ticket waits too long"), queue=q.label)),
+            (
+                s.waiting_alert,
+                "alert_waiting_since",
+                format_lazy(_("{queue}: {count} tickets waiting"), queue=q.label, count=s.waiting),
+            ),
+            (s.oldest_alert, "alert_oldest_since", format_lazy(_("{queue}: a ticket waits too long"), queue=q.label)),
         ):
             since = getattr(q, attr)
             if crossed and since is None:
@@ -177,8 +185,10 @@ def _monitor_url() -> str:
 def evaluate_all_alerts(now: datetime | None = None) -> int:
     """The scheduled check over every active queue with a threshold."""
     queues = Queue.objects.filter(is_active=True).filter(
-        Q(max_waiting__isnull=False) | Q(max_oldest_wait__isnull=False)
-        | Q(alert_waiting_since__isnull=False) | Q(alert_oldest_since__isnull=False)
+        Q(max_waiting__isnull=False)
+        | Q(max_oldest_wait__isnull=False)
+        | Q(alert_waiting_since__isnull=False)
+        | Q(alert_oldest_since__isnull=False)
     )
     return evaluate_alerts(queue_stats(queues, now=now), now=now)
 

@@ -1,0 +1,211 @@
+"""Routing many waiting tickets at once (routing.assignment.route_waiting) decides as routing them one by one,
+and the query count of a routing decision does not grow with the team (issue 18)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from routing import assignment
+from routing.models import AgentSkill, Skill, TicketTypeSkill
+from routing.strategies import R_NO_AGENT
+from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketTypeFactory, UserFactory
+from tests.tickets.test_routing_intake_queries import ROUTE_QUERIES
+from tickets import services
+from tickets.models import Absence, Profile, Queue, QueueMembership, RoutingStrategy, Status, Ticket, TicketEvent
+
+# A burst of five tickets given to five agents: lock the queue, read the team, read the five chosen people; then
+# for each ticket its assignment (ticket lock, role check, history, SLA clocks, wait segment, notification and
+# their savepoints); then one insert of the routed rows and one update of the last assignment times.
+BURST_OF_5_QUERIES = 3 + 5 * 17 + 2
+
+
+def _waiting(queue, n: int, **kw) -> list[int]:
+    """``n`` new tickets waiting in ``queue`` (created while it is manual, so nobody got them yet)."""
+    strategy = queue.strategy
+    Queue.objects.filter(pk=queue.pk).update(strategy=RoutingStrategy.MANUAL)
+    queue.strategy = RoutingStrategy.MANUAL
+    customer = CustomerFactory()
+    ids = [
+        services.ticket_create(actor=None, title=f"Waiting {i}", queue=queue, customer=customer, **kw).pk
+        for i in range(n)
+    ]
+    Queue.objects.filter(pk=queue.pk).update(strategy=strategy)
+    queue.strategy = strategy
+    return ids
+
+
+def _tickets(ids) -> list[Ticket]:
+    by_pk = Ticket.objects.select_related("queue", "customer").in_bulk(ids)
+    return [by_pk[pk] for pk in ids]
+
+
+def _seen(decision):
+    if decision is None:
+        return None
+    return decision.user_id, decision.reason, decision.params, decision.substitute_for
+
+
+@pytest.fixture
+def varied_desk(db):
+    """A queue of six agents: one with capacity 2, one away, one absent whose substitute is a member, one with
+    open work elsewhere, two with the network skill; and its waiting tickets, some needing the skill."""
+    queue = QueueFactory(slug="varied", name="Varied")
+    people = []
+    for name in "abcdef":
+        user = UserFactory(username=f"varied-{name}", role="engineer")
+        MembershipFactory(queue=queue, user=user, capacity=2 if name == "a" else None)
+        people.append(user)
+    _a, b, c, d, e, f = people
+    Profile.objects.filter(user=b).update(is_away=True)
+    today = timezone.localdate()
+    Absence.objects.create(user=c, starts_on=today, ends_on=today, substitute=d)
+    elsewhere = QueueFactory(slug="elsewhere", name="Elsewhere", strategy=RoutingStrategy.MANUAL)
+    for _ in range(2):
+        services.ticket_create(actor=None, title="Open", queue=elsewhere, customer=CustomerFactory(), performer=e)
+    network = Skill.objects.create(code="network", name="Network")
+    AgentSkill.objects.create(user=d, skill=network, level=3)
+    AgentSkill.objects.create(user=f, skill=network, level=2)
+    outage = TicketTypeFactory(slug="outage", name="Outage")
+    TicketTypeSkill.objects.create(ticket_type=outage, skill=network, min_level=2)
+    ids = []
+    for k in range(6):
+        ids += _waiting(queue, 1, ticket_type=outage) if k % 2 else _waiting(queue, 2)
+    return queue, people, ids
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [RoutingStrategy.ROUND_ROBIN, RoutingStrategy.LEAST_LOADED, RoutingStrategy.SKILLS, RoutingStrategy.HYBRID],
+)
+def test_a_burst_decides_as_routing_the_tickets_one_by_one(varied_desk, strategy):
+    queue, (a, b, c, *_rest), ids = varied_desk
+    Queue.objects.filter(pk=queue.pk).update(strategy=strategy)
+    queue.refresh_from_db()
+    now = timezone.now()
+    with transaction.atomic():
+        one_by_one = [assignment.route_ticket(t, trigger="offer", now=now) for t in _tickets(ids)]
+        transaction.set_rollback(True)
+    queue.refresh_from_db()
+
+    burst = assignment.route_waiting(queue, _tickets(ids), trigger="offer", now=now)
+
+    assert [_seen(d) for d in burst] == [_seen(d) for d in one_by_one]
+    assigned = [d for d in burst if d is not None and d.assigned]
+    assert len(assigned) >= 5  # capacity, absence and skills were all in play, not an empty run
+    by_ticket = dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "performer_id"))
+    assert [by_ticket[pk] for pk in ids] == [d.user_id if d is not None else None for d in burst]
+    routed = TicketEvent.objects.filter(ticket_id__in=ids, kind="ticket.routed")
+    assert sorted(routed.values_list("ticket_id", flat=True)) == sorted(
+        pk for pk, d in zip(ids, burst, strict=True) if d is not None and d.assigned
+    )
+    assert {e.data["trigger"] for e in routed} == {"offer"}
+    chosen = {d.user_id for d in assigned}
+    assert b.pk not in chosen and c.pk not in chosen  # away, absent (their substitute stands in)
+    assert sum(d.user_id == a.pk for d in assigned) <= 2  # a's capacity
+    assert set(Profile.objects.filter(last_assigned_at=now).values_list("user_id", flat=True)) == chosen
+    if strategy == RoutingStrategy.ROUND_ROBIN:
+        assert Queue.objects.get(pk=queue.pk).routing_cursor == assigned[-1].cursor
+
+
+def test_a_burst_stops_at_the_first_ticket_nobody_can_take(db):
+    queue = QueueFactory(slug="tiny", name="Tiny", strategy=RoutingStrategy.LEAST_LOADED)
+    agent = UserFactory(username="tiny-a", role="engineer")
+    MembershipFactory(queue=queue, user=agent, capacity=1)
+    ids = _waiting(queue, 3)
+
+    decisions = assignment.route_waiting(queue, _tickets(ids), trigger="offer")
+
+    assert [d.user_id for d in decisions] == [agent.pk, None]
+    assert decisions[1].reason == R_NO_AGENT
+    assert list(Ticket.objects.filter(pk__in=ids).order_by("pk").values_list("performer_id", flat=True)) == [
+        agent.pk,
+        None,
+        None,
+    ]
+    assert Ticket.objects.get(pk=ids[2]).status == Status.NEW
+
+
+def test_a_refused_assignment_is_left_waiting_and_the_rest_is_planned_again(db):
+    queue = QueueFactory(slug="refuse", name="Refuse", strategy=RoutingStrategy.ROUND_ROBIN)
+    a = UserFactory(username="refuse-a", role="engineer")
+    b = UserFactory(username="refuse-b", role="engineer")
+    for user in (a, b):
+        MembershipFactory(queue=queue, user=user)
+    ids = _waiting(queue, 3)
+    Ticket.objects.filter(pk=ids[0]).update(status=Status.CANCELED)  # closed behind routing's back
+
+    decisions = assignment.route_waiting(queue, _tickets(ids), trigger="offer")
+
+    assert decisions[0] is None  # ticket_assign refused the closed ticket
+    assert [d.user_id for d in decisions[1:]] == [a.pk, b.pk]  # round robin starts again from the cursor
+    assert Ticket.objects.get(pk=ids[0]).performer_id is None
+
+
+# --- Query counts, independent of the team's size -------------------------------------------------------
+
+
+def _big_team(queue, n: int, tag: str, *, open_work: int = 0) -> list:
+    """``n`` engineers in ``queue`` written in bulk; the first ``open_work`` of them perform two open tickets."""
+    User = get_user_model()
+    User.objects.bulk_create([User(username=f"{tag}-{i}") for i in range(n)])
+    people = list(User.objects.filter(username__startswith=f"{tag}-").order_by("pk"))
+    Group.objects.get(name="engineer").user_set.add(*people)
+    Profile.objects.bulk_create([Profile(user=u, language="en") for u in people], ignore_conflicts=True)
+    QueueMembership.objects.bulk_create([QueueMembership(queue=queue, user=u) for u in people])
+    customer = CustomerFactory()
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                title="Open",
+                customer=customer,
+                queue=queue,
+                performer=u,
+                owner=u,
+                status=Status.ASSIGNED,
+                created_at=now,
+                status_changed_at=now,
+            )
+            for u in people[:open_work]
+            for _ in range(2)
+        ]
+    )
+    return people
+
+
+def _queries(fn) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx)
+
+
+@pytest.mark.django_db
+def test_one_routing_decision_takes_the_same_queries_for_10_or_200_agents():
+    counts = []
+    for n in (10, 200):
+        queue = QueueFactory(slug=f"team-{n}", name=f"Team {n}", strategy=RoutingStrategy.LEAST_LOADED)
+        people = _big_team(queue, n, f"t{n}", open_work=n // 2)
+        (ticket,) = _tickets(_waiting(queue, 1))
+        counts.append(_queries(lambda ticket=ticket: assignment.route_ticket(ticket, trigger="test")))
+        ticket.refresh_from_db()
+        assert ticket.performer in people[n // 2 :]  # the least loaded got it
+    assert counts == [ROUTE_QUERIES, ROUTE_QUERIES]
+
+
+@pytest.mark.django_db
+def test_a_burst_takes_the_same_queries_for_10_or_200_agents():
+    counts = []
+    for n in (10, 200):
+        queue = QueueFactory(slug=f"burst-{n}", name=f"Burst {n}", strategy=RoutingStrategy.LEAST_LOADED)
+        people = _big_team(queue, n, f"b{n}", open_work=n // 2)
+        tickets = _tickets(_waiting(queue, 5))
+        counts.append(_queries(lambda q=queue, t=tickets: assignment.route_waiting(q, t, trigger="test")))
+        performers = set(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("performer", flat=True))
+        assert len(performers) == 5 and performers <= {u.pk for u in people[n // 2 :]}
+    assert counts == [BURST_OF_5_QUERIES, BURST_OF_5_QUERIES]
+    assert BURST_OF_5_QUERIES < 5 * ROUTE_QUERIES
