@@ -178,8 +178,9 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
     return decision
 
 
-def _waiting(ticket: Ticket) -> bool:
-    return ticket.performer_id is None and ticket.status == Status.NEW
+def _waiting(ticket: Ticket, still: frozenset[int] | None = None) -> bool:
+    """Waiting as the caller read it, and (``still``) as the burst found it under its row locks."""
+    return ticket.performer_id is None and ticket.status == Status.NEW and (still is None or ticket.pk in still)
 
 
 def _for_account_manager(ticket: Ticket) -> bool:
@@ -195,6 +196,7 @@ class _Burst:
     team: list[Agent]
     cursor: int | None
     now: datetime
+    still: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         self.slot_of = {agent.user_id: i for i, agent in enumerate(self.team)}
@@ -213,10 +215,10 @@ class _Burst:
 
         Stops after the first ``R_NO_AGENT`` and before the first ticket for an account manager.
         """
-        trial = _Burst(self.strategy, list(self.team), self.cursor, self.now)
+        trial = _Burst(self.strategy, list(self.team), self.cursor, self.now, self.still)
         plan: list[Decision | None] = []
         for ticket in tickets:
-            if not _waiting(ticket):
+            if not _waiting(ticket, self.still):
                 plan.append(None)
                 continue
             if _for_account_manager(ticket):
@@ -256,7 +258,13 @@ def route_waiting(
         if automatic:
             states = agent_states([queue.pk], now=now, skills=needs_skills, users=False)[queue.pk]
             team = [m.agent for m in states if m.role == QueueMembership.Role.AGENT]
-        burst = _Burst(queue.strategy, team, locked, now)
+        # Lock the tickets still waiting; one another transaction holds (someone is assigning it) is left alone.
+        still = frozenset(
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=[t.pk for t in tickets], performer__isnull=True, status=Status.NEW)
+            .values_list("pk", flat=True)
+        )
+        burst = _Burst(queue.strategy, team, locked, now, still)
         by_type: dict[int | None, tuple[Requirement, ...]] = {}
 
         def requirements(ticket: Ticket) -> tuple[Requirement, ...]:
@@ -270,7 +278,7 @@ def route_waiting(
         stop = False
         while len(decisions) < len(tickets) and not stop:
             ticket = tickets[len(decisions)]
-            if _waiting(ticket) and _for_account_manager(ticket):
+            if _waiting(ticket, still) and _for_account_manager(ticket):
                 decision = _route_to_account_manager(ticket, trigger=trigger, exclude=frozenset(), now=now)
                 if decision is not None or not automatic:
                     if decision is not None:

@@ -18,10 +18,11 @@ from tests.tickets.test_routing_intake_queries import ROUTE_QUERIES
 from tickets import services
 from tickets.models import Absence, Profile, Queue, QueueMembership, RoutingStrategy, Status, Ticket, TicketEvent
 
-# A burst of five tickets given to five agents: lock the queue, read the team, read the five chosen people; then
-# for each ticket its assignment (ticket lock, role check, history, SLA clocks, wait segment, notification and
-# their savepoints); then one insert of the routed rows and one update of the last assignment times.
-BURST_OF_5_QUERIES = 3 + 5 * 17 + 2
+# A burst of five tickets given to five agents: lock the queue, read the team, lock the tickets still waiting,
+# read the five chosen people; then for each ticket its assignment (ticket lock, role check, history, SLA clocks,
+# wait segment, notification and their savepoints); then one insert of the routed rows and one update of the last
+# assignment times.
+BURST_OF_5_QUERIES = 4 + 5 * 17 + 2
 
 
 def _waiting(queue, n: int, **kw) -> list[int]:
@@ -130,20 +131,38 @@ def test_a_burst_stops_at_the_first_ticket_nobody_can_take(db):
     assert Ticket.objects.get(pk=ids[2]).status == Status.NEW
 
 
-def test_a_refused_assignment_is_left_waiting_and_the_rest_is_planned_again(db):
-    queue = QueueFactory(slug="refuse", name="Refuse", strategy=RoutingStrategy.ROUND_ROBIN)
-    a = UserFactory(username="refuse-a", role="engineer")
-    b = UserFactory(username="refuse-b", role="engineer")
-    for user in (a, b):
-        MembershipFactory(queue=queue, user=user)
+def test_a_ticket_closed_or_taken_since_it_was_read_is_left_alone(db):
+    queue = QueueFactory(slug="stale", name="Stale", strategy=RoutingStrategy.ROUND_ROBIN)
+    a = UserFactory(username="stale-a", role="engineer")
+    MembershipFactory(queue=queue, user=a)
+    someone = UserFactory(username="stale-someone", role="engineer")
     ids = _waiting(queue, 3)
-    Ticket.objects.filter(pk=ids[0]).update(status=Status.CANCELED)  # closed behind routing's back
+    tickets = _tickets(ids)  # read while all three wait
+    Ticket.objects.filter(pk=ids[0]).update(status=Status.CANCELED)
+    Ticket.objects.filter(pk=ids[1]).update(performer=someone, status=Status.ASSIGNED)
 
-    decisions = assignment.route_waiting(queue, _tickets(ids), trigger="offer")
+    decisions = assignment.route_waiting(queue, tickets, trigger="offer")
 
-    assert decisions[0] is None  # ticket_assign refused the closed ticket
-    assert [d.user_id for d in decisions[1:]] == [a.pk, b.pk]  # round robin starts again from the cursor
-    assert Ticket.objects.get(pk=ids[0]).performer_id is None
+    assert decisions[:2] == [None, None] and decisions[2].user_id == a.pk
+    performers = dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "performer_id"))
+    assert performers == {ids[0]: None, ids[1]: someone.pk, ids[2]: a.pk}
+
+
+def test_a_refused_assignment_gives_nothing_and_the_burst_goes_on_as_one_by_one(db):
+    queue = QueueFactory(slug="refuse", name="Refuse", strategy=RoutingStrategy.LEAST_LOADED)
+    roleless = UserFactory(username="refuse-a")  # a member without a role in OpsDesk: ticket_assign refuses
+    MembershipFactory(queue=queue, user=roleless)
+    ids = _waiting(queue, 3)
+    now = timezone.now()
+    with transaction.atomic():
+        one_by_one = [assignment.route_ticket(t, trigger="offer", now=now) for t in _tickets(ids)]
+        transaction.set_rollback(True)
+
+    decisions = assignment.route_waiting(queue, _tickets(ids), trigger="offer", now=now)
+
+    assert decisions == one_by_one == [None, None, None]
+    assert not Ticket.objects.filter(pk__in=ids, performer__isnull=False).exists()
+    assert not TicketEvent.objects.filter(ticket_id__in=ids, kind="ticket.routed").exists()
 
 
 # --- Query counts, independent of the team's size -------------------------------------------------------
