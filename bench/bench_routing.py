@@ -44,16 +44,36 @@ What makes a decision cheap: the whole team is read in **one query** whatever
 its size: memberships with each agent's profile columns, open-ticket count
 (a correlated count on the `(performer, status)` index) and today's absence
 and substitute (correlated subqueries) come back as plain tuples, not model
-instances; working calendars come in one more query only when someone has
-one, skills only for skills/hybrid queues. Routing inside ticket creation
-takes no savepoint of its own. The count per decision is pinned by
-`tests/tickets/test_routing_intake_queries.py` (the same for 3 or 40 agents
-with open work); most of what remains is the assignment itself (ticket lock,
-history rows, SLA clocks, the performer's notification and its delivery
-task). `--postgres URL --no-sqlite --customers 0` measures the service on
-PostgreSQL alone; runs on this shared 2-core machine were taken while other
-engineers loaded it (see the load average), so rerun on a quiet machine for
-the real figure.
+instances; the statement is compiled once per process (`routing/team.py`:
+building and compiling it cost three times what running it does) and run
+with the queue and the day put in. Working calendars come in one more query
+only when someone has one, skills only for skills/hybrid queues. Routing adds
+no savepoint of its own around `ticket_assign`, and writes the `ticket.routed`
+row with the bulk writer. The count per decision is pinned by
+`tests/tickets/test_routing_intake_queries.py` and
+`tests/tickets/test_routing_burst.py` (the same for 10 or 200 agents).
+
+The burst (`route_waiting`, used by the queued-work offer): the queue and the
+tickets still waiting are locked once, the team is read once, the decisions
+are planned in memory with each one fed back (one more open ticket, the
+assignment time, the round-robin cursor) exactly as the next read would see
+it, the chosen people are read in one query, and the routed rows and last
+assignment times are written once at the end. What remains per ticket is
+`ticket_assign` and what it triggers: the ticket lock, the `ticket.assigned`
+and status history rows, the SLA handlers (two clock reads under a savepoint
+and the wait segment, even when a new-to-assigned change moves no clock) and
+the performer's notification with its delivery row: 17 queries, about
+three quarters of a decision's CPU.
+
+The SQLite figures before this change also paid for django-q's ORM broker
+closing the connection after every commit that enqueued a delivery (SQLite
+keeps no connection open between requests, and its last close checkpoints the
+WAL); `notifications.delivery.enqueue` now enqueues inside an atomic block, so
+the broker leaves the connection alone. `--postgres URL --no-sqlite
+--customers 0` measures the service on PostgreSQL alone; runs on this shared
+2-core machine were taken while other engineers loaded it (see the load
+average and the pure choice's figures), so rerun on a quiet machine for the
+real figure.
 """
 
 

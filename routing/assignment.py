@@ -2,16 +2,18 @@
 
 Entry points
     ``route_ticket(ticket, trigger=...)``  on creation (no performer given) and when a ticket returns to its
-                                           queue (``tickets.services`` hooks), and for queued work when agents
-                                           come on shift (``offer_queued_work``, a django-q2 schedule)
+                                           queue (``tickets.services`` hooks)
+    ``route_waiting(queue, tickets, ...)`` a burst of waiting tickets of one queue, decided as one by one: for
+                                           queued work when agents come on shift (``offer_queued_work``, a
+                                           django-q2 schedule)
     ``take_next(user, queue)``             pull queues: the agent takes the next ticket in queue order
     ``ticket_skip(ticket, user=, reason=)`` pull queues: pass over the offered ticket, with a reason
     ``classify_text`` / ``classification_record`` / ``classification_corrected``  keyword rules
 
 Every automatic assignment goes through ``services.ticket_assign`` (actor ``None``) and writes a
 ``ticket.routed`` history row with the strategy, the reason and its figures. The candidates of a queue are
-loaded in a constant number of queries (memberships with profiles and calendars, open-ticket counts,
-absences, skills); routing for one queue is serialised by a row lock on the queue, which also guards the
+loaded in a constant number of queries (``routing.team``: memberships with profiles and calendars, open-ticket
+counts, absences, skills); routing for one queue is serialised by a row lock on the queue, which also guards the
 round-robin cursor.
 """
 
