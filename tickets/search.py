@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, DateTimeField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from tickets import access, search_text
@@ -108,6 +108,10 @@ class _Postgres:
             )
         )
 
+    def recency_unindexed(self):
+        """``created_at`` in an expression no index sorts: the planner then looks the few tickets up by id."""
+        return RawSQL(f'"{Ticket._meta.db_table}"."created_at" + interval \'0\'', [], output_field=DateTimeField())
+
     def ids_condition(self, ids: list[int]):
         """``id = ANY(array)``: one parameter, planned in a millisecond (an ``IN`` of thousands takes ten)."""
         return RawSQL(f'"{Ticket._meta.db_table}"."id" = ANY(%s::bigint[])', [ids], output_field=BooleanField())
@@ -144,6 +148,9 @@ class _SQLite:
             .only("id", "ticket_id", "kind", "body", "created_at")
             .order_by("ticket_id", "-created_at", "-id")
         )
+
+    def recency_unindexed(self):
+        return F("created_at")  # small data: the plan hardly matters
 
     def ids_condition(self, ids: list[int]):
         return Q(pk__in=ids)
@@ -201,11 +208,11 @@ def _capped(queryset: QuerySet, field: str, cap: int, *, ask_planner: bool = Fal
     return None if len(values) > cap else sorted(set(values))
 
 
-def _by_ids(field: str, ids: list[int] | None, dense) -> Q | None:
-    """``field IN ids`` (a literal list: the planner sees how few), the ``dense`` condition when common, or None."""
+def _by_ids(field: str, ids: list[int] | None, dense) -> tuple | None:
+    """``(field IN ids, few)``: the ids when there are few, the ``dense`` condition when common, None for none."""
     if ids is None:
-        return dense
-    return Q(**{f"{field}__in": ids}) if ids else None
+        return dense, False
+    return (Q(**{f"{field}__in": ids}), True) if ids else None
 
 
 def _people(text: str) -> list:
@@ -237,7 +244,7 @@ def _people(text: str) -> list:
     ]
 
 
-def _conditions(user, query: str, terms, words, engine, kinds, number) -> list:
+def _conditions(query: str, terms, words, engine, kinds, number) -> list:
     """One condition on tickets per kind of match; each is looked up alone (see :data:`CAP_MESSAGES`).
 
     A union of separate lookups, not one ``OR`` of them: each then uses its own index (the match's ids, or
@@ -249,16 +256,16 @@ def _conditions(user, query: str, terms, words, engine, kinds, number) -> list:
         matching = engine.messages(Message.objects.filter(kind__in=kinds), terms, words)
         messages = _capped(matching, "ticket_id", CAP_MESSAGES, ask_planner=True)
         if messages is None:
-            conditions.append(Exists(matching.filter(ticket_id=OuterRef("pk"))))
+            conditions.append((Exists(matching.filter(ticket_id=OuterRef("pk"))), False))
         else:
             ids.update(messages)
         titles = _capped(engine.titles(terms, words), "pk", CAP_TICKETS, ask_planner=True)
         if titles is None:
-            conditions.append(engine.title_condition(terms, words))
+            conditions.append((engine.title_condition(terms, words), False))
         else:
             ids.update(titles)
     if ids:
-        conditions.append(engine.ids_condition(sorted(ids)))
+        conditions.append((engine.ids_condition(sorted(ids)), True))
     return [condition for condition in conditions if condition is not None]
 
 
@@ -278,16 +285,19 @@ def search(
     engine = backend()
     kinds = message_kinds(user)
     number = ticket_number(query)
-    conditions = _conditions(user, query, terms, words, engine, kinds, number)
+    conditions = _conditions(query, terms, words, engine, kinds, number)
     if not conditions:
         return Results(query=query)
     base = (tickets if tickets is not None else Ticket.objects.all()).visible_to(user)
     wanted = page * per_page + 1  # this page, the ones before it, and one more (is there a next page?)
     # The newest ``wanted`` tickets of each condition: together they hold the newest ``wanted`` of all.
     found: dict[int, object] = {}
-    for condition in conditions:
+    for condition, few in conditions:
+        # Few: look them up and sort them (walking the recency index to find a few old ones reads it all).
+        # Common: walk the tickets newest first and test each, until enough are found.
+        newest_first = (engine.recency_unindexed() if few else F("created_at")).desc()
         for pk, created_at in (
-            base.filter(condition).order_by("-created_at", "-pk").values_list("pk", "created_at")[:wanted]
+            base.filter(condition).order_by(newest_first, "-pk").values_list("pk", "created_at")[:wanted]
         ):
             found[pk] = created_at
     newest = sorted(found, key=lambda pk: (found[pk], pk), reverse=True)[(page - 1) * per_page : wanted]
