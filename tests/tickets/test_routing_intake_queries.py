@@ -16,9 +16,9 @@ from tickets.models import RoutingStrategy, Status, Ticket
 # A routing decision: lock the queue, one query for the members with their load and absence, the chosen user,
 # then the assignment itself (ticket lock, role check, history, SLA clocks, wait segment, notification, the
 # routed row, last assignment) and its savepoints.
-ROUTE_QUERIES = 24
+ROUTE_QUERIES = 19
 # A new ticket through the API, routed (least loaded) to one of the queue's agents.
-INTAKE_NEW_QUERIES = 45
+INTAKE_NEW_QUERIES = 37
 # A customer message appended to their ticket.
 INTAKE_APPEND_QUERIES = 22
 
