@@ -18,7 +18,10 @@ like resolution, never counts for compliance, and its target is the business
 time from its start to the deadline. Whatever moves the deadline calls
 :func:`on_deadline_changed`, which retargets it (a ``retarget`` event of mode
 ``deadline``, a new generation, the breach recomputed), so the escalation
-levels bound to it fire again for the new deadline. See docs/sla.md.
+levels bound to it fire again for the new deadline. The one exception is the
+SLA's own default deadline at creation: :func:`start_clocks` builds the
+deadline clock with the ticket's other clocks, exactly as the deadline's
+arrival would have started it. See docs/sla.md.
 """
 
 from __future__ import annotations
