@@ -74,7 +74,7 @@ def test_the_now_figures_cost_the_same_queries_at_n_and_3n_open_tickets(
     assert (small.open.value, large.open.value) == (n, 3 * n)
     assert 0 < small.red_zone.value < large.red_zone.value < large.open.value
     assert large.unassigned.value == len(range(0, 3 * n, 4)) and large.waiting  # every figure has something to count
-    assert small_queries == large_queries == 11  # the viewer's roles and visibility (6), then the 5 figures
+    assert small_queries == large_queries == 10  # the viewer's roles and visibility (6), then the 4 figure queries
     assert len(page_large) == len(page_small)  # the whole page, "today"
 
 
