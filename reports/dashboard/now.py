@@ -23,7 +23,7 @@ from deferrals.models import DeferralRequest
 from reports.dashboard.common import Figure, bilingual, ticket_list_url
 from reports.dashboard.scoping import in_scope, scope
 from sla.selectors import red_zone_q, without_sla
-from tickets.models import OPEN_STATUSES, Status
+from tickets.models import OPEN_STATUSES, BlockingReason, Status
 from tickets.querysets import next_step_overdue_condition
 
 
@@ -40,9 +40,6 @@ class OpenGroup:
     performer_id: int | None
     status: str
     reason_id: int | None
-    reason_name: str
-    reason_name_ru: str
-    reason_position: int
     n: int
     no_next_step: int
     next_step_overdue: int
@@ -52,20 +49,13 @@ def open_tickets(user, now: datetime) -> list[OpenGroup]:
     """The open tickets in scope counted per queue, performer, status and blocking reason: one query.
 
     Read from the partial covering index ``reports_ticket_open`` (its condition is ``status__in=OPEN_STATUSES``).
-    The groups are at most queues × performers × statuses × reasons, whatever the number of tickets.
+    The groups are at most queues × performers × statuses × reasons, whatever the number of tickets; the
+    reasons' names are read apart (``_waiting``): grouping by them too cost a third more at 50,000 open tickets.
     """
     rows = (
         scope(user)
         .filter(status__in=OPEN_STATUSES)
-        .values_list(
-            "queue_id",
-            "performer_id",
-            "status",
-            "blocking_reason_id",
-            "blocking_reason__name",
-            "blocking_reason__name_ru",
-            "blocking_reason__position",
-        )
+        .values_list("queue_id", "performer_id", "status", "blocking_reason_id")
         .annotate(
             n=Count("pk"),
             no_next_step=Count("pk", filter=Q(next_step="")),
@@ -73,10 +63,7 @@ def open_tickets(user, now: datetime) -> list[OpenGroup]:
         )
         .order_by()
     )
-    return [
-        OpenGroup(queue, performer, status, reason, name or "", name_ru or "", position or 0, n, no_next, overdue)
-        for queue, performer, status, reason, name, name_ru, position, n, no_next, overdue in rows
-    ]
+    return [OpenGroup(*row) for row in rows]
 
 
 def open_per(groups: list[OpenGroup], attribute: str) -> dict:
@@ -88,20 +75,18 @@ def open_per(groups: list[OpenGroup], attribute: str) -> dict:
 
 
 def _waiting(groups: list[OpenGroup]) -> list[dict]:
-    """Waiting tickets per blocking reason, most first (then in the reasons' order)."""
+    """Waiting tickets per blocking reason, most first (then in the reasons' order); one query for the names."""
+    reasons = {
+        pk: (name, name_ru, position)
+        for pk, name, name_ru, position in BlockingReason.objects.values_list("pk", "name", "name_ru", "position")
+    }
     per_reason: dict = {}
     for group in groups:
         if group.status != Status.WAITING:
             continue
+        name, name_ru, position = reasons.get(group.reason_id, ("", "", 0))
         row = per_reason.setdefault(
-            group.reason_id,
-            {
-                "id": group.reason_id,
-                "name": group.reason_name,
-                "name_ru": group.reason_name_ru,
-                "position": group.reason_position,
-                "n": 0,
-            },
+            group.reason_id, {"id": group.reason_id, "name": name, "name_ru": name_ru, "position": position, "n": 0}
         )
         row["n"] += group.n
     return sorted(per_reason.values(), key=lambda r: (-r["n"], r["position"]))
