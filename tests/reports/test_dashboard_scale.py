@@ -145,6 +145,8 @@ def test_the_whole_dashboard_costs_a_pinned_number_of_queries_for_an_admin_and_a
     # The queue manager's 5 more resolve their visibility (permissions, managed queues, team, observed tickets:
     # tickets.visibility), which a superuser skips; "today" and "30 days" cost the same.
     admin, manager = (38, 43) if rollups_built else (36, 41)
+    if not rollups_built and connection.vendor == "postgresql":  # percentile_cont: no read of the clocks' values
+        admin, manager = admin - 1, manager - 1
     assert large == {
         ("admin", "today"): admin,
         ("admin", "30d"): admin,
