@@ -382,7 +382,8 @@ def worker(tickets: int, open_: int, rounds: int, reuse: bool = False) -> dict[s
 
     postgres = connection.vendor == "postgresql"
     generate_s = rebuild_s = 0.0
-    if not (reuse and _generated(tickets, open_)):
+    reused = reuse and _generated(tickets, open_)
+    if not reused:
         if reuse and Ticket.objects.exists():
             raise SystemExit("--keep: the database holds another data set; drop it or name another database")
         t0 = time.perf_counter()
@@ -435,6 +436,7 @@ def worker(tickets: int, open_: int, rounds: int, reuse: bool = False) -> dict[s
         "open": open_,
         "running_clocks": running,
         "rounds": rounds,
+        "reused": reused,
         "generate_s": round(generate_s, 1),
         "rollup_rebuild_s": round(rebuild_s, 1),
         "pages": results,
@@ -448,8 +450,13 @@ def markdown(payload: dict[str, Any]) -> str:
     for run in payload["runs"]:
         lines += [
             f"{run['tickets']:,} tickets, {run['open']:,} open ({run['running_clocks']:,} running clocks) on "
-            f"{run['database']}: generated in {run['generate_s']} s, rollups rebuilt in {run['rollup_rebuild_s']} s;"
-            f" {run['rounds']} requests per page.",
+            f"{run['database']}: "
+            + (
+                "the kept data set reused (--keep);"
+                if run.get("reused")
+                else f"generated in {run['generate_s']} s, rollups rebuilt in {run['rollup_rebuild_s']} s;"
+            )
+            + f" {run['rounds']} requests per page; load average {payload.get('load_average', '?')}.",
             "",
             "| page | as | p95, ms | median, ms | process CPU median, ms | queries |",
             "|---|---|---:|---:|---:|---:|",
