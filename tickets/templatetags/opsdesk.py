@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.db.models import Model
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
-from django_tables2.utils import signature
+from django_tables2.utils import Accessor, signature
 
 from core.formatting import format_dt
 from tickets.models import Priority, Status, display_name
@@ -98,11 +99,18 @@ def _cell_renderer(table, bound_column):
     fixed = {name: fixed[name] for name in arguments if name != "record"}
     with_record = "record" in arguments
 
+    resolve = Accessor(accessor).resolve
+    display = f"get_{accessor}_display"
+
     def cell(record):
         try:
-            value = getattr(record, accessor)
+            value = getattr(record, accessor) if isinstance(record, Model) else resolve(record)
+            if callable(value):  # a method named by the accessor: django-tables2 calls it
+                value = resolve(record)
         except Exception:  # django-tables2 shows the default for an unresolvable accessor too
             value = None
+        if value in empty and isinstance(record, Model) and hasattr(record, display):
+            value = getattr(record, display)()  # a choice's label decides emptiness, as in django-tables2
         if value in empty:
             return default
         return render(record=record, **fixed) if with_record else render(**fixed)
