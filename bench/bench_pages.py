@@ -55,7 +55,7 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   `sla/_clock_badges.html`) from the clocks prefetched for the page, with one "now" per table; the
   intake board's inline assign form is one `format_html` per row, its agents' `<option>`s built once
   per queue. The table template takes each column's `<td>` attributes and `data-label` header from a
-  list computed once per table (`table_cells` filter), not per cell.
+  list computed once per table (`table_row` filter), not per cell.
 - **A number of queries independent of the data and the page size.** Customer, VIP tier, queue,
   type, blocking reason and performer come by `select_related`, the SLA clocks of the page by one
   prefetch, the escalation's urgent mark by an annotation, the intake's agents by one prefetch.
