@@ -53,6 +53,16 @@ OpsDesk's own addresses once instead of once per email, fetches 50 emails per IM
 marks them read in one command; the files' rows are written in one `INSERT`. Queries per email are
 pinned by `tests/channels/inbound/test_receive_queries.py` (the same however many tickets,
 customers and messages exist).
+What made a new ticket cheaper (the intake service and the SLA, shared with the intake API): a new
+ticket's clocks (first response, resolution and the deadline clock of the SLA's default deadline) are
+built in memory and written in two `INSERT`s, their next escalation instants planned in one ladder
+lookup for the three (the planner reads the levels' triggers, not their recipients), instead of one
+save and one ladder lookup per clock followed by a deadline "move" that read the clocks back and built
+the deadline clock; the duplicate check runs once per email; the opening message is handed back by
+`ticket_create` instead of being read again, and the email's Message-ID is written with it; a
+first-time sender's own organisation is inserted before the customer (no `UPDATE`); the
+received-email record is written in the ticket's transaction (one commit per email). Queries per
+new-ticket email: 44 → 29 in this benchmark, 32 → 23 in the pinned test.
 """
 
 

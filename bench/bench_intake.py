@@ -48,6 +48,12 @@ once (the ticket service is told the intake already classified), a first-time se
 being looked up a second time, and the routing of the new ticket reads its whole team in one query. The
 query counts of a new ticket and of an appended message are pinned by
 `tests/tickets/test_routing_intake_queries.py` and do not grow with agents, open tickets or customers.
+Since: a new ticket's SLA clocks are written in two inserts with their escalation instants planned
+together (see "Receiving email"), the SLA's default deadline needs no second pass over the clocks, and
+a move among the open statuses (new → assigned when routing assigns it) re-reads neither clocks nor
+waiting segments, because nothing about them changes; an appended message's ticket is read once under
+its row lock, with its customer, performer and owner (whom the notice goes to). 45 → 37 queries per new
+ticket and 22 → 19 per appended message in the pinned test.
 """
 
 

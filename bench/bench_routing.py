@@ -59,11 +59,11 @@ are planned in memory with each one fed back (one more open ticket, the
 assignment time, the round-robin cursor) exactly as the next read would see
 it, the chosen people are read in one query, and the routed rows and last
 assignment times are written once at the end. What remains per ticket is
-`ticket_assign` and what it triggers: the ticket lock, the `ticket.assigned`
-and status history rows, the SLA handlers (two clock reads under a savepoint
-and the wait segment, even when a new-to-assigned change moves no clock) and
-the performer's notification with its delivery row: 17 queries, about
-three quarters of a decision's CPU.
+`ticket_assign` and what it triggers: the ticket lock, the role check (once
+per person in a burst), the `ticket.assigned` and status history rows, the
+ticket update and the performer's notification with its delivery row and
+their savepoints: 12 queries (the SLA handlers read nothing for a move from
+new to assigned), most of a decision's CPU.
 
 The SQLite figures before this change also paid for django-q's ORM broker
 closing the connection after every commit that enqueued a delivery (SQLite

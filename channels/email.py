@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import smtplib
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from channels.inbound.models import InboundEmail
+from channels.inbound.receive import own_addresses
 from channels.models import OutboundMessage
 from notifications.channels import DeliveryError, PermanentFailure, absolute_url
 from tickets.models import Channel, Message, Rating
@@ -92,6 +94,35 @@ def sender(outbound: OutboundMessage) -> str:
     return settings.DEFAULT_FROM_EMAIL
 
 
+def recipients(message: Message) -> tuple[list[str], list[str]]:
+    """To and Cc of a reply, as a mail program's "reply all" would address it.
+
+    To: the ``Reply-To`` of the customer's latest email on the ticket (up to ``message``) when it had one,
+    else the customer. Cc: whom that email was copied to, less OpsDesk's own addresses and the To."""
+    customer = message.ticket.customer
+    latest = (
+        InboundEmail.objects.filter(
+            message__ticket_id=message.ticket_id,
+            message__created_at__lte=message.created_at,
+            outcome__in=[InboundEmail.Outcome.CREATED, InboundEmail.Outcome.APPENDED],
+        )
+        .order_by("-received_at", "-pk")
+        .values("reply_to", "cc")
+        .first()
+    )
+    reply_to = _addresses(latest["reply_to"]) if latest else []
+    to = reply_to or [formataddr((customer.name, customer.email))]
+    if not latest or not latest["cc"]:
+        return to, []
+    skip = own_addresses() | {parseaddr(value)[1].lower() for value in to} | {customer.email.lower()}
+    cc = [address for address in _addresses(latest["cc"]) if address.lower() not in skip]
+    return to, list(dict.fromkeys(cc))
+
+
+def _addresses(text: str) -> list[str]:
+    return [address for _name, address in getaddresses([text]) if "@" in address]
+
+
 def build(outbound: OutboundMessage) -> EmailMultiAlternatives:
     message = outbound.message
     ticket = message.ticket
@@ -106,11 +137,13 @@ def build(outbound: OutboundMessage) -> EmailMultiAlternatives:
     if thread:
         headers["In-Reply-To"] = thread[-1]
         headers["References"] = " ".join(thread)
+    to, cc = recipients(message)
     email = EmailMultiAlternatives(
         subject=subject(ticket, language),
         body=text,
         from_email=sender(outbound),
-        to=[formataddr((customer.name, customer.email))],
+        to=to,
+        cc=cc,
         headers=headers,
     )
     email.attach_alternative(html, "text/html")
@@ -198,4 +231,5 @@ def _hand_over(outbound: OutboundMessage, builder) -> str:
         if _permanent(exc):
             raise PermanentFailure(text) from None
         raise DeliveryError(text) from None
-    return f"accepted for {outbound.ticket.customer.email}"
+    addressed = ", ".join(parseaddr(value)[1] for value in email.to + email.cc)
+    return f"accepted for {addressed}"

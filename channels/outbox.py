@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels import email, gateway
 from channels.models import OutboundMessage, Route
-from channels.routes import route_for
+from channels.routes import reply_route, route_for
 from core import outbox
 from notifications.channels import PermanentFailure
 from notifications.models import Urgency
@@ -106,6 +106,26 @@ def queue_survey(survey: SatisfactionSurvey) -> OutboundMessage:
     if row.route == Route.EMAIL:
         row.mail_message_id = email.new_survey_message_id(survey)
     row.save()
+    enqueue_on_commit()
+    return row
+
+
+@transaction.atomic
+def retry_survey(survey: SatisfactionSurvey, *, actor) -> OutboundMessage:
+    """Send a survey that was not delivered again, from the first attempt (its route is looked up anew)."""
+    row = OutboundMessage.objects.select_for_update().filter(survey=survey).first()
+    if row is None or row.status != Status.FAILED:
+        raise OutboxError(_("Only a survey that was not delivered can be sent again."))
+    route = reply_route(survey.ticket)
+    try:
+        satisfaction.survey_resend(survey, actor=actor, route=route)
+    except satisfaction.SurveyError as exc:
+        raise OutboxError(str(exc)) from None
+    row.route = route
+    if route == Route.EMAIL and not row.mail_message_id:
+        row.mail_message_id = email.new_survey_message_id(survey)
+    row.status, row.attempts, row.next_attempt_at, row.last_error = Status.PENDING, 0, timezone.now(), ""
+    row.save(update_fields=["route", "mail_message_id", "status", "attempts", "next_attempt_at", "last_error"])
     enqueue_on_commit()
     return row
 

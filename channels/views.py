@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from channels import outbox
 from core.http import form_errors_to_messages
 from tickets import access, services
 from tickets.forms import LoggedCallForm
-from tickets.models import Channel, Message, Ticket
+from tickets.models import Channel, Message, SatisfactionSurvey, Ticket
 from tickets.services import TicketError
 
 
@@ -39,6 +40,25 @@ def retry(request, pk: int):
     else:
         messages.success(request, _("The reply is being sent again."))
     return _back(message.ticket)
+
+
+@login_required
+@require_POST
+def retry_survey(request, pk: int):
+    """Send the ticket's undelivered satisfaction survey again: the same people as ``retry``."""
+    ticket = get_object_or_404(Ticket.objects.visible_to(request.user), pk=pk)
+    if not access.can_retry_delivery(request.user, ticket):
+        raise PermissionDenied
+    survey = SatisfactionSurvey.objects.filter(ticket=ticket).first()
+    if survey is None:
+        raise Http404
+    try:
+        outbox.retry_survey(survey, actor=request.user)
+    except outbox.OutboxError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The survey is being sent again."))
+    return redirect(reverse("tickets:detail", args=[ticket.pk]) + "#satisfaction")
 
 
 @login_required

@@ -49,7 +49,13 @@ EMPTY = Ladder(policy=None)
 
 @dataclass
 class LadderCache:
-    """Ladders by (SLA policy, VIP tier), loaded once per pass."""
+    """Ladders by (SLA policy, VIP tier), loaded once per pass.
+
+    ``people``: load each level's recipients too (the sweep fires levels); planning a clock's next escalation
+    needs only the levels' triggers (``LadderPlanner``).
+    """
+
+    people: bool = True
 
     # SLA policy -> [(ladder, the VIP tiers it applies to, or None for a ladder without tiers)]
     _candidates: dict[int, list[tuple[EscalationPolicy, frozenset[int] | None]]] = field(default_factory=dict)
@@ -87,12 +93,10 @@ class LadderCache:
     def _policy_ladder(self, policy: EscalationPolicy) -> Ladder:
         ladder = self._levels.get(policy.pk)
         if ladder is None:
-            levels = tuple(
-                EscalationLevel.objects.filter(policy=policy)
-                .select_related("reassign_user")
-                .prefetch_related("users", "groups")
-                .order_by("order", "pk")
-            )
+            levels = EscalationLevel.objects.filter(policy=policy).order_by("order", "pk")
+            if self.people:
+                levels = levels.select_related("reassign_user").prefetch_related("users", "groups")
+            levels = tuple(levels)
             ladder = Ladder(policy=policy, levels=levels, rules=tuple(level_rule(level) for level in levels))
             self._levels[policy.pk] = ladder
         return ladder
@@ -186,11 +190,14 @@ def bulk_next_escalation(clocks: Sequence, *, cache: LadderCache | None = None) 
     fired = fired_levels([c for c in clocks if c.state == RUNNING])
     tiered = [c for c in clocks if c.state == RUNNING and cache.needs_tier(c.policy_id)]
     tiers = {}
-    if tiered:
-        tiers = dict(
-            Customer.objects.filter(tickets__id__in=[c.ticket_id for c in tiered]).values_list(
-                "tickets__id", "vip_tier_id"
-            )
+    for clock in tiered:  # a new ticket's clocks come with its customer
+        ticket = clock.ticket if type(clock).ticket.is_cached(clock) else None
+        if ticket is not None and type(ticket).customer.is_cached(ticket):
+            tiers[clock.ticket_id] = ticket.customer.vip_tier_id
+    unknown = {c.ticket_id for c in tiered} - set(tiers)
+    if unknown:
+        tiers.update(
+            Customer.objects.filter(tickets__id__in=unknown).values_list("tickets__id", "vip_tier_id")
         )
     changed = []
     for clock in clocks:

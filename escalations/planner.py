@@ -12,7 +12,7 @@ class LadderPlanner:
     """When the sweep must look at a clock next: the earliest level of its ladder not yet fired."""
 
     def next_escalation(self, clock) -> datetime | None:
-        return next_escalation_for(clock)
+        return next_escalation_for(clock, cache=LadderCache(people=False))
 
     def plan(self, clocks: Sequence) -> list:
-        return bulk_next_escalation(clocks, cache=LadderCache())
+        return bulk_next_escalation(clocks, cache=LadderCache(people=False))

@@ -118,6 +118,7 @@ class IntakePayload:
     related_title: str
     sent_at: datetime | None
     attachments: tuple[IncomingFile, ...] = ()
+    mail_message_id: str = ""  # an email's own Message-ID, kept on the message for threading (channels)
 
 
 # --- Step 1: shape ------------------------------------------------------------------
@@ -307,14 +308,14 @@ def ticket_mismatch() -> IntakeError:
 
 
 def find_delivered(channel: IntakeChannel, message_id: str) -> Message | None:
-    """The message this channel already delivered under ``message_id``, if any."""
-    return (
+    """The message this channel already delivered under ``message_id``, if any (at most one: a unique index)."""
+    found = (
         Message.objects.select_related("ticket")
         .filter(intake_channel=channel, external_id=message_id)
         .exclude(external_id="")  # the condition of the unique index, so that the index is used (SQLite)
-        .order_by("pk")
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 @dataclass(frozen=True)
@@ -341,13 +342,18 @@ def _plan(channel: IntakeChannel, data: IntakePayload, thread: Ticket | None = N
     customer = services.customer_find(email=data.email, phone=data.phone)
     reference = data.ticket_ref if data.ticket_ref is not None else data.subject_ref
     target = None
+    # The ticket a message is appended to is read under its row lock (so ``ticket_receive_customer_message`` need
+    # not lock it again) with the people the notices of the new message go to.
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("performer", "owner")
     if thread is not None:
         # The channel already knows the conversation (an email's In-Reply-To): no customer check.
-        target = Ticket.objects.select_for_update().filter(pk=thread.pk).first()
+        target = locked.select_related("customer").filter(pk=thread.pk).first()
     elif reference is not None:
         if customer is not None and reference <= MAX_TICKET_ID:
             # Locked until the message is stored: a ticket canceled meanwhile must not swallow it.
-            target = Ticket.objects.select_for_update().filter(pk=reference, customer=customer).first()
+            target = locked.filter(pk=reference, customer=customer).first()
+            if target is not None:
+                target.customer = customer
         if target is None:
             if errors:
                 raise validation_error(errors)
@@ -419,6 +425,7 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
         classified_by=plan.rule,
         classify=not plan.classified,
         attachments=data.attachments,
+        mail_message_id=data.mail_message_id,
     )
     if plan.follows_up is not None:
         # Staff read the note; the customer's own words stay untouched.
@@ -427,6 +434,8 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
                 "reference": plan.follows_up.reference
             }
         services.ticket_add_note(ticket, body=note, actor=None)
+    if ticket.opening_message is not None:  # the customer's words, as written (not read back)
+        return ticket.opening_message
     return Message.objects.select_related("ticket").get(
         ticket=ticket, intake_channel=channel, external_id=data.message_id
     )
@@ -437,19 +446,23 @@ def intake_receive(channel: IntakeChannel, payload: Any) -> IntakeResult:
     return intake_accept(channel, clean_payload(payload))
 
 
-def intake_accept(channel: IntakeChannel, data: IntakePayload, *, thread: Ticket | None = None) -> IntakeResult:
+def intake_accept(
+    channel: IntakeChannel, data: IntakePayload, *, thread: Ticket | None = None, delivered_checked: bool = False
+) -> IntakeResult:
     """Steps 2 and 3 for a payload already checked: what the API and the mailboxes (``channels``) share.
 
     ``thread``: the ticket the channel itself found the message belongs to (an email's ``In-Reply-To``);
     it is taken whoever the sender is. Without it, ``data.ticket_ref`` / ``data.subject_ref`` must name a
-    ticket of the sender's.
+    ticket of the sender's. ``delivered_checked``: the caller has just called :func:`find_delivered` for
+    this message id and found nothing, so it is not looked up again (a concurrent twin still loses on the
+    unique constraint and is answered as a duplicate).
     """
     # One transaction (a savepoint inside a caller's): the duplicate check, the plan's row locks and the writes.
     # A concurrent twin that wins the unique constraint on (channel, external id) rolls all of it back; its ids
     # are read afterwards, outside the failed block.
     try:
         with transaction.atomic():
-            delivered = find_delivered(channel, data.message_id)
+            delivered = None if delivered_checked else find_delivered(channel, data.message_id)
             if delivered is not None:
                 return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
             plan = _plan(channel, data, thread)
@@ -461,6 +474,8 @@ def intake_accept(channel: IntakeChannel, data: IntakePayload, *, thread: Ticket
                     intake_channel=channel,
                     external_id=data.message_id,
                     attachments=data.attachments,
+                    mail_message_id=data.mail_message_id,
+                    locked=True,  # _plan read it under its row lock
                 )
                 return IntakeResult(plan.append_to, message, created_ticket=False, duplicate=False)
             # Only a new ticket needs the sender as a customer (a colleague may answer on a thread).

@@ -95,6 +95,8 @@ TEMPLATES = [
         },
     },
 ]
+# Form widgets: Django's markup, the common widgets drawn in Python instead of one template per <option>.
+FORM_RENDERER = "core.form_renderer.FastRenderer"
 
 # --- Database -------------------------------------------------------------
 # SQLite is the embedded default; DATABASE_URL=postgres://... selects PostgreSQL.

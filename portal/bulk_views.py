@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -45,20 +46,33 @@ def select_column(table_class, user) -> dict:
     return {"extra_columns": [("select", SelectColumn())], "sequence": ["select", *sequence]}
 
 
+def _options(pairs) -> str:
+    """``<option value="…">…</option>`` for each ``(value, label)``, escaped, with nothing between them."""
+    return format_html_join("", '<option value="{}">{}</option>', pairs)
+
+
+
+
 def toolbar(request, source: str, count: int) -> dict:
-    """The bulk bar's context (empty for those who may not act in bulk)."""
+    """The bulk bar's context (empty for those who may not act in bulk).
+
+    Every list page of a lead carries the bar: its ``<option>``s (people twice, reasons, queues) are built
+    here in one pass each, not by a template loop per option on every page view."""
     if not access.can_bulk_act(request.user):
         return {}
+    # Plain rows, no model instances: the profile's display name, else the username.
+    rows = ticket_selectors.people().values_list("pk", "profile__display_name", "username")
+    people = _options((pk, display or username) for pk, display, username in rows)
     return {
         "bulk": {
             "source": source,
             "count": count,
-            "actions": BulkJob.Action.choices,
-            "people": list(ticket_selectors.people()),
-            "statuses": [(value, Status(value).label) for value in bulk.BULK_STATUSES],
-            "reasons": list(ticket_selectors.active_reasons()),
-            "priorities": Priority.choices,
-            "queues": list(ticket_selectors.active_queues()),
+            "action_options": _options(BulkJob.Action.choices),
+            "people_options": people,
+            "status_options": _options((value, Status(value).label) for value in bulk.BULK_STATUSES),
+            "reason_options": _options((reason.pk, reason.label) for reason in ticket_selectors.active_reasons()),
+            "priority_options": _options(Priority.choices),
+            "queue_options": _options((queue.pk, queue.label) for queue in ticket_selectors.active_queues()),
             "query": request.GET.urlencode(),
         }
     }

@@ -1,6 +1,9 @@
 """The search page (``GET /search/?q=``): the top bar's box, narrowed by the ticket list's filters (docs/search.md).
 
 The search itself, and the visibility it obeys, are ``tickets.search``'s; this view only reads the request.
+The filter fields are rendered with the results only when a filter is set; otherwise the page's Filters box
+fetches them (``?filters=form``) when it is opened: their choices (queues, people, reasons, tiers, …) cost the
+page more than a search at a million tickets (docs/search.md).
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ def search(request):
     if ticket is not None:
         return redirect("tickets:detail", pk=ticket.pk)
     params = request.GET.copy()
-    for name in ("q", "page"):
+    for name in ("q", "page", "filters"):
         params.pop(name, None)
     filterset = TicketListFilter(params or None, queryset=Ticket.objects.all(), request=request)
     del filterset.filters["q"]  # the box is the search itself, not "title contains"
+    if request.GET.get("filters") == "form":  # the fields alone, fetched when the Filters box is opened
+        return render(request, "tickets/_search_filters.html", {"filter": filterset})
     results = ticket_search.search(request.user, text, tickets=filterset.qs, page=_page(request))
     params.pop("csrfmiddlewaretoken", None)
     return render(

@@ -22,7 +22,7 @@ from deferrals.models import DeferralRequest
 from reports import access as report_access
 from reports import charts, exports, satisfaction, selectors, svgcharts
 from reports.dashboard.breakdowns import breakdown, dimension_label
-from reports.dashboard.now import now_figures
+from reports.dashboard.now import now_figures, open_tickets
 from reports.dashboard.period import period_figures
 from reports.dashboard.trends import daily_compliance, first_response_histogram
 from reports.dashboard.violators import top_violators
@@ -132,16 +132,27 @@ def completed(request):
     form = _filters(request, DrillDownForm)
     employee = _employee(request, form)
     period = form.cleaned_data["period"]
-    tickets = selectors.completed_tickets(period, queue=form.cleaned_data.get("queue"),
-                                          ticket_type=form.cleaned_data.get("ticket_type")).filter(performer=employee)
+    tickets = selectors.completed_tickets(
+        period, queue=form.cleaned_data.get("queue"), ticket_type=form.cleaned_data.get("ticket_type")
+    ).filter(performer=employee)
     if form.cleaned_data.get("on_time"):
         tickets = selectors.on_time(tickets)
     visible = Ticket.objects.visible_to(request.user).filter(pk__in=tickets.values("pk"))
-    table = TicketListTable(with_clocks(visible.select_related(
-        "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile")))
+    table = TicketListTable(
+        with_clocks(
+            visible.select_related(
+                "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile"
+            )
+        )
+    )
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    context = {"table": table, "employee": employee, "period": period, "on_time": form.cleaned_data.get("on_time"),
-               "params": _params(form)}
+    context = {
+        "table": table,
+        "employee": employee,
+        "period": period,
+        "on_time": form.cleaned_data.get("on_time"),
+        "params": _params(form),
+    }
     return render(request, "reports/completed.html", context)
 
 
@@ -153,24 +164,26 @@ def deferral_list(request):
     form = _filters(request, DrillDownForm)
     employee = _employee(request, form)
     period = form.cleaned_data["period"]
-    requests = selectors.decided_requests(period, queue=form.cleaned_data.get("queue"),
-                                          ticket_type=form.cleaned_data.get("ticket_type")).filter(
-        requested_by=employee)
+    requests = selectors.decided_requests(
+        period, queue=form.cleaned_data.get("queue"), ticket_type=form.cleaned_data.get("ticket_type")
+    ).filter(requested_by=employee)
     verdict = form.cleaned_data.get("verdict")
     if verdict:
         requests = requests.filter(status=verdict)
     items = list(deferral_selectors.with_people(requests).order_by("decided_at", "pk"))
     for item in items:
         item.lead_time = format_duration(item.decided_at - item.created_at)
-    context = {"items": items, "employee": employee, "period": period,
-               "verdict": DeferralRequest.Status(verdict).label if verdict else "", "params": _params(form)}
+    context = {
+        "items": items,
+        "employee": employee,
+        "period": period,
+        "verdict": DeferralRequest.Status(verdict).label if verdict else "",
+        "params": _params(form),
+    }
     return render(request, "reports/deferrals.html", context)
 
 
 # === The manager dashboard and the reports (issue 7) ===============================================================
-
-
-
 
 
 def _dashboard_viewer(request) -> None:
@@ -186,6 +199,7 @@ def _dashboard_context(request, form) -> dict:
     trend = daily_compliance(user, period)
     histogram = first_response_histogram(user, period)
     waits = waiting_by_reason(user, period)
+    open_now = open_tickets(user, now)  # one count of the open tickets for the "now" figures and the workload
     return {
         "form": form,
         "period": period,
@@ -194,14 +208,14 @@ def _dashboard_context(request, form) -> dict:
         "query": form.query(),
         "refresh_url": reverse("reports:dashboard") + "?" + urlencode(form.query()),
         "now": now,
-        "now_figures": now_figures(user, now),
+        "now_figures": now_figures(user, now, open_now),
         "figures": figures,
         "breakdowns": [
             {"name": name, "label": dimension_label(name), "rows": breakdown(user, period, name)}
             for name in ("agent", "queue", "type", "tier", "channel")
         ],
         "violators": top_violators(user, period),
-        "workload": workload(user, period),
+        "workload": workload(user, period, open_now),
         "trend": trend,
         "trend_chart": svgcharts.column_chart(
             [(f"{d['day']:%d.%m}", d["res"], d["url"]) for d in trend], max_value=100, unit=" %"

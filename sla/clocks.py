@@ -343,6 +343,21 @@ def save_clock(clock: SLAClock, events: list[SLAClockEvent]) -> None:
         SLAClockEvent.objects.bulk_create(events)
 
 
+def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]]) -> None:
+    """Store new clocks and their events in two inserts: :func:`save_clock` for a batch of unsaved clocks.
+
+    The next escalation instants are planned for the whole batch at once (one ladder lookup, not one per clock).
+    """
+    clocks = [clock for clock, _events in built]
+    ports.planner().plan(clocks)
+    for clock in clocks:
+        clock.red_at = red_at(clock)
+    SLAClock.objects.bulk_create(clocks)
+    events = [event for _clock, clock_events in built for event in clock_events]
+    if events:
+        SLAClockEvent.objects.bulk_create(events)
+
+
 def red_at(clock: SLAClock) -> datetime | None:
     """``SLAClock.red_at``: where the clock enters the red zone in its present state (``sla.redzone``)."""
     return red_zone_from(clock, _wc(clock) if clock.state == State.RUNNING else None)

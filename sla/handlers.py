@@ -8,22 +8,37 @@ from __future__ import annotations
 from sla import lifecycle, waits
 from tickets import events
 from tickets import services as ticket_services
+from tickets.models import Status
 
+# Open statuses in which the clocks run and nothing is waited for: moving among them changes no clock.
+_ALIKE = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS})
 # Fields whose change can make another SLA policy apply.
 _POLICY_FIELDS = frozenset({"priority", "queue", "ticket_type"})
 
 
 def start_clocks(event: events.TicketCreated) -> None:
     """Start the matching policy's clocks; without a deadline from a person, the resolution due is the deadline."""
-    clocks = lifecycle.start_clocks(event.ticket, at=event.at, actor=event.actor)
+    clocks = lifecycle.start_clocks(event.ticket, at=event.at, actor=event.actor, created=True,
+                                    default_deadline=not event.deadline_given)
     default = None if event.deadline_given else lifecycle.default_deadline(clocks)
     if default is not None:
         ticket_services.ticket_move_deadline(event.ticket, deadline=default, actor=event.actor, cause="sla_default",
                                              at=event.at)
 
 
+def _alike(event) -> bool:
+    """A move between two statuses in which clocks and waits are the same (a new ticket assigned, work started).
+
+    Every change of status or reason brings the clocks and waiting segments in line, and these statuses are
+    open, neither waiting nor on approval, so such a move leaves them as the previous change did.
+    """
+    return isinstance(event, events.StatusChanged) and event.old in _ALIKE and event.new in _ALIKE
+
+
 def follow_status(event: events.StatusChanged) -> None:
     """Pause, resume or stop the clocks for the new status."""
+    if _alike(event):
+        return
     lifecycle.sync_clocks(event.ticket, at=event.at, actor=event.actor, cause=event.cause)
 
 
@@ -34,6 +49,8 @@ def follow_reason(event: events.BlockingReasonChanged) -> None:
 
 def record_wait(event: events.StatusChanged | events.BlockingReasonChanged) -> None:
     """Open, close or switch the waiting segment (the causes-of-delay report reads them)."""
+    if _alike(event):
+        return
     waits.record(event.ticket, at=event.at)
 
 
@@ -54,6 +71,12 @@ def rematch(event: events.Reclassified) -> None:
 
 
 def follow_deadline(event: events.DeadlineChanged) -> None:
-    """The deadline clock follows ``Ticket.deadline`` (retargeted: a new escalation generation)."""
+    """The deadline clock follows ``Ticket.deadline`` (retargeted: a new escalation generation).
+
+    The SLA's default deadline at creation (cause ``sla_default``) needs nothing: :func:`start_clocks`
+    started its deadline clock with the ticket's other clocks.
+    """
+    if event.cause == "sla_default":
+        return
     lifecycle.on_deadline_changed(event.ticket, previous=event.previous, at=event.at, actor=event.actor,
                                   cause=event.cause, **event.details)

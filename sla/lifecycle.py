@@ -18,7 +18,10 @@ like resolution, never counts for compliance, and its target is the business
 time from its start to the deadline. Whatever moves the deadline calls
 :func:`on_deadline_changed`, which retargets it (a ``retarget`` event of mode
 ``deadline``, a new generation, the breach recomputed), so the escalation
-levels bound to it fire again for the new deadline. See docs/sla.md.
+levels bound to it fire again for the new deadline. The one exception is the
+SLA's own default deadline at creation: :func:`start_clocks` builds the
+deadline clock with the ticket's other clocks, exactly as the deadline's
+arrival would have started it. See docs/sla.md.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from sla.clocks import (
     op_stop,
     running_segments,
     save_clock,
+    save_new_clocks,
 )
 from sla.models import SLAClock, SLAClockEvent, SLAPolicy
 from sla.policies import active_policies, policy_match, target_from
@@ -116,20 +120,36 @@ def _built_deadline_clock(ticket: Ticket, res: SLAClock, res_events, *, actor=No
 
 
 @transaction.atomic
-def start_clocks(ticket: Ticket, *, at: datetime | None = None, actor=None) -> list[SLAClock]:
+def start_clocks(
+    ticket: Ticket, *, at: datetime | None = None, actor=None, created: bool = False, default_deadline: bool = False
+) -> list[SLAClock]:
     """Match the ticket's policy and start its clocks at ``at`` (default: the ticket's creation).
 
-    Idempotent: a ticket that already has clocks keeps them. No matching policy → no clocks (no SLA).
+    Idempotent: a ticket that already has clocks keeps them (``created``: the ticket was just inserted, so
+    it has none and they are not looked for). No matching policy → no clocks (no SLA).
+
+    ``default_deadline``: the ticket has no deadline yet and will get the running resolution clock's due
+    instant (:func:`default_deadline`, cause ``sla_default``); its deadline clock is built here with the
+    others, as the deadline's arrival would start it, so creation writes every clock in one insert and the
+    deadline's move has nothing left to do (``sla.handlers.follow_deadline``).
     """
-    existing = list(ticket.sla_clocks.all())
-    if existing:
-        return existing
+    if not created:
+        existing = list(ticket.sla_clocks.all())
+        if existing:
+            return existing
     policy = policy_match(ticket)
     if policy is None:
         return []
     built = _build_clocks(ticket, policy, start_at=at or ticket.created_at, actor=actor)
-    for clock, events in built:
-        save_clock(clock, events)
+    if default_deadline and ticket.deadline is None:
+        _fr, (res, res_events) = built[0], built[1]
+        if res.state == State.RUNNING and res.due_at is not None:
+            clock = SLAClock(ticket=ticket, kind=Kind.DEADLINE)
+            reasons = {res.pause_reason.pk: res.pause_reason} if res.pause_reason is not None else {}
+            events = mirror_resolution(clock, res, res_events, res.due_at, reasons=reasons, actor=actor,
+                                       cause="sla_default", from_deadline=None, fixed=False)
+            built.append((clock, events))
+    save_new_clocks(built)
     return [clock for clock, _events in built]
 
 

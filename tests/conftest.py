@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone, translation
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from channels import outbox
 from tests.factories import MembershipFactory, QueueFactory, TicketFactory, UserFactory
 from tickets import delivery
 from tickets.models import BlockingReason, QueueMembership
+
+# CI runs the SQLite and the PostgreSQL passes side by side on two cores: how long an example takes says
+# nothing about the code under test, so no property test fails for being slow (the examples still run).
+hypothesis_settings.register_profile("opsdesk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("opsdesk")
 
 
 @pytest.fixture(autouse=True)

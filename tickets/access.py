@@ -172,7 +172,19 @@ def can_decide_approval(user, ticket) -> bool:
 
 
 def _visible(user, ticket) -> bool:
+    """Whether ``user`` sees ``ticket``: no query for those who see everything, nor for a ticket a page
+    loaded through ``visible_to(user)`` (``mark_visible``); a page asks this several times (its panels)."""
+    if getattr(ticket, "_opsdesk_visible_to", None) == user.pk and user.pk is not None:
+        return True
+    if user.is_authenticated and user.is_active and sees_everything(user):
+        return True
     return type(ticket).objects.visible_to(user).filter(pk=ticket.pk).exists()
+
+
+def mark_visible(ticket, user):
+    """Record that ``ticket`` was just read through ``Ticket.objects.visible_to(user)`` (for this request)."""
+    ticket._opsdesk_visible_to = user.pk
+    return ticket
 
 
 def role_required(view):

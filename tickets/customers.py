@@ -6,6 +6,7 @@ Re-exported by ``tickets.services`` (callers use ``services.customer_find_or_cre
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
@@ -39,8 +40,12 @@ def customer_create(*, name: str = "", email: str = "", phone: str = "", languag
     fields = {"name": (name or email or phone).strip()[:200], "email": email, "phone": phone}
     if language in ("ru", "en"):
         fields["language"] = language
-    customer = Customer.objects.create(**fields)
-    organisations.organisation_for_new_customer(customer)  # a contact always belongs to an organisation
+    customer = Customer(**fields)
+    # A contact always belongs to an organisation: its own one is written first, so the contact is one insert.
+    # Without a savepoint: a twin refused by the unique constraints takes the organisation down with it.
+    with transaction.atomic(savepoint=False):
+        organisations.organisation_for_new_customer(customer)
+        customer.save(force_insert=True)
     return customer
 
 

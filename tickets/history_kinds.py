@@ -159,6 +159,10 @@ def _survey_failed(e, who, lk, ticket) -> str:
     }
 
 
+def _survey_resent(e, who, lk, ticket) -> str:
+    return _("%(who)s sent the satisfaction survey again %(route)s.") % {"who": who, "route": _route(e)}
+
+
 def _rated(e, who, lk, ticket) -> str:
     rating = _RATINGS.get(e.data.get("rating"), lambda: e.data.get("rating") or "")()
     return _("The customer rated the resolution: %(rating)s.") % {"rating": rating}
@@ -294,6 +298,7 @@ KINDS: dict[str, tuple[dict[str, str], tuple[str, ...], Callable]] = {
     "ticket.survey_skipped": ({"reason": "internal or no_route"}, ("reason",), _survey_skipped),
     "ticket.survey_sent": ({"route": "email or gateway"}, ("route",), _survey_sent),
     "ticket.survey_failed": ({"route": "email or gateway", "error": "why"}, ("route",), _survey_failed),
+    "ticket.survey_resent": ({"route": "email or gateway"}, ("route",), _survey_resent),
     "ticket.rated": ({"rating": "good, neutral or bad", "comment": "the customer's words",
                       "reopened": "the bad rating reopened the ticket"}, ("rating",), _rated),
     "ticket.customer_wrote": ({"message": "message id", "channel": "channel code", "attachments": FILES}, ("message",),

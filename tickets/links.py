@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from core.locks import lock as _lock
@@ -141,9 +141,13 @@ def _label(kind: str, outgoing: bool) -> str:
 
 def ticket_links(ticket: Ticket, viewer) -> list[ShownLink]:
     """``ticket``'s links from both ends whose other ticket ``viewer`` may open (one query)."""
-    visible = Ticket.objects.visible_to(viewer).values("pk")
+    # Correlated: the other end is looked up by its key and tested, never the whole visible set listed.
+    visible = Ticket.objects.visible_to(viewer).order_by()
     links = (
-        TicketLink.objects.filter(Q(source=ticket, target__in=visible) | Q(target=ticket, source__in=visible))
+        TicketLink.objects.filter(
+            Q(source=ticket) & Exists(visible.filter(pk=OuterRef("target_id")))
+            | Q(target=ticket) & Exists(visible.filter(pk=OuterRef("source_id")))
+        )
         .select_related("source", "target")
         .order_by("kind", "created_at", "pk")
     )

@@ -16,13 +16,17 @@ from tickets.models import INHERITED_FIELDS, Customer, Organisation
 
 
 def organisation_for_new_customer(customer: Customer) -> Organisation:
-    """Give ``customer`` an organisation of its own (its name, its tier state) and return it."""
+    """Give ``customer`` an organisation of its own (its name, its tier state) and return it.
+
+    A customer not saved yet only gets it in memory (the caller's insert stores it).
+    """
     organisation = Organisation.objects.create(
         name=customer.name[:200],
         vip_tier_id=customer.vip_tier_id,
         **{field: getattr(customer, field) for field in INHERITED_FIELDS},
     )
-    Customer.objects.filter(pk=customer.pk).update(organisation=organisation)
+    if customer.pk is not None:
+        Customer.objects.filter(pk=customer.pk).update(organisation=organisation)
     customer.organisation = organisation
     return organisation
 

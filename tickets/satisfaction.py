@@ -113,6 +113,27 @@ def survey_delivery_failed(survey: SatisfactionSurvey, *, error: str, route: str
         record(survey.ticket_id, "ticket.survey_failed", None, route=route, error=error)
 
 
+@transaction.atomic
+def survey_resend(survey: SatisfactionSurvey, *, actor, route: str, at: datetime | None = None) -> None:
+    """Someone sends a survey that did not reach the customer again, through ``route`` (looked up anew).
+
+    Refused (``SurveyError``) unless it failed, while its link still works and a channel reaches the customer."""
+    at = at or timezone.now()
+    if survey.state != State.FAILED:
+        raise SurveyError(_("Only a survey that was not delivered can be sent again."))
+    if survey.expires_at is not None and survey.expires_at <= at:
+        raise SurveyError(_("The survey's link has expired: it cannot be sent again."))
+    if not route:
+        raise SurveyError(_("No channel reaches the customer (no email address, no reply URL)."))
+    updated = SatisfactionSurvey.objects.filter(pk=survey.pk, state=State.FAILED).update(
+        state=State.SENDING, delivery_error="", route=route
+    )
+    if not updated:
+        raise SurveyError(_("Only a survey that was not delivered can be sent again."))
+    survey.state, survey.delivery_error, survey.route = State.SENDING, "", route
+    record(survey.ticket_id, "ticket.survey_resent", actor, at=at, route=route)
+
+
 def survey_delivery_retrying(survey: SatisfactionSurvey, *, error: str = "") -> None:
     """Still on its way: a retry is due (``error``: why the last attempt failed)."""
     error = (error or "")[:MAX_ERROR]

@@ -129,8 +129,9 @@ def ticket_create(
     requester_queue: Queue | None = None,
     follow_up_of: Ticket | None = None,
     attachments: Sequence[IncomingFile] = (),
+    mail_message_id: str = "",
 ) -> Ticket:
-    """Open a ticket; the description becomes the customer's first message.
+    """Open a ticket; the description becomes the customer's first message (``ticket.opening_message``).
 
     With a ``requester_user`` (who then observes it) or a ``requester_queue`` instead of a ``customer``
     it is an **internal task**: it points to ``internal_customer()``, its description is a note.
@@ -138,6 +139,10 @@ def ticket_create(
     Without a type, keyword rules may give one (``tickets.ports.classify``; ``classified_by``: the rule
     the caller already applied; ``classify=False``: the caller applied the rules and none matched). Without a
     performer the ticket is queued (``events.TicketQueued``: the queue's routing strategy may assign it).
+    ``mail_message_id``: the Message-ID of the email the first message came in (email threading).
+
+    The returned ticket carries the message the description became as ``opening_message`` (``None`` when
+    there is none), so a caller need not read it back.
     """
     title = (title or "").strip()
     if not title:
@@ -197,10 +202,11 @@ def ticket_create(
         **({"internal": True} if internal else {}),
         **_file_names(attachments),
     )
+    first = None
     if internal and (description.strip() or attachments):  # the request is a note: there is no customer
-        note = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
-                                      created_at=now)
-        attach(note, attachments, by=actor)
+        first = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
+                                       created_at=now)
+        attach(first, attachments, by=actor)
     elif description.strip() or attachments:
         first = Message.objects.create(
             ticket=ticket,
@@ -211,9 +217,11 @@ def ticket_create(
             body=description,
             intake_channel=intake_channel,
             external_id=external_id,
+            mail_message_id=mail_message_id[:255],
             created_at=now,
         )
         attach(first, attachments, by=actor)
+    ticket.opening_message = first
     if classified_by is not None and ticket_type == classified_by.ticket_type:
         events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
     if approver is not None or observers:  # people named on creation hear of their role
@@ -480,10 +488,17 @@ def ticket_receive_customer_message(
     intake_channel: IntakeChannel | None = None,
     external_id: str = "",
     attachments: Sequence[IncomingFile] = (),
+    mail_message_id: str = "",
+    locked: bool = False,
 ) -> Message:
-    """A customer wrote. A ticket waiting for the customer goes back to work; a done one reopens."""
+    """A customer wrote. A ticket waiting for the customer goes back to work; a done one reopens.
+
+    ``mail_message_id``: the Message-ID of the email it came in (email threading). ``locked``: the caller read
+    ``ticket`` under its row lock in this transaction (``select_for_update``), so it is not read again.
+    """
     _check_files(attachments)
-    _lock(ticket)
+    if not locked:
+        _lock(ticket)
     message = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.INBOUND,
@@ -492,6 +507,7 @@ def ticket_receive_customer_message(
         body=body,
         intake_channel=intake_channel,
         external_id=external_id,
+        mail_message_id=mail_message_id[:255],
     )
     attach(message, attachments)
     record(ticket, "ticket.customer_wrote", None, message=message.pk, channel=channel, **_file_names(attachments))

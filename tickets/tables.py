@@ -42,7 +42,8 @@ class CappedPaginator(Paginator):
         # A table paginates its BoundRows; their TableQuerysetData holds the queryset.
         queryset = getattr(getattr(self.object_list, "data", None), "data", self.object_list)
         if isinstance(queryset, QuerySet):
-            return queryset.order_by()[: self.cap + 1].count()
+            # Keys only: no joins for select_related, no annotations (the intake's queue order is a subquery per row).
+            return queryset.order_by().values("pk")[: self.cap + 1].count()
         return len(self.object_list)
 
     @property

@@ -18,6 +18,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from email import policy
+from email.headerregistry import BaseHeader, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
 
@@ -29,9 +30,17 @@ _HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.M)
 _LINE_BREAK = re.compile(r"\n|\r")
 
 
+_UNSTRUCTURED = type("_UnstructuredHeader", (UnstructuredHeader, BaseHeader), {})
+
+
 @functools.lru_cache(maxsize=512)
 def _header(factory, name: str, value: str):
-    return factory(name, value)
+    try:
+        return factory(name, value)
+    except Exception:
+        # The standard library's structured parsers (addresses, dates, parameters) crash on some broken
+        # values (an IndexError on a cut "<" in From): keep such a header as plain text instead.
+        return _UNSTRUCTURED(name, value)
 
 
 class _ParsedHeadersPolicy(EmailPolicy):

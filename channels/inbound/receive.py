@@ -216,22 +216,26 @@ def _payload(parsed: ParsedEmail, thread: Ticket | None) -> IntakePayload:
         related_ref="",
         related_title="",
         sent_at=None,
+        mail_message_id=parsed.message_id[:255],
     )
 
 
-def _take(channel: IntakeChannel, parsed: ParsedEmail, raw: bytes) -> tuple[Received, bool]:
-    """Write the message and its files in one transaction; returns the result and whether the raw was attached."""
+def _take(channel: IntakeChannel, parsed: ParsedEmail, raw: bytes, mailbox: Mailbox | None) -> tuple[Received, bool]:
+    """Write the message, its files and (when taken) its ``InboundEmail`` record in one transaction.
+
+    Returns the result and whether it is recorded already (a duplicate found here is recorded by the caller).
+    """
     files = [IncomingFile(f.filename, f.content_type, f.content, f.content_id) for f in parsed.files]
     kept, dropped = fit_files(files)
     original = IncomingFile(ORIGINAL_NAME, "message/rfc822", raw)
     keep_original = len(raw) <= int(settings.ATTACHMENT_MAX_FILE_BYTES)
     with transaction.atomic():
         thread = find_thread(channel, parsed)
-        result = intake_accept(channel, _payload(parsed, thread), thread=thread)
+        # email_receive has just looked for a delivery of this Message-ID.
+        result = intake_accept(channel, _payload(parsed, thread), thread=thread, delivered_checked=True)
         if result.duplicate:  # a concurrent delivery of the same email won
-            return _duplicate(result.message), False
+            return _duplicate(result.message), False  # recorded by the caller
         message = result.message
-        Message.objects.filter(pk=message.pk).update(mail_message_id=parsed.message_id[:255])
         stored = attachments.attach(message, kept + ([original] if keep_original else []))
         if dropped:
             names = ", ".join(f"{attachments.clean_filename(f.filename)} ({len(f.content)} B)" for f in dropped)
@@ -246,9 +250,13 @@ def _take(channel: IntakeChannel, parsed: ParsedEmail, raw: bytes) -> tuple[Rece
                 ),
                 actor=None,
             )
-    outcome = Outcome.CREATED if result.created_ticket else Outcome.APPENDED
-    ids = [a.pk for a in stored[: len(kept)]]
-    return Received(outcome, ticket=result.ticket, message=message, attachment_ids=ids), keep_original and not dropped
+        outcome = Outcome.CREATED if result.created_ticket else Outcome.APPENDED
+        ids = [a.pk for a in stored[: len(kept)]]
+        received = Received(outcome, ticket=result.ticket, message=message, attachment_ids=ids)
+        # The record is written with the rest: one commit per email. The raw bytes are kept there only when
+        # they are not among the message's files already.
+        _record(channel, mailbox, parsed, raw, received, keep_raw=not (keep_original and not dropped))
+    return received, True
 
 
 def _duplicate(message: Message) -> Received:
@@ -320,7 +328,7 @@ def email_receive(
     if rate_limited(channel, parsed.sender):
         return _record(channel, mailbox, parsed, raw, Received(Outcome.IGNORED, Reason.RATE_LIMITED), keep_raw=True)
     try:
-        received, raw_attached = _take(channel, parsed, raw)
+        received, recorded = _take(channel, parsed, raw, mailbox)
     except IntakeError as error:
         detail = "; ".join([error.message, *error.fields.values()])
         return _record(
@@ -339,7 +347,9 @@ def email_receive(
             keep_raw=True,
             detail=f"{type(error).__name__}: {error}"[:2000],
         )
-    return _record(channel, mailbox, parsed, raw, received, keep_raw=not raw_attached)
+    if recorded:
+        return received
+    return _record(channel, mailbox, parsed, raw, received, keep_raw=False)
 
 
 def record_unparseable(channel: IntakeChannel, raw: bytes, problem: str, *, mailbox: Mailbox | None = None) -> None:

@@ -8,12 +8,15 @@ durations, and the rollup records a period reads when they are built (``reports.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
+from django.conf import settings
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 
 from core.formatting import format_duration
@@ -44,18 +47,37 @@ def preset(name: str, today: date, tz) -> Period:
 
 def period_bucket(field_name: str, period: Period):
     """1 for rows in the period, 0 for the previous period (the query covers both)."""
-    return Case(When(**{f"{field_name}__gte": period.start}, then=Value(1)), default=Value(0),
-                output_field=IntegerField())
+    return Case(
+        When(**{f"{field_name}__gte": period.start}, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
 
 
 def period_and_previous(field_name: str, period: Period) -> Q:
     return Q(**{f"{field_name}__gte": previous(period).start, f"{field_name}__lt": period.end})
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]*")
+
+
+@functools.cache
+def _list_path(prefix: str, urlconf) -> str:
+    return reverse("tickets:list", urlconf=urlconf)
+
+
+def _encoded(value) -> str:
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) else quote_plus(text)
+
+
 def ticket_list_url(**params) -> str:
-    clean = {k: v for k, v in params.items() if v not in (None, "", False)}
-    clean = {k: ("on" if v is True else v) for k, v in clean.items()}
-    return reverse("tickets:list") + ("?" + urlencode(clean) if clean else "")
+    """The ticket list filtered by ``params`` (the page has a few hundred of these links: kept cheap)."""
+    query = "&".join(
+        f"{key}={'on' if value is True else _encoded(value)}"
+        for key, value in params.items()
+        if value not in (None, "", False)
+    )
+    path = _list_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return f"{path}?{query}" if query else path
 
 
 def period_params(period: Period) -> dict:

@@ -207,3 +207,38 @@ def test_a_stuck_send_is_reclaimed_and_sent_once(smtp, mail_ticket, engineer, se
         clock.shift(timedelta(minutes=2))
         assert outbox.deliver_pending()["sent"] == 1
     assert len(smtp.messages()) == 1
+
+
+def test_a_reply_goes_to_the_customers_reply_to_and_copies_whom_they_copied(smtp, mail_ticket, engineer, settings):
+    """The customer wrote from a shared mailbox, asked for answers at their own address and copied a colleague
+    and the support address: the reply goes where they asked, keeps the colleague, never mails OpsDesk itself."""
+    from channels.inbound.receive import email_receive
+
+    settings.EMAIL_INTAKE_OWN_ADDRESSES = ["support@shop.example"]
+    raw = (
+        b"From: Alma <alma@client.example>\r\nTo: support@shop.example\r\n"
+        b"Reply-To: Alma Personal <alma.personal@client.example>\r\n"
+        b"Cc: Boris <boris@client.example>, support@shop.example, ALMA@client.example\r\n"
+        b"Subject: Re: printer\r\nMessage-ID: <third@client.example>\r\nIn-Reply-To: <second@client.example>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nStill jammed.\r\n"
+    )
+    assert email_receive(mail_ticket.messages.first().intake_channel, raw).outcome == "appended"
+
+    services.ticket_reply(mail_ticket, body="Меняем картридж.", actor=engineer)
+    assert outbox.deliver_pending() == {"sent": 1, "failed": 0, "retrying": 0}
+
+    [raw_sent] = smtp.messages()
+    mail = parsed(raw_sent)
+    assert [a.addr_spec for a in mail["To"].addresses] == ["alma.personal@client.example"]
+    assert [a.addr_spec for a in mail["Cc"].addresses] == ["boris@client.example"]
+    assert sorted(mail["X-RcptTo"].split(", ")) == ["alma.personal@client.example", "boris@client.example"]
+    assert OutboundMessage.objects.get().result == "accepted for alma.personal@client.example, boris@client.example"
+
+
+def test_without_reply_to_or_cc_the_reply_goes_to_the_customer_alone(smtp, mail_ticket, engineer):
+    services.ticket_reply(mail_ticket, body="Готово.", actor=engineer)
+    outbox.deliver_pending()
+    [raw_sent] = smtp.messages()
+    mail = parsed(raw_sent)
+    assert [a.addr_spec for a in mail["To"].addresses] == ["alma@client.example"] and mail["Cc"] is None
+    assert mail["X-RcptTo"] == "alma@client.example"

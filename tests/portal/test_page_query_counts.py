@@ -81,17 +81,17 @@ def world(db, policy, queue, engineer, dispatcher, admin_user, waiting_reason):
 
 
 @pytest.mark.parametrize(
-    ("viewer", "url"),
+    ("viewer", "url", "pinned"),
     [
-        ("admin_user", "tickets:list"),
-        ("engineer", "tickets:list"),
-        ("engineer", "tickets:my_work"),
-        ("admin_user", "tickets:my_work"),
-        ("dispatcher", "tickets:intake"),
-        ("admin_user", "tickets:intake"),
+        ("admin_user", "tickets:list", 19),
+        ("engineer", "tickets:list", 18),
+        ("engineer", "tickets:my_work", 13),
+        ("admin_user", "tickets:my_work", 12),
+        ("dispatcher", "tickets:intake", 15),
+        ("admin_user", "tickets:intake", 13),
     ],
 )
-def test_a_list_page_costs_the_same_queries_with_3_and_with_30_tickets(client, world, request, viewer, url):
+def test_a_list_page_costs_the_same_queries_with_3_and_with_30_tickets(client, world, request, viewer, url, pinned):
     user = request.getfixturevalue(viewer)
     client.force_login(user)
     path = reverse(url) + "?per_page=50"
@@ -101,6 +101,7 @@ def test_a_list_page_costs_the_same_queries_with_3_and_with_30_tickets(client, w
     many = _queries(client, path)
     assert SLAClock.objects.count() >= 60  # the rows carry clocks, so the SLA column is really drawn
     assert many == few
+    assert few == pinned  # lower it when a page needs fewer; raise it only for a reason
 
 
 def test_the_list_draws_every_row_it_counted(client, world, admin_user):
@@ -111,9 +112,10 @@ def test_the_list_draws_every_row_it_counted(client, world, admin_user):
     assert html.count('<span class="pill pill-') == 30
 
 
-@pytest.mark.parametrize("viewer", ["engineer", "admin_user"])
+# 36 and 38 before the page's access checks and panels reused the visibility of the ticket it read.
+@pytest.mark.parametrize(("viewer", "pinned"), [("engineer", 33), ("admin_user", 35)])
 def test_the_ticket_page_costs_the_same_queries_with_3_and_with_30_messages(
-    client, policy, queue, engineer, admin_user, request, viewer
+    client, policy, queue, engineer, admin_user, request, viewer, pinned
 ):
     ticket = services.ticket_create(
         actor=admin_user,
@@ -137,6 +139,7 @@ def test_the_ticket_page_costs_the_same_queries_with_3_and_with_30_messages(
     few = _queries(client, url)
     talk(27)
     assert _queries(client, url) == few
+    assert few == pinned  # lower it when the page needs fewer; raise it only for a reason
 
 
 def test_templates_are_compiled_once_per_process():
@@ -159,3 +162,26 @@ def test_a_list_beyond_the_cap_says_more_than_the_cap(client, world, admin_user,
     assert 'href="?per_page=2&amp;page=3"' in html  # pages up to the cap and one more are linked
     html = client.get(reverse("tickets:list") + "?per_page=10").content.decode()
     assert "more than 4 tickets" not in html  # one page: no pagination at all
+
+
+def test_the_rows_cells_are_what_django_tables2_renders(rf, world, admin_user):
+    """``table_row`` (tickets/_table.html) skips django-tables2's per-cell work but draws the same cells."""
+    from django.utils.html import conditional_escape
+
+    from portal import selectors
+    from sla.templatetags.sla_tags import sla_badges
+    from tickets.tables import TicketListTable
+    from tickets.templatetags.opsdesk import table_row
+
+    world(12, start=0)
+    request = rf.get("/")
+    request.user = admin_user
+    table = TicketListTable(selectors.ticket_list(admin_user).order_by("pk"), sla_cell=sla_badges, request=request)
+    table.now  # one instant for both renderings  # noqa: B018
+    for row in table.rows:
+        expected = "".join(
+            f'<td {column.attrs["td"].as_html()} data-label="{conditional_escape(column.header)}">'
+            f"{conditional_escape(cell)}</td>"
+            for column, cell in row.items()
+        )
+        assert table_row(row, table) == expected

@@ -79,6 +79,19 @@ def test_the_ticket_list_filters_narrow_the_results(client, engineer, queue, tic
     assert refused.status_code == 200 and refused.context["filter"].form.errors["priority"]
 
 
+def test_the_filter_fields_are_fetched_when_the_box_opens_unless_a_filter_is_set(client, engineer, queue, ticket):
+    client.force_login(engineer)
+    plain = client.get(URL, {"q": "сервер"}).content.decode()
+    assert 'name="priority"' not in plain and "?filters=form" in plain  # no field choices read for a plain search
+    fields = client.get(URL, {"filters": "form"})
+    assert fields.status_code == 200 and 'name="priority"' in fields.content.decode()
+    assert "search-results" not in fields.content.decode()  # the fields alone, no search
+    filtered = client.get(URL, {"q": "сервер", "queue": queue.pk}).content.decode()
+    assert 'name="priority"' in filtered and '<details class="filters-toggle" open>' in filtered
+    client.logout()
+    assert client.get(URL, {"filters": "form"}).status_code == 302  # a login first, as for the search
+
+
 def test_pages_link_to_each_other_with_the_filters_kept(client, engineer, queue):
     for n in range(27):
         TicketFactory(queue=queue, title=f"Счётчик {n}")

@@ -98,3 +98,24 @@ def test_role_groups_carry_the_table_permissions(engineer, dispatcher, admin_use
     assert dispatcher.has_perm("tickets.assign_ticket") and dispatcher.has_perm("tickets.set_deadline")
     assert not dispatcher.has_perm("tickets.override_deadline")
     assert admin_user.has_perm("tickets.override_deadline")
+
+
+def test_a_ticket_read_for_one_viewer_is_not_taken_as_visible_to_another(engineer, other_engineer, ticket):
+    from portal import selectors
+
+    loaded = selectors.ticket_detail(engineer, ticket.pk)  # read through visible_to(engineer): marked for them
+    assert access.can_work(engineer, loaded)
+    assert not access.can_work(other_engineer, loaded)
+    assert not access.can_assign(other_engineer, loaded)
+
+
+def test_the_ticket_pages_checks_ask_no_visibility_query_again(engineer, queue, django_assert_num_queries):
+    from portal import selectors
+
+    ticket = TicketFactory(queue=queue, performer=engineer)
+    loaded = selectors.ticket_detail(engineer, ticket.pk)
+    access.can_work(engineer, loaded)  # the first check reads the engineer's permissions
+    with django_assert_num_queries(0):
+        assert access.can_work(engineer, loaded)
+        assert access.can_retry_delivery(engineer, loaded, assign=False)
+    assert access.can_work(engineer, Ticket.objects.get(pk=ticket.pk))  # not read through visible_to: asked

@@ -19,10 +19,9 @@ from tickets import services
 from tickets.models import Absence, Profile, Queue, QueueMembership, RoutingStrategy, Status, Ticket, TicketEvent
 
 # A burst of five tickets given to five agents: lock the queue, read the team, lock the tickets still waiting,
-# read the five chosen people; then for each ticket its assignment (ticket lock, role check, history, SLA clocks,
-# wait segment, notification and their savepoints); then one insert of the routed rows and one update of the last
-# assignment times.
-BURST_OF_5_QUERIES = 4 + 5 * 17 + 2
+# read the five chosen people; then for each ticket its assignment (ticket lock, role check, history, notification
+# and their savepoints); then one insert of the routed rows and one update of the last assignment times.
+BURST_OF_5_QUERIES = 4 + 5 * 12 + 2
 
 
 def _waiting(queue, n: int, **kw) -> list[int]:

@@ -192,3 +192,38 @@ def test_postgres_keeps_a_generated_vector_with_a_gin_index(engineer, printer):
         cursor.execute("SELECT search_vector::text FROM tickets_message WHERE ticket_id = %s", [printer.pk])
         assert "'принтер'" in cursor.fetchone()[0]
     _message(printer, "x" * 200_000 + " длинное")  # beyond the indexed length: accepted, not an error
+
+
+@pytest.fixture
+def common(monkeypatch):
+    """Every source counts as common: the tickets are walked newest first and each is tested (the big-data path)."""
+    for name in ("CAP_MESSAGES", "CAP_TICKETS", "CAP_PEOPLE"):
+        monkeypatch.setattr(search, name, 0)
+
+
+def test_a_common_word_is_found_by_the_walk_with_the_same_rules(common, engineer, other_engineer, queue, printer):
+    org = Organisation.objects.create(name="Northwind Trading")
+    customer = CustomerFactory(name="Ирина Соколова", organisation=org)
+    order = RelatedObject.objects.create(kind=RelatedObject.Kind.ORDER, external_ref="A-1001", customer=customer)
+    titled = TicketFactory(queue=queue, customer=customer, related_object=order, title="Принтер зажевал бумагу")
+    noted = TicketFactory(queue=queue)
+    _message(noted, "Принтер заменим завтра", kind=Message.Kind.INTERNAL_NOTE)
+    assert _found(engineer, "принтеры") == [noted.pk, titled.pk, printer.pk]
+    assert [h.where for h in search.search(engineer, "принтеры").hits] == ["note", "title", "message"]
+    assert _found(engineer, "принтеры", per_page=2, page=2) == [printer.pk]
+    for text in ("Соколова", "northwind", "a-1001"):
+        assert _found(engineer, text) == [titled.pk], text
+    assert _found(other_engineer, "принтер") == []
+    observer = UserFactory(username="observer")
+    noted.observers.add(observer)
+    assert _found(observer, "принтер") == []  # the note is not theirs to find
+
+
+def test_a_word_costs_a_fixed_number_of_queries(engineer, queue, printer, django_assert_num_queries):
+    for n in range(30):
+        _message(TicketFactory(queue=queue), f"Принтер номер {n}")
+    # the user's roles and permissions (3), organisations, customers, related objects, message ids, title ids
+    # (each capped; on PostgreSQL each of the last two after an EXPLAIN), one statement per kind of match found
+    # (here: the ids), the page's rows, the fragments
+    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 11):
+        assert len(search.search(engineer, "принтер").hits) == search.PER_PAGE

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
-from django.utils.html import format_html
+from django.db.models import Model
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django_tables2.columns import ManyToManyColumn
+from django_tables2.utils import Accessor, signature
 
 from core.formatting import format_dt
 from tickets.models import Priority, Status, display_name
@@ -73,17 +78,78 @@ register.simple_tag(priority_mark, name="priority_mark")
 # --- Tables ------------------------------------------------------------------------
 
 
+_CELL_ARGUMENTS = frozenset({"record", "table", "column", "bound_column"})
+
+
+def _cell_renderer(table, bound_column):
+    """A function ``record -> cell`` doing what django-tables2's ``BoundRow.get_cell`` does for this column,
+    without its per-cell work (an accessor walk, ``get_FOO_display`` probing and ``inspect.signature`` for
+    every cell): a plain attribute, the column's default when the value is empty, else its render method
+    called with the arguments it declares. Columns this shortcut does not cover (a dotted accessor, a link,
+    a render asking for the value or the row) return ``None`` and keep django-tables2's own path."""
+    accessor = str(bound_column.accessor)
+    column = bound_column.column
+    if "." in accessor or "__" in accessor or bound_column.link or isinstance(column, ManyToManyColumn):
+        return None
+    arguments, catch_all = signature(bound_column.render)
+    if catch_all or not set(arguments) <= _CELL_ARGUMENTS:
+        return None
+    render, empty, default = bound_column.render, column.empty_values, bound_column.default
+    fixed = {"table": table, "column": column, "bound_column": bound_column}
+    fixed = {name: fixed[name] for name in arguments if name != "record"}
+    with_record = "record" in arguments
+
+    resolve = Accessor(accessor).resolve
+    display = f"get_{accessor}_display"
+
+    def cell(record):
+        try:
+            value = getattr(record, accessor) if isinstance(record, Model) else resolve(record)
+            if callable(value):  # a method named by the accessor: django-tables2 calls it
+                value = resolve(record)
+        except Exception:  # django-tables2 shows the default for an unresolvable accessor too
+            value = None
+        if value in empty and isinstance(record, Model) and hasattr(record, display):
+            value = getattr(record, display)()  # a choice's label decides emptiness, as in django-tables2
+        if value in empty:
+            return default
+        return render(record=record, **fixed) if with_record else render(**fixed)
+
+    return cell
+
+
+def _cell_html(value) -> str:
+    """What ``{{ cell }}`` prints: localized, escaped unless safe."""
+    if not isinstance(value, str):
+        value = localize(value)
+    return conditional_escape(value)
+
+
 @register.filter
-def table_cells(row, table):
-    """``(td attributes, header, cell)`` of a django-tables2 row, for ``tickets/_table.html``.
+def table_row(row, table) -> str:
+    """The ``<td>`` cells of a django-tables2 row, for ``tickets/_table.html``, built in one piece.
 
     The column parts (the ``<td>`` attributes and the header repeated as ``data-label`` for narrow screens)
-    are computed once per table, not once per cell: a column's ``attrs["td"]`` must therefore not depend on
-    the record (per-row attributes go in ``row_attrs``)."""
-    columns = getattr(table, "_cell_columns", None)
+    and each column's cell renderer are computed once per table, not once per cell: a column's
+    ``attrs["td"]`` must therefore not depend on the record (per-row attributes go in ``row_attrs``)."""
+    columns = getattr(table, "_row_columns", None)
     if columns is None:
-        columns = table._cell_columns = [(column.attrs["td"].as_html(), column.header) for column in table.columns]
-    return [(attrs, header, cell) for (attrs, header), (_column, cell) in zip(columns, row.items(), strict=True)]
+        columns = table._row_columns = [
+            (
+                format_html('<td {} data-label="{}">', column.attrs["td"].as_html(), column.header),
+                column.name,
+                _cell_renderer(table, column),
+            )
+            for column in table.columns
+        ]
+    record = row.record
+    parts = []
+    for opening, name, cell in columns:
+        value = cell(record) if cell is not None else row.get_cell(name)
+        parts.append(opening)
+        parts.append(_cell_html(value))
+        parts.append("</td>")
+    return mark_safe("".join(parts))  # every part is escaped above
 
 
 # --- History -----------------------------------------------------------------------

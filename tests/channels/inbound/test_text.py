@@ -122,3 +122,14 @@ def test_a_mangled_email_never_crashes_the_parser(which, cuts):
     for text in (parsed.subject, parsed.text, parsed.conversation_text, parsed.sender_name):
         text.encode("utf-8")  # storable: no lone surrogates
         assert "\x00" not in text
+
+
+def test_an_address_header_the_standard_parser_crashes_on_is_read_as_plain_text():
+    """Found by the mangling test above: a line break cut into the KOI8-R sample's From made the standard
+    library's address parser raise IndexError ("<p" then the end of the headers). The email is read: no
+    sender address (the service ignores it with a reason), the rest of the mail as its text."""
+    raw = bytearray(corpus.koi8r())
+    raw[37:38] = b"\n"
+    parsed = parse_email(bytes(raw))
+    assert parsed.sender == "" and parsed.subject == ""
+    assert parsed.text.startswith("etr@customer.example>\nTo: support@opsdesk.example")
