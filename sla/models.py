@@ -490,6 +490,11 @@ class SLAClock(models.Model):
                 condition=Q(state__in=["running", "paused"], policy__isnull=False),
                 name="sla_clock_in_force",
             ),
+            # The queue order's "next SLA due" of a ticket (``routing.queue_order``): its running clocks in due
+            # order, read off the index for each waiting ticket the intake board sorts.
+            models.Index(
+                fields=["ticket", "due_at", "kind"], condition=Q(state="running"), name="sla_clock_ticket_running_due"
+            ),
         ]
 
     def __str__(self) -> str:
