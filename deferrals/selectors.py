@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core import dates
@@ -118,6 +118,30 @@ def pending_for_ticket(ticket: Ticket) -> DeferralRequest | None:
 
 def last_decided_for_ticket(ticket: Ticket) -> DeferralRequest | None:
     return with_people(DeferralRequest.objects.decided().filter(ticket=ticket)).order_by("-decided_at", "-pk").first()
+
+
+def panel_requests(ticket: Ticket) -> tuple[DeferralRequest | None, DeferralRequest | None]:
+    """The ticket page's deferral panel in one query: (the pending request, the last decided one).
+
+    At most one request of a ticket is pending (``deferral_one_pending_per_ticket``): ordered first, then the
+    decided ones newest first, two rows answer both. The panel draws people and the cause, never the ticket's own
+    relations, so only those are joined; the rows carry the ``ticket`` given.
+    """
+    rows = list(
+        DeferralRequest.objects.filter(ticket=ticket)
+        .exclude(status=Verdict.WITHDRAWN)
+        .select_related("requested_by__profile", "addressed_to__profile", "decided_by__profile", "cause")
+        .order_by(
+            Case(When(status=Verdict.PENDING, then=Value(0)), default=Value(1)),
+            F("decided_at").desc(nulls_last=True),
+            "-pk",
+        )[:2]
+    )
+    for row in rows:
+        row.ticket = ticket
+    pending = rows[0] if rows and rows[0].status == Verdict.PENDING else None
+    last = next((row for row in rows if row.status != Verdict.PENDING), None)
+    return pending, last
 
 
 def inbox(user) -> QuerySet:

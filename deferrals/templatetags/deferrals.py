@@ -34,7 +34,7 @@ def deferral_panel(context, ticket):
     """Internal deadline and SLA due, the pending request, the last decision and the request form."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    pending = deferral_selectors.pending_for_ticket(ticket)
+    pending, last = deferral_selectors.panel_requests(ticket)
     enabled = ticket.ticket_type is None or ticket.ticket_type.deferral_enabled
     may_request = bool(user) and ticket.status not in (Status.DONE, Status.CANCELED) and enabled and (
         deferral_access.can_request(user, ticket)
@@ -49,7 +49,7 @@ def deferral_panel(context, ticket):
         "csrf_token": context.get("csrf_token"),
         "ticket": ticket,
         "pending": pending,
-        "last": deferral_selectors.last_decided_for_ticket(ticket),
+        "last": last,
         "sla_due": sla_due,
         "enabled": enabled,
         "can_request": may_request and pending is None and ticket.deadline is not None,
