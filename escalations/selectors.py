@@ -19,9 +19,22 @@ class TicketEscalations:
     next_at: datetime | None
 
 
+def _loaded_clocks(ticket) -> list[SLAClock] | None:
+    """The ticket's SLA clocks when its queryset prefetched them (``sla.selectors.with_clocks``), else None."""
+    cache = getattr(ticket, "_prefetched_objects_cache", None) or {}
+    clocks = cache.get("sla_clocks")
+    return None if clocks is None else list(clocks)
+
+
 def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
-    """The urgent mark, the latest automatic firings and manual escalations, and the next escalation."""
-    state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
+    """The urgent mark, the latest automatic firings and manual escalations, and the next escalation.
+
+    A ticket read with its urgent mark annotated (``urgent_since``, as the portal's lists and ticket page read
+    it) and its clocks prefetched answers those two from memory: no query of its own for them."""
+    if hasattr(ticket, "urgent_since"):
+        state = ticket.urgent_since
+    else:
+        state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
     firings = list(
         Firing.objects.filter(ticket=ticket, acted=True).exclude(data__has_key="seeded").select_related("level")
         .order_by("-fired_at", "-id")[:limit]
@@ -31,9 +44,14 @@ def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
         .select_related("actor__profile", "to_queue", "to_user__profile")
         .order_by("-created_at", "-id")[:limit]
     )
-    next_at = SLAClock.objects.filter(ticket=ticket, state=SLAClock.State.RUNNING).aggregate(
-        at=Min("next_escalation_at")
-    )["at"]
+    clocks = _loaded_clocks(ticket)
+    if clocks is not None:
+        due = [c.next_escalation_at for c in clocks if c.state == SLAClock.State.RUNNING and c.next_escalation_at]
+        next_at = min(due, default=None)
+    else:
+        next_at = SLAClock.objects.filter(ticket=ticket, state=SLAClock.State.RUNNING).aggregate(
+            at=Min("next_escalation_at")
+        )["at"]
     return TicketEscalations(urgent_since=state, firings=firings, manual=manual, next_at=next_at)
 
 

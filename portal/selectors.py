@@ -79,6 +79,7 @@ def ticket_detail(user, pk: int) -> Ticket:
                      .prefetch_related("attachments")),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
         )
+        .annotate(urgent_since=F("escalation_state__urgent_since"))  # the escalation panel's mark: no query
         .get(pk=pk)
     )
     return access.mark_visible(ticket, user)  # the page's access checks and panels ask again: no query
