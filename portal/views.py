@@ -201,12 +201,28 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
         context.update(
             assign_form=AssignForm(ticket=ticket, initial={"performer": ticket.performer_id}, auto_id="assign_%s"),
             unassign_form=UnassignForm(auto_id="unassign_%s"),
-            triage_form=TriageForm(
-                initial={"priority": ticket.priority, "queue": ticket.queue_id, "ticket_type": ticket.ticket_type_id},
-                auto_id="triage_%s",
+            triage_form=_choices_read_once(
+                TriageForm(
+                    initial={"priority": ticket.priority, "queue": ticket.queue_id,
+                             "ticket_type": ticket.ticket_type_id},
+                    auto_id="triage_%s",
+                ),
+                "queue",
             ),
         )
     return render(request, "tickets/detail.html", context, status=status)
+
+
+def _choices_read_once(form, *names):
+    """``form`` drawing the named model choice fields from one read of their querysets.
+
+    A required ``<select>`` without an empty choice reads its queryset twice when drawn: once to see whether the
+    first choice is empty (``use_required_attribute``), once for the options. The page only draws the form (it
+    posts to another view), so the options are read once into a list."""
+    for name in names:
+        field = form.fields[name]
+        field.choices = list(iter(field.choices))  # iter(): no COUNT(*) for a length hint
+    return form
 
 
 def ticket_action(check):
