@@ -100,6 +100,13 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   caches them on the user); templates are compiled once per process: Django's cached template
   loader is on in `opsdesk/settings.py` and in the test settings (the `loaders` option is left
   unset, so Django wraps the loaders in the cached one; a test pins it).
+- **The intake board's "next SLA due".** The queue order sorts every waiting ticket by its earliest running
+  SLA clock, a subquery per ticket; the index `sla_clock_ticket_running_due` (`ticket, due_at, kind` over
+  running clocks) answers each from the index in due order (the board's SQL at 100,000 tickets: 18 → 10 ms).
+- **The ticket page's panels read what the page loaded.** The escalation panel takes the urgent mark from the
+  ticket's annotation and the next escalation from its prefetched clocks; the deferral panel reads the pending
+  request and the last decision in one query of two rows; the triage form reads its queues once (a required
+  `<select>` without an empty choice read them twice). 31 → 27 queries as admin, 28 → 25 as engineer.
 
 The data: N tickets over two years in ten queues with five agents each; one ticket in twenty is
 open (one in a hundred is new and unassigned, for the intake board), the others are done; each has
