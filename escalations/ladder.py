@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db.models import prefetch_related_objects
 
+from core.rowcache import Precompiled
 from escalations import rules
 from escalations.models import EscalationLevel, EscalationPolicy, Firing
 from tickets.models import Customer
@@ -47,6 +48,17 @@ class Ladder:
 EMPTY = Ladder(policy=None)
 
 
+def _links():
+    return (
+        EscalationPolicy.sla_policies.through.objects.filter(escalationpolicy__is_active=True)
+        .select_related("escalationpolicy")
+        .order_by("escalationpolicy_id", "slapolicy_id")
+    )
+
+
+_LINKS_OF_ONE = Precompiled(lambda sla_policy_id: _links().filter(slapolicy_id=sla_policy_id), -7_100_000_001)
+
+
 @dataclass
 class LadderCache:
     """Ladders by (SLA policy, VIP tier), loaded once per pass.
@@ -69,13 +81,10 @@ class LadderCache:
         for pk in missing:
             self._candidates[pk] = []
         # The active ladders attached to these SLA policies, through their links (one query), lowest id first.
-        links = (
-            EscalationPolicy.sla_policies.through.objects.filter(
-                slapolicy_id__in=missing, escalationpolicy__is_active=True
-            )
-            .select_related("escalationpolicy")
-            .order_by("escalationpolicy_id", "slapolicy_id")
-        )
+        if len(missing) == 1:  # a new ticket's clocks: one SLA policy, the query compiled once per process
+            links = _LINKS_OF_ONE.objects(next(iter(missing)))
+        else:
+            links = _links().filter(slapolicy_id__in=missing)
         policies: dict[int, EscalationPolicy] = {}
         by_policy = defaultdict(list)
         for link in links:
@@ -117,8 +126,9 @@ class LadderCache:
         if sla_policy_id is not None:
             self._load([sla_policy_id])
             candidates = self._candidates[sla_policy_id]
-            chosen = next((p for p, tiers in candidates if vip_tier_id is not None and vip_tier_id in (tiers or ())),
-                          None)
+            chosen = next(
+                (p for p, tiers in candidates if vip_tier_id is not None and vip_tier_id in (tiers or ())), None
+            )
             if chosen is None:
                 chosen = next((p for p, tiers in candidates if tiers is None), None)
             if chosen is not None:
@@ -158,9 +168,7 @@ def _vip_tier(clock) -> int | None:
     ticket = clock.ticket if type(clock).ticket.is_cached(clock) else None
     if ticket is not None and type(ticket).customer.is_cached(ticket):
         return ticket.customer.vip_tier_id
-    return (
-        Customer.objects.filter(tickets__id=clock.ticket_id).values_list("vip_tier_id", flat=True).first()
-    )
+    return Customer.objects.filter(tickets__id=clock.ticket_id).values_list("vip_tier_id", flat=True).first()
 
 
 def ladder_for(clock, cache: LadderCache | None = None) -> Ladder:
@@ -196,9 +204,7 @@ def bulk_next_escalation(clocks: Sequence, *, cache: LadderCache | None = None) 
             tiers[clock.ticket_id] = ticket.customer.vip_tier_id
     unknown = {c.ticket_id for c in tiered} - set(tiers)
     if unknown:
-        tiers.update(
-            Customer.objects.filter(tickets__id__in=unknown).values_list("tickets__id", "vip_tier_id")
-        )
+        tiers.update(Customer.objects.filter(tickets__id__in=unknown).values_list("tickets__id", "vip_tier_id"))
     changed = []
     for clock in clocks:
         if clock.state != RUNNING:

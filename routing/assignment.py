@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from core.bulk import insert_rows
 from core.people import user_ref as _ref
+from core.rowcache import RowCheckedCache
 from notifications import work
 from routing import strategies as routing
 from routing.models import ClassificationRule, TicketSkip, TicketTypeSkill
@@ -430,17 +431,23 @@ def ticket_skip(ticket: Ticket, *, user, reason: str) -> TicketSkip:
 
 
 def classify_text(*texts: str) -> ClassificationRule | None:
-    """The first active rule (by position) with a keyword in the texts; one query."""
-    rules = list(
-        ClassificationRule.objects.filter(active=True, ticket_type__is_active=True)
-        .select_related("ticket_type__default_queue")
-        .order_by("position", "pk")
-    )
+    """The first active rule (by position) with a keyword in the texts; one query (shared objects: read-only)."""
+    rules = _ACTIVE_RULES.get()
     if not rules:
         return None
     by_pk = {r.pk: r for r in rules}
     key = routing.classify("\n".join(t for t in texts if t), [(r.pk, r.keywords) for r in rules])
     return by_pk.get(key)
+
+
+_ACTIVE_RULES = RowCheckedCache(
+    lambda: (
+        ClassificationRule.objects.filter(active=True, ticket_type__is_active=True)
+        .select_related("ticket_type__default_queue")
+        .defer("hits", "corrections")  # counters bumped on each hit: not part of what the cache compares
+        .order_by("position", "pk")
+    )
+)
 
 
 def classification_record(ticket: Ticket, rule: ClassificationRule) -> None:

@@ -119,7 +119,9 @@ def _built_deadline_clock(ticket: Ticket, res: SLAClock, res_events, *, actor=No
 # -------------------------------------------------------------- creation and the deadline
 
 
-@transaction.atomic
+# No savepoint: called only by the handler of TicketCreated, inside ticket_create's own atomic block, which
+# rolls back with it (a savepoint pair here was two of a new email's queries).
+@transaction.atomic(savepoint=False)
 def start_clocks(
     ticket: Ticket, *, at: datetime | None = None, actor=None, created: bool = False, default_deadline: bool = False
 ) -> list[SLAClock]:

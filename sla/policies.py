@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.rowcache import RowCheckedCache
 from sla.models import SLAPolicy, TargetUnit
 from tickets.models import Customer, Ticket
 
@@ -45,8 +46,16 @@ def target_from(policy: SLAPolicy, kind: str, start: datetime) -> timedelta | No
 
 
 def active_policies() -> list[SLAPolicy]:
-    """The active policies in precedence order, with their calendars."""
-    return list(SLAPolicy.objects.filter(is_active=True).select_related("calendar").order_by("precedence"))
+    """The active policies in precedence order, with their calendars (shared objects: read-only).
+
+    One query of precompiled SQL; the objects are built again only when its rows changed (``core.rowcache``).
+    """
+    return _ACTIVE_POLICIES.get()
+
+
+_ACTIVE_POLICIES = RowCheckedCache(
+    lambda: SLAPolicy.objects.filter(is_active=True).select_related("calendar").order_by("precedence")
+)
 
 
 def policy_match(ticket: Ticket, policies: list[SLAPolicy] | None = None) -> SLAPolicy | None:

@@ -24,19 +24,21 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Count
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from channels.inbound.models import InboundEmail, Mailbox
 from channels.inbound.parse import ParsedEmail, parse_email
 from channels.models import OutboundMessage
+from core.rowcache import Precompiled
 from intake.services import IntakeError, IntakePayload, find_delivered, intake_accept, subject_reference
 from tickets import attachments, delivery, services
 from tickets.attachments import IncomingFile
@@ -81,9 +83,12 @@ def own_addresses() -> set[str]:
     values = [settings.DEFAULT_FROM_EMAIL, getattr(settings, "SERVER_EMAIL", "")]
     values += list(getattr(settings, "EMAIL_INTAKE_OWN_ADDRESSES", []))
     found = {address.lower() for _name, address in email.utils.getaddresses(values) if "@" in address}
-    for address, username in Mailbox.objects.values_list("address", "username"):
+    for address, username in _MAILBOX_ADDRESSES.rows():
         found |= {value.lower() for value in (address, username) if value and "@" in value}
     return found
+
+
+_MAILBOX_ADDRESSES = Precompiled(lambda: Mailbox.objects.values_list("address", "username"))
 
 
 def noise_reason(parsed: ParsedEmail, own: set[str]) -> str:
@@ -119,13 +124,27 @@ def rate_limited(channel: IntakeChannel, sender: str) -> bool:
     if limit <= 0:
         return False
     window = timedelta(seconds=int(getattr(settings, "EMAIL_INTAKE_RATE_WINDOW", 3600)))
-    taken = InboundEmail.objects.filter(
-        intake_channel=channel,
-        sender=sender,
-        received_at__gte=timezone.now() - window,
-        outcome__in=[Outcome.CREATED, Outcome.APPENDED],
-    )
-    return taken.count() >= limit
+    counted = _TAKEN.rows(channel.pk, sender, timezone.now() - window)  # no row: none taken
+    return bool(counted) and counted[0][0] >= limit
+
+
+_TAKEN = Precompiled(
+    lambda channel_id, sender, since: (
+        InboundEmail.objects.filter(
+            intake_channel_id=channel_id,
+            sender=sender,
+            received_at__gte=since,
+            outcome__in=[Outcome.CREATED, Outcome.APPENDED],
+        )
+        .order_by()
+        .values("intake_channel_id")
+        .annotate(taken=Count("pk"))
+        .values_list("taken")
+    ),
+    -7_100_000_001,
+    "\x00opsdesk-placeholder-sender",
+    datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC),
+)
 
 
 def external_id(message_id: str) -> str:

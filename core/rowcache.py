@@ -1,0 +1,121 @@
+"""Objects read by a queryset, reused for as long as the database gives back the same rows.
+
+Some small tables are read on every new ticket (the SLA policies, the classification rules) and change
+only when an administrator edits them. Compiling the ORM query and building the objects costs more than
+running it, so :class:`RowCheckedCache` compiles the query once per process and runs its SQL each time;
+while the rows (every selected column of every joined table) are the ones it saw last, it hands back the
+objects it built then. Any change, from any process and by any means (admin, ``update()``, raw SQL, a
+rolled-back test), changes the rows, and the next read builds the objects again: never stale, no signal
+or version row to forget. The handed-out objects are shared: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import connections
+from django.db.models import QuerySet
+
+
+class RowCheckedCache:
+    def __init__(self, queryset: Callable[[], QuerySet]):
+        self._queryset = queryset
+        self._sql: dict[str, tuple] = {}  # database alias -> (sql, params)
+        self._seen: dict[str, tuple[list, list]] = {}  # database alias -> (rows, objects)
+        self._lock = threading.Lock()
+
+    def get(self, using: str = "default") -> list:
+        sql = self._sql.get(using)
+        if sql is None:
+            sql = self._queryset().using(using).query.get_compiler(using).as_sql()
+            self._sql[using] = sql
+        with connections[using].cursor() as cursor:
+            cursor.execute(*sql)
+            rows = cursor.fetchall()
+        seen = self._seen.get(using)
+        if seen is not None and seen[0] == rows:
+            return list(seen[1])
+        # Read after the rows: the objects are at least as new as ``rows``, so a change in between only
+        # makes the next call build them again.
+        objects = list(self._queryset().using(using))
+        with self._lock:
+            self._seen[using] = (rows, objects)
+        return list(objects)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+class Precompiled:
+    """A hot queryset's SQL compiled once per process, run each time with new values for its placeholders.
+
+    ``queryset(*placeholders)`` builds the queryset; each placeholder (an int, a string or an aware datetime no
+    real call uses) must reach the SQL as one parameter of its own. Django compiles a query on every
+    evaluation, which costs more than SQLite takes to run a lookup by index; this compiles it once. The
+    objects are built as the ORM builds them (converters, ``select_related``), so the answer is the same.
+    """
+
+    def __init__(self, queryset: Callable[..., QuerySet], *placeholders):
+        self._queryset = queryset
+        self._placeholders = placeholders
+        self._compiled: dict[str, tuple] = {}
+
+    def _compile(self, using: str) -> tuple:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiler = self._queryset(*self._placeholders).using(using).query.get_compiler(using)
+            sql, params = compiler.as_sql()
+            params = list(params)
+            ops = connections[using].ops
+            adapted = [_adapt(ops, value) for value in self._placeholders]
+            positions = [params.index(value) for value in adapted]
+            if len(set(positions)) != len(positions) or any(params.count(value) != 1 for value in adapted):
+                raise ValueError("each placeholder must be one parameter of its own")
+            compiled = self._compiled[using] = (compiler, sql, params, positions)
+        return compiled
+
+    def rows(self, *values, using: str = "default") -> list[tuple]:
+        """The raw rows (no converters): for counts and existence checks."""
+        _compiler, sql, params, positions = self._compile(using)
+        return self._run(using, sql, params, positions, values)
+
+    def objects(self, *values, using: str = "default") -> list:
+        """The model instances, with their ``select_related`` objects, as ``list(queryset(*values))`` gives."""
+        from django.db.models.query import get_related_populators
+
+        compiler, sql, params, positions = self._compile(using)
+        rows = self._run(using, sql, params, positions, values)
+        if not rows:
+            return []
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, using)
+        model = klass_info["model"]
+        found = []
+        for row in compiler.results_iter([rows]):
+            instance = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
+
+    @staticmethod
+    def _run(using, sql, params, positions, values) -> list[tuple]:
+        params = list(params)
+        ops = connections[using].ops
+        for position, value in zip(positions, values, strict=True):
+            params[position] = _adapt(ops, value)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
+def _adapt(ops, value):
+    if isinstance(value, datetime):
+        return ops.adapt_datetimefield_value(value)
+    return value
