@@ -23,6 +23,16 @@ def _back(ticket: Ticket):
     return redirect(reverse("tickets:detail", args=[ticket.pk]) + "#conversation")
 
 
+def _send_again(request, retry, item, done: str) -> None:
+    """Put ``item`` back in the outbox; the flash says so, or why it cannot be."""
+    try:
+        retry(item, actor=request.user)
+    except outbox.OutboxError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+
+
 @login_required
 @require_POST
 def retry(request, pk: int):
@@ -33,12 +43,7 @@ def retry(request, pk: int):
     )
     if not access.can_retry_delivery(request.user, message.ticket):
         raise PermissionDenied
-    try:
-        outbox.retry(message, actor=request.user)
-    except outbox.OutboxError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("The reply is being sent again."))
+    _send_again(request, outbox.retry, message, _("The reply is being sent again."))
     return _back(message.ticket)
 
 
@@ -52,12 +57,7 @@ def retry_survey(request, pk: int):
     survey = SatisfactionSurvey.objects.filter(ticket=ticket).first()
     if survey is None:
         raise Http404
-    try:
-        outbox.retry_survey(survey, actor=request.user)
-    except outbox.OutboxError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("The survey is being sent again."))
+    _send_again(request, outbox.retry_survey, survey, _("The survey is being sent again."))
     return redirect(reverse("tickets:detail", args=[ticket.pk]) + "#satisfaction")
 
 

@@ -33,7 +33,7 @@ def search(request):
     filterset = TicketListFilter(params or None, queryset=Ticket.objects.all(), request=request)
     del filterset.filters["q"]  # the box is the search itself, not "title contains"
     if request.GET.get("filters") == "form":  # the fields alone, fetched when the Filters box is opened
-        return render(request, "tickets/_search_filters.html", {"filter": filterset})
+        return render(request, "tickets/_filter_fields.html", {"filter": filterset})
     results = ticket_search.search(request.user, text, tickets=filterset.qs, page=_page(request))
     params.pop("csrfmiddlewaretoken", None)
     return render(
