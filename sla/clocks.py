@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core import fastinsert
 from sla import ports
 from sla.businesstime import WorkCalendar
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
@@ -352,10 +353,8 @@ def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]]) -> None:
     ports.planner().plan(clocks)
     for clock in clocks:
         clock.red_at = red_at(clock)
-    SLAClock.objects.bulk_create(clocks)
-    events = [event for _clock, clock_events in built for event in clock_events]
-    if events:
-        SLAClockEvent.objects.bulk_create(events)
+    fastinsert.insert(clocks)
+    fastinsert.insert([event for _clock, clock_events in built for event in clock_events])
 
 
 def red_at(clock: SLAClock) -> datetime | None:

@@ -25,6 +25,7 @@ from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from core import fastinsert
 from tickets.models import Attachment, Message
 
 MAX_NAME = 200
@@ -140,7 +141,7 @@ def attach(message: Message, files: Iterable[IncomingFile], *, by=None) -> list[
         )
         attachment.file.save(attachment.filename, ContentFile(file.content), save=False)
         stored.append(attachment)
-    return Attachment.objects.bulk_create(stored) if stored else stored
+    return fastinsert.insert(stored)
 
 
 def download_token(attachment: Attachment) -> str:

@@ -11,6 +11,7 @@ from django.db.models import Value
 from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
+from core import fastinsert
 from core.rowcache import Precompiled
 from tickets import organisations
 from tickets.errors import TicketError
@@ -46,7 +47,7 @@ def customer_create(*, name: str = "", email: str = "", phone: str = "", languag
     # Without a savepoint: a twin refused by the unique constraints takes the organisation down with it.
     with transaction.atomic(savepoint=False):
         organisations.organisation_for_new_customer(customer)
-        customer.save(force_insert=True)
+        fastinsert.insert([customer])
     return customer
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from core import fastinsert
 from tickets.models import TicketEvent
 
 
@@ -94,7 +95,7 @@ ROW_COLUMNS = ("ticket", "actor", "kind", "data", "created_at")
 def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data) -> TicketEvent:
     """Append one history row: who (``actor``, None for the system or the customer), when, what."""
     row_ = event(ticket, kind, actor, at=at, **data)
-    row_.save()
+    fastinsert.insert([row_])
     return row_
 
 

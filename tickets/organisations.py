@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core import fastinsert
 from tickets.models import INHERITED_FIELDS, Customer, Organisation
 
 
@@ -20,7 +21,8 @@ def organisation_for_new_customer(customer: Customer) -> Organisation:
 
     A customer not saved yet only gets it in memory (the caller's insert stores it).
     """
-    organisation = Organisation.objects.create(
+    organisation = fastinsert.create(
+        Organisation,
         name=customer.name[:200],
         vip_tier_id=customer.vip_tier_id,
         **{field: getattr(customer, field) for field in INHERITED_FIELDS},

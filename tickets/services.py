@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import fastinsert
 from core.locks import lock as _lock
 from core.people import user_ref as _user_ref
 from tickets import access, events, ports
@@ -164,7 +165,8 @@ def ticket_create(
     if deadline is not None and deadline <= timezone.now():
         raise TicketError(_("The deadline must be in the future."))
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = fastinsert.create(
+        Ticket,
         title=title[:200],
         description=description,
         kind=TicketKind.INTERNAL if internal else TicketKind.CUSTOMER,
@@ -204,11 +206,12 @@ def ticket_create(
     )
     first = None
     if internal and (description.strip() or attachments):  # the request is a note: there is no customer
-        first = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=description,
-                                       created_at=now)
+        first = fastinsert.create(Message, ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor,
+                                  body=description, created_at=now)
         attach(first, attachments, by=actor)
     elif description.strip() or attachments:
-        first = Message.objects.create(
+        first = fastinsert.create(
+            Message,
             ticket=ticket,
             kind=Message.Kind.INBOUND,
             channel=channel,
@@ -448,8 +451,8 @@ def ticket_reply(
         raise TicketError(_("No channel can carry a reply to this customer (no email address, no reply URL). If you "
                             "answered by phone, record it as a logged call."))
     now = timezone.now()
-    message = Message.objects.create(ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor,
-                                     body=body, created_at=now, delivery_status=DeliveryStatus.SENDING)
+    message = fastinsert.create(Message, ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, channel=channel, author=actor,
+                                body=body, created_at=now, delivery_status=DeliveryStatus.SENDING)
     attach(message, attachments, by=actor)
     first = counts_as_response and ticket.first_public_reply_at is None
     extra = {} if counts_as_response else {"automatic": True}
@@ -473,7 +476,7 @@ def ticket_add_note(ticket: Ticket, *, body: str, actor, attachments: Sequence[I
     if not body:
         raise TicketError(_("The note is empty."))
     _check_files(attachments)
-    message = Message.objects.create(ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=body)
+    message = fastinsert.create(Message, ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor, body=body)
     attach(message, attachments, by=actor)
     record(ticket, "ticket.noted", actor, message=message.pk, **_file_names(attachments))
     return message
@@ -499,7 +502,8 @@ def ticket_receive_customer_message(
     _check_files(attachments)
     if not locked:
         _lock(ticket)
-    message = Message.objects.create(
+    message = fastinsert.create(
+        Message,
         ticket=ticket,
         kind=Message.Kind.INBOUND,
         channel=channel,

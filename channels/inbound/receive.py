@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from channels.inbound.models import InboundEmail, Mailbox
 from channels.inbound.parse import ParsedEmail, parse_email
 from channels.models import OutboundMessage
+from core import fastinsert
 from core.rowcache import Precompiled
 from intake.services import IntakeError, IntakePayload, find_delivered, intake_accept, subject_reference
 from tickets import attachments, delivery, services
@@ -321,7 +322,7 @@ def _record(
     )
     if keep_raw:
         record.raw.save("email.eml", ContentFile(raw), save=False)
-    record.save()
+    fastinsert.insert([record])
     received.record = record
     return received
 

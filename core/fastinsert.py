@@ -1,0 +1,130 @@
+"""New rows written with SQL compiled once per process: the hot inserts of a new ticket.
+
+A new ticket writes about ten rows (customer, ticket, clocks, history, message, files, the received email).
+For each, Django builds an ``InsertQuery`` and compiles it to SQL, and ``save()`` walks its parents, signals
+and field checks: together more CPU than SQLite takes to write the row. :func:`insert` writes new objects of
+one model the way ``bulk_create`` does (one ``INSERT … RETURNING`` with their primary keys set after it), but
+compiles that statement once per model, row count and database, and from then on only computes the
+parameters: each field's ``pre_save`` (``auto_now`` stamps, a file not yet stored) and ``get_db_prep_save``,
+as Django's compiler does.
+
+Whenever the plain path might do more, :func:`insert` takes it instead (``bulk_create`` for several objects,
+``save(force_insert=True)`` for one): a model with its own ``save()``, a model someone listens to with
+``pre_save``/``post_save``, a value that is an expression, a field with a placeholder of its own, a
+database that cannot return the new keys, or returned columns that need converting. The result is the same
+row either way; only the cost differs (``tests/core/test_fastinsert.py`` compares them column by column).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import AutoField, Model
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery
+
+from core.models import AppendOnlyModel
+
+# ``save()`` methods that do nothing more for a new row than Django's (the append-only one only refuses updates).
+_PLAIN_SAVES = frozenset({Model.save, AppendOnlyModel.save})
+_compiled: dict[tuple[str, type, int], tuple[str, tuple] | None] = {}
+_lock = threading.Lock()
+
+
+def insert(objs: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Model]:
+    """Write new (unsaved, keyless) ``objs`` of one model in one ``INSERT``; returns them with their keys."""
+    objs = list(objs)
+    if not objs:
+        return objs
+    model = type(objs[0])
+    if not _plain(model, objs):
+        return _slow(model, objs, using)
+    opts = model._meta
+    fields = _fields(model)
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="save")
+    # An expression for a value (``F()``, ``Now()``, a database default) changes the SQL: the plain path.
+    if any(hasattr(getattr(obj, field.attname), "resolve_expression") for obj in objs for field in fields):
+        return _slow(model, objs, using)
+    compiled = _statement(model, objs, fields, using)
+    if compiled is None:
+        return _slow(model, objs, using)
+    sql, returning = compiled
+    # After compiling (which runs them too): ``pre_save`` stamps ``auto_now`` fields on the objects.
+    values = [field.pre_save(obj, True) for obj in objs for field in fields]
+    connection = connections[using]
+    width = len(fields)
+    params = [
+        fields[index % width].get_db_prep_save(value, connection=connection) for index, value in enumerate(values)
+    ]
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if len(objs) == 1:
+            rows = [connection.ops.fetch_returned_insert_columns(cursor, returning)]
+        else:
+            rows = connection.ops.fetch_returned_insert_rows(cursor)
+    if len(rows) != len(objs):
+        raise RuntimeError(f"{opts.label}: {len(objs)} rows inserted, {len(rows)} keys returned")
+    for obj, row in zip(objs, rows, strict=True):
+        for value, field in zip(row, opts.db_returning_fields, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
+
+
+def create(model: type[Model], **fields) -> Model:
+    """``model.objects.create(**fields)`` through :func:`insert`."""
+    return insert([model(**fields)])[0]
+
+
+def _plain(model: type[Model], objs: list[Model]) -> bool:
+    """Nothing but the row itself happens on ``save()``: no own ``save``, no listener, no parent, no key set."""
+    return (
+        model.save in _PLAIN_SAVES
+        and all(type(obj) is model and obj.pk is None for obj in objs)
+        and not model._meta.parents
+        and not pre_save.has_listeners(model)
+        and not post_save.has_listeners(model)
+    )
+
+
+def _fields(model: type[Model]) -> list:
+    return [f for f in model._meta.concrete_fields if not f.generated and not isinstance(f, AutoField)]
+
+
+def _statement(model: type[Model], objs: list[Model], fields: list, using: str) -> tuple[str, tuple] | None:
+    """The ``INSERT`` for ``len(objs)`` rows of ``model`` (compiled on first use), or None: not a plain one."""
+    key = (using, model, len(objs))
+    if key in _compiled:
+        return _compiled[key]
+    connection = connections[using]
+    returning = tuple(model._meta.db_returning_fields)
+    compiled = None
+    plain = (
+        connection.features.can_return_columns_from_insert
+        and (len(objs) == 1 or connection.features.can_return_rows_from_bulk_insert)
+        and not any(hasattr(field, "get_placeholder") for field in fields)
+    )
+    if plain:
+        query = InsertQuery(model)
+        query.insert_values(fields, objs)
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = list(returning)
+        statements = compiler.as_sql()
+        converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in returning])
+        if len(statements) == 1 and not converters:
+            compiled = (statements[0][0], returning)
+    with _lock:
+        _compiled[key] = compiled
+    return compiled
+
+
+def _slow(model: type[Model], objs: list[Model], using: str) -> list[Model]:
+    if len(objs) > 1 and model.save in _PLAIN_SAVES:
+        return model._default_manager.using(using).bulk_create(objs)
+    for obj in objs:
+        obj.save(force_insert=True, using=using)
+    return objs

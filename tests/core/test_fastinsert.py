@@ -1,0 +1,143 @@
+"""``core.fastinsert``: the same rows as Django's own insert, with the SQL compiled once; the plain path otherwise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from core import fastinsert
+from sla.models import Calendar
+from tests.factories import CustomerFactory, IntakeChannelFactory, QueueFactory, TicketFactory, UserFactory
+from tickets.models import Attachment, Message, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(obj) -> dict:
+    values = type(obj).objects.filter(pk=obj.pk).values().get()
+    values.pop("id")
+    return values
+
+
+def _ticket_fields(**extra) -> dict:
+    now = timezone.now()
+    return {
+        "title": "Printer on fire",
+        "description": "Smoke",
+        "customer": CustomerFactory(),
+        "queue": QueueFactory(),
+        "deadline": now + timedelta(days=2),
+        "created_at": now,
+        "status_changed_at": now,
+        **extra,
+    }
+
+
+def test_a_row_is_what_djangos_insert_writes():
+    fields = _ticket_fields(owner=UserFactory(), priority=3)
+    fast = fastinsert.create(Ticket, **fields)
+    plain = Ticket.objects.create(**fields)
+    assert fast.pk is not None and fast.pk != plain.pk
+    assert not fast._state.adding and fast._state.db == "default"
+    fast_row, plain_row = _row(fast), _row(plain)
+    # ``auto_now`` stamps each insert with its own instant, kept on the object as ``save()`` keeps it.
+    assert fast_row.pop("updated_at") == fast.updated_at and plain_row.pop("updated_at") == plain.updated_at
+    assert fast_row == plain_row
+
+
+def test_several_rows_in_one_insert_with_their_keys_and_unsaved_parents():
+    ticket = TicketFactory()
+    channel = IntakeChannelFactory()
+    messages = [
+        Message(ticket=ticket, kind=Message.Kind.INBOUND, body=f"text {n}", intake_channel=channel, external_id=f"m{n}")
+        for n in range(3)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        fastinsert.insert(messages)
+    assert len(captured) == 1 and captured[0]["sql"].startswith("INSERT")
+    assert [m.body for m in Message.objects.filter(pk__in=[m.pk for m in messages]).order_by("pk")] == [
+        "text 0",
+        "text 1",
+        "text 2",
+    ]
+    # A history row points to a ticket inserted just before, through the object (its key is read at insert).
+    new_ticket = Ticket(**_ticket_fields())
+    fastinsert.insert([new_ticket])
+    event = TicketEvent(ticket=new_ticket, kind="ticket.created", data={"channel": "email"}, created_at=timezone.now())
+    fastinsert.insert([event])
+    assert TicketEvent.objects.get(pk=event.pk).ticket_id == new_ticket.pk
+
+
+def test_the_statement_is_compiled_once_per_model_and_row_count(monkeypatch):
+    fastinsert.create(Ticket, **_ticket_fields())
+    compiled = []
+    original = fastinsert.InsertQuery
+
+    def counting(*args, **kwargs):
+        compiled.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fastinsert, "InsertQuery", counting)
+    fastinsert.create(Ticket, **_ticket_fields())
+    assert compiled == []
+    fastinsert.insert([Ticket(**_ticket_fields()), Ticket(**_ticket_fields())])  # two rows: another statement
+    assert len(compiled) == 1
+
+
+def test_a_file_not_yet_stored_is_stored_as_save_does(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+    ticket = TicketFactory()
+    message = fastinsert.create(Message, ticket=ticket, kind=Message.Kind.INBOUND, body="see file")
+    attachment = Attachment(
+        ticket=ticket, message=message, filename="a.txt", content_type="text/plain", size=3, sha256="x"
+    )
+    attachment.file.save("a.txt", ContentFile(b"abc"), save=False)
+    fastinsert.insert([attachment])
+    stored = Attachment.objects.get(pk=attachment.pk)
+    assert stored.file.name == attachment.file.name and stored.file.read() == b"abc"
+    assert stored.created_at == attachment.created_at
+
+
+def test_a_listener_an_own_save_or_an_expression_take_the_plain_path():
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(listener, sender=Ticket)
+    try:
+        ticket = fastinsert.create(Ticket, **_ticket_fields())
+    finally:
+        post_save.disconnect(listener, sender=Ticket)
+    assert heard == [(ticket.pk, True)]
+
+    calendar = fastinsert.create(Calendar, name="Support hours")  # Calendar.save stamps a version
+    assert Calendar.objects.get(pk=calendar.pk).version == calendar.version is not None
+
+    stamped = fastinsert.create(Ticket, **_ticket_fields(status_changed_at=Now()))
+    stamped.refresh_from_db()
+    assert stamped.status_changed_at is not None
+    with pytest.raises(ValueError, match=r"F\(\) expressions can only be used to update"):  # as before
+        fastinsert.create(Ticket, **_ticket_fields(priority=F("priority")))
+
+
+def test_a_refused_row_raises_integrity_error_and_marks_the_transaction():
+    channel = IntakeChannelFactory()
+    ticket = TicketFactory()
+    fastinsert.create(Message, ticket=ticket, kind=Message.Kind.INBOUND, intake_channel=channel, external_id="twin")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            fastinsert.create(
+                Message, ticket=ticket, kind=Message.Kind.INBOUND, intake_channel=channel, external_id="twin"
+            )
+        assert transaction.get_rollback()
+        transaction.set_rollback(False)
+    assert Message.objects.filter(external_id="twin").count() == 1
