@@ -81,7 +81,12 @@ def ticket_move_deadline(
     at = at or timezone.now()
     ticket.deadline = deadline
     ticket.deadline_set_by_person = not by_sla
-    ticket.save(update_fields=["deadline", "deadline_set_by_person", "updated_at"])
+    ticket.updated_at = timezone.now()
+    # The three columns by key (what ``save(update_fields=…)`` writes, without its machinery: every new
+    # ticket passes here for its SLA default).
+    Ticket.objects.filter(pk=ticket.pk).update(
+        deadline=deadline, deadline_set_by_person=not by_sla, updated_at=ticket.updated_at
+    )
     if cause in _DEADLINE_HISTORY:
         record(ticket, _DEADLINE_HISTORY[cause], actor, at=at, previous=_iso(previous), to=_iso(deadline),
                **(history or {}))
