@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -208,3 +209,21 @@ def test_when_the_database_fails_mid_poll_the_rest_stays_unread_for_the_next_pol
     monkeypatch.setattr(imap, "email_receive", real)
     assert fetch()[0]["created"] == 2
     assert Ticket.objects.count() == 3
+
+
+def test_imaplib_builds_no_debug_lines_unless_its_logger_wants_them(mailbox, dovecot):
+    # imaplib formats a repr() of every response (each fetched email whole) before its logger may drop it.
+    client = imap.connect(mailbox)
+    try:
+        assert client._imap.debug == 0
+    finally:
+        client.logout()
+    logger = logging.getLogger("imapclient.imaplib")
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        client = imap.connect(mailbox)
+        assert client._imap.debug == 5  # someone debugging the connection still gets every line
+        client.logout()
+    finally:
+        logger.setLevel(previous)
