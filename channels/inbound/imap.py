@@ -13,6 +13,7 @@ import contextlib
 import logging
 import ssl
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -121,26 +122,51 @@ def _read(client, mailbox: Mailbox, counts: Counter) -> str:
     uids = sorted(client.search(criteria))[: int(getattr(settings, "EMAIL_FETCH_BATCH", 200))]
     channel = mailbox.intake_channel
     own = own_addresses()  # once per poll, not once per email
-    for start in range(0, len(uids), FETCH_CHUNK):
-        chunk = uids[start : start + FETCH_CHUNK]
-        done = []
-        try:
-            for uid, data in sorted(client.fetch(chunk, ["BODY.PEEK[]"]).items()):
-                raw = data.get(b"BODY[]") or b""
-                counts["fetched"] += 1
-                try:
-                    outcome = email_receive(channel, raw, mailbox=mailbox, own=own).outcome
-                except Unparseable as problem:
-                    record_unparseable(channel, raw, str(problem), mailbox=mailbox)
-                    outcome = InboundEmail.Outcome.FAILED
-                counts[_count_key(outcome)] += 1
-                done.append(uid)
-        except (OperationalError, InterfaceError) as problem:
-            counts["failed"] += 1
+    chunks = [uids[start : start + FETCH_CHUNK] for start in range(0, len(uids), FETCH_CHUNK)]
+    if not chunks:
+        return ""
+    # The next chunk is fetched while this one is stored, so the server's work and the transfer overlap the
+    # database work. One thread at a time uses the client: a fetch is waited for before the next command.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as reader:
+        pending = reader.submit(_fetch, client, chunks[0])
+        for index in range(len(chunks)):
+            fetched = pending.result()
+            following = index + 1 < len(chunks)
+            if following:
+                pending = reader.submit(_fetch, client, chunks[index + 1])
+            done = []
+            try:
+                for uid, raw in fetched:
+                    counts["fetched"] += 1
+                    try:
+                        outcome = email_receive(channel, raw, mailbox=mailbox, own=own).outcome
+                    except Unparseable as problem:
+                        record_unparseable(channel, raw, str(problem), mailbox=mailbox)
+                        outcome = InboundEmail.Outcome.FAILED
+                    counts[_count_key(outcome)] += 1
+                    done.append(uid)
+            except (OperationalError, InterfaceError) as problem:
+                counts["failed"] += 1
+                _settle(pending, following)
+                _file_away(client, mailbox, done)
+                return f"database unavailable, the rest stays in the mailbox: {problem}"
+            except BaseException:
+                _settle(pending, following)
+                raise
+            _settle(pending, following)  # the client is free again before this chunk is filed away
             _file_away(client, mailbox, done)
-            return f"database unavailable, the rest stays in the mailbox: {problem}"
-        _file_away(client, mailbox, done)
     return ""
+
+
+def _fetch(client, uids: list[int]) -> list[tuple[int, bytes]]:
+    return [(uid, data.get(b"BODY[]") or b"") for uid, data in sorted(client.fetch(uids, ["BODY.PEEK[]"]).items())]
+
+
+def _settle(pending: Future, following: bool) -> None:
+    """Wait for the prefetch of the next chunk; its failure is raised where its result is taken, not here."""
+    if following:
+        with contextlib.suppress(Exception):
+            pending.result()
 
 
 def _count_key(outcome: str) -> str:

@@ -187,7 +187,9 @@ def test_fetch_of_an_unknown_channel_is_an_error(db):
         call_command("email_fetch", "--channel", "Nope", stdout=io.StringIO())
 
 
-def test_when_the_database_fails_mid_poll_the_rest_stays_unread_for_the_next_poll(mailbox, dovecot, monkeypatch):
+@pytest.mark.parametrize("chunk", [50, 1])  # 1: the next email is being fetched when the database fails
+def test_when_the_database_fails_mid_poll_the_rest_stays_unread_for_the_next_poll(mailbox, dovecot, monkeypatch, chunk):
+    monkeypatch.setattr(imap, "FETCH_CHUNK", chunk)
     dovecot.deliver(corpus.plain(), corpus.koi8r(), corpus.html_only())
     real = imap.email_receive
     calls = []
@@ -209,6 +211,22 @@ def test_when_the_database_fails_mid_poll_the_rest_stays_unread_for_the_next_pol
     monkeypatch.setattr(imap, "email_receive", real)
     assert fetch()[0]["created"] == 2
     assert Ticket.objects.count() == 3
+
+
+def test_a_poll_of_several_fetches_takes_each_email_once_and_files_each_away(mailbox, dovecot, monkeypatch):
+    # Each fetch after the first runs while the emails before it are stored (imap._read).
+    monkeypatch.setattr(imap, "FETCH_CHUNK", 2)
+    dovecot.deliver(corpus.plain(), corpus.koi8r(), corpus.html_only(), corpus.out_of_office(), corpus.outlook_cp1251())
+    assert fetch()[0] | {"channel": ""} == {
+        "channel": "",
+        "fetched": 5,
+        "created": 4,
+        "appended": 0,
+        "ignored": 1,
+        "failed": 0,
+    }
+    assert dovecot.count(criteria="UNSEEN") == 0 and Ticket.objects.count() == 4
+    assert fetch()[0]["fetched"] == 0
 
 
 def test_imaplib_builds_no_debug_lines_unless_its_logger_wants_them(mailbox, dovecot):
