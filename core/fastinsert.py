@@ -29,7 +29,7 @@ from core.models import AppendOnlyModel
 
 # ``save()`` methods that do nothing more for a new row than Django's (the append-only one only refuses updates).
 _PLAIN_SAVES = frozenset({Model.save, AppendOnlyModel.save})
-_compiled: dict[tuple[str, type, int], tuple[str, tuple] | None] = {}
+_compiled: dict[tuple[str, type, int], tuple[str, tuple, bool] | None] = {}
 _lock = threading.Lock()
 
 
@@ -51,23 +51,23 @@ def insert(objs: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Mode
     compiled = _statement(model, objs, fields, using)
     if compiled is None:
         return _slow(model, objs, using)
-    sql, returning = compiled
+    sql, returning, columns = compiled
     # After compiling (which runs them too): ``pre_save`` stamps ``auto_now`` fields on the objects.
-    values = [field.pre_save(obj, True) for obj in objs for field in fields]
     connection = connections[using]
-    width = len(fields)
-    params = [
-        fields[index % width].get_db_prep_save(value, connection=connection) for index, value in enumerate(values)
+    rows = [
+        [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields] for obj in objs
     ]
+    # PostgreSQL's several-row form takes one array per column (``INSERT … SELECT * FROM UNNEST(…)``).
+    params = [list(column) for column in zip(*rows, strict=True)] if columns else [v for row in rows for v in row]
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if len(objs) == 1:
-            rows = [connection.ops.fetch_returned_insert_columns(cursor, returning)]
+            keys = [connection.ops.fetch_returned_insert_columns(cursor, returning)]
         else:
-            rows = connection.ops.fetch_returned_insert_rows(cursor)
-    if len(rows) != len(objs):
-        raise RuntimeError(f"{opts.label}: {len(objs)} rows inserted, {len(rows)} keys returned")
-    for obj, row in zip(objs, rows, strict=True):
+            keys = connection.ops.fetch_returned_insert_rows(cursor)
+    if len(keys) != len(objs):
+        raise RuntimeError(f"{opts.label}: {len(objs)} rows inserted, {len(keys)} keys returned")
+    for obj, row in zip(objs, keys, strict=True):
         for value, field in zip(row, opts.db_returning_fields, strict=True):
             setattr(obj, field.attname, value)
         obj._state.adding = False
@@ -95,7 +95,7 @@ def _fields(model: type[Model]) -> list:
     return [f for f in model._meta.concrete_fields if not f.generated and not isinstance(f, AutoField)]
 
 
-def _statement(model: type[Model], objs: list[Model], fields: list, using: str) -> tuple[str, tuple] | None:
+def _statement(model: type[Model], objs: list[Model], fields: list, using: str) -> tuple[str, tuple, bool] | None:
     """The ``INSERT`` for ``len(objs)`` rows of ``model`` (compiled on first use), or None: not a plain one."""
     key = (using, model, len(objs))
     if key in _compiled:
@@ -116,7 +116,13 @@ def _statement(model: type[Model], objs: list[Model], fields: list, using: str) 
         statements = compiler.as_sql()
         converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in returning])
         if len(statements) == 1 and not converters:
-            compiled = (statements[0][0], returning)
+            sql, params = statements[0]
+            # Django writes several rows either as VALUES (one parameter per value) or, on PostgreSQL, through
+            # UNNEST (one array parameter per column). Anything else keeps the plain path.
+            if len(params) == len(fields) * len(objs):
+                compiled = (sql, returning, False)
+            elif len(objs) > 1 and len(params) == len(fields) and "UNNEST" in sql:
+                compiled = (sql, returning, True)
     with _lock:
         _compiled[key] = compiled
     return compiled
