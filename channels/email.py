@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import smtplib
+from dataclasses import dataclass
 from email.utils import formataddr, getaddresses, parseaddr
 
 from django.conf import settings
@@ -20,7 +21,8 @@ from django.utils.translation import gettext as _
 
 from channels.inbound.models import InboundEmail
 from channels.inbound.receive import own_addresses
-from channels.models import OutboundMessage
+from channels.models import OutboundMessage, Route
+from channels.routes import route_for
 from notifications.channels import DeliveryError, PermanentFailure, absolute_url
 from tickets.models import Channel, Message, Rating
 from tickets.satisfaction import survey_link_token
@@ -95,11 +97,9 @@ def sender(outbound: OutboundMessage) -> str:
 
 
 def recipients(message: Message) -> tuple[list[str], list[str]]:
-    """To and Cc of a reply, as a mail program's "reply all" would address it.
+    """To and Cc of a reply, as a mail program's "reply all" would address it (:func:`reply_all`).
 
-    To: the ``Reply-To`` of the customer's latest email on the ticket (up to ``message``) when it had one,
-    else the customer. Cc: whom that email was copied to, less OpsDesk's own addresses and the To."""
-    customer = message.ticket.customer
+    The customer's latest email on the ticket up to ``message`` decides."""
     latest = (
         InboundEmail.objects.filter(
             message__ticket_id=message.ticket_id,
@@ -110,13 +110,58 @@ def recipients(message: Message) -> tuple[list[str], list[str]]:
         .values("reply_to", "cc")
         .first()
     )
-    reply_to = _addresses(latest["reply_to"]) if latest else []
-    to = reply_to or [formataddr((customer.name, customer.email))]
-    if not latest or not latest["cc"]:
+    return reply_all(message.ticket.customer, latest["reply_to"] if latest else "", latest["cc"] if latest else "")
+
+
+def reply_all(customer, reply_to: str, cc: str) -> tuple[list[str], list[str]]:
+    """To and Cc of a reply to an email that had these ``Reply-To`` and ``Cc`` (texts as stored).
+
+    To: the ``Reply-To`` when there was one, else the customer. Cc: whom the email was copied to, less
+    OpsDesk's own addresses, the To and the customer."""
+    to = _addresses(reply_to) or [formataddr((customer.name, customer.email))]
+    if not cc:
         return to, []
     skip = own_addresses() | {parseaddr(value)[1].lower() for value in to} | {customer.email.lower()}
-    cc = [address for address in _addresses(latest["cc"]) if address.lower() not in skip]
-    return to, list(dict.fromkeys(cc))
+    copied = [address for address in _addresses(cc) if address.lower() not in skip]
+    return to, list(dict.fromkeys(copied))
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """Whom a ticket's email conversation involves, for the ticket page.
+
+    ``copies``: each customer email's ``Reply-To`` and ``Cc`` as it gave them, by message id (only those
+    that had either). ``to`` and ``cc``: where the next reply goes (empty when it does not go by email).
+    """
+
+    copies: dict[int, tuple[list[str], list[str]]]
+    to: list[str]
+    cc: list[str]
+
+
+def addressing(ticket, messages: list[Message]) -> Addressing | None:
+    """The ticket page's :class:`Addressing`, or None when none of ``messages`` (the ticket's, as the page
+    shows them) came by email: then no query at all, else two."""
+    if not any(m.kind == Message.Kind.INBOUND and m.channel == Channel.EMAIL for m in messages):
+        return None
+    rows = list(
+        InboundEmail.objects.filter(
+            message__ticket_id=ticket.pk,
+            outcome__in=[InboundEmail.Outcome.CREATED, InboundEmail.Outcome.APPENDED],
+        )
+        .order_by("received_at", "pk")
+        .values_list("message_id", "reply_to", "cc")
+    )
+    if not rows:
+        return None
+    copies = {
+        message_id: (_addresses(reply_to), _addresses(cc)) for message_id, reply_to, cc in rows if reply_to or cc
+    }
+    to, cc = [], []
+    if route_for(ticket) == Route.EMAIL:
+        _message_id, reply_to, copied = rows[-1]
+        to, cc = reply_all(ticket.customer, reply_to, copied)
+    return Addressing(copies=copies, to=to, cc=cc)
 
 
 def _addresses(text: str) -> list[str]:

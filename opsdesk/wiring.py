@@ -14,6 +14,7 @@ import inspect
 import sys
 from typing import Any
 
+from channels import email as channel_email
 from channels import handlers as channels
 from channels import routes as channel_routes
 from core.events import bus
@@ -70,6 +71,8 @@ PROVIDERS: list[tuple[object, object]] = [
     (sla_ports.escalation_planner, LadderPlanner()),
     # tickets asks channels: can a public reply reach this ticket's customer at all.
     (ticket_ports.reply_route, channel_routes.reply_route),
+    # tickets asks channels: whom the customer's emails named (Reply-To, Cc) and where a reply goes.
+    (ticket_ports.email_addressing, channel_email.addressing),
 ]
 
 

@@ -163,9 +163,14 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
     user = request.user
     can_work = access.can_work(user, ticket)
     can_assign = access.can_assign(user, ticket)
+    conversation = list(ticket.messages.all())
+    addressing = ports.email_addressing(ticket, conversation)
+    if addressing is not None:
+        for message in conversation:
+            message.email_copies = addressing.copies.get(message.pk)
     context = {
         "ticket": ticket,
-        "conversation": ticket.messages.all(),
+        "conversation": conversation,
         "history": ticket.events.all(),
         "observers": ticket.observers.all(),
         "can_work": can_work,
@@ -191,6 +196,7 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
             call_form=LoggedCallForm(auto_id="call_%s"),
             # A customer with an email address can always be answered: ask channels only when there is none.
             reply_route=bool(ticket.customer.email) or ports.reply_route(ticket),
+            reply_addressing=addressing if addressing is not None and addressing.to else None,
             note_form=note_form or NoteForm(auto_id="note_%s"),
             status_form=StatusForm(ticket=ticket, allowed=allowed, auto_id="status_%s"),
             can_change_status=bool(allowed) or ticket.status == Status.WAITING,

@@ -20,3 +20,14 @@ def _stored_only(ticket) -> str:
 # How a public reply on ``ticket`` would reach its customer (``"email"``, ``"gateway"``), or "" when no
 # channel can carry it; ``ticket_reply(refuse_undeliverable=True)`` refuses then. Answered by ``channels``.
 reply_route = Port("tickets.reply_route", default=_stored_only)
+
+
+def _no_addressing(ticket, messages):
+    return None
+
+
+# Whom the ticket's email conversation involves (the ticket page, which passes the messages it shows, so a
+# ticket without a customer email costs no query): an object with ``copies`` (inbound message id
+# -> (Reply-To addresses, Cc addresses) of the email it came in), ``to`` and ``cc`` (where the next reply goes by
+# email; empty when it does not), or None when no customer email is on the ticket. Answered by ``channels``.
+email_addressing = Port("tickets.email_addressing", default=_no_addressing)

@@ -242,3 +242,29 @@ def test_without_reply_to_or_cc_the_reply_goes_to_the_customer_alone(smtp, mail_
     mail = parsed(raw_sent)
     assert [a.addr_spec for a in mail["To"].addresses] == ["alma@client.example"] and mail["Cc"] is None
     assert mail["X-RcptTo"] == "alma@client.example"
+
+
+def test_the_ticket_page_shows_whom_an_email_named_and_where_the_reply_goes(client, mail_ticket, engineer, settings):
+    from channels.inbound.receive import email_receive
+
+    settings.EMAIL_INTAKE_OWN_ADDRESSES = ["support@shop.example"]
+    services.ticket_assign(mail_ticket, performer=engineer, actor=engineer)
+    client.force_login(engineer)
+    url = reverse("tickets:detail", args=[mail_ticket.pk])
+    page = client.get(url).content.decode()
+    assert "msg-addressing" not in page and "data-reply-addressing" not in page  # no email received yet
+
+    raw = (
+        b"From: Alma <alma@client.example>\r\nTo: support@shop.example\r\n"
+        b"Reply-To: Alma Personal <alma.personal@client.example>\r\n"
+        b"Cc: Boris <boris@client.example>, support@shop.example\r\n"
+        b"Subject: Re: printer\r\nMessage-ID: <fourth@client.example>\r\nIn-Reply-To: <second@client.example>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nStill jammed.\r\n"
+    )
+    assert email_receive(mail_ticket.messages.first().intake_channel, raw).outcome == "appended"
+    page = client.get(url).content.decode()
+    assert page.count('class="msg-addressing muted"') == 1  # on that email only
+    assert "Reply-To: alma.personal@client.example" in page
+    assert "Cc: boris@client.example, support@shop.example" in page  # as the email named them
+    # As the reply will be addressed (test_a_reply_goes_to_the_customers_reply_to_and_copies_whom_they_copied).
+    assert "The reply goes by email to alma.personal@client.example; copy to boris@client.example." in page
