@@ -83,7 +83,7 @@ class Precompiled:
         return self._run(using, sql, params, positions, values)
 
     def objects(self, *values, using: str = "default") -> list:
-        """The model instances, with their ``select_related`` objects, as ``list(queryset(*values))`` gives."""
+        """The model instances with their ``select_related`` objects and annotations: ``list(queryset(*values))``."""
         from django.db.models.query import get_related_populators
 
         compiler, sql, params, positions = self._compile(using)
@@ -97,10 +97,13 @@ class Precompiled:
         populators = get_related_populators(klass_info, select, using)
         model = klass_info["model"]
         found = []
+        annotations = compiler.annotation_col_map.items()
         for row in compiler.results_iter([rows]):
             instance = model.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
+            for name, position in annotations:
+                setattr(instance, name, row[position])
             found.append(instance)
         return found
 
