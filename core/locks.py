@@ -33,10 +33,13 @@ def lock(obj: models.Model) -> models.Model:
     if connection.features.has_select_for_update and connection.get_autocommit():
         # What the ORM says for ``select_for_update()`` outside a transaction (the compiled SQL skips that check).
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    found = _locking_read(model).objects(obj.pk, using=using)
-    if not found:
-        raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-    fresh = found[0]
+    if isinstance(model._meta.pk, models.IntegerField):  # the placeholder is a number
+        found = _locking_read(model).objects(obj.pk, using=using)
+        if not found:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        fresh = found[0]
+    else:
+        fresh = model._default_manager.select_for_update().get(pk=obj.pk)
     for field in model._meta.concrete_fields:
         setattr(obj, field.attname, getattr(fresh, field.attname))
     return obj
