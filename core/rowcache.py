@@ -62,6 +62,7 @@ class Precompiled:
         self._queryset = queryset
         self._placeholders = placeholders
         self._compiled: dict[str, tuple] = {}
+        self._builders: dict[str, tuple] = {}
 
     def _compile(self, using: str) -> tuple:
         compiled = self._compiled.get(using)
@@ -83,26 +84,44 @@ class Precompiled:
         return self._run(using, sql, params, positions, values)
 
     def objects(self, *values, using: str = "default") -> list:
-        """The model instances, with their ``select_related`` objects, as ``list(queryset(*values))`` gives."""
-        from django.db.models.query import get_related_populators
-
+        """The model instances with their ``select_related`` objects and annotations: ``list(queryset(*values))``."""
         compiler, sql, params, positions = self._compile(using)
         rows = self._run(using, sql, params, positions, values)
         if not rows:
             return []
-        select, klass_info = compiler.select, compiler.klass_info
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using)
-        model = klass_info["model"]
+        model, start, end, init_list, populators, annotations, converters = self._builder(using)
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
         found = []
-        for row in compiler.results_iter([rows]):
+        for row in rows:
             instance = model.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
+            for name, position in annotations:
+                setattr(instance, name, row[position])
             found.append(instance)
         return found
+
+    def _builder(self, using: str) -> tuple:
+        """How ``ModelIterable`` turns the rows into objects, worked out once (Django does it on every query)."""
+        builder = self._builders.get(using)
+        if builder is None:
+            from django.db.models.query import get_related_populators
+
+            compiler = self._compile(using)[0]
+            select, klass_info = compiler.select, compiler.klass_info
+            fields = klass_info["select_fields"]
+            start, end = fields[0], fields[-1] + 1
+            builder = self._builders[using] = (
+                klass_info["model"],
+                start,
+                end,
+                [column[0].target.attname for column in select[start:end]],
+                get_related_populators(klass_info, select, using),
+                tuple(compiler.annotation_col_map.items()),
+                compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
+            )
+        return builder
 
     @staticmethod
     def _run(using, sql, params, positions, values) -> list[tuple]:

@@ -328,6 +328,23 @@ _DELIVERED = Precompiled(
 )
 
 
+# The ticket a message is appended to is read under its row lock (so ``ticket_receive_customer_message`` need not
+# lock it again) with the people the notices of the new message go to, their profiles (language, time zone, working
+# calendar) and notification settings, as ``notifications`` would read them next. The SQL is compiled once.
+def _locked_ticket(pk: int, customer_id: int | None = None):
+    tickets = Ticket.objects.select_for_update(of=("self",)).select_related(
+        *(f"{person}__{relation}" for person in ("performer", "owner") for relation in _RECIPIENT_RELATIONS)
+    )
+    if customer_id is None:
+        return tickets.select_related("customer").filter(pk=pk).order_by()[:1]
+    return tickets.filter(pk=pk, customer_id=customer_id).order_by()[:1]
+
+
+_RECIPIENT_RELATIONS = ("profile__work_calendar", "notification_settings")
+_LOCKED_THREAD = Precompiled(_locked_ticket, -7_100_301)
+_LOCKED_REFERENCE = Precompiled(_locked_ticket, -7_100_301, -7_100_302)
+
+
 @dataclass(frozen=True)
 class _Plan:
     customer: Customer | None  # None: a first-time sender, created in step 3
@@ -352,16 +369,15 @@ def _plan(channel: IntakeChannel, data: IntakePayload, thread: Ticket | None = N
     customer = services.customer_find(email=data.email, phone=data.phone)
     reference = data.ticket_ref if data.ticket_ref is not None else data.subject_ref
     target = None
-    # The ticket a message is appended to is read under its row lock (so ``ticket_receive_customer_message`` need
-    # not lock it again) with the people the notices of the new message go to.
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("performer", "owner")
     if thread is not None:
         # The channel already knows the conversation (an email's In-Reply-To): no customer check.
-        target = locked.select_related("customer").filter(pk=thread.pk).first()
+        found = _LOCKED_THREAD.objects(thread.pk)
+        target = found[0] if found else None
     elif reference is not None:
         if customer is not None and reference <= MAX_TICKET_ID:
             # Locked until the message is stored: a ticket canceled meanwhile must not swallow it.
-            target = locked.filter(pk=reference, customer=customer).first()
+            found = _LOCKED_REFERENCE.objects(reference, customer.pk)
+            target = found[0] if found else None
             if target is not None:
                 target.customer = customer
         if target is None:

@@ -24,14 +24,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk import insert_rows
 from core.people import user_ref as _ref
-from core.rowcache import RowCheckedCache
+from core.rowcache import Precompiled, RowCheckedCache
 from notifications import work
 from routing import strategies as routing
 from routing.models import ClassificationRule, TicketSkip, TicketTypeSkill
@@ -39,6 +39,7 @@ from routing.queue_order import in_queue_order, waiting
 from routing.strategies import Agent, Decision, Requirement
 from routing.team import agent_states, on_shift
 from tickets import history, services
+from tickets.access import ADMIN, ROLES
 from tickets.history import record
 from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
 from tickets.services import TicketError
@@ -77,7 +78,22 @@ def _write(rows: list[tuple], user_ids: Iterable[int], *, now: datetime) -> None
         insert_rows(TicketEvent, history.ROW_COLUMNS, rows)
     user_ids = sorted(set(user_ids))
     if user_ids:
-        Profile.objects.filter(user_id__in=user_ids).update(last_assigned_at=now)
+        _touch_last_assigned(user_ids, now)
+
+
+def _touch_last_assigned(user_ids: list[int], now: datetime) -> None:
+    """``Profile.objects.filter(user_id__in=user_ids).update(last_assigned_at=now)`` without building the ORM query
+    each decision (this runs on every routed ticket)."""
+    connection = connections[router.db_for_write(Profile)]
+    ops, meta = connection.ops, Profile._meta
+    column = ops.quote_name(meta.get_field("last_assigned_at").column)
+    user_column = ops.quote_name(meta.get_field("user").column)
+    marks = ", ".join(["%s"] * len(user_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ops.quote_name(meta.db_table)} SET {column} = %s WHERE {user_column} IN ({marks})",
+            [ops.adapt_datetimefield_value(now), *user_ids],
+        )
 
 
 def _apply(ticket: Ticket, user, decision: Decision, *, trigger: str, actor=None, now: datetime) -> bool:
@@ -99,7 +115,33 @@ def _cached_user(user_id: int, users: dict | None):
 
 
 def _user(user_id: int):
-    return get_user_model().objects.filter(pk=user_id).select_related("profile").first()
+    """The user with their profile and OpsDesk roles (``ticket_assign`` checks them): one query, compiled once."""
+    found = _USER_WITH_ROLES.objects(user_id)
+    if not found:
+        return None
+    user = found[0]
+    names = {role for role in ROLES if getattr(user, f"has_role_{role}")}
+    if user.is_superuser:
+        names.add(ADMIN)
+    user._opsdesk_roles = frozenset(names)  # what ``tickets.access.roles_of`` caches on the user object
+    return user
+
+
+def _user_query(user_id: int):
+    user_model = get_user_model()
+    memberships = user_model.groups.through.objects.filter(user_id=OuterRef("pk"))
+    roles = {f"has_role_{role}": Exists(memberships.filter(group__name=role)) for role in ROLES}
+    # With what the assignment's notice reads next (``notifications``: language, time zone, working calendar,
+    # notification settings), so that it reads nothing more.
+    return (
+        user_model.objects.filter(pk=user_id)
+        .select_related("profile__work_calendar", "notification_settings")
+        .annotate(**roles)
+        .order_by()[:1]
+    )
+
+
+_USER_WITH_ROLES = Precompiled(_user_query, -7_100_201)
 
 
 def _users(user_ids: Iterable[int]) -> dict[int, object]:
@@ -159,7 +201,8 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
     # No savepoint of its own inside a caller's transaction (ticket creation, return to the queue): nothing here
     # catches an error of the block, so a failure rolls back with the caller; ``ticket_assign`` keeps its savepoint.
     with transaction.atomic(savepoint=False):
-        cursor = Queue.objects.select_for_update().filter(pk=queue.pk).values_list("routing_cursor", flat=True).first()
+        locked = _QUEUE_CURSOR.rows(queue.pk)  # locks the queue's row: one decision at a time per queue
+        cursor = locked[0][0] if locked else None
         needs_skills = queue.strategy in (routing.SKILLS, routing.HYBRID)
         states = agent_states([queue.pk], now=now, skills=needs_skills, users=False)[queue.pk]
         agents = [m for m in states if m.role == QueueMembership.Role.AGENT]
@@ -179,6 +222,12 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
             Queue.objects.filter(pk=queue.pk).update(routing_cursor=decision.cursor)
             queue.routing_cursor = decision.cursor
     return decision
+
+
+_QUEUE_CURSOR = Precompiled(
+    lambda queue_id: Queue.objects.select_for_update().filter(pk=queue_id).values_list("routing_cursor").order_by(),
+    -7_100_202,
+)
 
 
 def _waiting(ticket: Ticket, still: frozenset[int] | None = None) -> bool:

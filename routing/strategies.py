@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 MANUAL = "manual"
@@ -206,8 +207,9 @@ def account_manager_choice(manager: Agent | None, members: Iterable[Agent]) -> D
     if manager.absent and manager.substitute_id is not None:
         sub = next((a for a in members if a.user_id == manager.substitute_id), None)
         if sub is not None and sub.present:
-            return Decision("account_manager", sub.user_id, R_ACCOUNT_MANAGER_SUBSTITUTE,
-                            substitute_for=manager.user_id)
+            return Decision(
+                "account_manager", sub.user_id, R_ACCOUNT_MANAGER_SUBSTITUTE, substitute_for=manager.user_id
+            )
     return None
 
 
@@ -225,10 +227,16 @@ def _pattern(keyword: str) -> re.Pattern:
     return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, keyword.split())) + r"(?!\w)")
 
 
+@lru_cache(maxsize=1024)
+def _patterns(keywords: str) -> tuple[re.Pattern, ...]:
+    """A rule's keywords as compiled patterns, once per process for each keywords text (every new ticket asks)."""
+    return tuple(_pattern(k) for k in parse_keywords(keywords))
+
+
 def classify(text: str, rules: Iterable[tuple[Any, str]]) -> Any | None:
     """The key of the first rule (in the given order) with a keyword in ``text`` as a whole word or phrase."""
     folded = (text or "").casefold()
     for key, keywords in rules:
-        if any(_pattern(k).search(folded) for k in parse_keywords(keywords)):
+        if any(pattern.search(folded) for pattern in _patterns(keywords or "")):
             return key
     return None

@@ -13,14 +13,16 @@ from tests.tickets.intake_helpers import make_gateway, message, send
 from tickets import services
 from tickets.models import RoutingStrategy, Status, Ticket
 
-# A routing decision: lock the queue, one query for the members with their load and absence, the chosen user,
-# then the assignment itself (ticket lock, role check, history, notification, the routed row, last assignment)
-# and its savepoints. New → assigned reads no SLA clock and no wait segment: nothing about them changes.
-ROUTE_QUERIES = 17
+# A routing decision: lock the queue, one query for the members with their load and absence, the chosen user (with
+# their roles and notification settings), then the assignment itself (ticket lock, history, notification, the routed
+# row, last assignment) and its savepoints. New → assigned reads no SLA clock and no wait segment: nothing about
+# them changes.
+ROUTE_QUERIES = 15
 # A new ticket through the API, routed (least loaded) to one of the queue's agents.
-INTAKE_NEW_QUERIES = 33
-# A customer message appended to their ticket (read once under its row lock, with the people the notice goes to).
-INTAKE_APPEND_QUERIES = 19
+INTAKE_NEW_QUERIES = 31
+# A customer message appended to their ticket (read once under its row lock, with the people the notice goes to,
+# their profiles and notification settings).
+INTAKE_APPEND_QUERIES = 17
 
 
 def _team(queue, n: int, tag: str):
