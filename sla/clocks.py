@@ -27,7 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connections, router
+from django.db.transaction import TransactionManagementError
+
 from core import fastinsert
+from core.rowcache import Precompiled
 from sla import ports
 from sla.businesstime import WorkCalendar
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
@@ -370,13 +374,26 @@ def _next_escalation(clock: SLAClock) -> datetime | None:
 
 
 def locked_clocks(ticket: Ticket) -> list[SLAClock]:
-    """The ticket's clocks, locked for the caller's transaction, with what the operations read."""
-    return list(
+    """The ticket's clocks, locked for the caller's transaction, with what the operations read.
+
+    Every status change, reply and customer message runs it: its SQL is compiled once per process.
+    """
+    connection = connections[router.db_for_write(SLAClock)]
+    if connection.features.has_select_for_update and connection.get_autocommit():
+        # What the ORM says for ``select_for_update()`` outside a transaction (the compiled SQL skips that check).
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    return _LOCKED_CLOCKS.objects(ticket.pk, using=connection.alias)
+
+
+_LOCKED_CLOCKS = Precompiled(
+    lambda ticket_id: (
         SLAClock.objects.select_for_update(of=("self",))
-        .filter(ticket_id=ticket.pk)
+        .filter(ticket_id=ticket_id)
         .select_related("calendar", "policy__calendar", "pause_reason")
         .order_by("pk")
-    )
+    ),
+    -7_100_202,  # stands for the ticket while the SQL is compiled: no ticket has it
+)
 
 
 # ------------------------------------------------------------------------------ replay
