@@ -32,6 +32,7 @@ _LINE_BREAK = re.compile(r"\n|\r")
 _BASE64_CTE = re.compile(rb"content-transfer-encoding:[ \t]*base64[ \t]*\r?", re.I)
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _BASE64_LINES = re.compile(rb"(?:[A-Za-z0-9+/=]+\r?\n){16,}")  # a body of at least 16 lines of base64
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]*")
 
 
 _UNSTRUCTURED = type("_UnstructuredHeader", (UnstructuredHeader, BaseHeader), {})
@@ -256,21 +257,41 @@ def _set_aside_base64(raw: bytes) -> tuple[bytes, dict[str, str]]:
         blank = _BLANK_LINE.search(raw, line_end)
         if blank is None:
             continue
-        body = _BASE64_LINES.match(raw, blank.end())
-        if body is None:
+        start = blank.end()
+        end = _base64_lines_end(raw, start)
+        if end is None:
             continue
+        body = raw[start:end]
         token = f"opsdesk-base64-{nonce}-{len(bodies)}"
-        bodies[token] = body.group(0).decode("ascii")
-        pieces += [
-            raw[done : body.start()],
-            token.encode("ascii"),
-            b"\r\n" if body.group(0).endswith(b"\r\n") else b"\n",
-        ]
-        done = body.end()
+        bodies[token] = body.decode("ascii")
+        pieces += [raw[done:start], token.encode("ascii"), b"\r\n" if body.endswith(b"\r\n") else b"\n"]
+        done = end
     if not bodies:
         return raw, {}
     pieces.append(raw[done:])
     return b"".join(pieces), bodies
+
+
+def _base64_lines_end(raw: bytes, start: int) -> int | None:
+    """Where ``_BASE64_LINES`` matching at ``start`` ends, or None when it does not match.
+
+    The regex walks the body line by line; one scan of base64 characters and line breaks finds the same end
+    in C when the run is plainly whole lines (no empty line, every ``\\r`` before a ``\\n``); otherwise the
+    regex decides.
+    """
+    run = raw[start : _BASE64_RUN.match(raw, start).end()]
+    run = run[: run.rfind(b"\n") + 1]  # whole lines only
+    plain = (
+        run.count(b"\n") >= 16
+        and not run.startswith((b"\n", b"\r"))
+        and b"\n\n" not in run
+        and b"\n\r" not in run
+        and run.count(b"\r") == run.count(b"\r\n")
+    )
+    if plain:
+        return start + len(run)
+    body = _BASE64_LINES.match(raw, start)
+    return body.end() if body is not None else None
 
 
 def _positions(raw: bytes, needle: bytes):

@@ -8,6 +8,8 @@ import random
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from channels.inbound import parse
 
@@ -96,3 +98,17 @@ def test_broken_mail_parses_as_it_would_have():
                 parse.parse_email(mangled)
             continue
         assert parse.parse_email(mangled) == expected
+
+
+_LINE_PIECES = [b"QUJD", b"ZGVm", b"==", b"+/", b"\n", b"\r\n", b"\r", b"\n\n", b"\r\n\r\n", b"-", b" ", b"x" * 70]
+
+
+@given(
+    st.lists(st.sampled_from(_LINE_PIECES), max_size=80),
+    st.integers(min_value=0, max_value=3),
+)
+def test_the_end_of_a_base64_body_is_where_the_line_by_line_regex_ends(pieces, lead):
+    raw = b"Z" * lead + b"".join(pieces) + b"QUJD\n" * 16 * (lead % 2)
+    for start in range(min(len(raw), 4)):
+        regex = parse._BASE64_LINES.match(raw, start)
+        assert parse._base64_lines_end(raw, start) == (regex.end() if regex else None)
