@@ -123,7 +123,10 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   them to customer, queue, type… before sorting. `tickets.tables.KeysFirstPaginator` makes the page one query whose
   inner part sorts the keys (`ORDER BY … LIMIT 25 OFFSET …`) and whose outer part joins those 25 rows only; same
   rows, same order, same number of queries (intake page query on PostgreSQL at 100,000 tickets: ~12 ms planning +
-  ~16 ms execution → under 1 ms + 3 ms). On SQLite the queue order reads the VIP tier per ticket: joined, SQLite's
+  ~16 ms execution → 1-2 ms + 2-3 ms). On PostgreSQL the intake's candidates come off the partial index
+  `ticket_waiting` (tickets 0023: the open tickets nobody performs or still new, with the columns they are tested
+  and sorted on) by an index-only scan, not one heap page per waiting ticket; SQLite does not match a partial
+  index against bound parameters. On SQLite the queue order reads the VIP tier per ticket: joined, SQLite's
   planner walked every customer and then its tickets.
 - **Cells.** `core.formatting.format_dt` builds "6 Dec, 20:54" directly (the output of `date_format` with that
   format, checked in both languages) instead of parsing the format and probing the locale's format modules per
