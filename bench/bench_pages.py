@@ -114,10 +114,11 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   planner's exhaustive search stays small (My work 0.5 ms, the intake 1 ms at 100,000 tickets). The escalation's
   urgent mark is a per-row subquery instead of a join: the join stayed in the count and key queries, and SQLite
   does not combine two indexes for an `OR` when the query joins another table.
-- **My work without the visibility rule.** The tickets one performs or owns are always visible to that person
-  (`tickets.visibility`), so My work filters on `performer OR owner` alone: the database reads the person's open
-  tickets off the `(performer, status)` and `(owner, status)` indexes instead of testing queue memberships and
-  observers on every open ticket.
+- **My work and a dispatcher's board without the visibility rule.** The tickets one performs or owns are always
+  visible to that person, and so are the tickets of the queues a dispatcher dispatches (`tickets.visibility`), so
+  My work filters on `performer OR owner` alone and a dispatcher's intake board on their queues alone: the
+  database reads the person's open tickets off the `(performer, status)` and `(owner, status)` indexes instead of
+  testing queue memberships and observers on every candidate.
 - **Keys first, then the rows of the page.** My work (by deadline) and the intake board (the queue order: VIP tier,
   earliest running SLA clock, priority, age, computed per ticket) sort every candidate: the database joined each of
   them to customer, queue, type… before sorting. `tickets.tables.KeysFirstPaginator` makes the page one query whose

@@ -77,11 +77,17 @@ def intake_board(user) -> QuerySet:
     Dispatchers see the queues they dispatch; managers and admins everything visible to them.
     Each ticket's queue carries ``agent_memberships`` for the inline assign form.
     """
-    tickets = _with_rows(Ticket.objects.visible_to(user), INTAKE_ROW_RELATED).open()
-    tickets = tickets.filter(Q(performer__isnull=True) | Q(status=Status.NEW))
     roles = access.roles_of(user)
-    if not (roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user)):
-        tickets = tickets.filter(queue_id__in=dispatched_queue_ids(user))
+    if roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user):
+        tickets = Ticket.objects.visible_to(user)
+    elif access.DISPATCHER in roles and user.is_active:
+        # The visibility rule shows a dispatcher every ticket of the queues they dispatch (tickets.visibility:
+        # queue memberships by role), so those queues alone are the board, without testing the rest of the rule
+        # (own tickets, observers, other memberships) on each waiting ticket.
+        tickets = Ticket.objects.filter(queue_id__in=dispatched_queue_ids(user))
+    else:
+        tickets = Ticket.objects.visible_to(user).filter(queue_id__in=dispatched_queue_ids(user))
+    tickets = _with_rows(tickets, INTAKE_ROW_RELATED).open().filter(Q(performer__isnull=True) | Q(status=Status.NEW))
     return in_queue_order(tickets.prefetch_related(_agent_memberships()))
 
 
