@@ -5,15 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0022_satisfaction_surveys'),
+        ("tickets", "0022_satisfaction_surveys"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('status__in', ('new', 'assigned', 'in_progress', 'waiting', 'on_approval')), models.Q(('performer__isnull', True), ('status', 'new'), _connector='OR')), fields=['queue', 'status', 'performer', 'priority', 'created_at', 'customer', 'owner', 'approver', 'id'], name='ticket_waiting'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ("new", "assigned", "in_progress", "waiting", "on_approval")),
+                    models.Q(("performer__isnull", True), ("status", "new"), _connector="OR"),
+                ),
+                fields=[
+                    "queue",
+                    "status",
+                    "performer",
+                    "priority",
+                    "created_at",
+                    "customer",
+                    "owner",
+                    "approver",
+                    "id",
+                ],
+                name="ticket_waiting",
+            ),
         ),
     ]
