@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.utils import formats, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.translation import gettext as _
 
 
@@ -13,8 +14,12 @@ def format_dt(value: datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
-    fmt = "j M, H:i" if local.year == timezone.localtime().year else "j M Y, H:i"
-    return formats.date_format(local, fmt)
+    # What ``formats.date_format(local, "j M, H:i")`` (or "j M Y, H:i") prints, without parsing the format and
+    # probing the locale's format modules on every call: tables print two or three of these per row.
+    day_month = f"{local.day} {MONTHS_3[local.month].title()}"
+    if local.year == timezone.localtime().year:
+        return f"{day_month}, {local.hour:02d}:{local.minute:02d}"
+    return f"{day_month} {local.year:04d}, {local.hour:02d}:{local.minute:02d}"
 
 
 def format_duration(value: timedelta) -> str:

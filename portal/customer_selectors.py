@@ -42,7 +42,7 @@ def other_tickets(ticket: Ticket, viewer) -> list[Ticket]:
         Ticket.objects.visible_to(viewer)
         .filter(same, kind=TicketKind.CUSTOMER)
         .exclude(pk=ticket.pk)
-        .select_related("customer", "performer__profile")
+        .select_related("customer")  # what the panel (tickets/_organisation_tickets.html) draws besides the clocks
     )
     return list(with_clocks(open_first(tickets))[:OTHER_TICKETS_SHOWN])
 

@@ -8,8 +8,9 @@ runs the same number of queries whatever its size.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from escalations.models import TicketEscalationState
 from routing.queue_order import in_queue_order
 from sla.selectors import with_clocks
 from tickets import access
@@ -29,17 +30,41 @@ def _agent_memberships() -> Prefetch:
     )
 
 
+# What each table's rows draw (tickets.tables), joined by select_related: only those. Every further join
+# costs on each request, PostgreSQL most of all: it plans a query of eleven joined tables in 10-25 ms, however
+# few rows it then reads (the whole list query runs in about 1 ms), and eight or fewer in a few.
+LIST_ROW_RELATED = ("customer__vip_tier", "queue", "blocking_reason", "performer__profile")  # TicketListTable
+MY_WORK_ROW_RELATED = ("customer__vip_tier", "blocking_reason")  # MyWorkTable
+INTAKE_ROW_RELATED = ("customer__vip_tier", "queue", "ticket_type")  # IntakeTable
+
+
+def _urgent_since() -> Subquery:
+    """The escalation's urgent mark of each row, read per row shown rather than joined: a join would stay in the
+    key and count queries of the tables (``tickets.tables``), and SQLite then no longer reads one person's open
+    tickets off two indexes at once (My work: 3 ms instead of 11 ms at 100,000 tickets)."""
+    return Subquery(TicketEscalationState.objects.filter(ticket_id=OuterRef("pk")).values("urgent_since")[:1])
+
+
+def _with_rows(tickets: QuerySet, related: tuple[str, ...]) -> QuerySet:
+    """``tickets`` with what a table's rows show: ``related``, the SLA clocks and the escalation's urgent mark."""
+    return with_clocks(tickets.select_related(*related).annotate(urgent_since=_urgent_since()))
+
+
 def ticket_list(user) -> QuerySet:
     """Every ticket ``user`` may see, with what a list row shows (the escalation's urgent mark included)."""
-    return with_clocks(
-        Ticket.objects.visible_to(user).select_related(*LIST_RELATED)
-        .annotate(urgent_since=F("escalation_state__urgent_since"))
-    )
+    return _with_rows(Ticket.objects.visible_to(user), LIST_ROW_RELATED)
 
 
 def my_work(user) -> QuerySet:
-    """Open tickets ``user`` performs or owns."""
-    return ticket_list(user).open().filter(Q(performer=user) | Q(owner=user))
+    """Open tickets ``user`` performs or owns.
+
+    The visibility rule (``tickets.visibility``) lets every signed-in, active person see the tickets they
+    perform or own, so the rule is not repeated here: ``performer OR owner`` alone lets the database read the
+    person's open tickets off the ``(performer, status)`` and ``(owner, status)`` indexes, without testing the
+    rest of the rule (queue memberships, observers) on each of them."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Ticket.objects.none()
+    return _with_rows(Ticket.objects.open().filter(Q(performer=user) | Q(owner=user)), MY_WORK_ROW_RELATED)
 
 
 def dispatched_queue_ids(user) -> QuerySet:
@@ -52,10 +77,17 @@ def intake_board(user) -> QuerySet:
     Dispatchers see the queues they dispatch; managers and admins everything visible to them.
     Each ticket's queue carries ``agent_memberships`` for the inline assign form.
     """
-    tickets = ticket_list(user).open().filter(Q(performer__isnull=True) | Q(status=Status.NEW))
     roles = access.roles_of(user)
-    if not (roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user)):
-        tickets = tickets.filter(queue_id__in=dispatched_queue_ids(user))
+    if roles & {access.MANAGER, access.ADMIN} or access.sees_everything(user):
+        tickets = Ticket.objects.visible_to(user)
+    elif access.DISPATCHER in roles and user.is_active:
+        # The visibility rule shows a dispatcher every ticket of the queues they dispatch (tickets.visibility:
+        # queue memberships by role), so those queues alone are the board, without testing the rest of the rule
+        # (own tickets, observers, other memberships) on each waiting ticket.
+        tickets = Ticket.objects.filter(queue_id__in=dispatched_queue_ids(user))
+    else:
+        tickets = Ticket.objects.visible_to(user).filter(queue_id__in=dispatched_queue_ids(user))
+    tickets = _with_rows(tickets, INTAKE_ROW_RELATED).open().filter(Q(performer__isnull=True) | Q(status=Status.NEW))
     return in_queue_order(tickets.prefetch_related(_agent_memberships()))
 
 

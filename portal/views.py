@@ -46,7 +46,7 @@ from tickets.forms import (
 )
 from tickets.models import Customer, Profile, RelatedObject, Status, Ticket, display_name
 from tickets.services import TicketError
-from tickets.tables import CappedPaginator, IntakeTable, MyWorkTable, TicketListTable
+from tickets.tables import CappedPaginator, IntakeTable, KeysFirstPaginator, MyWorkTable, TicketListTable
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -64,7 +64,7 @@ def _per_page(request) -> int:
     return min(max(wanted, 1), MAX_PER_PAGE)
 
 
-def _table_page(request, table_class, queryset, *, bulk: bool = True):
+def _table_page(request, table_class, queryset, *, bulk: bool = True, paginator_class=CappedPaginator):
     """A sortable table of ``queryset``, paginated by ``?page=`` (``?per_page=`` clamped, ``?sort=`` honoured).
 
     On the pages with the bulk bar (``bulk``), those who may act in bulk get a checkbox column first
@@ -77,7 +77,7 @@ def _table_page(request, table_class, queryset, *, bulk: bool = True):
     if request.GET.get("per_page") not in (None, str(per_page)):
         request.GET = request.GET.copy()  # django-tables2 reads ?per_page= itself: give it the clamped value
         request.GET["per_page"] = str(per_page)
-    RequestConfig(request, paginate={"per_page": per_page, "paginator_class": CappedPaginator}).configure(table)
+    RequestConfig(request, paginate={"per_page": per_page, "paginator_class": paginator_class}).configure(table)
     return table
 
 
@@ -122,7 +122,9 @@ def set_language(request):
 @login_required
 def my_work(request):
     filterset = MyWorkFilter(request.GET or None, queryset=selectors.my_work(request.user), request=request)
-    table = _table_page(request, MyWorkTable, filterset.qs)
+    # By deadline over one person's open tickets: keys first (tickets.tables.KeysFirstPaginator), so the database
+    # picks them off the (performer, status) and (owner, status) indexes before joining the page's rows.
+    table = _table_page(request, MyWorkTable, filterset.qs, paginator_class=KeysFirstPaginator)
     context = {"table": table, "filter": filterset, **bulk_views.toolbar(request, "my_work", table.paginator.count)}
     return render(request, "tickets/my_work.html", context)
 
@@ -139,7 +141,8 @@ def ticket_list(request):
 def intake(request):
     if not request.user.has_perm("tickets.assign_ticket"):
         raise PermissionDenied
-    table = _table_page(request, IntakeTable, selectors.intake_board(request.user))
+    # The queue order is computed per waiting ticket: the page's keys are sorted first, its rows joined after.
+    table = _table_page(request, IntakeTable, selectors.intake_board(request.user), paginator_class=KeysFirstPaginator)
     return render(request, "tickets/intake.html",
                   {"table": table, **bulk_views.toolbar(request, "intake", table.paginator.count)})
 

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from core.formatting import format_dt, format_duration
 from sla import policies
@@ -180,6 +180,18 @@ def live_consumed(clock: SLAClock, now: datetime) -> timedelta:
     return clock.consumed + clock.calendar.work_calendar().between(clock.state_changed_at, now)
 
 
+_LABELS: dict[tuple[str | None, str, str], tuple[str, str, str]] = {}
+
+
+def _labels(kind: str, state: str) -> tuple[str, str, str]:
+    """(label, short label, state label) of a clock in the active language, translated once per process."""
+    key = (get_language(), kind, state)
+    labels = _LABELS.get(key)
+    if labels is None:
+        labels = _LABELS[key] = (str(Kind(kind).label), str(SHORT_LABELS[kind]), str(State(state).label))
+    return labels
+
+
 def clock_view(clock: SLAClock, now: datetime) -> ClockView:
     """Remaining or overdue business time, due instant, share consumed and colour of ``clock`` at ``now``.
 
@@ -198,13 +210,14 @@ def clock_view(clock: SLAClock, now: datetime) -> ClockView:
         colour = "yellow"
     else:
         colour = "green"
+    label, short_label, state_label = _labels(clock.kind, clock.state)
     return ClockView(
         clock=clock,
         kind=clock.kind,
-        label=str(Kind(clock.kind).label),
-        short_label=str(SHORT_LABELS[clock.kind]),
+        label=label,
+        short_label=short_label,
         state=clock.state,
-        state_label=str(State(clock.state).label),
+        state_label=state_label,
         target=target,
         consumed=consumed,
         remaining=max(target - consumed, ZERO),

@@ -7,13 +7,16 @@ the count must not move. The ticket page likewise with 3 and with 30 messages in
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from portal import selectors
 from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
 from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, UserFactory, VipTierFactory
 from tickets import services
@@ -186,3 +189,29 @@ def test_the_rows_cells_are_what_django_tables2_renders(rf, world, admin_user):
             for column, cell in row.items()
         )
         assert table_row(row, table) == expected
+
+
+@pytest.mark.parametrize(
+    ("viewer", "url", "selector"),
+    [
+        ("admin_user", "tickets:intake", "intake_board"),
+        ("dispatcher", "tickets:intake", "intake_board"),
+        ("engineer", "tickets:my_work", "my_work"),
+    ],
+)
+def test_keys_first_pages_show_the_rows_of_the_whole_order(client, world, request, viewer, url, selector):
+    """My work and the intake board pick each page's keys first (``KeysFirstPaginator``): page after page, the
+    rows are those of the whole ordered list, in its order."""
+    user = request.getfixturevalue(viewer)
+    world(30, start=0)
+    client.force_login(user)
+    queryset = getattr(selectors, selector)(user)
+    if selector == "my_work":
+        queryset = queryset.order_by(F("deadline").asc(nulls_last=True), "pk")  # MyWorkTable's default order
+    expected = list(queryset.values_list("pk", flat=True))
+    assert len(expected) > 7
+    shown = []
+    for page in range(1, len(expected) // 7 + 2):
+        html = client.get(reverse(url) + f"?per_page=7&page={page}").content.decode()
+        shown += [int(pk) for pk in re.findall(r'<td class="col-ref" data-label="#"><a href="/tickets/(\d+)/">', html)]
+    assert shown == expected
