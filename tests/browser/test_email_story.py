@@ -4,6 +4,7 @@ customer's reply, threaded only by ``In-Reply-To`` (no tag in its subject), land
 resumes the resolution clock.
 """
 
+# ruff: noqa: F811 - the fixtures imported below are parameters of the tests
 from __future__ import annotations
 
 import io
@@ -40,7 +41,7 @@ def test_an_email_with_a_screenshot_is_answered_and_the_threaded_reply_resumes_t
     dovecot,
     queue,
     waiting_reason,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     monkeypatch.setattr(outbox, "enqueue", lambda: None)  # no cluster here: the delivery pass below sends
     calendar = make_calendar("24/7", {day: [("00:00", "24:00")] for day in range(7)})
@@ -108,7 +109,7 @@ def test_the_engineer_sees_whom_the_email_named_and_the_reply_goes_there(
     queue,
     smtp,
     settings,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     """Alma writes from a shared mailbox, asks for answers at her own address and copies Boris: the ticket page
     shows both on her email, says where the reply will go, and the reply really goes there (SMTP envelope)."""
