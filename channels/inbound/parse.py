@@ -287,12 +287,14 @@ def _base64_lines_end(raw: bytes, start: int) -> int | None:
     run = raw[start : len(raw) if boundary < 0 else boundary + 1]
     if run.translate(None, _BASE64_AND_BREAKS):
         run = raw[start : _BASE64_RUN.match(raw, start).end()]
+    for empty_line in (b"\n\n", b"\n\r\n"):  # the body ends before an empty line (one usually precedes the boundary)
+        at = run.find(empty_line)
+        if at >= 0:
+            run = run[: at + 1]
     run = run[: run.rfind(b"\n") + 1]  # whole lines only
     plain = (
         run.count(b"\n") >= 16
         and not run.startswith((b"\n", b"\r"))
-        and b"\n\n" not in run
-        and b"\n\r" not in run
         and run.count(b"\r") == run.count(b"\r\n")
     )
     if plain:
