@@ -46,7 +46,6 @@ _DEADLINE_HISTORY = {"override": "ticket.deadline_overridden", "deferral": "tick
 SLA_CAUSES = frozenset({"sla_default", "sla"})  # the SLA moves a deadline nobody set (docs/sla.md)
 
 
-@transaction.atomic
 def ticket_move_deadline(
     ticket: Ticket,
     *,
@@ -78,7 +77,15 @@ def ticket_move_deadline(
         if not by_sla:
             raise TicketError(_("The ticket is closed: its deadline no longer moves."))
         return previous
-    at = at or timezone.now()
+    # Refused above with nothing written. The move is one transaction, the caller's when there is one (no
+    # savepoint of its own: every new ticket passes here for its SLA default); an error rolls it back.
+    with transaction.atomic(savepoint=False):
+        _move(ticket, deadline, previous, by_sla=by_sla, actor=actor, cause=cause, at=at or timezone.now(),
+              history=history, details=details)
+    return previous
+
+
+def _move(ticket: Ticket, deadline, previous, *, by_sla: bool, actor, cause: str, at, history, details) -> None:
     ticket.deadline = deadline
     ticket.deadline_set_by_person = not by_sla
     ticket.updated_at = timezone.now()
@@ -93,4 +100,3 @@ def ticket_move_deadline(
     events.publish(events.DeadlineChanged(
         ticket=ticket, actor=actor, at=at, previous=previous, cause=cause, details=details or {},
     ))
-    return previous

@@ -105,7 +105,6 @@ def allowed_statuses(ticket: Ticket) -> list[str]:
 # --- Creation ---------------------------------------------------------------------
 
 
-@transaction.atomic
 def ticket_create(
     *,
     actor,
@@ -151,9 +150,6 @@ def ticket_create(
     internal = requester_user is not None or requester_queue is not None
     if internal == (customer is not None):
         raise TicketError(_("A ticket is either for a customer or an internal task with a requester."))
-    if internal:
-        customer = internal_customer()
-        observers = {*observers, *([requester_user] if requester_user is not None else [])}
     _check_files(attachments)
     if ticket_type is None and classified_by is None and classify:
         classified_by = ports.classify(title, description)
@@ -164,78 +160,84 @@ def ticket_create(
     check_date_in_range(deadline)
     if deadline is not None and deadline <= timezone.now():
         raise TicketError(_("The deadline must be in the future."))
-    now = timezone.now()
-    ticket = fastinsert.create(
-        Ticket,
-        title=title[:200],
-        description=description,
-        kind=TicketKind.INTERNAL if internal else TicketKind.CUSTOMER,
-        customer=customer,
-        requester_user=requester_user,
-        requester_queue=requester_queue,
-        follow_up_of=follow_up_of,
-        queue=queue,
-        ticket_type=ticket_type,
-        channel=channel,
-        priority=priority,
-        related_object=related_object,
-        deadline=deadline,
-        deadline_set_by_person=deadline is not None,
-        owner=owner,
-        approver=approver,
-        created_by=actor,
-        created_at=now,
-        status_changed_at=now,
-    )
-    if observers:
-        ticket.observers.set(observers)
-    # The SLA starts its clocks; without a deadline from a person it sets the default one (ticket_move_deadline).
-    events.publish(events.TicketCreated(ticket=ticket, actor=actor, at=now, deadline_given=deadline is not None))
-    record(
-        ticket,
-        "ticket.created",
-        actor,
-        at=now,
-        channel=channel,
-        queue=queue.slug,
-        priority=int(priority),
-        deadline=ticket.deadline.isoformat() if ticket.deadline else None,
-        **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
-        **({"internal": True} if internal else {}),
-        **_file_names(attachments),
-    )
-    first = None
-    if internal and (description.strip() or attachments):  # the request is a note: there is no customer
-        first = fastinsert.create(Message, ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor,
-                                  body=description, created_at=now)
-        attach(first, attachments, by=actor)
-    elif description.strip() or attachments:
-        first = fastinsert.create(
-            Message,
-            ticket=ticket,
-            kind=Message.Kind.INBOUND,
-            channel=channel,
+    # Refused above with nothing written; written below in one transaction, the caller's when there is one (no
+    # savepoint of its own: two of every new ticket's queries); an error rolls it back.
+    with transaction.atomic(savepoint=False):
+        if internal:
+            customer = internal_customer()
+            observers = {*observers, *([requester_user] if requester_user is not None else [])}
+        now = timezone.now()
+        ticket = fastinsert.create(
+            Ticket,
+            title=title[:200],
+            description=description,
+            kind=TicketKind.INTERNAL if internal else TicketKind.CUSTOMER,
             customer=customer,
-            author=actor if channel == Channel.PHONE else None,
-            body=description,
-            intake_channel=intake_channel,
-            external_id=external_id,
-            mail_message_id=mail_message_id[:255],
+            requester_user=requester_user,
+            requester_queue=requester_queue,
+            follow_up_of=follow_up_of,
+            queue=queue,
+            ticket_type=ticket_type,
+            channel=channel,
+            priority=priority,
+            related_object=related_object,
+            deadline=deadline,
+            deadline_set_by_person=deadline is not None,
+            owner=owner,
+            approver=approver,
+            created_by=actor,
             created_at=now,
+            status_changed_at=now,
         )
-        attach(first, attachments, by=actor)
-    ticket.opening_message = first
-    if classified_by is not None and ticket_type == classified_by.ticket_type:
-        events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
-    if approver is not None or observers:  # people named on creation hear of their role
-        events.publish(events.PeopleChanged(ticket=ticket, actor=actor, at=now, changed=frozenset(
-            {"approver"} if approver is not None else ()), added=frozenset(u.pk for u in observers)))
-    if performer is not None:
-        ticket_assign(ticket, performer=performer, actor=actor)
-    else:
-        late = frozenset({follow_up_of.performer_id} - {None}) if follow_up_of is not None else frozenset()
-        events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created", exclude=late))
-    return ticket
+        if observers:
+            ticket.observers.set(observers)
+        # The SLA starts its clocks; without a deadline from a person it sets the default one (ticket_move_deadline).
+        events.publish(events.TicketCreated(ticket=ticket, actor=actor, at=now, deadline_given=deadline is not None))
+        record(
+            ticket,
+            "ticket.created",
+            actor,
+            at=now,
+            channel=channel,
+            queue=queue.slug,
+            priority=int(priority),
+            deadline=ticket.deadline.isoformat() if ticket.deadline else None,
+            **({"deadline_source": "sla"} if deadline is None and ticket.deadline else {}),
+            **({"internal": True} if internal else {}),
+            **_file_names(attachments),
+        )
+        first = None
+        if internal and (description.strip() or attachments):  # the request is a note: there is no customer
+            first = fastinsert.create(Message, ticket=ticket, kind=Message.Kind.INTERNAL_NOTE, author=actor,
+                                      body=description, created_at=now)
+            attach(first, attachments, by=actor)
+        elif description.strip() or attachments:
+            first = fastinsert.create(
+                Message,
+                ticket=ticket,
+                kind=Message.Kind.INBOUND,
+                channel=channel,
+                customer=customer,
+                author=actor if channel == Channel.PHONE else None,
+                body=description,
+                intake_channel=intake_channel,
+                external_id=external_id,
+                mail_message_id=mail_message_id[:255],
+                created_at=now,
+            )
+            attach(first, attachments, by=actor)
+        ticket.opening_message = first
+        if classified_by is not None and ticket_type == classified_by.ticket_type:
+            events.publish(events.TicketClassified(ticket=ticket, actor=actor, at=now, rule=classified_by))
+        if approver is not None or observers:  # people named on creation hear of their role
+            events.publish(events.PeopleChanged(ticket=ticket, actor=actor, at=now, changed=frozenset(
+                {"approver"} if approver is not None else ()), added=frozenset(u.pk for u in observers)))
+        if performer is not None:
+            ticket_assign(ticket, performer=performer, actor=actor)
+        else:
+            late = frozenset({follow_up_of.performer_id} - {None}) if follow_up_of is not None else frozenset()
+            events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=now, trigger="created", exclude=late))
+        return ticket
 
 
 # --- Assignment -------------------------------------------------------------------

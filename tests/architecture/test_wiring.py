@@ -51,6 +51,7 @@ EXPECTED_PROVIDERS = [
     ("tickets.classify", "routing.assignment.classify_text"),
     ("sla.escalation_planner", "escalations.planner.LadderPlanner"),
     ("tickets.reply_route", "channels.routes.reply_route"),
+    ("tickets.email_addressing", "channels.email.addressing"),
 ]
 
 

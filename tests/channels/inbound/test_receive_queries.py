@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 Outcome = InboundEmail.Outcome
 # A new customer's email with a file: duplicate check, threading, rate limit, customer, ticket, SLA clocks,
 # the file and the original .eml, the received-email record. Lower it when the path gets cheaper.
-NEW_TICKET_QUERIES = 21
+NEW_TICKET_QUERIES = 19  # 21 before ticket_create stopped opening a savepoint inside the caller's transaction
 REPLY_QUERIES = 21
 
 
