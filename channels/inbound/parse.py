@@ -33,6 +33,7 @@ _BASE64_CTE = re.compile(rb"content-transfer-encoding:[ \t]*base64[ \t]*\r?", re
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _BASE64_LINES = re.compile(rb"(?:[A-Za-z0-9+/=]+\r?\n){16,}")  # a body of at least 16 lines of base64
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]*")
+_BASE64_LINE_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]+\r?\n)*")
 _BASE64_AND_BREAKS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 _ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what ``str.split()`` splits on among ASCII characters
 
@@ -287,20 +288,36 @@ def _base64_lines_end(raw: bytes, start: int) -> int | None:
     run = raw[start : len(raw) if boundary < 0 else boundary + 1]
     if run.translate(None, _BASE64_AND_BREAKS):
         run = raw[start : _BASE64_RUN.match(raw, start).end()]
-    for empty_line in (b"\n\n", b"\n\r\n"):  # the body ends before an empty line (one usually precedes the boundary)
-        at = run.find(empty_line)
-        if at >= 0:
-            run = run[: at + 1]
-    run = run[: run.rfind(b"\n") + 1]  # whole lines only
-    plain = (
-        run.count(b"\n") >= 16
-        and not run.startswith((b"\n", b"\r"))
-        and run.count(b"\r") == run.count(b"\r\n")
-    )
-    if plain:
-        return start + len(run)
+    end = _even_lines_end(raw, start, run)
+    if end is not None:
+        return end
     body = _BASE64_LINES.match(raw, start)
     return body.end() if body is not None else None
+
+
+def _even_lines_end(raw: bytes, start: int, run: bytes) -> int | None:
+    """Where ``_BASE64_LINES`` matching ``raw`` at ``start`` ends, when ``run`` (the base64 characters and line
+    breaks from ``start``) begins with at least 16 lines as encoders write them: of one length, each ending
+    alike (``\\n`` or ``\\r\\n``) and holding no other line break. Else None (the regex decides).
+
+    Those lines are checked by slicing out every line end at once and counting line breaks, in C; the regex
+    only reads what follows them (a shorter last line). A scan for empty lines or lone ``\\r`` would read the
+    whole body several more times.
+    """
+    first = run.find(b"\n")
+    crlf = first > 0 and run[first - 1] == 13  # "\r"
+    if first < 1 + crlf:
+        return None  # an empty first line
+    width = first + 1
+    full = len(run) // width
+    if full < 16 or run[width - 1 :: width][:full] != b"\n" * full:
+        return None
+    if crlf and run[width - 2 :: width][:full] != b"\r" * full:
+        return None
+    even = full * width
+    if run.count(b"\n", 0, even) != full or run.count(b"\r", 0, even) != (full if crlf else 0):
+        return None
+    return _BASE64_LINE_RUN.match(raw, start + even).end()
 
 
 def _positions(raw: bytes, needle: bytes):

@@ -112,3 +112,20 @@ def test_the_end_of_a_base64_body_is_where_the_line_by_line_regex_ends(pieces, l
     for start in range(min(len(raw), 4)):
         regex = parse._BASE64_LINES.match(raw, start)
         assert parse._base64_lines_end(raw, start) == (regex.end() if regex else None)
+
+
+@given(
+    st.integers(min_value=2, max_value=80),  # characters per line
+    st.integers(min_value=14, max_value=40),  # lines
+    st.booleans(),  # CRLF
+    st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.sampled_from(_LINE_PIECES)), max_size=3),
+    st.sampled_from([b"", b"\n", b"\r\n", b"QUJD\n", b"QUJD\r\n\r\n", b"QU"]),
+)
+def test_bodies_as_encoders_write_them_end_where_the_regex_ends(width, lines, crlf, edits, tail):
+    ending = b"\r\n" if crlf else b"\n"
+    raw = bytearray((b"Q" * width + ending) * lines + tail + b"--boundary--\n")
+    for at, piece in edits:  # an empty line, a lone \r, a space... anywhere
+        raw[at % len(raw) : at % len(raw)] = piece
+    raw = bytes(raw)
+    regex = parse._BASE64_LINES.match(raw, 0)
+    assert parse._base64_lines_end(raw, 0) == (regex.end() if regex else None)
