@@ -82,6 +82,11 @@ dropped by `bytes.translate` (the regex engine tests a character class byte by b
 nobody reads (imapclient sets imaplib's debug level to 5): that is switched off unless the
 `imapclient.imaplib` logger is at DEBUG, and the next 50 emails are fetched in a thread while the current ones
 are stored.
+How steady the figure is: three consecutive runs of 500 emails on this 2-core machine, nothing else running
+(load 0.3 to 0.7), gave 121, 103 and 96 emails per second through the service and 111, 98 and 101 through
+`email_fetch` (the table keeps the first). The machine's own speed moves that much from one minute to the next:
+a fixed pure-Python loop took 1.3 to 2.1 s in the same hour. Before this round the same runs gave 67 to 100
+through the service and 56 to 77 through `email_fetch`.
 """
 
 
