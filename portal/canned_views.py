@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from portal.tool_forms import CannedReplyForm
 from tickets import access, canned
@@ -50,10 +50,13 @@ def canned_edit(request, pk: int | None = None):
 
 
 @role_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def canned_delete(request, pk: int):
+    """GET asks to confirm (what goes, how often agents used it); POST deletes."""
     _check(request.user)
-    reply = get_object_or_404(CannedReply, pk=pk)
+    reply = get_object_or_404(CannedReply.objects.select_related("queue"), pk=pk)
+    if request.method == "GET":
+        return render(request, "tickets/canned_delete.html", {"reply": reply})
     reply.delete()
     messages.success(request, _("Canned reply “%(name)s” deleted.") % {"name": reply.label})
     return redirect("tickets:canned_list")

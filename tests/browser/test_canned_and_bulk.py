@@ -89,3 +89,31 @@ def test_a_canned_reply_written_inserted_and_sent_then_five_tickets_bulk_assigne
         t.refresh_from_db()
     assert [t.performer_id for t in waiting] == [engineer.pk] * 5 + [None]
     assert all(t.status == Status.ASSIGNED for t in waiting[:5])
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_a_manager_deletes_a_canned_reply_only_after_confirming(page, live_server, login, screenshot, width):
+    page.set_viewport_size(WIDTHS[width])
+    UserFactory(username="marat", role="manager", profile__display_name="Marat")
+    CannedReply.objects.create(name="Old greeting", body="Hi", usage_count=4)
+    CannedReply.objects.create(name="Taken on", body="We took it on.")
+
+    login("marat")
+    page.goto(f"{live_server.url}/tickets/canned/")
+    page.get_by_role("link", name="Delete Old greeting").click()
+    expect(page.locator("h1")).to_have_text("Delete the canned reply “Old greeting”?")
+    expect(page.locator(".page-head")).to_contain_text("Used 4 times.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]["width"]
+    screenshot(f"{width}-1-confirm")
+
+    page.get_by_role("link", name="Cancel").click()  # changing one's mind deletes nothing
+    expect(page.locator(".canned-table")).to_contain_text("Old greeting")
+    assert CannedReply.objects.count() == 2
+
+    page.get_by_role("link", name="Delete Old greeting").click()
+    page.locator("[data-canned-delete]").get_by_role("button", name="Delete").click()
+    expect(page.locator(".messages, .message").first).to_contain_text("“Old greeting” deleted")
+    expect(page.locator(".canned-table")).not_to_contain_text("Old greeting")
+    expect(page.locator(".canned-table")).to_contain_text("Taken on")
+    assert list(CannedReply.objects.values_list("name", flat=True)) == ["Taken on"]
+    screenshot(f"{width}-2-deleted")

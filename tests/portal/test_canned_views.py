@@ -89,6 +89,7 @@ def test_engineers_and_dispatchers_may_not_maintain_them(client, request, role, 
     assert (
         client.post(reverse("tickets:canned_edit", args=[template.pk]), {"name": "x", "body": "x"}).status_code == 403
     )
+    assert client.get(reverse("tickets:canned_delete", args=[template.pk])).status_code == 403
     assert client.post(reverse("tickets:canned_delete", args=[template.pk])).status_code == 403
     assert CannedReply.objects.get().name == "Received"
 
@@ -99,10 +100,17 @@ def test_users_without_a_role_are_refused_and_anonymous_ones_sent_to_log_in(clie
     assert client.get(reverse("tickets:canned_list")).status_code == 403
 
 
-def test_a_missing_template_is_not_found_and_delete_takes_no_get(client, manager, template):
+def test_a_missing_template_is_not_found_and_delete_asks_first(client, manager, template):
     client.force_login(manager)
     assert client.get(reverse("tickets:canned_edit", args=[999999])).status_code == 404
-    assert client.get(reverse("tickets:canned_delete", args=[template.pk])).status_code == 405
+    assert client.get(reverse("tickets:canned_delete", args=[999999])).status_code == 404
+    assert client.post(reverse("tickets:canned_delete", args=[999999])).status_code == 404
+    asked = client.get(reverse("tickets:canned_delete", args=[template.pk]))
+    assert asked.status_code == 200 and "Delete the canned reply “Received”?" in asked.content.decode()
+    assert CannedReply.objects.filter(pk=template.pk).exists()  # asking deleted nothing
+    assert client.put(reverse("tickets:canned_delete", args=[template.pk])).status_code == 405
+    assert client.post(reverse("tickets:canned_delete", args=[template.pk])).status_code == 302
+    assert not CannedReply.objects.filter(pk=template.pk).exists()
 
 
 def test_admins_maintain_them_in_django_admin(client, admin_user, template):
