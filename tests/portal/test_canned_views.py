@@ -95,9 +95,13 @@ def test_engineers_and_dispatchers_may_not_maintain_them(client, request, role, 
 
 
 def test_users_without_a_role_are_refused_and_anonymous_ones_sent_to_log_in(client, django_user_model, template):
+    delete = reverse("tickets:canned_delete", args=[template.pk])
     assert reverse("login") in client.get(reverse("tickets:canned_list")).url
+    assert reverse("login") in client.get(delete).url
     client.force_login(django_user_model.objects.create_user("nobody"))
     assert client.get(reverse("tickets:canned_list")).status_code == 403
+    assert client.get(delete).status_code == 403 and client.post(delete).status_code == 403
+    assert CannedReply.objects.filter(pk=template.pk).exists()
 
 
 def test_a_missing_template_is_not_found_and_delete_asks_first(client, manager, template):
