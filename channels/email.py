@@ -101,11 +101,8 @@ def recipients(message: Message) -> tuple[list[str], list[str]]:
 
     The customer's latest email on the ticket up to ``message`` decides."""
     latest = (
-        InboundEmail.objects.filter(
-            message__ticket_id=message.ticket_id,
-            message__created_at__lte=message.created_at,
-            outcome__in=[InboundEmail.Outcome.CREATED, InboundEmail.Outcome.APPENDED],
-        )
+        _taken_emails(message.ticket_id)
+        .filter(message__created_at__lte=message.created_at)
         .order_by("-received_at", "-pk")
         .values("reply_to", "cc")
         .first()
@@ -144,14 +141,7 @@ def addressing(ticket, messages: list[Message]) -> Addressing | None:
     shows them) came by email: then no query at all, else two."""
     if not any(m.kind == Message.Kind.INBOUND and m.channel == Channel.EMAIL for m in messages):
         return None
-    rows = list(
-        InboundEmail.objects.filter(
-            message__ticket_id=ticket.pk,
-            outcome__in=[InboundEmail.Outcome.CREATED, InboundEmail.Outcome.APPENDED],
-        )
-        .order_by("received_at", "pk")
-        .values_list("message_id", "reply_to", "cc")
-    )
+    rows = list(_taken_emails(ticket.pk).order_by("received_at", "pk").values_list("message_id", "reply_to", "cc"))
     if not rows:
         return None
     copies = {
@@ -162,6 +152,13 @@ def addressing(ticket, messages: list[Message]) -> Addressing | None:
         _message_id, reply_to, copied = rows[-1]
         to, cc = reply_all(ticket.customer, reply_to, copied)
     return Addressing(copies=copies, to=to, cc=cc)
+
+
+def _taken_emails(ticket_id: int):
+    """The customer's emails that became messages of the ticket (not the ignored or failed ones)."""
+    return InboundEmail.objects.filter(
+        message__ticket_id=ticket_id, outcome__in=[InboundEmail.Outcome.CREATED, InboundEmail.Outcome.APPENDED]
+    )
 
 
 def _addresses(text: str) -> list[str]:

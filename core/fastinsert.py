@@ -17,6 +17,7 @@ row either way; only the cost differs (``tests/core/test_fastinsert.py`` compare
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 
@@ -91,6 +92,7 @@ def _plain(model: type[Model], objs: list[Model]) -> bool:
     )
 
 
+@functools.cache  # per model: every insert asks
 def _fields(model: type[Model]) -> list:
     return [f for f in model._meta.concrete_fields if not f.generated and not isinstance(f, AutoField)]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connections, models, router
-from django.db.transaction import TransactionManagementError
+from django.db import models, router
 
 from core.rowcache import Precompiled
 
@@ -29,10 +28,6 @@ def lock(obj: models.Model) -> models.Model:
     """
     model = type(obj)
     using = router.db_for_write(model)
-    connection = connections[using]
-    if connection.features.has_select_for_update and connection.get_autocommit():
-        # What the ORM says for ``select_for_update()`` outside a transaction (the compiled SQL skips that check).
-        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     if isinstance(model._meta.pk, models.IntegerField):  # the placeholder is a number
         found = _locking_read(model).objects(obj.pk, using=using)
         if not found:

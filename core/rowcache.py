@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.transaction import TransactionManagementError
 
 
 class RowCheckedCache:
@@ -80,13 +81,13 @@ class Precompiled:
 
     def rows(self, *values, using: str = "default") -> list[tuple]:
         """The raw rows (no converters): for counts and existence checks."""
-        _compiler, sql, params, positions = self._compile(using)
-        return self._run(using, sql, params, positions, values)
+        compiler, sql, params, positions = self._compile(using)
+        return self._run(using, compiler, sql, params, positions, values)
 
     def objects(self, *values, using: str = "default") -> list:
         """The model instances with their ``select_related`` objects and annotations: ``list(queryset(*values))``."""
         compiler, sql, params, positions = self._compile(using)
-        rows = self._run(using, sql, params, positions, values)
+        rows = self._run(using, compiler, sql, params, positions, values)
         if not rows:
             return []
         model, start, end, init_list, populators, annotations, converters = self._builder(using)
@@ -124,12 +125,20 @@ class Precompiled:
         return builder
 
     @staticmethod
-    def _run(using, sql, params, positions, values) -> list[tuple]:
+    def _run(using, compiler, sql, params, positions, values) -> list[tuple]:
+        connection = connections[using]
+        if (
+            compiler.query.select_for_update
+            and connection.features.has_select_for_update
+            and connection.get_autocommit()
+        ):
+            # What the ORM says for ``select_for_update()`` outside a transaction (it checks when it compiles).
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(params)
-        ops = connections[using].ops
+        ops = connection.ops
         for position, value in zip(positions, values, strict=True):
             params[position] = _adapt(ops, value)
-        with connections[using].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 

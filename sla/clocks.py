@@ -27,8 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connections, router
-from django.db.transaction import TransactionManagementError
+from django.db import router
 
 from core import fastinsert
 from core.rowcache import Precompiled
@@ -378,11 +377,7 @@ def locked_clocks(ticket: Ticket) -> list[SLAClock]:
 
     Every status change, reply and customer message runs it: its SQL is compiled once per process.
     """
-    connection = connections[router.db_for_write(SLAClock)]
-    if connection.features.has_select_for_update and connection.get_autocommit():
-        # What the ORM says for ``select_for_update()`` outside a transaction (the compiled SQL skips that check).
-        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    return _LOCKED_CLOCKS.objects(ticket.pk, using=connection.alias)
+    return _LOCKED_CLOCKS.objects(ticket.pk, using=router.db_for_write(SLAClock))
 
 
 _LOCKED_CLOCKS = Precompiled(

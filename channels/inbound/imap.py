@@ -131,10 +131,9 @@ def _read(client, mailbox: Mailbox, counts: Counter) -> str:
         pending = reader.submit(_fetch, client, chunks[0])
         for index in range(len(chunks)):
             fetched = pending.result()
-            following = index + 1 < len(chunks)
-            if following:
+            if index + 1 < len(chunks):
                 pending = reader.submit(_fetch, client, chunks[index + 1])
-            done = []
+            done, error = [], ""
             try:
                 for uid, raw in fetched:
                     counts["fetched"] += 1
@@ -147,14 +146,12 @@ def _read(client, mailbox: Mailbox, counts: Counter) -> str:
                     done.append(uid)
             except (OperationalError, InterfaceError) as problem:
                 counts["failed"] += 1
-                _settle(pending, following)
-                _file_away(client, mailbox, done)
-                return f"database unavailable, the rest stays in the mailbox: {problem}"
-            except BaseException:
-                _settle(pending, following)
-                raise
-            _settle(pending, following)  # the client is free again before this chunk is filed away
+                error = f"database unavailable, the rest stays in the mailbox: {problem}"
+            finally:
+                _settle(pending)  # the client is free again before this chunk is filed away
             _file_away(client, mailbox, done)
+            if error:
+                return error
     return ""
 
 
@@ -162,11 +159,10 @@ def _fetch(client, uids: list[int]) -> list[tuple[int, bytes]]:
     return [(uid, data.get(b"BODY[]") or b"") for uid, data in sorted(client.fetch(uids, ["BODY.PEEK[]"]).items())]
 
 
-def _settle(pending: Future, following: bool) -> None:
-    """Wait for the prefetch of the next chunk; its failure is raised where its result is taken, not here."""
-    if following:
-        with contextlib.suppress(Exception):
-            pending.result()
+def _settle(pending: Future) -> None:
+    """Wait for the prefetch under way (if any); its failure is raised where its result is taken, not here."""
+    with contextlib.suppress(Exception):
+        pending.result()
 
 
 def _count_key(outcome: str) -> str:

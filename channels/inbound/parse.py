@@ -32,7 +32,6 @@ _LINE_BREAK = re.compile(r"\n|\r")
 _BASE64_CTE = re.compile(rb"content-transfer-encoding:[ \t]*base64[ \t]*\r?", re.I)
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _BASE64_LINES = re.compile(rb"(?:[A-Za-z0-9+/=]+\r?\n){16,}")  # a body of at least 16 lines of base64
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]*")
 _BASE64_LINE_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]+\r?\n)*")
 _BASE64_AND_BREAKS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 _ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what ``str.split()`` splits on among ASCII characters
@@ -278,17 +277,13 @@ def _set_aside_base64(raw: bytes) -> tuple[bytes, dict[str, str]]:
 def _base64_lines_end(raw: bytes, start: int) -> int | None:
     """Where ``_BASE64_LINES`` matching at ``start`` ends, or None when it does not match.
 
-    The regex walks the body line by line; one scan of base64 characters and line breaks finds the same end
-    in C when the run is plainly whole lines (no empty line, every ``\\r`` before a ``\\n``); otherwise the
-    regex decides.
+    The regex walks the body line by line. When everything up to the next boundary line is base64 characters
+    and line breaks (one ``translate``, in C) and written as encoders write it, :func:`_even_lines_end` finds
+    the same end without it; otherwise the regex decides.
     """
-    # The run of base64 characters and line breaks: up to the next boundary line when nothing else is in
-    # between (checked by one ``translate``, in C; the regex engine tests a character class byte by byte).
     boundary = raw.find(b"\n--", start)
     run = raw[start : len(raw) if boundary < 0 else boundary + 1]
-    if run.translate(None, _BASE64_AND_BREAKS):
-        run = raw[start : _BASE64_RUN.match(raw, start).end()]
-    end = _even_lines_end(raw, start, run)
+    end = None if run.translate(None, _BASE64_AND_BREAKS) else _even_lines_end(raw, start, run)
     if end is not None:
         return end
     body = _BASE64_LINES.match(raw, start)
