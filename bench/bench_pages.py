@@ -192,7 +192,6 @@ def seed(n: int) -> dict[str, Any]:
     """N tickets and their clocks; returns the ids the measurements need."""
     from datetime import timedelta
 
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
     from sla.models import Calendar, CalendarWindow, SLAClock, SLAPolicy
@@ -222,7 +221,7 @@ def seed(n: int) -> dict[str, Any]:
             agents.append(user.pk)
     dispatcher = UserFactory(username="bench-dispatcher", role="dispatcher")
     MembershipFactory(queue=queues[0], user=dispatcher, role=QueueMembership.Role.DISPATCHER)
-    admin = UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
+    UserFactory(username="bench-admin", role="admin", is_superuser=True, is_staff=True)
     tier = VipTier.objects.order_by("rank").first() or VipTier.objects.create(name="Bench gold", rank=1)
     customers = [CustomerFactory(name="Bench customer 0").pk]
     customers += [c.pk for c in CustomerFactory.create_batch(499)]
@@ -301,7 +300,18 @@ def seed(n: int) -> dict[str, Any]:
         # What autovacuum does on a live database: statistics, and on PostgreSQL the visibility map too (an index-only
         # scan of freshly inserted rows still visits the heap for each of them).
         cur.execute("VACUUM ANALYZE" if vendor == "postgresql" else "ANALYZE")
-    engineer_id = agents[0]
+    return _ids(round(time.perf_counter() - t0, 1))
+
+
+def _ids(seconds: float | None) -> dict[str, Any]:
+    """The ids the measurements need, read back from a seeded database (``seed`` or a kept one)."""
+    from django.contrib.auth import get_user_model
+
+    from tickets.models import Queue, Ticket
+
+    users = get_user_model().objects
+    engineer_id = users.get(username="agent0-0").pk
+    q0 = Queue.objects.get(slug="bench-0").pk
     sample = (
         Ticket.objects.filter(queue_id=q0, performer_id=engineer_id)
         .exclude(status="done")
@@ -310,13 +320,13 @@ def seed(n: int) -> dict[str, Any]:
         .first()
     )
     return {
-        "admin": admin.pk,
+        "admin": users.get(username="bench-admin").pk,
         "engineer": engineer_id,
-        "dispatcher": dispatcher.pk,
+        "dispatcher": users.get(username="bench-dispatcher").pk,
         "ticket": sample,
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": seconds,
         "tickets": Ticket.objects.count(),
-        "users": get_user_model().objects.count(),
+        "users": users.count(),
     }
 
 
@@ -329,7 +339,7 @@ def _setup_django(code_root: Path) -> None:
     django.setup()
 
 
-def measure(ids: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
+def measure(ids: dict[str, Any], rounds: int, only: str = "") -> list[dict[str, Any]]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -342,6 +352,8 @@ def measure(ids: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
         client.force_login(users.get(pk=user_id))
         for name, url in PAGES:
             if (name == "intake board") != (viewer == "dispatcher") and viewer != "admin":
+                continue
+            if only and only not in f"{name} as {viewer}":
                 continue  # the intake board: admin and dispatcher; the other pages: admin and engineer
             path = url.format(ticket=ids["ticket"])
             client.get(path)  # warm caches (templates, calendars, the connection)
@@ -387,15 +399,19 @@ def _sessions(ids: dict[str, Any]) -> dict[str, str]:
 
 def worker(args) -> None:
     _setup_django(Path(args.code_root))
+    from django.contrib.auth import get_user_model
     from django.test.utils import override_settings
 
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        ids = seed(args.tickets)  # fifty users: a fast hasher for the seeding only
+    if args.keep and get_user_model().objects.filter(username="bench-admin").exists():
+        ids = _ids(None)  # a kept database, seeded by an earlier run
+    else:
+        with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            ids = seed(args.tickets)  # fifty users: a fast hasher for the seeding only
     out: dict[str, Any] = {"seed": ids}
     if args.worker == "latency":
         from django.db import connection
 
-        out["rows"] = measure(ids, args.rounds)
+        out["rows"] = measure(ids, args.rounds, args.only)
         out["vendor"] = connection.vendor
     else:
         out["sessions"] = _sessions(ids)
@@ -417,7 +433,9 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def _prepare(code_root: Path, database_url: str, tickets: int, mode: str, rounds: int = 0) -> dict[str, Any]:
+def _prepare(
+    code_root: Path, database_url: str, tickets: int, mode: str, rounds: int = 0, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     env = _env(database_url, DEBUG="true", ALLOWED_HOSTS="testserver,localhost,127.0.0.1")
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=code_root, env=env, check=True)
@@ -433,6 +451,7 @@ def _prepare(code_root: Path, database_url: str, tickets: int, mode: str, rounds
             str(tickets),
             "--rounds",
             str(rounds),
+            *extra,
         ],
         cwd=code_root,
         env=env,
@@ -450,14 +469,29 @@ def _reset_postgres(url: str) -> None:
         subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
 
 
-def latency(database: str, tickets: int, rounds: int, postgres: str | None) -> dict[str, Any]:
+def latency(
+    database: str,
+    tickets: int,
+    rounds: int,
+    postgres: str | None,
+    keep: bool = False,
+    only: str = "",
+    code_root: Path = ROOT,
+) -> dict[str, Any]:
+    """``keep``: reuse the database of an earlier ``--keep`` run (PostgreSQL: not dropped; SQLite: a file named
+    after the size in the temporary directory), seeding it only if it is new; ``only``: the pages whose
+    "page as viewer" contains it."""
+    extra = (*(("--keep",) if keep else ()), *(("--only", only) if only else ()))
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         if postgres:
-            _reset_postgres(postgres)
+            if not keep:
+                _reset_postgres(postgres)
             url = postgres
+        elif keep:
+            url = f"sqlite:///{tempfile.gettempdir()}/bench-pages-{tickets}.sqlite3"
         else:
             url = f"sqlite:///{tmp}/bench.sqlite3"
-        out = _prepare(ROOT, url, tickets, "latency", rounds)
+        out = _prepare(code_root, url, tickets, "latency", rounds, extra)
     return {
         "database": out["vendor"],
         "tickets": out["seed"]["tickets"],
@@ -589,19 +623,38 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load per page (throughput)")
     parser.add_argument("--baseline", default=BASELINE, help="the previous main's commit")
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="latency on PostgreSQL only")
+    parser.add_argument("--keep", action="store_true", help="reuse (or create and keep) the seeded databases")
+    parser.add_argument("--only", default="", help='only the pages whose "page as viewer" contains this')
+    parser.add_argument("--no-save", action="store_true", help="print only; leave bench/results.json alone")
     parser.add_argument("--worker", choices=["latency", "sessions"], help=argparse.SUPPRESS)
-    parser.add_argument("--code-root", default=str(ROOT), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--code-root", default=str(ROOT), help="the checkout whose code is measured (latency; default: this one)"
+    )
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)
         return {}
     payload: dict[str, Any] = {"latency": [], "throughput": []}
     if not args.no_latency:
-        print(f"latency, sqlite, {args.tickets:,} tickets", flush=True)
-        payload["latency"].append(latency("sqlite", args.tickets, args.rounds, None))
+        if not args.no_sqlite:
+            print(f"latency, sqlite, {args.tickets:,} tickets", flush=True)
+            payload["latency"].append(
+                latency("sqlite", args.tickets, args.rounds, None, args.keep, args.only, Path(args.code_root))
+            )
         if args.postgres:
             print(f"latency, postgresql, {args.pg_tickets:,} tickets", flush=True)
-            payload["latency"].append(latency("postgresql", args.pg_tickets, args.rounds, args.postgres))
+            payload["latency"].append(
+                latency(
+                    "postgresql",
+                    args.pg_tickets,
+                    args.rounds,
+                    args.postgres,
+                    args.keep,
+                    args.only,
+                    Path(args.code_root),
+                )
+            )
     if args.throughput:
         print("throughput (gunicorn, 2 workers, 4 clients)", flush=True)
         payload["throughput"] = throughput(args.throughput, args.seconds, args.baseline)
@@ -609,6 +662,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         payload["baseline"] = args.baseline
     payload["generated"] = datetime.now(UTC).isoformat(timespec="seconds")
     payload["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if args.no_save:
+        print(markdown(payload))
+        return payload
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     previous = data.get("pages", {})
     for key in ("latency", "throughput"):  # a partial run keeps the other half of the last one
@@ -627,8 +683,9 @@ def markdown(payload: dict[str, Any]) -> str:
         f"Load average (1, 5, 15 min) of the 2-core machine at the end of the last run: {payload.get('load', '?')}."
     ]
     for run in payload.get("latency", []):
+        seeded = f"seeded in {run['seed_s']} s" if run["seed_s"] is not None else "a kept database"
         parts.append(
-            f"\nServer time, {run['tickets']:,} tickets on {run['database']} (seeded in {run['seed_s']} s), "
+            f"\nServer time, {run['tickets']:,} tickets on {run['database']} ({seeded}), "
             f"{run['rounds']} requests per page, load average {run.get('load', '?')}:\n"
         )
         parts.append(
