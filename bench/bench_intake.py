@@ -263,6 +263,8 @@ def run_bench(args) -> dict[str, Any]:
             "opsdesk.wsgi",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--access-logfile",
@@ -328,6 +330,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (above 1: gunicorn's gthread worker)"
+    )
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--known", type=int, default=1000, help="existing customers half of the senders match")
     parser.add_argument("--verbose", action="store_true", help="gunicorn access log into the log file")
@@ -350,6 +355,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_before": round(os.getloadavg()[0], 2),
         "clients": args.clients,
         "workers": args.workers,
+        "threads": args.threads,
         "agents": args.agents,
         **run_bench(args),
     }

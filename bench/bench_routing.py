@@ -57,13 +57,19 @@ The burst (`route_waiting`, used by the queued-work offer): the queue and the
 tickets still waiting are locked once, the team is read once, the decisions
 are planned in memory with each one fed back (one more open ticket, the
 assignment time, the round-robin cursor) exactly as the next read would see
-it, the chosen people are read in one query, and the routed rows and last
-assignment times are written once at the end. What remains per ticket is
-`ticket_assign` and what it triggers: the ticket lock, the role check (once
-per person in a burst), the `ticket.assigned` and status history rows, the
-ticket update and the performer's notification with its delivery row and
-their savepoints: 12 queries (the SLA handlers read nothing for a move from
-new to assigned), most of a decision's CPU.
+it, the chosen people are read in one query with their roles, profiles and
+notification settings (what `ticket_assign`'s role check and the notice read),
+and the last assignment times are written once at the end. The history rows
+(`ticket.assigned`, the status change, `ticket.routed`) and the performers'
+notices of the whole burst are collected while it assigns
+(`tickets.history.deferred`, `notifications.service.deferred`) and written
+when it ends: one insert of history rows, one `notify_many` (notifications and
+their deliveries), the same rows as one by one (a test compares them), and an
+assignment refused after it recorded something drops what it left. What
+remains per ticket is `ticket_assign`'s savepoint, its ticket lock and the
+ticket update: 4 queries (12 before; the SLA handlers read nothing for a move
+from new to assigned). One ticket (`route_ticket`) writes its three history
+rows in one insert too: 13 queries (15 before).
 
 The SQLite figures before this change also paid for django-q's ORM broker
 closing the connection after every commit that enqueued a delivery (SQLite

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +89,30 @@ def notify(
     return notify_many([notice])[0]
 
 
+_deferred: ContextVar[list[Notice] | None] = ContextVar("notices_deferred", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[list]:
+    """Within the block, ``notify_many(…, results=False)`` collects its notices (returning None for each: nothing is
+    known yet); they are created by one ``notify_many`` when the block ends without an error, which gives the same
+    rows as the calls one by one (``notify_many`` keeps their order, dedupe keys and digest groups), in the caller's
+    transaction. Nested blocks create with the outermost one. It yields the list of notices still to create: a caller
+    that rolls back to a savepoint drops the notices collected since."""
+    outer = _deferred.get()
+    if outer is not None:
+        yield outer
+        return
+    pending: list[Notice] = []
+    token = _deferred.set(pending)
+    try:
+        yield pending
+    finally:
+        _deferred.reset(token)
+    if pending:
+        notify_many(pending, results=False)
+
+
 def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Notification | None]:
     """``notify`` for each of ``notices`` in one go; returns, per notice, its notification or None.
 
@@ -96,7 +122,7 @@ def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Noti
     Every row is written in the caller's transaction; delivery is enqueued
     once, after commit. ``results=False`` (the sweep) skips building the
     returned ``Notification`` objects: the list holds True for each notice
-    that created one.
+    that created one (inside :func:`deferred`, None for each: created later).
 
     The rows are written as plain tuples (``core.bulk.insert_rows``), and
     what depends only on the recipient and the urgency (channels, language,
@@ -104,6 +130,10 @@ def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Noti
     """
     notices = list(notices)
     urgencies = [Urgency(n.urgency).value for n in notices]  # an unknown urgency fails before any write
+    pending = _deferred.get() if not results else None
+    if pending is not None:
+        pending.extend(notices)
+        return [None] * len(notices)
     result: list = [None] * len(notices)
     active = [i for i, n in enumerate(notices) if n.recipient is not None and n.recipient.is_active]
     if not active:

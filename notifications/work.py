@@ -71,7 +71,8 @@ def grade(ticket, urgency: str) -> str:
 
 
 def send(kind: WorkKind, urgency: str, recipients: Iterable, ticket, *, actor, title, body="") -> int:
-    """Notify each recipient once (the actor, empty and inactive ones left out); returns how many were created."""
+    """Notify each recipient once (the actor, empty and inactive ones left out); returns how many were created (none
+    yet inside ``service.deferred``: they are created when its block ends)."""
     seen: set[int] = set(_told.get())
     notices = []
     for user in recipients:

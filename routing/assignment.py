@@ -29,10 +29,10 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.bulk import insert_rows
 from core.people import user_ref as _ref
 from core.rowcache import Precompiled, RowCheckedCache
 from notifications import work
+from notifications.service import deferred as notices_deferred
 from routing import strategies as routing
 from routing.models import ClassificationRule, TicketSkip, TicketTypeSkill
 from routing.queue_order import in_queue_order, waiting
@@ -55,30 +55,32 @@ def _requirements(ticket_type_id: int | None) -> tuple[Requirement, ...]:
 
 
 def _assign(
-    ticket: Ticket, user, decision: Decision, *, trigger: str, now: datetime, actor=None, users: dict | None = None
-) -> tuple | None:
-    """Assign through the ticket service; the ``ticket.routed`` history row to write, or None if it refuses.
+    ticket: Ticket,
+    user,
+    decision: Decision,
+    *,
+    trigger: str,
+    now: datetime,
+    actor=None,
+    users: dict | None = None,
+    deferred: tuple[list, ...] = (),
+) -> TicketEvent | None:
+    """Assign through the ticket service; the unsaved ``ticket.routed`` history row to write, or None if it refuses.
 
-    ``ticket_assign`` refuses (``TicketError``) before it writes, inside its own savepoint, so the caller's
-    transaction goes on.
+    ``ticket_assign`` refuses (``TicketError``) inside its own savepoint, so the caller's transaction goes on;
+    what it left in the ``deferred`` lists (history rows, notices to write when a burst ends) goes with it.
     """
+    marks = [len(pending) for pending in deferred]
     try:
         services.ticket_assign(ticket, performer=user, actor=actor)
     except TicketError:
+        for pending, mark in zip(deferred, marks, strict=True):
+            del pending[mark:]
         return None
     data = {"trigger": trigger, "performer": _ref(user), **decision.as_data()}
     if decision.substitute_for is not None:
         data["substitute_for"] = _ref(_cached_user(decision.substitute_for, users))
-    return history.row(ticket.pk, actor.pk if actor else None, "ticket.routed", data, now)
-
-
-def _write(rows: list[tuple], user_ids: Iterable[int], *, now: datetime) -> None:
-    """The ``ticket.routed`` rows in one insert, and the chosen people's last assignment in one update."""
-    if rows:
-        insert_rows(TicketEvent, history.ROW_COLUMNS, rows)
-    user_ids = sorted(set(user_ids))
-    if user_ids:
-        _touch_last_assigned(user_ids, now)
+    return history.event(ticket, "ticket.routed", actor, at=now, **data)
 
 
 def _touch_last_assigned(user_ids: list[int], now: datetime) -> None:
@@ -98,11 +100,13 @@ def _touch_last_assigned(user_ids: list[int], now: datetime) -> None:
 
 def _apply(ticket: Ticket, user, decision: Decision, *, trigger: str, actor=None, now: datetime) -> bool:
     """Assign and record; False (nothing changed) if the assignment service refuses."""
-    with transaction.atomic(savepoint=False):
-        row = _assign(ticket, user, decision, trigger=trigger, now=now, actor=actor)
+    # The assignment's history rows and the ``ticket.routed`` row: one insert (inside a burst, the burst's).
+    with transaction.atomic(savepoint=False), history.deferred() as history_rows, notices_deferred() as notices:
+        row = _assign(ticket, user, decision, trigger=trigger, now=now, actor=actor, deferred=(history_rows, notices))
         if row is None:
             return False
-        _write([row], [user.pk], now=now)
+        history_rows.append(row)
+        _touch_last_assigned([user.pk], now)
     return True
 
 
@@ -117,9 +121,10 @@ def _cached_user(user_id: int, users: dict | None):
 def _user(user_id: int):
     """The user with their profile and OpsDesk roles (``ticket_assign`` checks them): one query, compiled once."""
     found = _USER_WITH_ROLES.objects(user_id)
-    if not found:
-        return None
-    user = found[0]
+    return _roles_cached(found[0]) if found else None
+
+
+def _roles_cached(user):
     names = {role for role in ROLES if getattr(user, f"has_role_{role}")}
     if user.is_superuser:
         names.add(ADMIN)
@@ -127,25 +132,29 @@ def _user(user_id: int):
     return user
 
 
-def _user_query(user_id: int):
-    user_model = get_user_model()
-    memberships = user_model.groups.through.objects.filter(user_id=OuterRef("pk"))
+def _with_roles(users):
+    """``users`` with their OpsDesk roles (one ``EXISTS`` each) and what the assignment's notice reads next
+    (``notifications``: language, time zone, working calendar, notification settings), so that it reads nothing
+    more."""
+    memberships = get_user_model().groups.through.objects.filter(user_id=OuterRef("pk"))
     roles = {f"has_role_{role}": Exists(memberships.filter(group__name=role)) for role in ROLES}
-    # With what the assignment's notice reads next (``notifications``: language, time zone, working calendar,
-    # notification settings), so that it reads nothing more.
-    return (
-        user_model.objects.filter(pk=user_id)
-        .select_related("profile__work_calendar", "notification_settings")
-        .annotate(**roles)
-        .order_by()[:1]
-    )
+    return users.select_related("profile__work_calendar", "notification_settings").annotate(**roles).order_by()
+
+
+def _user_query(user_id: int):
+    return _with_roles(get_user_model().objects.filter(pk=user_id))[:1]
 
 
 _USER_WITH_ROLES = Precompiled(_user_query, -7_100_201)
 
 
 def _users(user_ids: Iterable[int]) -> dict[int, object]:
-    return get_user_model().objects.select_related("profile").in_bulk(list(user_ids))
+    """The users by id, each read as :func:`_user` reads one (roles, profile, notification settings): one query."""
+    user_ids = list(user_ids)
+    if not user_ids:
+        return {}
+    found = _with_roles(get_user_model().objects.filter(pk__in=user_ids))
+    return {user.pk: _roles_cached(user) for user in found}
 
 
 def _route_to_account_manager(ticket: Ticket, *, trigger: str, exclude: frozenset[int], now: datetime):
@@ -325,41 +334,51 @@ def route_waiting(
             return by_type.get(ticket.ticket_type_id, ())
 
         users: dict[int, object] = {}
-        rows: list[tuple] = []
+        rows: list[TicketEvent] = []
         chosen: set[int] = set()
-        stop = False
-        while len(decisions) < len(tickets) and not stop:
-            ticket = tickets[len(decisions)]
-            if _waiting(ticket, still) and _for_account_manager(ticket):
-                decision = _route_to_account_manager(ticket, trigger=trigger, exclude=frozenset(), now=now)
-                if decision is not None or not automatic:
-                    if decision is not None:
-                        burst.took(decision)
-                    decisions.append(decision)
-                    continue
-                plan = [routing.choose(queue.strategy, burst.team, required=requirements(ticket), cursor=burst.cursor)]
-            elif not automatic:
-                decisions.append(None)
-                continue
-            else:
-                plan = burst.plan(tickets[len(decisions) :], requirements)
-            wanted = {d.user_id for d in plan if d and d.assigned} | {d.substitute_for for d in plan if d}
-            users.update(_users(wanted - set(users) - {None}))
-            for decision in plan:
+        # The history rows and the notices of the burst's assignments are each written in one go when it ends.
+        with history.deferred() as history_rows, notices_deferred() as notices:
+            stop = False
+            while len(decisions) < len(tickets) and not stop:
                 ticket = tickets[len(decisions)]
-                if decision is None or not decision.assigned:
-                    decisions.append(decision)
-                    stop = decision is not None and decision.reason == routing.R_NO_AGENT
-                    continue
-                row = _assign(ticket, users.get(decision.user_id), decision, trigger=trigger, now=now, users=users)
-                if row is None:  # refused: nobody got it; plan the rest again
+                if _waiting(ticket, still) and _for_account_manager(ticket):
+                    decision = _route_to_account_manager(ticket, trigger=trigger, exclude=frozenset(), now=now)
+                    if decision is not None or not automatic:
+                        if decision is not None:
+                            burst.took(decision)
+                        decisions.append(decision)
+                        continue
+                    plan = [
+                        routing.choose(queue.strategy, burst.team, required=requirements(ticket), cursor=burst.cursor)
+                    ]
+                elif not automatic:
                     decisions.append(None)
-                    break
-                rows.append(row)
-                chosen.add(decision.user_id)
-                burst.took(decision)
-                decisions.append(decision)
-        _write(rows, chosen, now=now)
+                    continue
+                else:
+                    plan = burst.plan(tickets[len(decisions) :], requirements)
+                wanted = {d.user_id for d in plan if d and d.assigned} | {d.substitute_for for d in plan if d}
+                users.update(_users(wanted - set(users) - {None}))
+                for decision in plan:
+                    ticket = tickets[len(decisions)]
+                    if decision is None or not decision.assigned:
+                        decisions.append(decision)
+                        stop = decision is not None and decision.reason == routing.R_NO_AGENT
+                        continue
+                    user = users.get(decision.user_id)
+                    row = _assign(
+                        ticket, user, decision, trigger=trigger, now=now, users=users, deferred=(history_rows, notices)
+                    )
+                    if row is None:  # refused: nobody got it; plan the rest again
+                        decisions.append(None)
+                        break
+                    rows.append(row)
+                    chosen.add(decision.user_id)
+                    burst.took(decision)
+                    decisions.append(decision)
+            # The ``ticket.routed`` rows go in the same insert, after the assignments' own rows.
+            history_rows.extend(rows)
+        if chosen:
+            _touch_last_assigned(sorted(chosen), now)
         if queue.strategy == routing.ROUND_ROBIN and burst.cursor != locked:
             Queue.objects.filter(pk=queue.pk).update(routing_cursor=burst.cursor)
             queue.routing_cursor = burst.cursor

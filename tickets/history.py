@@ -13,7 +13,9 @@ A declaration may carry the sentence the ticket page shows for such a row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,11 +94,41 @@ def row(ticket_id: int, actor_id: int | None, kind: str, data: dict, at: datetim
 ROW_COLUMNS = ("ticket", "actor", "kind", "data", "created_at")
 
 
+_deferred: ContextVar[list[TicketEvent] | None] = ContextVar("history_deferred", default=None)
+
+
 def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data) -> TicketEvent:
-    """Append one history row: who (``actor``, None for the system or the customer), when, what."""
+    """Append one history row: who (``actor``, None for the system or the customer), when, what.
+
+    Inside :func:`deferred` the row is checked now and written when the block ends (its ``pk`` is None until then).
+    """
     row_ = event(ticket, kind, actor, at=at, **data)
-    fastinsert.insert([row_])
+    pending = _deferred.get()
+    if pending is not None:
+        pending.append(row_)
+    else:
+        fastinsert.insert([row_])
     return row_
+
+
+@contextmanager
+def deferred() -> Iterator[list]:
+    """Within the block, :func:`record` collects its rows; they are written in one insert, in the order recorded,
+    when the block ends without an error (inside the caller's transaction: a burst of assignments writes its history
+    once instead of once per row). Nested blocks write with the outermost one. It yields the list of rows still to
+    write: a caller that rolls back to a savepoint drops the rows recorded since."""
+    outer = _deferred.get()
+    if outer is not None:
+        yield outer
+        return
+    pending: list[TicketEvent] = []
+    token = _deferred.set(pending)
+    try:
+        yield pending
+    finally:
+        _deferred.reset(token)
+    if pending:
+        fastinsert.insert(pending)
 
 
 def sentence_for(kind: str) -> Callable | None:

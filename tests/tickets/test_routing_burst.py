@@ -10,18 +10,23 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core import events as bus
+from notifications.models import Delivery, Notification
 from routing import assignment
 from routing.models import AgentSkill, Skill, TicketTypeSkill
 from routing.strategies import R_NO_AGENT
 from tests.factories import CustomerFactory, MembershipFactory, QueueFactory, TicketTypeFactory, UserFactory
 from tests.tickets.test_routing_intake_queries import ROUTE_QUERIES
-from tickets import services
+from tickets import events, services
+from tickets.errors import TicketError
 from tickets.models import Absence, Profile, Queue, QueueMembership, RoutingStrategy, Status, Ticket, TicketEvent
 
 # A burst of five tickets given to five agents: lock the queue, read the team, lock the tickets still waiting,
-# read the five chosen people; then for each ticket its assignment (ticket lock, role check, history, notification
-# and their savepoints); then one insert of the routed rows and one update of the last assignment times.
-BURST_OF_5_QUERIES = 4 + 5 * 12 + 2
+# read the five chosen people with their roles and notification settings; then for each ticket its assignment (its
+# savepoint, the ticket lock and update); then, once for the burst, the notices (their savepoint, the notifications
+# and their deliveries), one insert of every history row (assigned, status, routed) and one update of the last
+# assignment times. Before the history and the notices were deferred to the end of the burst: 4 + 5 * 12 + 2.
+BURST_OF_5_QUERIES = 4 + 5 * 4 + 4 + 2
 
 
 def _waiting(queue, n: int, **kw) -> list[int]:
@@ -48,6 +53,27 @@ def _seen(decision):
     if decision is None:
         return None
     return decision.user_id, decision.reason, decision.params, decision.substitute_for
+
+
+def _written(ids) -> tuple[list, list]:
+    """The history rows and the notices (with their deliveries) about these tickets, in the order written per
+    ticket; times left out."""
+    history = [
+        (e.ticket_id, e.actor_id, e.kind, e.data)
+        for e in TicketEvent.objects.filter(ticket_id__in=ids)
+        .exclude(kind="ticket.created")
+        .order_by("ticket_id", "pk")
+    ]
+    notices = [
+        (n.ticket_id, n.recipient_id, n.kind, n.urgency, n.title, n.body, n.in_app, n.dedupe_key)
+        for n in Notification.objects.filter(ticket_id__in=ids).order_by("ticket_id", "pk")
+    ]
+    deliveries = sorted(
+        Delivery.objects.filter(notification__ticket_id__in=ids).values_list(
+            "notification__ticket_id", "recipient_id", "channel", "digestible", "status"
+        )
+    )
+    return history, notices, deliveries
 
 
 @pytest.fixture
@@ -89,12 +115,15 @@ def test_a_burst_decides_as_routing_the_tickets_one_by_one(varied_desk, strategy
     now = timezone.now()
     with transaction.atomic():
         one_by_one = [assignment.route_ticket(t, trigger="offer", now=now) for t in _tickets(ids)]
+        written_one_by_one = _written(ids)
         transaction.set_rollback(True)
     queue.refresh_from_db()
 
     burst = assignment.route_waiting(queue, _tickets(ids), trigger="offer", now=now)
 
     assert [_seen(d) for d in burst] == [_seen(d) for d in one_by_one]
+    # The history rows and notices the burst writes at its end are those routing one by one writes as it goes.
+    assert _written(ids) == written_one_by_one
     assigned = [d for d in burst if d is not None and d.assigned]
     assert len(assigned) >= 5  # capacity, absence and skills were all in play, not an empty run
     by_ticket = dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "performer_id"))
@@ -162,6 +191,35 @@ def test_a_refused_assignment_gives_nothing_and_the_burst_goes_on_as_one_by_one(
     assert decisions == one_by_one == [None, None, None]
     assert not Ticket.objects.filter(pk__in=ids, performer__isnull=False).exists()
     assert not TicketEvent.objects.filter(ticket_id__in=ids, kind="ticket.routed").exists()
+
+
+def test_a_refusal_after_the_assignment_wrote_drops_what_it_deferred(db):
+    """``ticket_assign`` may be refused after it recorded history (a handler of its events refuses): its savepoint
+    rolls the ticket back, and the rows and notices the burst deferred for that ticket go with it."""
+    queue = QueueFactory(slug="late", name="Late refusal", strategy=RoutingStrategy.LEAST_LOADED)
+    agents = [UserFactory(username=f"late-{i}", role="engineer") for i in range(2)]
+    for agent in agents:
+        MembershipFactory(queue=queue, user=agent)
+    ids = _waiting(queue, 3)
+
+    def refuse_the_second(event):
+        if event.ticket.pk == ids[1]:
+            raise TicketError("refused by a handler")
+
+    bus.bus.subscribe(events.PerformerChanged, refuse_the_second)
+    try:
+        decisions = assignment.route_waiting(queue, _tickets(ids), trigger="offer")
+    finally:
+        bus.bus._handlers[events.PerformerChanged].remove(refuse_the_second)
+
+    assert decisions[1] is None and decisions[0].assigned and decisions[2].assigned
+    assert Ticket.objects.get(pk=ids[1]).performer_id is None
+    assert not TicketEvent.objects.filter(ticket_id=ids[1]).exclude(kind="ticket.created").exists()
+    assert not Notification.objects.filter(ticket_id=ids[1]).exists()
+    for pk in (ids[0], ids[2]):
+        kinds = list(TicketEvent.objects.filter(ticket_id=pk).order_by("pk").values_list("kind", flat=True))
+        assert kinds == ["ticket.created", "ticket.assigned", "ticket.status_changed", "ticket.routed"]
+        assert Notification.objects.filter(ticket_id=pk, kind="work.assigned").count() == 1
 
 
 # --- Query counts, independent of the team's size -------------------------------------------------------
