@@ -39,7 +39,7 @@ from core.rowcache import Precompiled
 from core.text import text_problem
 from intake.files import parse_attachments
 from routing.assignment import classify_text
-from tickets import services
+from tickets import history, services
 from tickets.attachments import IncomingFile
 from tickets.merge import surviving_ticket
 from tickets.models import (
@@ -492,8 +492,10 @@ def intake_accept(
     # One transaction (a savepoint inside a caller's): the duplicate check, the plan's row locks and the writes.
     # A concurrent twin that wins the unique constraint on (channel, external id) rolls all of it back; its ids
     # are read afterwards, outside the failed block.
+    # The history rows of the whole intake (created, classified, assigned, routed…) are written in one insert at its
+    # end, inside its transaction.
     try:
-        with transaction.atomic():
+        with transaction.atomic(), history.deferred():
             delivered = None if delivered_checked else find_delivered(channel, data.message_id)
             if delivered is not None:
                 return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)

@@ -27,10 +27,22 @@ def _notices(ticket, people):
         service.Notice(people[1], kind="work.assigned", urgency=Urgency.ROUTINE, title="Two", body="b", ticket=ticket),
         # The same dedupe key twice for one person: one notification, as with two calls.
         service.Notice(
-            people[0], kind="work.role", urgency=Urgency.ROUTINE, title="K", body="b", ticket=ticket, dedupe_key=f"k{ticket.pk}"
+            people[0],
+            kind="work.role",
+            urgency=Urgency.ROUTINE,
+            title="K",
+            body="b",
+            ticket=ticket,
+            dedupe_key=f"k{ticket.pk}",
         ),
         service.Notice(
-            people[0], kind="work.role", urgency=Urgency.ROUTINE, title="K", body="b", ticket=ticket, dedupe_key=f"k{ticket.pk}"
+            people[0],
+            kind="work.role",
+            urgency=Urgency.ROUTINE,
+            title="K",
+            body="b",
+            ticket=ticket,
+            dedupe_key=f"k{ticket.pk}",
         ),
     ]
 
