@@ -80,9 +80,44 @@ def reclaim_stale(queryset: QuerySet, *, now: datetime, timeout_seconds: int, ma
 
 
 def enqueue_on_commit(task, *, using: str | None = None) -> None:
-    """Run ``task`` (a no-argument callable that enqueues a worker) once the transaction commits, once per
-    transaction."""
+    """Have a worker run ``task``'s job (``task``: a no-argument callable that enqueues it) once this transaction
+    commits, once per transaction.
+
+    With django-q's ORM broker on this same database (the default without Redis), the task row is written now,
+    inside the transaction, in a savepoint of its own (an error there is logged by ``task`` and loses nothing:
+    the per-minute schedule runs the same jobs): it becomes visible to the workers together with the rows it is
+    about, so no worker can take it earlier, it rolls back with them, and the request pays one commit instead of
+    a second transaction (and disk flush) after it. Any other broker, and django-q's synchronous mode (tests),
+    enqueue after the commit.
+    """
     connection = transaction.get_connection(using)
-    if connection.in_atomic_block and any(entry[1] is task for entry in connection.run_on_commit):
+    if not connection.in_atomic_block:
+        task()  # nothing to wait for (what on_commit would do at once)
+        return
+    marker = _ENQUEUED.setdefault(task, _Enqueued())
+    if any(entry[1] is task or entry[1] is marker for entry in connection.run_on_commit):
+        return
+    if _broker_writes_to(connection.alias):
+        with transaction.atomic(using=connection.alias):
+            task()
+        transaction.on_commit(marker, using=connection.alias)  # remembers, for this transaction, that it is done
         return
     transaction.on_commit(task, using=using, robust=True)
+
+
+class _Enqueued:
+    """An on-commit hook that does nothing: it marks a transaction in which a task was already enqueued (rolled back
+    with the savepoint that registered it, like the task row itself)."""
+
+    def __call__(self) -> None:
+        pass
+
+
+_ENQUEUED: dict = {}
+
+
+def _broker_writes_to(alias: str) -> bool:
+    """Whether django-q enqueues by writing a row to database ``alias`` (its ORM broker, not in synchronous mode)."""
+    from django_q.conf import Conf  # django-q's settings load only when something is enqueued
+
+    return bool(Conf.ORM) and alias == Conf.ORM and not Conf.SYNC and not Conf.BROKER_CLASS

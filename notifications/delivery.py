@@ -76,8 +76,10 @@ def enqueue() -> None:
     try:
         # Inside an atomic block django-q's ORM broker leaves the caller's connection alone; in autocommit it
         # calls close_old_connections(), which closes a SQLite connection (CONN_MAX_AGE 0) after every commit
-        # that enqueued, and the last close checkpoints the WAL: 20 ms of a routing decision.
-        with transaction.atomic(using=Conf.ORM) if Conf.ORM else nullcontext():
+        # that enqueued, and the last close checkpoints the WAL: 20 ms of a routing decision. Within the caller's
+        # transaction (``core.outbox.enqueue_on_commit``) there is one already.
+        outside = Conf.ORM and not transaction.get_connection(Conf.ORM).in_atomic_block
+        with transaction.atomic(using=Conf.ORM) if outside else nullcontext():
             async_task(TASK)
     except Exception:
         logger.exception("could not enqueue %s; the per-minute schedule will deliver", TASK)

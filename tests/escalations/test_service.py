@@ -117,3 +117,64 @@ def test_marking_read_keeps_the_first_reading_time_and_mark_all_counts(engineer)
     assert service.unread_count(engineer) == 1
     assert service.notifications_mark_all_read(engineer) == 1
     assert service.unread_count(engineer) == 0
+
+
+@pytest.fixture
+def orm_broker(monkeypatch):
+    """django-q as it runs in production without Redis: its ORM broker writes task rows, no synchronous mode."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", "default")
+    return Conf
+
+
+def _task_rows():
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    return [SignedPackage.loads(row.payload)["func"] for row in OrmQ.objects.order_by("pk")]
+
+
+def test_with_the_orm_broker_the_task_row_is_written_in_the_transaction_once(
+    orm_broker, engineer, manager, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications import delivery
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        with CaptureQueriesContext(connection) as ctx:
+            for user in (engineer, manager):
+                notify(user, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
+        # Written before the commit, once for the transaction: visible to the workers with the deliveries.
+        assert _task_rows() == [delivery.TASK]
+    assert sum("django_q_ormq" in q["sql"] and q["sql"].startswith("INSERT") for q in ctx.captured_queries) == 1
+    assert all(hook.__class__.__name__ == "_Enqueued" for hook in callbacks)  # nothing left for after the commit
+    assert Delivery.objects.filter(status="pending").count() == 2 and mail.outbox == []
+
+
+def test_with_the_orm_broker_a_rolled_back_notice_takes_its_task_row_with_it(orm_broker, engineer):
+    from notifications import delivery
+
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
+            assert _task_rows() == [delivery.TASK]
+            raise RuntimeError("the caller failed after notifying")
+        assert _task_rows() == [] and Notification.objects.count() == 0
+        # Enqueued again after the rollback: the marker of the first went with its savepoint.
+        notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Again", body="")
+        assert _task_rows() == [delivery.TASK]
+
+
+def test_with_the_orm_broker_a_failed_enqueue_keeps_the_transaction(orm_broker, engineer, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("django_q.tasks.async_task", broken)
+    with transaction.atomic():
+        notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
+        assert Notification.objects.count() == 1  # the transaction goes on
+    assert Delivery.objects.filter(status="pending").count() == 1 and _task_rows() == []
