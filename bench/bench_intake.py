@@ -227,9 +227,9 @@ def _wait_ready(port: int, token: str, proc: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not answer within 60 s")
 
 
-def run_bench(args) -> dict[str, Any]:
+def run_bench(args, threads: int = 1) -> dict[str, Any]:
     env = _env(args.postgres)
-    run = args.run
+    run = f"{args.run}-{threads}"
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         path = out.name
     subprocess.run(
@@ -264,7 +264,7 @@ def run_bench(args) -> dict[str, Any]:
             "--workers",
             str(args.workers),
             "--threads",
-            str(args.threads),
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--access-logfile",
@@ -309,6 +309,7 @@ def run_bench(args) -> dict[str, Any]:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
     return {
+        "threads": threads,
         "tickets": args.tickets,
         "tickets_per_s": round(args.tickets / t_elapsed, 1),
         "messages": args.messages,
@@ -331,7 +332,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--threads", type=int, default=1, help="threads per worker (above 1: gunicorn's gthread worker)"
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1, 4],
+        help="threads per worker, one run each (1: sync workers; above 1: gunicorn's gthread worker)",
     )
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--known", type=int, default=1000, help="existing customers half of the senders match")
@@ -355,10 +360,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_before": round(os.getloadavg()[0], 2),
         "clients": args.clients,
         "workers": args.workers,
-        "threads": args.threads,
         "agents": args.agents,
-        **run_bench(args),
     }
+    runs = [run_bench(args, threads) for threads in args.threads]
+    payload.update(runs[0])  # the first run's figures at the top level, as before
+    payload["runs"] = runs
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data["intake"] = payload
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
@@ -367,20 +373,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    return "\n".join(
-        [
-            f"gunicorn {payload['workers']} workers, {payload['clients']} clients, PostgreSQL, "
-            f"{payload['agents']} agents in the least-loaded queue; load average before the run "
-            f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
-            "",
-            "| phase | requests | per second | target | web worker CPU per request, ms |",
-            "|---|---:|---:|---:|---:|",
-            f"| new tickets | {payload['tickets']:,} | {payload['tickets_per_s']} | 200 "
-            f"| {payload.get('app_cpu_ms_per_ticket', '—')} |",
-            f"| appended customer messages | {payload['messages']:,} | {payload['messages_per_s']} | 500 "
-            f"| {payload.get('app_cpu_ms_per_message', '—')} |",
+    runs = payload.get("runs") or [payload]
+    lines = [
+        f"gunicorn {payload['workers']} workers, {payload['clients']} clients, PostgreSQL, "
+        f"{payload['agents']} agents in the least-loaded queue; load average before the run "
+        f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
+        "",
+        "| workers | phase | requests | per second | target | web worker CPU per request, ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        threads = run.get("threads", 1)
+        kind = "sync" if threads == 1 else f"gthread, {threads} threads each"
+        lines += [
+            f"| {kind} | new tickets | {run['tickets']:,} | {run['tickets_per_s']} | 200 "
+            f"| {run.get('app_cpu_ms_per_ticket', '—')} |",
+            f"| {kind} | appended customer messages | {run['messages']:,} | {run['messages_per_s']} | 500 "
+            f"| {run.get('app_cpu_ms_per_message', '—')} |",
         ]
-    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
