@@ -34,11 +34,18 @@ def _assert_right(ticket) -> None:
     assert _stored(ticket) == _expected(ticket)
 
 
-def test_every_clock_transition_keeps_the_next_due(make_policy, around_the_clock, dispatcher, engineer, queue,
-                                                   waiting_reason, at):
+def test_every_clock_transition_keeps_the_next_due(
+    make_policy, around_the_clock, dispatcher, engineer, queue, waiting_reason, at
+):
     make_policy(name="Standard", precedence=500, first_response_target=2 * H, resolution_target=10 * H)
-    make_policy(name="Critical", precedence=100, priority=Priority.CRITICAL, calendar=around_the_clock,
-                first_response_target=15 * MIN, resolution_target=8 * H)
+    make_policy(
+        name="Critical",
+        precedence=100,
+        priority=Priority.CRITICAL,
+        calendar=around_the_clock,
+        first_response_target=15 * MIN,
+        resolution_target=8 * H,
+    )
     at(2026, 3, 2, 9)
     ticket = create(actor=dispatcher, queue=queue, performer=engineer)
     assert _stored(ticket) == almaty(2026, 3, 2, 11)  # first response: 2 h of Mon 9-13
@@ -60,8 +67,13 @@ def test_every_clock_transition_keeps_the_next_due(make_policy, around_the_clock
     _assert_right(ticket)
 
     at(2026, 3, 4, 10)
-    services.ticket_move_deadline(ticket, deadline=almaty(2026, 3, 4, 11), actor=dispatcher, cause="override",
-                                  history={"reason": "The customer asked"})
+    services.ticket_move_deadline(
+        ticket,
+        deadline=almaty(2026, 3, 4, 11),
+        actor=dispatcher,
+        cause="override",
+        history={"reason": "The customer asked"},
+    )
     _assert_right(ticket)  # the deadline clock is no SLA clock: it never counts
 
     at(2026, 3, 4, 11)
@@ -114,16 +126,20 @@ def test_the_backfill_stores_the_next_due(make_policy, queue):
     make_policy(first_response_target=2 * H)
     created = almaty(2026, 2, 16, 9, 0)
     open_one = TicketFactory(queue=queue, created_at=created)
-    done = TicketFactory(queue=queue, created_at=created, status=Status.DONE, done_at=almaty(2026, 2, 16, 12, 0),
-                         first_public_reply_at=almaty(2026, 2, 16, 9, 15))
+    done = TicketFactory(
+        queue=queue,
+        created_at=created,
+        status=Status.DONE,
+        done_at=almaty(2026, 2, 16, 12, 0),
+        first_public_reply_at=almaty(2026, 2, 16, 9, 15),
+    )
     assert backfill_clocks(Ticket.objects.all(), now=almaty(2026, 2, 16, 10, 0)) == 2
     assert _stored(open_one) == almaty(2026, 2, 16, 11, 0)
     assert _stored(done) is None
     _assert_right(open_one)
 
 
-def test_the_data_migration_fills_what_the_engine_stores(make_policy, dispatcher, engineer, queue,
-                                                         waiting_reason, at):
+def test_the_data_migration_fills_what_the_engine_stores(make_policy, dispatcher, engineer, queue, waiting_reason, at):
     from django.apps import apps
 
     make_policy()
