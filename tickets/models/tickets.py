@@ -163,6 +163,10 @@ class Ticket(models.Model):
             models.Index(fields=["owner", "status"], name="ticket_owner_status"),
             models.Index(fields=["customer", "status"], name="ticket_customer_status"),
             models.Index(fields=["deadline"], name="ticket_deadline"),
+            # My work's order (deadline) over the open tickets alone: PostgreSQL walks it for one person's open tickets
+            # and stops after the page, instead of walking every ticket's deadline past the closed ones (20,000 rows
+            # for 25 at 1,000,000 tickets). SQLite does not match a partial index against bound parameters.
+            models.Index(fields=["deadline"], condition=Q(status__in=OPEN_STATUSES), name="ticket_open_deadline"),
             # The ticket list's default order (newest change first): the page is read off the index.
             models.Index(fields=["updated_at"], name="ticket_updated"),
             # The intake board's candidates (open, and nobody performs them or still new: the condition
