@@ -11,18 +11,12 @@ from __future__ import annotations
 from django.db import connections
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from sla.models import SLAClock
 from tickets.models import Customer, Status, Ticket
 
 
 def in_queue_order(tickets: QuerySet) -> QuerySet:
     """``tickets`` in queue order: VIP queue priority desc, earliest running SLA due first (none last),
     priority desc, oldest first."""
-    next_due = (
-        SLAClock.objects.filter(ticket_id=OuterRef("pk"), state=SLAClock.State.RUNNING, kind__in=SLAClock.SLA_KINDS)
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
     vip = F("customer__vip_tier__queue_priority")
     if connections[tickets.db].vendor == "sqlite":
         # The same value read per ticket: joined instead, SQLite's planner walks every customer first and each
@@ -31,7 +25,9 @@ def in_queue_order(tickets: QuerySet) -> QuerySet:
         vip = Subquery(
             Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("vip_tier__queue_priority")[:1]
         )
-    return tickets.annotate(queue_vip=vip, queue_due=Subquery(next_due)).order_by(
+    # The earliest running SLA clock's due instant, stored on the ticket by the SLA (``sla.clocks.store_next_due``):
+    # a column of the intake's index, not a subquery per waiting ticket (10,000 lookups at 1,000,000 tickets).
+    return tickets.annotate(queue_vip=vip, queue_due=F("sla_next_due")).order_by(
         F("queue_vip").desc(nulls_last=True),
         F("queue_due").asc(nulls_last=True),
         "-priority",

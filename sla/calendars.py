@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from sla import lifecycle, ports
 from sla.businesstime import WEEKDAYS, WorkCalendar
-from sla.clocks import State, projected_due, red_at
+from sla.clocks import State, projected_due, red_at, store_next_due
 from sla.holiday_names import russian_name
 from sla.models import Calendar, CalendarHoliday, CalendarOverride, CalendarWindow, SLAClock, calendar_changed
 from tickets.models import Ticket
@@ -70,6 +70,7 @@ def calendar_recompute_due(calendar_id: int, *, batch_size: int = 500) -> int:
             SLAClock.objects.bulk_update(list(changed.values()), ["due_at", "next_escalation_at", "red_at"],
                                          batch_size=batch_size)
             updated += len(changed)
+            store_next_due({c.ticket_id for c in changed.values() if c.kind in SLAClock.SLA_KINDS})
             # The deadline in force of tickets nobody set a deadline on follows their resolution due.
             moved = [c.ticket_id for c in changed.values() if c.kind == SLAClock.Kind.RESOLUTION]
             for ticket in Ticket.objects.filter(pk__in=moved, deadline_set_by_person=False):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import router
+from django.db.models import OuterRef, Subquery
 
 from core import fastinsert
 from core.rowcache import Precompiled
@@ -339,12 +340,15 @@ def mirror_resolution(
 
 
 def save_clock(clock: SLAClock, events: list[SLAClockEvent]) -> None:
-    """Store the clock (with its next escalation and red-zone instants) and the events its operations returned."""
+    """Store the clock (with its next escalation and red-zone instants) and the events its operations returned,
+    then its ticket's next SLA due."""
     clock.next_escalation_at = _next_escalation(clock)
     clock.red_at = red_at(clock)
     clock.save()
     if events:
         SLAClockEvent.objects.bulk_create(events)
+    if clock.kind in SLAClock.SLA_KINDS:
+        store_next_due([clock.ticket_id])
 
 
 def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]]) -> None:
@@ -358,6 +362,28 @@ def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]]) -> None:
         clock.red_at = red_at(clock)
     fastinsert.insert(clocks)
     fastinsert.insert([event for _clock, clock_events in built for event in clock_events])
+    store_next_due({clock.ticket_id for clock in clocks if clock.kind in SLAClock.SLA_KINDS})
+
+
+def next_due_subquery() -> Subquery:
+    """The earliest due instant of the outer ticket's running SLA clocks (first response, resolution, next reply)."""
+    return Subquery(
+        SLAClock.objects.filter(ticket_id=OuterRef("pk"), state=State.RUNNING, kind__in=SLAClock.SLA_KINDS)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+
+
+def store_next_due(ticket_ids: Iterable[int], using: str | None = None) -> None:
+    """Write ``Ticket.sla_next_due`` of these tickets from their clocks as stored now (one ``UPDATE``).
+
+    Called wherever a clock's state or due instant is written (:func:`save_clock`, :func:`save_new_clocks`,
+    ``sla.calendars.calendar_recompute_due``), so the column is always the clocks' earliest running due.
+    """
+    ids = sorted(set(ticket_ids))
+    db = using or router.db_for_write(Ticket)
+    for start in range(0, len(ids), 500):  # SQLite bounds the parameters of one statement
+        Ticket.objects.using(db).filter(pk__in=ids[start : start + 500]).update(sla_next_due=next_due_subquery())
 
 
 def red_at(clock: SLAClock) -> datetime | None:

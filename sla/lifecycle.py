@@ -53,6 +53,7 @@ from sla.clocks import (
     running_segments,
     save_clock,
     save_new_clocks,
+    store_next_due,
 )
 from sla.models import SLAClock, SLAClockEvent, SLAPolicy
 from sla.policies import active_policies, policy_match, target_from
@@ -516,6 +517,7 @@ def backfill_clocks(queryset, *, now: datetime | None = None) -> int:
             event.clock_id = event.clock.pk
         insert_instances(SLAClock, clocks)
         insert_instances(SLAClockEvent, events)
+        store_next_due({clock.ticket_id for clock in clocks if clock.kind in SLAClock.SLA_KINDS})
         Ticket.objects.bulk_update(defaulted, ["deadline"], batch_size=500)
         TicketEvent.objects.bulk_create(
             [history.event(t, "ticket.deadline_defaulted", None, at=t.created_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.conf import settings
@@ -138,6 +139,11 @@ class Ticket(models.Model):
     first_public_reply_at = models.DateTimeField(_("first public reply"), null=True, blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     canceled_at = models.DateTimeField(_("canceled"), null=True, blank=True)
+    # The earliest due instant of the ticket's running SLA clocks (first response, resolution, next reply): the
+    # queue order's "time left to the SLA breach" (routing.queue_order). Written by the SLA alone
+    # (sla.clocks.store_next_due, on every clock change and calendar re-projection), never by a ticket save (see
+    # save()): the intake board sorts its waiting tickets on this column instead of a subquery per ticket.
+    sla_next_due = models.DateTimeField(_("next SLA due"), null=True, blank=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -157,6 +163,10 @@ class Ticket(models.Model):
             models.Index(fields=["owner", "status"], name="ticket_owner_status"),
             models.Index(fields=["customer", "status"], name="ticket_customer_status"),
             models.Index(fields=["deadline"], name="ticket_deadline"),
+            # My work's order (deadline) over the open tickets alone: PostgreSQL walks it for one person's open tickets
+            # and stops after the page, instead of walking every ticket's deadline past the closed ones (20,000 rows
+            # for 25 at 1,000,000 tickets). SQLite does not match a partial index against bound parameters.
+            models.Index(fields=["deadline"], condition=Q(status__in=OPEN_STATUSES), name="ticket_open_deadline"),
             # The ticket list's default order (newest change first): the page is read off the index.
             models.Index(fields=["updated_at"], name="ticket_updated"),
             # The intake board's candidates (open, and nobody performs them or still new: the condition
@@ -165,7 +175,8 @@ class Ticket(models.Model):
             # page per waiting ticket. SQLite does not match a partial index against bound parameters.
             models.Index(
                 fields=[
-                    "queue", "status", "performer", "priority", "created_at", "customer", "owner", "approver", "id",
+                    "queue", "status", "performer", "priority", "created_at", "customer", "owner", "approver",
+                    "sla_next_due", "id",
                 ],
                 condition=Q(status__in=OPEN_STATUSES) & (Q(performer__isnull=True) | Q(status=Status.NEW)),
                 name="ticket_waiting",
@@ -187,6 +198,14 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+    def save(self, *args, **kwargs):
+        """A full save of a stored ticket writes every field but ``sla_next_due``: that column belongs to the SLA,
+        which updates it in the database while a service may hold this instance with an older value."""
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()  # as Django's own full save: the loaded fields only
+            kwargs["update_fields"] = [name for name in _saved_fields() if name not in deferred]
+        super().save(*args, **kwargs)
 
     @property
     def reference(self) -> str:
@@ -384,3 +403,9 @@ class WaitSegment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} {self.reason_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+@functools.cache
+def _saved_fields() -> tuple[str, ...]:
+    """What a full save of a stored ticket writes: every concrete field but the key and ``sla_next_due``."""
+    return tuple(f.attname for f in Ticket._meta.concrete_fields if not f.primary_key and f.name != "sla_next_due")
