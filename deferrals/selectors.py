@@ -18,6 +18,7 @@ from deferrals.models import DeferralCause, DeferralRequest
 from sla.selectors import current_clocks, with_clocks
 from tickets import access
 from tickets.models import Absence, Message, Ticket, TicketEvent
+from tickets.selectors import load_people
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -107,8 +108,14 @@ def pending_count(user) -> int:
 
 def with_people(queryset: QuerySet) -> QuerySet:
     return queryset.select_related(
-        "ticket__queue", "ticket__ticket_type", "ticket__customer", "ticket__performer__profile",
-        "requested_by__profile", "addressed_to__profile", "decided_by__profile", "cause",
+        "ticket__queue",
+        "ticket__ticket_type",
+        "ticket__customer",
+        "ticket__performer__profile",
+        "requested_by__profile",
+        "addressed_to__profile",
+        "decided_by__profile",
+        "cause",
     )
 
 
@@ -121,22 +128,25 @@ def last_decided_for_ticket(ticket: Ticket) -> DeferralRequest | None:
 
 
 def panel_requests(ticket: Ticket) -> tuple[DeferralRequest | None, DeferralRequest | None]:
-    """The ticket page's deferral panel in one query: (the pending request, the last decided one).
+    """The ticket page's deferral panel: (the pending request, the last decided one), in one query when neither.
 
     At most one request of a ticket is pending (``deferral_one_pending_per_ticket``): ordered first, then the
     decided ones newest first, two rows answer both. The panel draws people and the cause, never the ticket's own
-    relations, so only those are joined; the rows carry the ``ticket`` given.
+    relations; the rows carry the ``ticket`` given. The people it names (addressed to, decided by, with profiles)
+    are read by a second query only when there is a request: most tickets have none, and joined to every
+    request the six tables of two people cost PostgreSQL more to plan than the query took to run.
     """
     rows = list(
         DeferralRequest.objects.filter(ticket=ticket)
         .exclude(status=Verdict.WITHDRAWN)
-        .select_related("requested_by__profile", "addressed_to__profile", "decided_by__profile", "cause")
+        .select_related("cause")
         .order_by(
             Case(When(status=Verdict.PENDING, then=Value(0)), default=Value(1)),
             F("decided_at").desc(nulls_last=True),
             "-pk",
         )[:2]
     )
+    load_people(rows, "addressed_to", "decided_by")
     for row in rows:
         row.ticket = ticket
     pending = rows[0] if rows and rows[0].status == Verdict.PENDING else None
@@ -159,8 +169,14 @@ def approval_ticket(deferral: DeferralRequest) -> Ticket:
     return (
         with_clocks(Ticket.objects.all())
         .select_related(
-            "customer__vip_tier", "queue", "ticket_type", "blocking_reason", "performer__profile", "owner__profile",
-            "approver__profile", "related_object",
+            "customer__vip_tier",
+            "queue",
+            "ticket_type",
+            "blocking_reason",
+            "performer__profile",
+            "owner__profile",
+            "approver__profile",
+            "related_object",
         )
         .prefetch_related(
             Prefetch("messages", queryset=Message.objects.select_related("author__profile", "customer")),

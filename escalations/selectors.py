@@ -9,6 +9,7 @@ from django.db.models import Count, Min
 
 from escalations.models import EscalationLevel, Firing, ManualEscalation, TicketEscalationState
 from sla.models import SLAClock
+from tickets.selectors import load_people
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,15 @@ def ticket_escalations(ticket, *, limit: int = 5) -> TicketEscalations:
     else:
         state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
     firings = list(
-        Firing.objects.filter(ticket=ticket, acted=True).exclude(data__has_key="seeded").select_related("level")
+        Firing.objects.filter(ticket=ticket, acted=True)
+        .exclude(data__has_key="seeded")
+        .select_related("level")
         .order_by("-fired_at", "-id")[:limit]
     )
     manual = list(
-        ManualEscalation.objects.filter(ticket=ticket)
-        .select_related("actor__profile", "to_queue", "to_user__profile")
-        .order_by("-created_at", "-id")[:limit]
+        ManualEscalation.objects.filter(ticket=ticket).select_related("to_queue").order_by("-created_at", "-id")[:limit]
     )
+    load_people(manual, "actor", "to_user")  # usually none: no query then
     clocks = _loaded_clocks(ticket)
     if clocks is not None:
         due = [c.next_escalation_at for c in clocks if c.state == SLAClock.State.RUNNING and c.next_escalation_at]

@@ -143,8 +143,9 @@ def intake(request):
         raise PermissionDenied
     # The queue order is computed per waiting ticket: the page's keys are sorted first, its rows joined after.
     table = _table_page(request, IntakeTable, selectors.intake_board(request.user), paginator_class=KeysFirstPaginator)
-    return render(request, "tickets/intake.html",
-                  {"table": table, **bulk_views.toolbar(request, "intake", table.paginator.count)})
+    return render(
+        request, "tickets/intake.html", {"table": table, **bulk_views.toolbar(request, "intake", table.paginator.count)}
+    )
 
 
 # --- Ticket page ----------------------------------------------------------------------------
@@ -185,8 +186,10 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
     # Links, merge and the customer's other tickets this viewer may open (seed 000: one customer, one picture).
     context.update(ticket_panels(ticket, user, can_work=can_work, can_assign=can_assign))
     if access.can_decide_approval(user, ticket):
-        context.update(approval_form=ApprovalDecisionForm(auto_id="approval_%s"),
-                       approval_closes=approval.may_close_on_approval(ticket))
+        context.update(
+            approval_form=ApprovalDecisionForm(auto_id="approval_%s"),
+            approval_closes=approval.may_close_on_approval(ticket),
+        )
     if can_work:
         allowed = services.allowed_statuses(ticket)
         canned_context = canned_views.reply_box_context(request, ticket) if not ticket.is_internal else {}
@@ -203,17 +206,26 @@ def _ticket_page(request, pk: int, *, reply_form=None, note_form=None, status: i
             note_form=note_form or NoteForm(auto_id="note_%s"),
             status_form=StatusForm(ticket=ticket, allowed=allowed, auto_id="status_%s"),
             can_change_status=bool(allowed) or ticket.status == Status.WAITING,
-            next_step_form=NextStepForm(initial={"text": ticket.next_step, "due": ticket.next_step_due},
-                                        auto_id="next_step_%s"),
+            next_step_form=NextStepForm(
+                initial={"text": ticket.next_step, "due": ticket.next_step_due}, auto_id="next_step_%s"
+            ),
         )
     if can_assign:
+        # The agents are read once, for the select and for "has this queue any agents?" (no EXISTS query of its own).
+        assign_form = _choices_read_once(
+            AssignForm(ticket=ticket, initial={"performer": ticket.performer_id}, auto_id="assign_%s"), "performer"
+        )
         context.update(
-            assign_form=AssignForm(ticket=ticket, initial={"performer": ticket.performer_id}, auto_id="assign_%s"),
+            assign_form=assign_form,
+            assign_has_agents=any(value != "" for value, _label in assign_form.fields["performer"].choices),
             unassign_form=UnassignForm(auto_id="unassign_%s"),
             triage_form=_choices_read_once(
                 TriageForm(
-                    initial={"priority": ticket.priority, "queue": ticket.queue_id,
-                             "ticket_type": ticket.ticket_type_id},
+                    initial={
+                        "priority": ticket.priority,
+                        "queue": ticket.queue_id,
+                        "ticket_type": ticket.ticket_type_id,
+                    },
                     auto_id="triage_%s",
                 ),
                 "queue",
@@ -277,8 +289,14 @@ def ticket_reply(request, ticket):
         return _form_errors(request, form)
     try:
         template = canned.offered_template(ticket, form.cleaned_data["canned"])
-        canned.ticket_reply_with_template(ticket, template=template, body=form.cleaned_data["body"], actor=request.user,
-                                          refuse_undeliverable=True, attachments=form.cleaned_data["attachments"])
+        canned.ticket_reply_with_template(
+            ticket,
+            template=template,
+            body=form.cleaned_data["body"],
+            actor=request.user,
+            refuse_undeliverable=True,
+            attachments=form.cleaned_data["attachments"],
+        )
     except services.AttachmentsRefused as refused:
         return _refused_files(request, ticket, form, "reply_form", refused.reasons)
     messages.success(request, _("Your reply is being sent to the customer."))
@@ -292,8 +310,9 @@ def ticket_note(request, ticket):
             return _refused_files(request, ticket, form, "note_form")
         return _form_errors(request, form)
     try:
-        services.ticket_add_note(ticket, body=form.cleaned_data["body"], actor=request.user,
-                                 attachments=form.cleaned_data["attachments"])
+        services.ticket_add_note(
+            ticket, body=form.cleaned_data["body"], actor=request.user, attachments=form.cleaned_data["attachments"]
+        )
     except services.AttachmentsRefused as refused:
         return _refused_files(request, ticket, form, "note_form", refused.reasons)
     messages.success(request, _("Note added."))
@@ -306,10 +325,12 @@ def ticket_status(request, ticket):
         return _form_errors(request, form)
     data = form.cleaned_data
     if data["status"] == Status.ON_APPROVAL:
-        approval.ticket_send_to_approval(ticket, approver=data["approver"], comment=data["comment"],
-                                         actor=request.user)
-        messages.success(request, _("%(ticket)s waits for approval by %(person)s.")
-                         % {"ticket": ticket.reference, "person": display_name(ticket.approver)})
+        approval.ticket_send_to_approval(ticket, approver=data["approver"], comment=data["comment"], actor=request.user)
+        messages.success(
+            request,
+            _("%(ticket)s waits for approval by %(person)s.")
+            % {"ticket": ticket.reference, "person": display_name(ticket.approver)},
+        )
         return None
     services.ticket_change_status(
         ticket, status=data["status"], reason=data["reason"], comment=data["comment"], actor=request.user
@@ -329,8 +350,11 @@ def ticket_approval(request, ticket):
         messages.success(request, _("Rejected: %(ticket)s is back with the performer.") % {"ticket": ticket.reference})
     else:
         approval.ticket_approve(ticket, comment=comment, close=decision == "close", actor=request.user)
-        messages.success(request, _("Approved: %(ticket)s is now “%(status)s”.")
-                         % {"ticket": ticket.reference, "status": Status(ticket.status).label})
+        messages.success(
+            request,
+            _("Approved: %(ticket)s is now “%(status)s”.")
+            % {"ticket": ticket.reference, "status": Status(ticket.status).label},
+        )
 
 
 @ticket_action(access.can_work)
@@ -338,8 +362,9 @@ def ticket_next_step(request, ticket):
     form = NextStepForm(request.POST)
     if not form.is_valid():
         return _form_errors(request, form)
-    services.ticket_set_next_step(ticket, text=form.cleaned_data["text"], due=form.cleaned_data["due"],
-                                  actor=request.user)
+    services.ticket_set_next_step(
+        ticket, text=form.cleaned_data["text"], due=form.cleaned_data["due"], actor=request.user
+    )
     messages.success(request, _("Next step saved."))
 
 
@@ -453,9 +478,15 @@ def internal_task_create(request):
             data = form.cleaned_data
             try:
                 ticket = services.ticket_create(
-                    actor=request.user, title=data["title"], description=data["description"], queue=data["queue"],
-                    ticket_type=data["ticket_type"], priority=data["priority"], deadline=data.get("deadline"),
-                    requester_user=request.user, requester_queue=data["requester_queue"],
+                    actor=request.user,
+                    title=data["title"],
+                    description=data["description"],
+                    queue=data["queue"],
+                    ticket_type=data["ticket_type"],
+                    priority=data["priority"],
+                    deadline=data.get("deadline"),
+                    requester_user=request.user,
+                    requester_queue=data["requester_queue"],
                 )
             except TicketError as exc:
                 form.add_error(None, str(exc))

@@ -55,7 +55,7 @@ def target_text(policy: SLAPolicy, kind: str) -> str:
 
 
 def target_preview(policy: SLAPolicy, kind: str, now: datetime | None = None) -> str:
-    """"created now → due Tue 18:00" in the current time zone (the admin's preview of a target)."""
+    """ "created now → due Tue 18:00" in the current time zone (the admin's preview of a target)."""
     due = policies.due_from(policy, kind, now or timezone.now())
     if due is None:
         return "—"
@@ -65,10 +65,14 @@ def target_preview(policy: SLAPolicy, kind: str, now: datetime | None = None) ->
 def under_sla_q() -> Exists:
     """The ticket has an SLA clock in force: first response, resolution or next reply, attached to a policy
     and not stopped (a paused clock is still in force). Open tickets without one are under no control."""
-    return Exists(SLAClock.objects.filter(
-        ticket_id=OuterRef("pk"), kind__in=SLAClock.SLA_KINDS, policy__isnull=False,
-        state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED],
-    ))
+    return Exists(
+        SLAClock.objects.filter(
+            ticket_id=OuterRef("pk"),
+            kind__in=SLAClock.SLA_KINDS,
+            policy__isnull=False,
+            state__in=[SLAClock.State.RUNNING, SLAClock.State.PAUSED],
+        )
+    )
 
 
 def red_zone_q(now: datetime) -> Q:
@@ -314,8 +318,10 @@ def _event_details(event: SLAClockEvent, names: dict) -> str:
         if data.get("verdict") in _VERDICTS:
             parts.append(str(_VERDICTS[data["verdict"]]))
         if data.get("from_policy") != data.get("policy"):
-            parts.append(f"{names['policies'].get(data.get('from_policy'), '—')} → "
-                         f"{names['policies'].get(data.get('policy'), '—')}")
+            parts.append(
+                f"{names['policies'].get(data.get('from_policy'), '—')} → "
+                f"{names['policies'].get(data.get('policy'), '—')}"
+            )
     elif event.kind == SLAClockEvent.Kind.RETARGET:
         old = names["policies"].get(data.get("from_policy"), "—")
         new = names["policies"].get(data.get("policy"), _("no SLA"))
@@ -384,8 +390,10 @@ def calendar_preview(calendar: Calendar, *, start: datetime | None = None, days:
     first = timezone.localtime(start or timezone.now(), tz).date()
     notes = {h.date: h.label or _("Holiday") for h in calendar.holidays.filter(date__gte=first)[:400]}
     notes.update(
-        {o.date: o.note or (_("Changed hours") if o.windows else _("Day off")) for o in calendar.overrides.filter(
-            date__gte=first)[:400]}
+        {
+            o.date: o.note or (_("Changed hours") if o.windows else _("Day off"))
+            for o in calendar.overrides.filter(date__gte=first)[:400]
+        }
     )
     result = []
     for offset in range(days):
@@ -398,9 +406,7 @@ def calendar_preview(calendar: Calendar, *, start: datetime | None = None, days:
         for s, e in work.windows(begin, end):
             total += e - s
             local_s, local_e = s.astimezone(tz), e.astimezone(tz)
-            windows.append(
-                (local_s.strftime("%H:%M"), "24:00" if local_e.date() > day else local_e.strftime("%H:%M"))
-            )
+            windows.append((local_s.strftime("%H:%M"), "24:00" if local_e.date() > day else local_e.strftime("%H:%M")))
         result.append(PreviewDay(day=day, windows=windows, total=total, note=str(notes.get(day, ""))))
     return result
 
@@ -409,14 +415,26 @@ def first_reply_sending_delay(ticket) -> timedelta | None:
     """How long the first response took from the click to the sending instant (``None`` before it left).
 
     The first-response clock stops when the reply is delivered (docs/channels.md): this is the part of
-    the consumed time that the outbox, not the agent, spent (a mail server that was down, retries).
+    the consumed time that the outbox, not the agent, spent (a mail server that was down, retries). A ticket
+    whose messages were prefetched (the ticket page) answers from them.
     """
     if ticket.first_public_reply_at is None:
         return None
-    written = (
-        Message.objects.filter(ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, sent_at=ticket.first_public_reply_at)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    loaded = (getattr(ticket, "_prefetched_objects_cache", None) or {}).get("messages")
+    if loaded is not None:  # the ticket page's conversation: no query of its own
+        written = min(
+            (
+                message.created_at
+                for message in loaded
+                if message.kind == Message.Kind.PUBLIC_REPLY and message.sent_at == ticket.first_public_reply_at
+            ),
+            default=None,
+        )
+    else:
+        written = (
+            Message.objects.filter(ticket=ticket, kind=Message.Kind.PUBLIC_REPLY, sent_at=ticket.first_public_reply_at)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
     return ticket.first_public_reply_at - written if written is not None else None

@@ -1,8 +1,8 @@
 """The ticket page's deferral and escalation panels read what the page's ticket already carries (issue 18).
 
 The escalation panel takes the urgent mark from the ticket's annotation and the next escalation from its
-prefetched clocks; the deferral panel reads its pending request and last decision in one query. Each gives
-what the per-panel queries gave.
+prefetched clocks; the deferral panel reads its pending request and last decision in one query (and the people
+they name in a second, when there is a request). Each gives what the per-panel queries gave.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from escalations.models import TicketEscalationState
 from escalations.selectors import ticket_escalations
 from portal.selectors import ticket_detail
 from sla.models import SLAClock
-from tests.factories import CustomerFactory
+from sla.selectors import first_reply_sending_delay
+from tests.factories import CustomerFactory, UserFactory
 from tests.portal.test_page_query_counts import policy  # noqa: F401 (a fixture: an SLA policy for every ticket)
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import Message, Ticket
 
 
 def _ticket(admin_user, queue, engineer):
@@ -95,7 +96,52 @@ def test_the_deferral_panel_finds_the_pending_request_and_the_last_decision(queu
     pending = request(DeferralRequest.Status.PENDING)
     with CaptureQueriesContext(connection) as queries:
         assert deferral_selectors.panel_requests(ticket) == (pending, newer)
-    assert len(queries) == 1
+    assert len(queries) == 2  # the two requests, then the people they name (with their profiles)
+    assert queries[0]["sql"].count("JOIN") == 1  # the cause only: no people joined to the requests
+    with CaptureQueriesContext(connection) as queries:
+        shown = deferral_selectors.panel_requests(ticket)
+        names = [shown[0].addressed_to.profile, shown[1].decided_by.profile, shown[1].cause]
+    assert len(queries) == 2 and names[0] is not None
     assert deferral_selectors.pending_for_ticket(ticket) == pending
     assert deferral_selectors.last_decided_for_ticket(ticket) == newer
     assert older != newer
+
+
+@pytest.mark.usefixtures("policy")
+def test_the_sla_panel_reads_the_first_replys_sending_delay_from_the_loaded_conversation(queue, engineer, admin_user):
+    ticket = _ticket(admin_user, queue, engineer)
+    reply = services.ticket_reply(ticket, body="On it", actor=engineer)
+    later = reply.created_at + timedelta(seconds=90)
+    Message.objects.filter(pk=reply.pk).update(sent_at=later)
+    Ticket.objects.filter(pk=ticket.pk).update(first_public_reply_at=later)
+    services.ticket_reply(ticket, body="Still on it", actor=engineer)  # a later reply does not count
+
+    by_query = first_reply_sending_delay(Ticket.objects.get(pk=ticket.pk))
+    loaded = ticket_detail(admin_user, ticket.pk)
+    with CaptureQueriesContext(connection) as queries:
+        from_memory = first_reply_sending_delay(loaded)
+    assert from_memory == by_query == timedelta(seconds=90)
+    assert len(queries) == 0
+
+
+@pytest.mark.usefixtures("policy")
+def test_the_ticket_page_reads_the_people_it_names_and_the_observers_in_one_query(queue, engineer, admin_user, manager):
+    watcher = UserFactory(username="aaa-watcher", role="engineer")
+    ticket = services.ticket_create(
+        actor=admin_user,
+        title="Leak",
+        customer=CustomerFactory(),
+        queue=queue,
+        description="It leaks",
+        performer=engineer,
+        observers=[manager, watcher],
+    )
+    with CaptureQueriesContext(connection) as reading:
+        loaded = ticket_detail(admin_user, ticket.pk)
+    assert not any("tickets_ticket_observers" in q["sql"] and "auth_user" not in q["sql"] for q in reading)
+    with CaptureQueriesContext(connection) as queries:
+        named = [loaded.performer.profile, loaded.created_by.profile, loaded.owner, loaded.approver]
+        observers = list(loaded.observers.all())
+    assert len(queries) == 0
+    assert named[0].user == engineer and named[1].user == admin_user
+    assert observers == sorted([manager, watcher], key=lambda user: user.username)
