@@ -81,10 +81,22 @@ def create(model: type[Model], **fields) -> Model:
     return insert([model(**fields)])[0]
 
 
+def plain_for_new_rows(save):
+    """Mark a model's own ``save()`` that, for a new row, does nothing more than Django's (it only changes how a
+    stored row is updated): :func:`insert` may then write new rows of that model itself."""
+    save.plain_for_new_rows = True
+    return save
+
+
+def _plain_save(model: type[Model]) -> bool:
+    return model.save in _PLAIN_SAVES or getattr(model.save, "plain_for_new_rows", False)
+
+
 def _plain(model: type[Model], objs: list[Model]) -> bool:
-    """Nothing but the row itself happens on ``save()``: no own ``save``, no listener, no parent, no key set."""
+    """Nothing but the row itself happens on ``save()``: no own ``save`` (but a :func:`plain_for_new_rows` one), no
+    listener, no parent, no key set."""
     return (
-        model.save in _PLAIN_SAVES
+        _plain_save(model)
         and all(type(obj) is model and obj.pk is None for obj in objs)
         and not model._meta.parents
         and not pre_save.has_listeners(model)
@@ -131,7 +143,7 @@ def _statement(model: type[Model], objs: list[Model], fields: list, using: str) 
 
 
 def _slow(model: type[Model], objs: list[Model], using: str) -> list[Model]:
-    if len(objs) > 1 and model.save in _PLAIN_SAVES:
+    if len(objs) > 1 and _plain_save(model):
         return model._default_manager.using(using).bulk_create(objs)
     for obj in objs:
         obj.save(force_insert=True, using=using)

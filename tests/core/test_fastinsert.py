@@ -129,6 +129,17 @@ def test_a_listener_an_own_save_or_an_expression_take_the_plain_path():
         fastinsert.create(Ticket, **_ticket_fields(priority=F("priority")))
 
 
+def test_an_own_save_marked_plain_for_new_rows_keeps_the_fast_path(monkeypatch):
+    """``Ticket.save`` only changes how a stored ticket is updated (``plain_for_new_rows``): new tickets are still
+    written by the compiled statement, and the row is the one ``save()`` writes."""
+    assert fastinsert._plain(Ticket, [Ticket(**_ticket_fields())])
+    slow = []
+    monkeypatch.setattr(fastinsert, "_slow", lambda *args: slow.append(args) or [])
+    ticket = fastinsert.create(Ticket, **_ticket_fields())
+    assert slow == [] and ticket.pk is not None
+    assert Ticket.objects.filter(pk=ticket.pk).values_list("title", flat=True).get() == ticket.title
+
+
 def test_a_refused_row_raises_integrity_error_and_marks_the_transaction():
     channel = IntakeChannelFactory()
     ticket = TicketFactory()

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import fastinsert
 from tickets.choices import (  # noqa: F401 (re-exported)
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -199,6 +200,7 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
+    @fastinsert.plain_for_new_rows  # a new ticket is saved as Django saves it
     def save(self, *args, **kwargs):
         """A full save of a stored ticket writes every field but ``sla_next_due``: that column belongs to the SLA,
         which updates it in the database while a service may hold this instance with an older value."""
