@@ -149,6 +149,18 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   everyone in a language while the choices stay the same: `portal.filters` draws them once and reuses the HTML while
   the rows of the choice queries (queues, types, people, reasons, tiers, organisations; their SQL compiled once, run
   on every view) are those it was drawn from (the form: about 25 → 4 ms of CPU under load).
+- **The ticket page's query plans in a third of the time.** Its ticket was read with 22 joined tables (owner,
+  performer, approver, creator and requester with their profiles among them); PostgreSQL spent about 40 ms (loaded
+  machine) planning the page's queries per view. The five people and the observers now come in one query of users
+  (`portal.selectors._load_people`, which fills the same caches `select_related` and the observers' prefetch would),
+  the deferral and manual-escalation panels join only what their rows need and read their people in one query when
+  there are rows (`tickets.selectors.load_people`): planning 43 → 13 ms for the admin, 36 → 14 ms for the engineer
+  (EXPLAIN ANALYZE of every query of the page, median of five), with one query fewer for the admin.
+- **The ticket page's fields without an include each.** `{% form_field %}` (`tickets/templatetags/opsdesk.py`) draws
+  a form field's label, widget, help and errors in Python, byte for byte what `tickets/_field.html` draws (a test
+  renders both in both languages); the conversation prints a message's files in its own loop, not through a partial.
+  The assign form reads its agents once, the SLA panel takes the first reply's sending delay from the conversation
+  already loaded. About 12 % fewer Python calls and 20–25 % less CPU per view.
 
 The data: N tickets over two years in ten queues with five agents each; one ticket in twenty is
 open (one in a hundred is new and unassigned, for the intake board), the others are done; each has
