@@ -71,6 +71,25 @@ a new ticket and 25,000 → 12,600 for an appended message. The middleware stack
 an API request, of which the browser-only part (session, CSRF, authentication, messages) about 0.1 ms:
 left as it is. What remains is mostly the ticket service and the SLA clocks (start and the locking
 read of an appended message's clocks).
+Then (2026-12-07): the history rows of a whole intake (created, classified, assigned, status, routed) are
+checked when recorded and written in one insert at the end of its transaction (`tickets.history.deferred`);
+with django-q's ORM broker the delivery task's row is written inside the request's transaction instead of in
+a second transaction after the commit (`core.outbox.enqueue_on_commit`: one commit, and a commit on
+PostgreSQL waits for the disk, about 4 ms on this machine); `core.bulk.insert_rows` (the notification and
+its delivery) works out its statement once per call shape. 29 → 26 queries per new ticket in the pinned
+test. The SLA now also stores each ticket's next SLA due (one `UPDATE` per clock change, for the intake
+board's order), which takes back one of them in this benchmark.
+Sync or threaded workers: py-spy on the two sync workers during this benchmark put about 60 % of their
+samples inside psycopg's wait for PostgreSQL, which suggested that threads would overlap those waits. They
+do not help here: with gunicorn's gthread worker (2 processes × 4 threads) new tickets went from 39.9 to
+27.5 per second and appended messages from 84.5 to 67.0 in the same run, with more CPU per request (the
+threads of a process share one interpreter lock, and both cores are already busy with the workers,
+PostgreSQL and the clients). The table keeps both rows; production stays on sync workers
+(`docs/operations.md`).
+Where the 200 per second is: a new ticket costs its web worker about 12 ms of CPU on a quiet moment of this
+2-core machine (24 ms while it ran at half speed, see the spin figures in `docs/performance.md`), and
+PostgreSQL and the clients share the same two cores, so 200 per second would need the whole request,
+database included, under about 10 ms of CPU.
 """
 
 
