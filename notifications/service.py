@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +32,7 @@ from django.db.models import Min
 from django.utils import timezone, translation
 
 from core.bulk import insert_rows
+from core.collect import Collector
 from notifications import delivery, digest, preferences
 from notifications.models import (
     OUTBOX_CHANNELS,
@@ -89,28 +88,16 @@ def notify(
     return notify_many([notice])[0]
 
 
-_deferred: ContextVar[list[Notice] | None] = ContextVar("notices_deferred", default=None)
+_collected = Collector("notices_deferred")
 
 
-@contextmanager
-def deferred() -> Iterator[list]:
+def deferred():
     """Within the block, ``notify_many(…, results=False)`` collects its notices (returning None for each: nothing is
     known yet); they are created by one ``notify_many`` when the block ends without an error, which gives the same
     rows as the calls one by one (``notify_many`` keeps their order, dedupe keys and digest groups), in the caller's
     transaction. Nested blocks create with the outermost one. It yields the list of notices still to create: a caller
-    that rolls back to a savepoint drops the notices collected since."""
-    outer = _deferred.get()
-    if outer is not None:
-        yield outer
-        return
-    pending: list[Notice] = []
-    token = _deferred.set(pending)
-    try:
-        yield pending
-    finally:
-        _deferred.reset(token)
-    if pending:
-        notify_many(pending, results=False)
+    that rolls back to a savepoint drops the notices collected since (``core.collect``)."""
+    return _collected.block(lambda notices: notify_many(notices, results=False))
 
 
 def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Notification | None]:
@@ -130,7 +117,7 @@ def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Noti
     """
     notices = list(notices)
     urgencies = [Urgency(n.urgency).value for n in notices]  # an unknown urgency fails before any write
-    pending = _deferred.get() if not results else None
+    pending = _collected.pending() if not results else None
     if pending is not None:
         pending.extend(notices)
         return [None] * len(notices)

@@ -13,15 +13,14 @@ A declaration may carry the sentence the ticket page shows for such a row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
 
 from core import fastinsert
+from core.collect import Collector
 from tickets.models import TicketEvent
 
 
@@ -94,7 +93,7 @@ def row(ticket_id: int, actor_id: int | None, kind: str, data: dict, at: datetim
 ROW_COLUMNS = ("ticket", "actor", "kind", "data", "created_at")
 
 
-_deferred: ContextVar[list[TicketEvent] | None] = ContextVar("history_deferred", default=None)
+_collected = Collector("history_deferred")
 
 
 def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data) -> TicketEvent:
@@ -103,7 +102,7 @@ def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data)
     Inside :func:`deferred` the row is checked now and written when the block ends (its ``pk`` is None until then).
     """
     row_ = event(ticket, kind, actor, at=at, **data)
-    pending = _deferred.get()
+    pending = _collected.pending()
     if pending is not None:
         pending.append(row_)
     else:
@@ -111,24 +110,12 @@ def record(ticket, kind: str, actor=None, *, at: datetime | None = None, **data)
     return row_
 
 
-@contextmanager
-def deferred() -> Iterator[list]:
+def deferred():
     """Within the block, :func:`record` collects its rows; they are written in one insert, in the order recorded,
     when the block ends without an error (inside the caller's transaction: a burst of assignments writes its history
     once instead of once per row). Nested blocks write with the outermost one. It yields the list of rows still to
-    write: a caller that rolls back to a savepoint drops the rows recorded since."""
-    outer = _deferred.get()
-    if outer is not None:
-        yield outer
-        return
-    pending: list[TicketEvent] = []
-    token = _deferred.set(pending)
-    try:
-        yield pending
-    finally:
-        _deferred.reset(token)
-    if pending:
-        fastinsert.insert(pending)
+    write: a caller that rolls back to a savepoint drops the rows recorded since (``core.collect``)."""
+    return _collected.block(fastinsert.insert)
 
 
 def sentence_for(kind: str) -> Callable | None:
