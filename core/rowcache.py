@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.db.transaction import TransactionManagementError
 
@@ -141,6 +141,52 @@ class Precompiled:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+
+class PrecompiledUpdate:
+    """A hot ``queryset.update(**values)`` compiled once per process, run each time with new placeholder values.
+
+    ``queryset(*placeholders)`` builds the rows to update and ``values`` what to write (expressions included,
+    compiled with the statement); the placeholders follow :class:`Precompiled`'s rule. Compiling an ``UPDATE``
+    with a subquery costs the ORM about half a millisecond, thirty times what SQLite takes to run it.
+    """
+
+    def __init__(self, queryset: Callable[..., QuerySet], values: Callable[[], dict], *placeholders):
+        self._queryset = queryset
+        self._values = values
+        self._placeholders = placeholders
+        self._compiled: dict[str, tuple[str, list, list[int]]] = {}
+
+    def _compile(self, using: str) -> tuple[str, list, list[int]]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            from django.db.models.sql import UpdateQuery
+
+            query = self._queryset(*self._placeholders).using(using).query.chain(UpdateQuery)
+            query.add_update_values(self._values())
+            compiler = query.get_compiler(using)
+            sql, params = compiler.as_sql()
+            if query.related_updates or query.count_active_tables() != 1:
+                raise ValueError("only an update of one table compiles to one statement")
+            params = list(params)
+            ops = connections[using].ops
+            adapted = [_adapt(ops, value) for value in self._placeholders]
+            positions = [params.index(value) for value in adapted if value in params]
+            if len(positions) != len(adapted) or any(params.count(value) != 1 for value in adapted):
+                raise ValueError("each placeholder must be one parameter of its own")
+            compiled = self._compiled[using] = (sql, params, positions)
+        return compiled
+
+    def run(self, *values, using: str = "default") -> int:
+        """Run the ``UPDATE`` for these placeholder values; returns the number of rows it changed."""
+        sql, params, positions = self._compile(using)
+        connection = connections[using]
+        params = list(params)
+        for position, value in zip(positions, values, strict=True):
+            params[position] = _adapt(connection.ops, value)
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
 
 
 def _adapt(ops, value):

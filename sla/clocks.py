@@ -31,7 +31,7 @@ from django.db import router
 from django.db.models import OuterRef, Subquery
 
 from core import fastinsert
-from core.rowcache import Precompiled
+from core.rowcache import Precompiled, PrecompiledUpdate
 from sla import ports
 from sla.businesstime import WorkCalendar
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy
@@ -382,8 +382,18 @@ def store_next_due(ticket_ids: Iterable[int], using: str | None = None) -> None:
     """
     ids = sorted(set(ticket_ids))
     db = using or router.db_for_write(Ticket)
+    if len(ids) == 1:  # a reply, a status change, a new ticket: the statement compiled once per process
+        _STORE_NEXT_DUE.run(ids[0], using=db)
+        return
     for start in range(0, len(ids), 500):  # SQLite bounds the parameters of one statement
         Ticket.objects.using(db).filter(pk__in=ids[start : start + 500]).update(sla_next_due=next_due_subquery())
+
+
+_STORE_NEXT_DUE = PrecompiledUpdate(
+    lambda ticket_id: Ticket.objects.filter(pk=ticket_id),
+    lambda: {"sla_next_due": next_due_subquery()},
+    -7_100_203,  # stands for the ticket while the SQL is compiled: no ticket has it
+)
 
 
 def red_at(clock: SLAClock) -> datetime | None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import importlib
 from datetime import timedelta
 
+import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from routing.queue_order import in_queue_order, waiting
 from sla.calendars import calendar_recompute_due
@@ -175,3 +177,36 @@ def test_the_queue_order_follows_the_earliest_running_due(make_policy, dispatche
     assert _stored(first) is None
     assert list(in_queue_order(waiting(Ticket.objects.filter(queue=queue)))) == [second, first]  # none: last
     assert _stored(second) == almaty(2026, 3, 2, 9, 30) + timedelta(hours=2)
+
+
+def test_one_ticket_and_a_batch_store_the_same_next_due(make_policy, dispatcher, queue, at):
+    """One ticket (a reply, a status change, a new ticket) takes the statement compiled once per process; several
+    take the ORM's batches. Both write the same value, and the one-ticket path touches only its ticket."""
+    from sla.clocks import _STORE_NEXT_DUE, store_next_due
+
+    make_policy(first_response_target=2 * H, resolution_target=10 * H)
+    at(2026, 3, 2, 9)
+    first, second = create(actor=dispatcher, queue=queue), create(actor=dispatcher, queue=queue)
+    batch = {first.pk: _stored(first), second.pk: _stored(second)}
+    Ticket.objects.update(sla_next_due=None)
+    with CaptureQueriesContext(connection) as one:
+        store_next_due([first.pk])
+    assert len(one) == 1 and "UPDATE" in one[0]["sql"]
+    assert (_stored(first), _stored(second)) == (batch[first.pk], None)
+    compiled = dict(_STORE_NEXT_DUE._compiled)
+    assert connection.alias in compiled
+    store_next_due([second.pk])
+    assert _STORE_NEXT_DUE._compiled == compiled  # not compiled again
+    assert {first.pk: _stored(first), second.pk: _stored(second)} == batch
+    store_next_due([first.pk, second.pk])
+    assert {first.pk: _stored(first), second.pk: _stored(second)} == batch
+
+
+def test_a_precompiled_update_refuses_a_placeholder_it_cannot_place():
+    from core.rowcache import PrecompiledUpdate
+
+    twice = PrecompiledUpdate(
+        lambda pk: Ticket.objects.filter(pk=pk, customer_id=pk), lambda: {"sla_next_due": None}, -7_100_000_002
+    )
+    with pytest.raises(ValueError):
+        twice.run(1)
