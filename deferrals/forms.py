@@ -6,12 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateTimeField
+from core.forms import ModelChoiceField
 from deferrals import selectors as deferral_selectors
 from deferrals.models import DeferralRequest
 from tickets.forms import DateTimeLocalInput
 
 
-class CauseChoiceField(forms.ModelChoiceField):
+class CauseChoiceField(ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.label
 

@@ -8,13 +8,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateField, BoundedDateTimeField
-from core.forms import IdsMultipleChoiceField
+from core.forms import IdsMultipleChoiceField, ModelChoiceField
 from escalations.models import AffectedService, CaseCause, CaseSeverity, CaseStatus
 from tickets.models import Customer, Queue, Ticket, display_name
 from tickets.selectors import people
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return display_name(obj)
 
@@ -82,7 +82,7 @@ class MemberForm(forms.Form):
 class TaskForm(forms.Form):
     title = forms.CharField(label=_("Task"), max_length=200)
     performer = PersonChoiceField(label=_("Owner of the task"), queryset=people())
-    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.filter(is_active=True))
+    queue = ModelChoiceField(label=_("Queue"), queryset=Queue.objects.filter(is_active=True))
     due = BoundedDateTimeField(label=_("Due"), widget=_dt_widget())
     description = forms.CharField(label=_("Details"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -96,11 +96,11 @@ class LinkTicketForm(forms.Form):
 
 
 class LinkCustomerForm(forms.Form):
-    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.order_by("name"))
+    customer = ModelChoiceField(label=_("Customer"), queryset=Customer.objects.order_by("name"))
 
 
 class LinkServiceForm(forms.Form):
-    service = forms.ModelChoiceField(label=_("Service"), queryset=AffectedService.objects.filter(is_active=True))
+    service = ModelChoiceField(label=_("Service"), queryset=AffectedService.objects.filter(is_active=True))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import ModelChoiceField
 from tickets.models import Queue, Ticket
 
 
 class FunctionalEscalationForm(forms.Form):
-    queue = forms.ModelChoiceField(label=_("To queue"), queryset=Queue.objects.none(), empty_label=_("— choose —"))
+    queue = ModelChoiceField(label=_("To queue"), queryset=Queue.objects.none(), empty_label=_("— choose —"))
     reason = forms.CharField(
         label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Why this queue: e.g. a payment question for finance."),

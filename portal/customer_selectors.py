@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from sla.models import SLAClock
 from sla.selectors import with_clocks
-from tickets.models import OPEN_STATUSES, Customer, Ticket, TicketKind
+from tickets.models import OPEN_STATUSES, Customer, Ticket, TicketKind, closed_rank
 from tickets.satisfaction import Summary, satisfaction_summary
 from tickets.selectors import LIST_RELATED
 
@@ -26,8 +26,8 @@ BREACH_KINDS = (SLAClock.Kind.FIRST_RESPONSE, SLAClock.Kind.RESOLUTION)  # as th
 
 
 def open_first(tickets: QuerySet) -> QuerySet:
-    closed = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return tickets.annotate(closed_rank=closed).order_by("closed_rank", "-created_at", "-pk")
+    """Open tickets first, then the newest: the order of the index ``ticket_customer_open_first``."""
+    return tickets.annotate(closed_rank=closed_rank()).order_by("closed_rank", "-created_at", "-pk")
 
 
 def other_tickets(ticket: Ticket, viewer) -> list[Ticket]:

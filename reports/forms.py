@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateField
+from core.forms import ModelChoiceField
 from deferrals.models import DeferralRequest
 from reports import access as report_access
 from reports import selectors
@@ -21,7 +22,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class QueueChoiceField(forms.ModelChoiceField):
+class QueueChoiceField(ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.label
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateTimeField
+from core.forms import ModelChoiceField
 from tickets import access, selectors
 from tickets.attachments import IncomingFile, check_sizes, limits_text
 from tickets.models import (
@@ -24,7 +25,7 @@ from tickets.models import (
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(ModelChoiceField):
     """A user select labelled with the portal display name."""
 
     def label_from_instance(self, obj) -> str:
@@ -103,7 +104,7 @@ class StatusForm(forms.Form):
     """The next status; the blocking reason is always in the form and only used (and required) for waiting."""
 
     status = forms.ChoiceField(label=_("New status"), choices=())
-    reason = forms.ModelChoiceField(
+    reason = ModelChoiceField(
         label=_("Blocking reason"),
         queryset=selectors.active_reasons(),
         required=False,
@@ -191,8 +192,8 @@ class UnassignForm(forms.Form):
 
 class TriageForm(forms.Form):
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
-    queue = forms.ModelChoiceField(label=_("Queue"), queryset=selectors.active_queues(), empty_label=None)
-    ticket_type = forms.ModelChoiceField(
+    queue = ModelChoiceField(label=_("Queue"), queryset=selectors.active_queues(), empty_label=None)
+    ticket_type = ModelChoiceField(
         label=_("Type"), queryset=selectors.active_types(), required=False, empty_label=_("— no type —")
     )
 
@@ -200,7 +201,7 @@ class TriageForm(forms.Form):
 class TicketCreateForm(WithAttachments):
     """A ticket taken from a phone call (or any other channel) by a dispatcher."""
 
-    customer = forms.ModelChoiceField(
+    customer = ModelChoiceField(
         label=_("Existing customer"),
         queryset=Customer.objects.all(),
         required=False,
@@ -218,8 +219,8 @@ class TicketCreateForm(WithAttachments):
         help_text=_("Becomes the customer's first message."),
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
-    queue = forms.ModelChoiceField(label=_("Queue"), queryset=Queue.objects.none(), empty_label=None)
-    ticket_type = forms.ModelChoiceField(
+    queue = ModelChoiceField(label=_("Queue"), queryset=Queue.objects.none(), empty_label=None)
+    ticket_type = ModelChoiceField(
         label=_("Type"), queryset=selectors.active_types(), required=False, empty_label=_("— no type —")
     )
     priority = forms.TypedChoiceField(
@@ -291,16 +292,16 @@ class InternalTaskForm(forms.Form):
         label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("An internal note on the task; no customer ever sees it."),
     )
-    queue = forms.ModelChoiceField(
+    queue = ModelChoiceField(
         label=_("Department that does it"), queryset=selectors.active_queues(), empty_label=None,
         error_messages={"invalid_choice": _("Choose an active queue.")},
     )
-    requester_queue = forms.ModelChoiceField(
+    requester_queue = ModelChoiceField(
         label=_("On behalf of"), queryset=Queue.objects.none(), required=False, empty_label=_("— just me —"),
         help_text=_("Your department, if it asks (else you are the requester)."),
         error_messages={"invalid_choice": _("You can only ask on behalf of your own queues.")},
     )
-    ticket_type = forms.ModelChoiceField(
+    ticket_type = ModelChoiceField(
         label=_("Type"), queryset=selectors.active_types(), required=False, empty_label=_("— no type —")
     )
     priority = forms.TypedChoiceField(

@@ -77,7 +77,25 @@ def sources(user) -> Sources:
 
 
 def condition(user) -> Q | None:
-    """The rule as one lazy condition on tickets (None: everything)."""
+    """The rule as one lazy condition on tickets (None: everything).
+
+    Built once per user object, like its roles (``access.roles_of``), and for the same request: the ticket page
+    asks three times (the ticket, its links, the customer's other tickets). The condition holds subqueries, not
+    their answers, so each query still reads the memberships and observers as they are when it runs.
+    """
+    if user is None:
+        return _condition(user)
+    cached = getattr(user, "_opsdesk_visibility", _NOT_BUILT)
+    if cached is _NOT_BUILT:
+        cached = _condition(user)
+        user._opsdesk_visibility = cached
+    return cached
+
+
+_NOT_BUILT = object()
+
+
+def _condition(user) -> Q | None:
     src = sources(user)
     if src.everything:
         return None

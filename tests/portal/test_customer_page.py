@@ -114,3 +114,22 @@ def test_the_satisfaction_figure_counts_the_answers_of_the_tickets_the_viewer_ma
     html = _page(client, dispatcher, customer).content.decode()
     assert "Not recorded yet" not in html
     assert "50 % good" in html  # the "Sales quote" answer, in a queue the dispatcher may not open, is left out
+
+
+def test_postgresql_reads_the_open_first_order_off_its_index(customer, history, engineer):
+    """``open_first`` ranks with the indexed expression (``tickets.models.closed_rank``): with sorting priced out,
+    PostgreSQL walks ``ticket_customer_open_first`` and sorts nothing. Fails if the query's order and the index's
+    part ways (another expression, another status list): the page would sort every ticket of the customer again."""
+    from django.db import connection
+
+    from portal.customer_selectors import customer_tickets, open_first
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an expression index matched by PostgreSQL's planner")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    for tickets in (open_first(Ticket.objects.filter(customer=customer))[:10], customer_tickets(customer, engineer)):
+        plan = tickets.explain()
+        assert "ticket_customer_open_first" in plan and "Sort" not in plan, plan

@@ -41,6 +41,7 @@ from tickets.models.tickets import (
     TicketEvent,
     TicketKind,
     WaitSegment,
+    closed_rank,
 )
 from tickets.models.tools import BulkJob, CannedReply
 
@@ -83,6 +84,7 @@ __all__ = [
     "TierSource",
     "VipTier",
     "WaitSegment",
+    "closed_rank",
     "display_name",
     "hash_token",
 ]
