@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from core.statistics import refresh_statistics
+
 
 class Migration(migrations.Migration):
 
@@ -16,4 +18,5 @@ class Migration(migrations.Migration):
             model_name='ticket',
             index=models.Index(models.F('customer'), models.Case(models.When(status__in=('new', 'assigned', 'in_progress', 'waiting', 'on_approval'), then=models.Value(0)), default=models.Value(1), output_field=models.IntegerField()), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='ticket_customer_open_first'),
         ),
+        refresh_statistics("tickets_ticket"),
     ]
