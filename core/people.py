@@ -10,9 +10,13 @@ def display_name(user) -> str:
     if user is None:
         return str(_("System"))
     profile = getattr(user, "profile", None)
-    if profile is not None and profile.display_name:
-        return profile.display_name
-    return user.get_full_name() or user.get_username()
+    return name_from(profile.display_name if profile is not None else None, user.first_name, user.last_name,
+                     user.get_username())
+
+
+def name_from(profile_name: str | None, first_name: str, last_name: str, username: str) -> str:
+    """:func:`display_name` from a person's columns: the profile's name, else the full name, else the username."""
+    return profile_name or f"{first_name} {last_name}".strip() or username
 
 
 def user_ref(user) -> dict | None:

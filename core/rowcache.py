@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
@@ -53,8 +53,8 @@ class RowCheckedCache:
 class Precompiled:
     """A hot queryset's SQL compiled once per process, run each time with new values for its placeholders.
 
-    ``queryset(*placeholders)`` builds the queryset; each placeholder (an int, a string or an aware datetime no
-    real call uses) must reach the SQL as one parameter of its own. Django compiles a query on every
+    ``queryset(*placeholders)`` builds the queryset; each placeholder (an int, a string, a date or an aware datetime
+    no real call uses) must reach the SQL as one parameter of its own. Django compiles a query on every
     evaluation, which costs more than SQLite takes to run a lookup by index; this compiles it once. The
     objects are built as the ORM builds them (converters, ``select_related``), so the answer is the same.
     """
@@ -192,4 +192,6 @@ class PrecompiledUpdate:
 def _adapt(ops, value):
     if isinstance(value, datetime):
         return ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return ops.adapt_datefield_value(value)
     return value

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db import router
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core import dates
 from core.formatting import format_duration
+from core.rowcache import Precompiled
 from deferrals.models import DeferralCause, DeferralRequest
 from sla.selectors import current_clocks, with_clocks
 from tickets import access
@@ -32,8 +34,10 @@ def organisation_today(now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), ZoneInfo(settings.TIME_ZONE)).date()
 
 
-def absences_on(day: date) -> QuerySet:
-    return Absence.objects.filter(starts_on__lte=day, ends_on__gte=day)
+def absences_on(day: date, last_day: date | None = None) -> QuerySet:
+    """Absences that include ``day`` (``last_day``: the same day, given apart only so that a statement compiled once
+    can take each as a parameter of its own)."""
+    return Absence.objects.filter(starts_on__lte=day, ends_on__gte=day if last_day is None else last_day)
 
 
 def current_substitute(user, *, now: datetime | None = None):
@@ -75,21 +79,24 @@ def resolve_approver(requester, ticket: Ticket, *, now: datetime | None = None):
     return None
 
 
-def _desk_condition(user, now: datetime | None = None) -> Q:
-    """Requests on ``user``'s desk: addressed to them, of their direct team, or of a manager they stand in for."""
-    standing_in_for = absences_on(organisation_today(now)).filter(substitute=user).values("user_id")
-    return (
-        Q(addressed_to=user)
-        | Q(requested_by__profile__manager=user)
+def _desk_of(addressed_to: int, manager: int, substitute: int, requester: int, day: date, last_day: date) -> QuerySet:
+    """Requests on a person's desk (never their own): addressed to them, of their direct team, or of a manager they
+    stand in for on ``day``. The person's id comes once per use and the day twice, so that :data:`_PENDING_ON_DESK`
+    can compile the same statement once with a parameter for each; every caller passes the same id and day."""
+    standing_in_for = absences_on(day, last_day).filter(substitute_id=substitute).values("user_id")
+    return DeferralRequest.objects.filter(
+        Q(addressed_to_id=addressed_to)
+        | Q(requested_by__profile__manager_id=manager)
         | Q(requested_by__profile__manager__in=standing_in_for)
-    )
+    ).exclude(requested_by_id=requester)
 
 
 def desk(user, now: datetime | None = None) -> QuerySet:
     """Requests ``user`` is expected to decide (never their own); the approval inbox and the header count."""
     if user is None or not user.is_authenticated:
         return DeferralRequest.objects.none()
-    return DeferralRequest.objects.filter(_desk_condition(user, now)).exclude(requested_by=user)
+    today = organisation_today(now)
+    return _desk_of(user.pk, user.pk, user.pk, user.pk, today, today)
 
 
 def approvable(user, now: datetime | None = None) -> QuerySet:
@@ -102,8 +109,22 @@ def approvable(user, now: datetime | None = None) -> QuerySet:
 
 
 def pending_count(user) -> int:
-    """Pending requests on ``user``'s desk (the header badge)."""
-    return desk(user).pending().count()
+    """Pending requests on ``user``'s desk (the header badge of every page): ``desk(user).pending().count()`` by a
+    statement compiled once per process."""
+    if user is None or not user.is_authenticated:
+        return 0
+    today = organisation_today()
+    rows = _PENDING_ON_DESK.rows(user.pk, user.pk, user.pk, user.pk, today, today)
+    return rows[0][0] if rows else 0
+
+
+_PENDING_ON_DESK = Precompiled(
+    lambda *placeholders: (
+        _desk_of(*placeholders).pending().order_by().values("status").annotate(n=Count("pk")).values_list("n")
+    ),
+    # Stand for the person and the day while the SQL is compiled: no user has these ids, no absence these days.
+    -7_100_501, -7_100_502, -7_100_503, -7_100_504, date(1901, 1, 2), date(1901, 1, 3),
+)
 
 
 def with_people(queryset: QuerySet) -> QuerySet:
@@ -117,6 +138,21 @@ def with_people(queryset: QuerySet) -> QuerySet:
         "decided_by__profile",
         "cause",
     )
+
+
+_PANEL_REQUESTS = Precompiled(
+    lambda ticket_id: (
+        DeferralRequest.objects.filter(ticket_id=ticket_id)
+        .exclude(status=Verdict.WITHDRAWN)
+        .select_related("cause")
+        .order_by(
+            Case(When(status=Verdict.PENDING, then=Value(0)), default=Value(1)),
+            F("decided_at").desc(nulls_last=True),
+            "-pk",
+        )[:2]
+    ),
+    -7_100_702,  # stands for the ticket while the SQL is compiled: no ticket has it
+)
 
 
 def pending_for_ticket(ticket: Ticket) -> DeferralRequest | None:
@@ -136,16 +172,7 @@ def panel_requests(ticket: Ticket) -> tuple[DeferralRequest | None, DeferralRequ
     are read by a second query only when there is a request: most tickets have none, and joined to every
     request the six tables of two people cost PostgreSQL more to plan than the query took to run.
     """
-    rows = list(
-        DeferralRequest.objects.filter(ticket=ticket)
-        .exclude(status=Verdict.WITHDRAWN)
-        .select_related("cause")
-        .order_by(
-            Case(When(status=Verdict.PENDING, then=Value(0)), default=Value(1)),
-            F("decided_at").desc(nulls_last=True),
-            "-pk",
-        )[:2]
-    )
+    rows = _PANEL_REQUESTS.objects(ticket.pk, using=router.db_for_read(DeferralRequest))
     load_people(rows, "addressed_to", "decided_by")
     for row in rows:
         row.ticket = ticket

@@ -8,15 +8,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateField, BoundedDateTimeField
-from core.forms import IdsMultipleChoiceField, ModelChoiceField
+from core.forms import IdsMultipleChoiceField, ModelChoiceField, PersonChoiceField
 from escalations.models import AffectedService, CaseCause, CaseSeverity, CaseStatus
 from tickets.models import Customer, Queue, Ticket, display_name
 from tickets.selectors import people
-
-
-class PersonChoiceField(ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return display_name(obj)
 
 
 class PeopleChoiceField(IdsMultipleChoiceField):

@@ -13,12 +13,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import validate_in_range
+from core.forms import PersonChoiceField
 from deferrals.models import DeferralRequest
 from escalations.models import Firing, ManualEscalation
 from sla.models import SLAClock
 from sla.selectors import red_zone_q, without_sla
 from tickets import selectors
-from tickets.forms import PersonChoiceField
 from tickets.models import (
     OPEN_STATUSES,
     BlockingReason,

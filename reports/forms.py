@@ -7,12 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateField
-from core.forms import ModelChoiceField
+from core.forms import ModelChoiceField, PersonChoiceField
 from deferrals.models import DeferralRequest
 from reports import access as report_access
 from reports import selectors
 from tickets import selectors as ticket_selectors
-from tickets.forms import PersonChoiceField
 
 
 class DateInput(forms.DateInput):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from django.db import router
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,6 +17,7 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from core.formatting import format_dt, format_duration
+from core.rowcache import Precompiled
 from sla import policies
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy, TargetUnit
 from tickets.models import OPEN_STATUSES, BlockingReason, Message, Status, display_name
@@ -341,13 +343,19 @@ def _event_details(event: SLAClockEvent, names: dict) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def ticket_sla_history(ticket) -> list[EventView]:
-    """Every clock event of the ticket (the segment history), oldest first."""
-    events = list(
-        SLAClockEvent.objects.filter(clock__ticket_id=ticket.pk)
+_TICKET_CLOCK_EVENTS = Precompiled(
+    lambda ticket_id: (
+        SLAClockEvent.objects.filter(clock__ticket_id=ticket_id)
         .select_related("clock", "actor__profile")
         .order_by("id")
-    )
+    ),
+    -7_100_703,  # stands for the ticket while the SQL is compiled: no ticket has it
+)
+
+
+def ticket_sla_history(ticket) -> list[EventView]:
+    """Every clock event of the ticket (the segment history), oldest first."""
+    events = _TICKET_CLOCK_EVENTS.objects(ticket.pk, using=router.db_for_read(SLAClockEvent))
     policy_ids = {e.data.get(k) for e in events for k in ("policy", "from_policy") if e.data.get(k)}
     reason_ids = {e.data.get("reason_id") for e in events if e.data.get("reason_id")}
     names = {

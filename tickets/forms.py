@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import BoundedDateTimeField
-from core.forms import ModelChoiceField
+from core.forms import ModelChoiceField, PersonChoiceField
 from tickets import access, selectors
 from tickets.attachments import IncomingFile, check_sizes, limits_text
 from tickets.models import (
@@ -23,13 +23,6 @@ from tickets.models import (
 )
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class PersonChoiceField(ModelChoiceField):
-    """A user select labelled with the portal display name."""
-
-    def label_from_instance(self, obj) -> str:
-        return display_name(obj)
 
 
 class DateTimeLocalInput(forms.DateTimeInput):

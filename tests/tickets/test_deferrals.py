@@ -393,3 +393,32 @@ def test_a_closed_ticket_or_one_without_performer_opens_nothing(missed):
     assert deferrals.deferrals_open_automatic(timezone.now() + 2 * HOUR) == 0
     Ticket.objects.filter(pk=missed.pk).update(status=Status.NEW, done_at=None, performer=None)
     assert deferrals.deferrals_open_automatic(timezone.now() + 2 * HOUR) == 0
+
+
+def test_the_header_count_is_the_pending_part_of_each_desk(queue, engineer, manager, head, other_manager):
+    """``pending_count`` (the badge of every page, a statement compiled once) counts what ``desk(user).pending()``
+    lists: addressed to the person, of their team, of a manager they stand in for today; never their own, never
+    decided ones, never an absence that is over."""
+    tickets = [
+        TicketFactory(queue=queue, performer=engineer, owner=engineer, status=Status.IN_PROGRESS,
+                      deadline=timezone.now() + 2 * HOUR)
+        for _ in range(3)
+    ]
+    first, second = ask(tickets[0], engineer), ask(tickets[1], engineer)  # to the manager, the engineer's manager
+    deferrals.deferral_decide(second, actor=manager, verdict="objective", new_deadline=second.proposed_deadline)
+    ask(tickets[2], engineer)
+    people = (engineer, manager, head, other_manager)
+
+    def counts():
+        return [deferral_selectors.pending_count(person) for person in people]
+
+    def listed():
+        return [deferral_selectors.desk(person).pending().count() for person in people]
+
+    assert counts() == listed() == [0, 2, 0, 0]
+    away(manager, head)  # the head stands in for the manager today
+    assert counts() == listed() == [0, 2, 2, 0]
+    Absence.objects.update(ends_on=deferral_selectors.organisation_today() - timedelta(days=1))  # over yesterday
+    assert counts() == listed() == [0, 2, 0, 0]
+    deferrals.deferral_decide(first, actor=manager, verdict="objective", new_deadline=first.proposed_deadline)
+    assert counts() == listed() == [0, 1, 0, 0]
