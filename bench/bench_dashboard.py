@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--open", type=int, default=50_000, help="open tickets (running clocks) on PostgreSQL")
     parser.add_argument("--sqlite-tickets", type=int, default=100_000, help="tickets on SQLite (0: no SQLite run)")
     parser.add_argument("--sqlite-open", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--quick", action="store_true", help="100,000 / 5,000 on PostgreSQL, 20,000 / 2,000 SQLite")
     parser.add_argument(
         "--keep",
