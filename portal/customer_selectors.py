@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from sla.models import SLAClock
-from sla.selectors import with_clocks
+from sla.selectors import attach_clocks, with_clocks
 from tickets.models import OPEN_STATUSES, Customer, Ticket, TicketKind, closed_rank
 from tickets.satisfaction import Summary, satisfaction_summary
 from tickets.selectors import LIST_RELATED
@@ -44,7 +44,9 @@ def other_tickets(ticket: Ticket, viewer) -> list[Ticket]:
         .exclude(pk=ticket.pk)
         .select_related("customer")  # what the panel (tickets/_organisation_tickets.html) draws besides the clocks
     )
-    return list(with_clocks(open_first(tickets))[:OTHER_TICKETS_SHOWN])
+    shown = list(open_first(tickets)[:OTHER_TICKETS_SHOWN])
+    attach_clocks([other for other in shown if other.is_open])  # the panel draws SLA badges of open tickets only
+    return shown
 
 
 def customer_tickets(customer: Customer, viewer) -> QuerySet:

@@ -12,7 +12,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 
 from escalations.models import TicketEscalationState
 from routing.queue_order import in_queue_order
-from sla.selectors import with_clocks
+from sla.selectors import attach_clocks, with_clocks
 from tickets import access
 from tickets.models import Message, QueueMembership, Status, Ticket, TicketEvent
 
@@ -98,7 +98,7 @@ TICKET_PEOPLE = ("owner", "performer", "approver", "created_by", "requester_user
 def ticket_detail(user, pk: int) -> Ticket:
     """The ticket page's ticket with its people, conversation and history loaded; DoesNotExist if not visible."""
     ticket = (
-        with_clocks(Ticket.objects.visible_to(user))
+        Ticket.objects.visible_to(user)
         .select_related(
             "customer__vip_tier",
             "customer__organisation",
@@ -119,6 +119,7 @@ def ticket_detail(user, pk: int) -> Ticket:
         .annotate(urgent_since=F("escalation_state__urgent_since"))  # the escalation panel's mark: no query
         .get(pk=pk)
     )
+    attach_clocks([ticket])
     _load_people(ticket)
     return access.mark_visible(ticket, user)  # the page's access checks and panels ask again: no query
 

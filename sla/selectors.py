@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import router
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy, ngettext
@@ -91,14 +91,49 @@ def without_sla(queryset: QuerySet) -> QuerySet:
     return queryset.filter(status__in=OPEN_STATUSES).exclude(under_sla_q())
 
 
+def _clocks() -> QuerySet:
+    """The clocks as the pages read them: with their calendars, policies and pause reasons, oldest first."""
+    return SLAClock.objects.select_related("calendar", "policy", "pause_reason").order_by("started_at", "pk")
+
+
 def with_clocks(queryset: QuerySet) -> QuerySet:
     """Tickets with their SLA clocks (and the clocks' calendars, policies, pause reasons) prefetched."""
-    return queryset.prefetch_related(
-        Prefetch(
-            "sla_clocks",
-            queryset=SLAClock.objects.select_related("calendar", "policy", "pause_reason").order_by("started_at", "pk"),
+    return queryset.prefetch_related(Prefetch("sla_clocks", queryset=_clocks()))
+
+
+ATTACHED_AT_MOST = 10  # tickets whose clocks one compiled statement reads (the ticket page: 1, its other tickets: 10)
+
+
+def attach_clocks(tickets: list) -> None:
+    """What :func:`with_clocks` leaves on loaded tickets, read afterwards by a statement compiled once per process
+    and number of tickets (one query; none without tickets). The ticket page reads its ticket's clocks and those of
+    the customer's other tickets this way: compiling the prefetch cost more than running it."""
+    tickets = [ticket for ticket in tickets if "sla_clocks" not in getattr(ticket, "_prefetched_objects_cache", {})]
+    if not tickets:
+        return
+    if len(tickets) > ATTACHED_AT_MOST:
+        prefetch_related_objects(tickets, Prefetch("sla_clocks", queryset=_clocks()))
+        return
+    statement = _ATTACHED.get(len(tickets))
+    if statement is None:
+        placeholders = [-7_100_800 - n for n in range(len(tickets))]  # no ticket has these ids
+        statement = _ATTACHED[len(tickets)] = Precompiled(
+            lambda *ids: _clocks().filter(ticket_id__in=ids).order_by("ticket_id", "started_at", "pk"), *placeholders
         )
-    )
+    by_ticket: dict[int, list[SLAClock]] = {ticket.pk: [] for ticket in tickets}
+    for clock in statement.objects(*by_ticket, using=router.db_for_read(SLAClock)):
+        by_ticket[clock.ticket_id].append(clock)
+    ticket_field = SLAClock._meta.get_field("ticket")
+    for ticket in tickets:
+        clocks = by_ticket[ticket.pk]
+        for clock in clocks:
+            ticket_field.set_cached_value(clock, ticket)  # as the prefetch leaves each clock's ticket
+        loaded = ticket.sla_clocks.all()
+        loaded._result_cache, loaded._prefetch_done = clocks, True
+        ticket.__dict__.setdefault("_prefetched_objects_cache", {})["sla_clocks"] = loaded
+
+
+_ATTACHED: dict[int, Precompiled] = {}
 
 
 @dataclass(frozen=True)
