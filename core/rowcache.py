@@ -195,3 +195,10 @@ def _adapt(ops, value):
     if isinstance(value, date):
         return ops.adapt_datefield_value(value)
     return value
+
+
+def set_prefetched(instance, name: str, objects: list) -> None:
+    """Leave ``objects`` where ``prefetch_related(name)`` leaves them: ``instance.<name>.all()`` answers from them."""
+    loaded = getattr(instance, name).all()
+    loaded._result_cache, loaded._prefetch_done = list(objects), True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = loaded

@@ -8,8 +8,10 @@ runs the same number of queries whatever its size.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db import router
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 
+from core.rowcache import Precompiled, set_prefetched
 from escalations.models import TicketEscalationState
 from routing.queue_order import in_queue_order
 from sla.selectors import attach_clocks, with_clocks
@@ -109,19 +111,37 @@ def ticket_detail(user, pk: int) -> Ticket:
             "requester_queue",
             "satisfaction_survey__rating",  # the survey and its answer (tickets.satisfaction): no extra query
         )
-        .prefetch_related(
-            Prefetch(
-                "messages",
-                queryset=Message.objects.select_related("author__profile", "customer").prefetch_related("attachments"),
-            ),
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor__profile")),
-        )
         .annotate(urgent_since=F("escalation_state__urgent_since"))  # the escalation panel's mark: no query
         .get(pk=pk)
     )
+    _load_conversation(ticket)
     attach_clocks([ticket])
     _load_people(ticket)
     return access.mark_visible(ticket, user)  # the page's access checks and panels ask again: no query
+
+
+def _load_conversation(ticket: Ticket) -> None:
+    """The ticket's messages (with their authors, customer and files) and history rows, where ``prefetch_related``
+    would leave them, read by statements compiled once per process (the files by a prefetch, when there are
+    messages)."""
+    using = router.db_for_read(Message)
+    messages = _MESSAGES.objects(ticket.pk, using=using)
+    prefetch_related_objects(messages, "attachments")
+    events = _EVENTS.objects(ticket.pk, using=using)
+    for name, rows in (("messages", messages), ("events", events)):
+        for row in rows:
+            row._meta.get_field("ticket").set_cached_value(row, ticket)  # as the prefetch leaves each row's ticket
+        set_prefetched(ticket, name, rows)
+
+
+# Stand for the ticket while the SQL is compiled: no ticket has it.
+_MESSAGES = Precompiled(
+    lambda ticket_id: Message.objects.filter(ticket_id=ticket_id).select_related("author__profile", "customer"),
+    -7_100_901,
+)
+_EVENTS = Precompiled(
+    lambda ticket_id: TicketEvent.objects.filter(ticket_id=ticket_id).select_related("actor__profile"), -7_100_901
+)
 
 
 def _load_people(ticket: Ticket) -> None:
@@ -143,7 +163,4 @@ def _load_people(ticket: Ticket) -> None:
         person_id = getattr(ticket, f"{name}_id")
         if person_id is not None:
             Ticket._meta.get_field(name).set_cached_value(ticket, by_pk.get(person_id))
-    observers = ticket.observers.all()
-    observers._result_cache = [person for person in people if person.observes_ticket]
-    observers._prefetch_done = True
-    ticket.__dict__.setdefault("_prefetched_objects_cache", {})["observers"] = observers
+    set_prefetched(ticket, "observers", [person for person in people if person.observes_ticket])

@@ -17,7 +17,7 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from core.formatting import format_dt, format_duration
-from core.rowcache import Precompiled
+from core.rowcache import Precompiled, set_prefetched
 from sla import policies
 from sla.models import Calendar, SLAClock, SLAClockEvent, SLAPolicy, TargetUnit
 from tickets.models import OPEN_STATUSES, BlockingReason, Message, Status, display_name
@@ -128,9 +128,7 @@ def attach_clocks(tickets: list) -> None:
         clocks = by_ticket[ticket.pk]
         for clock in clocks:
             ticket_field.set_cached_value(clock, ticket)  # as the prefetch leaves each clock's ticket
-        loaded = ticket.sla_clocks.all()
-        loaded._result_cache, loaded._prefetch_done = clocks, True
-        ticket.__dict__.setdefault("_prefetched_objects_cache", {})["sla_clocks"] = loaded
+        set_prefetched(ticket, "sla_clocks", clocks)
 
 
 _ATTACHED: dict[int, Precompiled] = {}
