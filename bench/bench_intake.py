@@ -78,18 +78,20 @@ a second transaction after the commit (`core.outbox.enqueue_on_commit`: one comm
 PostgreSQL waits for the disk, about 4 ms on this machine); `core.bulk.insert_rows` (the notification and
 its delivery) works out its statement once per call shape. 29 → 26 queries per new ticket in the pinned
 test. The SLA now also stores each ticket's next SLA due (one `UPDATE` per clock change, for the intake
-board's order), which takes back one of them in this benchmark.
+board's order); its statement is compiled once per process (`core.rowcache.PrecompiledUpdate`: the ORM spent
+about half a millisecond compiling it, thirty times what SQLite takes to run it).
 Sync or threaded workers: py-spy on the two sync workers during this benchmark put about 60 % of their
 samples inside psycopg's wait for PostgreSQL, which suggested that threads would overlap those waits. They
-do not help here: with gunicorn's gthread worker (2 processes × 4 threads) new tickets went from 39.9 to
-27.5 per second and appended messages from 84.5 to 67.0 in the same run, with more CPU per request (the
+do not help here: with gunicorn's gthread worker (2 processes × 4 threads) new tickets went from 110.7 to
+69.2 per second and appended messages from 229.7 to 181.4 in the same run, with more CPU per request (the
 threads of a process share one interpreter lock, and both cores are already busy with the workers,
 PostgreSQL and the clients). The table keeps both rows; production stays on sync workers
 (`docs/operations.md`).
-Where the 200 per second is: a new ticket costs its web worker about 12 ms of CPU on a quiet moment of this
-2-core machine (24 ms while it ran at half speed, see the spin figures in `docs/performance.md`), and
-PostgreSQL and the clients share the same two cores, so 200 per second would need the whole request,
-database included, under about 10 ms of CPU.
+Where the 200 per second is: a new ticket costs its web worker 8.3 ms of CPU and an appended message 4.0 ms
+(the table's last column, 2026-12-07 at the machine's usual speed; twice that the session before, while it ran
+at half speed), and PostgreSQL and the clients share the same two cores. 200 new tickets per second would need
+the whole request, database and client included, under 10 ms of CPU, and 500 messages per second under 4 ms:
+about half of what the web worker alone spends now.
 """
 
 
