@@ -178,10 +178,11 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   statements compiled once per process (`core.rowcache.Precompiled`); a select of people is drawn from the columns
   of their names (`core.forms.PersonChoiceField`); a person's permissions come in one query instead of two
   (`core.auth.ModelBackend`: one query fewer on every page for everyone but superusers). The engineer's ticket page
-  went from 43 to 32-34 ms of process CPU, median 48 → 42-45 ms. Tried and dropped: psycopg's server-side binding with automatic
-  prepared statements (the page's PostgreSQL planning is 4.5 ms of its 5.3 ms of server time) made no measurable
-  difference, because the per-query cost is on the Python side (compiling, psycopg, building the objects: about
-  0.8 ms per query for the page's 26). What is left is about 26 queries and 20 ms of rendering per view.
+  went from 43 to 32-34 ms of process CPU, median 48 → 42-45 ms. Tried and dropped: psycopg's server-side
+  binding with automatic prepared statements (the page's PostgreSQL planning is 4.5 ms of its 5.3 ms of server
+  time) made no measurable difference, because the per-query cost is on the Python side (compiling, psycopg,
+  building the objects: about 0.8 ms per query for the page's 26). What is left: 25-26 queries and 14-16 ms of
+  rendering per view.
 
 How to read the figures below: measured on 2026-12-07 on a machine at its usual speed (a fixed 20M-step Python loop
 in 1.2 s; PostgreSQL's 1,000,000 tickets seeded in about 95 s), after a session on the same machine at half speed
