@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIteratorValue
 
-from core.people import display_name, name_from
+from core.people import name_from
 
 # Primary keys are 64-bit integers: a bigger number cannot name a row, and SQLite refuses it in ``IN (…)``.
 PK_MAX = 2**63 - 1
@@ -52,12 +52,9 @@ class PersonChoiceIterator(ReadOnceChoiceIterator):
 
 
 class PersonChoiceField(ModelChoiceField):
-    """A select of users labelled with their portal name (``core.people.display_name``)."""
+    """A select of users labelled with their portal name (``core.people.display_name``, from the columns)."""
 
     iterator = PersonChoiceIterator
-
-    def label_from_instance(self, obj) -> str:
-        return display_name(obj)
 
 
 class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):

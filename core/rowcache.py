@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
+from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 
@@ -71,11 +72,7 @@ class Precompiled:
             compiler = self._queryset(*self._placeholders).using(using).query.get_compiler(using)
             sql, params = compiler.as_sql()
             params = list(params)
-            ops = connections[using].ops
-            adapted = [_adapt(ops, value) for value in self._placeholders]
-            positions = [params.index(value) for value in adapted]
-            if len(set(positions)) != len(positions) or any(params.count(value) != 1 for value in adapted):
-                raise ValueError("each placeholder must be one parameter of its own")
+            positions = _placeholder_positions(params, self._placeholders, connections[using].ops)
             compiled = self._compiled[using] = (compiler, sql, params, positions)
         return compiled
 
@@ -83,6 +80,11 @@ class Precompiled:
         """The raw rows (no converters): for counts and existence checks."""
         compiler, sql, params, positions = self._compile(using)
         return self._run(using, compiler, sql, params, positions, values)
+
+    def value(self, *values, default=None, using: str = "default"):
+        """The first column of the first row, or ``default`` without rows (a count grouped on a filtered column)."""
+        rows = self.rows(*values, using=using)
+        return rows[0][0] if rows else default
 
     def objects(self, *values, using: str = "default") -> list:
         """The model instances with their ``select_related`` objects and annotations: ``list(queryset(*values))``."""
@@ -134,12 +136,8 @@ class Precompiled:
         ):
             # What the ORM says for ``select_for_update()`` outside a transaction (it checks when it compiles).
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        params = list(params)
-        ops = connection.ops
-        for position, value in zip(positions, values, strict=True):
-            params[position] = _adapt(ops, value)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, _bind(params, positions, values, connection.ops))
             return cursor.fetchall()
 
 
@@ -160,20 +158,13 @@ class PrecompiledUpdate:
     def _compile(self, using: str) -> tuple[str, list, list[int]]:
         compiled = self._compiled.get(using)
         if compiled is None:
-            from django.db.models.sql import UpdateQuery
-
             query = self._queryset(*self._placeholders).using(using).query.chain(UpdateQuery)
             query.add_update_values(self._values())
-            compiler = query.get_compiler(using)
-            sql, params = compiler.as_sql()
+            sql, params = query.get_compiler(using).as_sql()
             if query.related_updates or query.count_active_tables() != 1:
                 raise ValueError("only an update of one table compiles to one statement")
             params = list(params)
-            ops = connections[using].ops
-            adapted = [_adapt(ops, value) for value in self._placeholders]
-            positions = [params.index(value) for value in adapted if value in params]
-            if len(positions) != len(adapted) or any(params.count(value) != 1 for value in adapted):
-                raise ValueError("each placeholder must be one parameter of its own")
+            positions = _placeholder_positions(params, self._placeholders, connections[using].ops)
             compiled = self._compiled[using] = (sql, params, positions)
         return compiled
 
@@ -181,12 +172,25 @@ class PrecompiledUpdate:
         """Run the ``UPDATE`` for these placeholder values; returns the number of rows it changed."""
         sql, params, positions = self._compile(using)
         connection = connections[using]
-        params = list(params)
-        for position, value in zip(positions, values, strict=True):
-            params[position] = _adapt(connection.ops, value)
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, _bind(params, positions, values, connection.ops))
             return cursor.rowcount
+
+
+def _placeholder_positions(params: list, placeholders: tuple, ops) -> list[int]:
+    """Where each placeholder sits in the compiled statement's parameters; each must be one parameter of its own."""
+    adapted = [_adapt(ops, value) for value in placeholders]
+    if any(params.count(value) != 1 for value in adapted):
+        raise ValueError("each placeholder must be one parameter of its own")
+    return [params.index(value) for value in adapted]
+
+
+def _bind(params: list, positions: list[int], values: tuple, ops) -> list:
+    """The compiled statement's parameters with ``values`` in the placeholders' places."""
+    params = list(params)
+    for position, value in zip(positions, values, strict=True):
+        params[position] = _adapt(ops, value)
+    return params
 
 
 def _adapt(ops, value):
@@ -198,7 +202,12 @@ def _adapt(ops, value):
 
 
 def set_prefetched(instance, name: str, objects: list) -> None:
-    """Leave ``objects`` where ``prefetch_related(name)`` leaves them: ``instance.<name>.all()`` answers from them."""
+    """Leave ``objects`` where ``prefetch_related(name)`` leaves them: ``instance.<name>.all()`` answers from them,
+    and, for a reverse foreign key, each object's own relation answers ``instance``."""
+    relation = instance._meta.get_field(name)
+    if relation.one_to_many:
+        for obj in objects:
+            relation.field.set_cached_value(obj, instance)
     loaded = getattr(instance, name).all()
     loaded._result_cache, loaded._prefetch_done = list(objects), True
     instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = loaded

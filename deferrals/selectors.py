@@ -114,8 +114,7 @@ def pending_count(user) -> int:
     if user is None or not user.is_authenticated:
         return 0
     today = organisation_today()
-    rows = _PENDING_ON_DESK.rows(user.pk, user.pk, user.pk, user.pk, today, today)
-    return rows[0][0] if rows else 0
+    return _PENDING_ON_DESK.value(user.pk, user.pk, user.pk, user.pk, today, today, default=0)
 
 
 _PENDING_ON_DESK = Precompiled(

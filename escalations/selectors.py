@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import router
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min
 
 from core.rowcache import Precompiled
 from escalations.models import EscalationLevel, Firing, ManualEscalation, TicketEscalationState
@@ -32,8 +32,9 @@ def _loaded_clocks(ticket) -> list[SLAClock] | None:
 PANEL_LIMIT = 5  # the latest escalations of each kind the ticket page shows
 
 
-def ticket_escalations(ticket, *, limit: int = PANEL_LIMIT) -> TicketEscalations:
-    """The urgent mark, the latest automatic firings and manual escalations, and the next escalation.
+def ticket_escalations(ticket) -> TicketEscalations:
+    """The urgent mark, the latest automatic firings and manual escalations (``PANEL_LIMIT`` of each, by statements
+    compiled once per process), and the next escalation.
 
     A ticket read with its urgent mark annotated (``urgent_since``, as the portal's lists and ticket page read
     it) and its clocks prefetched answers those two from memory: no query of its own for them."""
@@ -41,11 +42,8 @@ def ticket_escalations(ticket, *, limit: int = PANEL_LIMIT) -> TicketEscalations
         state = ticket.urgent_since
     else:
         state = TicketEscalationState.objects.filter(ticket=ticket).values_list("urgent_since", flat=True).first()
-    if limit == PANEL_LIMIT:  # the ticket page: statements compiled once per process
-        firings = _FIRINGS.objects(ticket.pk, using=router.db_for_read(Firing))
-        manual = _MANUAL.objects(ticket.pk, using=router.db_for_read(ManualEscalation))
-    else:
-        firings, manual = list(_firings(ticket.pk)[:limit]), list(_manual(ticket.pk)[:limit])
+    firings = _FIRINGS.objects(ticket.pk, using=router.db_for_read(Firing))
+    manual = _MANUAL.objects(ticket.pk, using=router.db_for_read(ManualEscalation))
     load_people(manual, "actor", "to_user")  # usually none: no query then
     clocks = _loaded_clocks(ticket)
     if clocks is not None:
@@ -58,26 +56,25 @@ def ticket_escalations(ticket, *, limit: int = PANEL_LIMIT) -> TicketEscalations
     return TicketEscalations(urgent_since=state, firings=firings, manual=manual, next_at=next_at)
 
 
-def _firings(ticket_id: int) -> QuerySet:
-    """A ticket's automatic escalations that acted (not the seeded ones), newest first."""
-    return (
+# A ticket's automatic escalations that acted (not the seeded ones) and its manual ones, newest first. The ticket id
+# stands in while the SQL is compiled: no ticket has it.
+_FIRINGS = Precompiled(
+    lambda ticket_id: (
         Firing.objects.filter(ticket_id=ticket_id, acted=True)
         .exclude(data__has_key="seeded")
         .select_related("level")
-        .order_by("-fired_at", "-id")
-    )
-
-
-def _manual(ticket_id: int) -> QuerySet:
-    """A ticket's manual escalations, newest first."""
-    return (
-        ManualEscalation.objects.filter(ticket_id=ticket_id).select_related("to_queue").order_by("-created_at", "-id")
-    )
-
-
-# Stand for the ticket while the SQL is compiled: no ticket has it.
-_FIRINGS = Precompiled(lambda ticket_id: _firings(ticket_id)[:PANEL_LIMIT], -7_100_701)
-_MANUAL = Precompiled(lambda ticket_id: _manual(ticket_id)[:PANEL_LIMIT], -7_100_701)
+        .order_by("-fired_at", "-id")[:PANEL_LIMIT]
+    ),
+    -7_100_701,
+)
+_MANUAL = Precompiled(
+    lambda ticket_id: (
+        ManualEscalation.objects.filter(ticket_id=ticket_id)
+        .select_related("to_queue")
+        .order_by("-created_at", "-id")[:PANEL_LIMIT]
+    ),
+    -7_100_701,
+)
 
 
 def _per_level_name(rows) -> dict[str, int]:

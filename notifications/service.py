@@ -318,8 +318,7 @@ def inbox_for(user):
 
 def unread_count(user) -> int:
     """Unread in-app notices of ``user`` (the header badge of every page), by a statement compiled once per process."""
-    rows = _UNREAD.rows(user.pk)
-    return rows[0][0] if rows else 0
+    return _UNREAD.value(user.pk, default=0)
 
 
 _UNREAD = Precompiled(

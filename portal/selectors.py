@@ -128,10 +128,8 @@ def _load_conversation(ticket: Ticket) -> None:
     messages = _MESSAGES.objects(ticket.pk, using=using)
     prefetch_related_objects(messages, "attachments")
     events = _EVENTS.objects(ticket.pk, using=using)
-    for name, rows in (("messages", messages), ("events", events)):
-        for row in rows:
-            row._meta.get_field("ticket").set_cached_value(row, ticket)  # as the prefetch leaves each row's ticket
-        set_prefetched(ticket, name, rows)
+    set_prefetched(ticket, "messages", messages)
+    set_prefetched(ticket, "events", events)
 
 
 # Stand for the ticket while the SQL is compiled: no ticket has it.

@@ -123,12 +123,8 @@ def attach_clocks(tickets: list) -> None:
     by_ticket: dict[int, list[SLAClock]] = {ticket.pk: [] for ticket in tickets}
     for clock in statement.objects(*by_ticket, using=router.db_for_read(SLAClock)):
         by_ticket[clock.ticket_id].append(clock)
-    ticket_field = SLAClock._meta.get_field("ticket")
     for ticket in tickets:
-        clocks = by_ticket[ticket.pk]
-        for clock in clocks:
-            ticket_field.set_cached_value(clock, ticket)  # as the prefetch leaves each clock's ticket
-        set_prefetched(ticket, "sla_clocks", clocks)
+        set_prefetched(ticket, "sla_clocks", by_ticket[ticket.pk])
 
 
 _ATTACHED: dict[int, Precompiled] = {}
