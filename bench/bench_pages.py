@@ -460,7 +460,7 @@ def _sessions(ids: dict[str, Any]) -> dict[str, str]:
         user = get_user_model().objects.get(pk=ids[viewer])
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = "core.auth.ModelBackend"  # what signing in stores
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.save()
         keys[viewer] = store.session_key

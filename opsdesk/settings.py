@@ -125,6 +125,10 @@ AUTHENTICATION_BACKENDS = [
     "core.auth.ModelBackend",  # Django's, with a person's permissions read in one query
     "django.contrib.auth.backends.ModelBackend",  # sessions signed in through it before core.auth's stay signed in
 ]
+# What core.auth.ModelBackend reads with the signed-in person, in the same query: every page uses the profile.
+AUTH_USER_SELECT_RELATED = ("profile",)
+# Django's database sessions, read by a statement compiled once per process (core/sessions.py).
+SESSION_ENGINE = "core.sessions"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -45,3 +45,20 @@ def test_a_session_signed_in_through_djangos_backend_stays_signed_in(client, eng
     assert client.get("/tickets/my/").status_code == 200
     client.force_login(UserFactory(role="engineer"))  # the default: the first backend that loads people
     assert client.session["_auth_user_backend"] == "core.auth.ModelBackend"
+
+
+def test_the_signed_in_person_is_read_with_their_profile_in_one_query(engineer):
+    with CaptureQueriesContext(connection) as queries:
+        user = ModelBackend().get_user(engineer.pk)
+        assert user == engineer and user.profile.user_id == engineer.pk
+    assert len(queries) == 1
+
+
+def test_nobody_for_an_unknown_inactive_or_impossible_key(engineer):
+    backend = ModelBackend()
+    assert backend.get_user(engineer.pk + 1000) is None
+    assert backend.get_user(2**70) is None and backend.get_user("x") is None
+    engineer.is_active = False
+    engineer.save()
+    assert backend.get_user(engineer.pk) is None
+    assert backends.ModelBackend().get_user(engineer.pk) is None  # as Django's backend answers

@@ -1,4 +1,5 @@
-"""The reports' id-set visibility selects exactly the tickets ``Ticket.objects.visible_to`` does, for every role."""
+"""The reports' id-set visibility and the one-ticket check (``visibility.sees``) agree with
+``Ticket.objects.visible_to`` for every role."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from reports.dashboard.scoping import Scope
 from tests.factories import QueueFactory, TicketFactory, UserFactory
 from tickets.models import Ticket
-from tickets.visibility import visibility_of
+from tickets.visibility import sees, visibility_of
 
 
 @pytest.fixture
@@ -52,6 +53,15 @@ def test_it_selects_the_same_tickets_as_visible_to_for_every_role(crowd):
         assert expected, user.username  # every role sees something in the crowd
 
 
+def test_the_one_ticket_check_agrees_with_visible_to_for_every_role_and_ticket(crowd):
+    for user in crowd["users"]:
+        user = _fresh(user)
+        expected = set(Ticket.objects.visible_to(user).values_list("pk", flat=True))
+        for name, ticket in crowd["tickets"].items():
+            ticket = Ticket.objects.get(pk=ticket.pk)
+            assert sees(user, ticket) == (ticket.pk in expected), (user.username, name)
+
+
 def test_it_scopes_rows_through_their_ticket_the_same_way(crowd):
     from sla.models import SLAClock
 
@@ -77,3 +87,5 @@ def test_it_shows_an_anonymous_or_inactive_user_nothing(crowd):
     for user in (AnonymousUser(), inactive):
         assert not visibility_of(user).filter(Ticket.objects.all()).exists()
         assert not Ticket.objects.visible_to(user).exists()
+        owned = next(t for name, t in crowd["tickets"].items() if name == "owned by engineer")
+        assert not sees(user, owned)
