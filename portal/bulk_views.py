@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import router
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import safe_next
+from core.rowcache import Precompiled, RowCheckedCache
 from portal import selectors
 from portal.filters import MyWorkFilter, TicketListFilter
 from tickets import access, bulk
 from tickets import selectors as ticket_selectors
-from tickets.models import BulkJob, Priority, Status
+from tickets.models import BulkJob, Priority, Status, Ticket
 from tickets.tables import SelectColumn
 
 SOURCES = ("list", "my_work", "intake")
@@ -61,7 +63,8 @@ def toolbar(request, source: str, count: int) -> dict:
     if not access.can_bulk_act(request.user):
         return {}
     # Plain rows, no model instances: the profile's display name, else the username.
-    rows = ticket_selectors.people().values_list("pk", "profile__display_name", "username")
+    using = router.db_for_read(Ticket)
+    rows = _PEOPLE.rows(using=using)
     people = _options((pk, display or username) for pk, display, username in rows)
     return {
         "bulk": {
@@ -70,12 +73,19 @@ def toolbar(request, source: str, count: int) -> dict:
             "action_options": _options(BulkJob.Action.choices),
             "people_options": people,
             "status_options": _options((value, Status(value).label) for value in bulk.BULK_STATUSES),
-            "reason_options": _options((reason.pk, reason.label) for reason in ticket_selectors.active_reasons()),
+            "reason_options": _options((reason.pk, reason.label) for reason in _REASONS.get(using)),
             "priority_options": _options(Priority.choices),
-            "queue_options": _options((queue.pk, queue.label) for queue in ticket_selectors.active_queues()),
+            "queue_options": _options((queue.pk, queue.label) for queue in _QUEUES.get(using)),
             "query": request.GET.urlencode(),
         }
     }
+
+
+# Every lead's list page draws the bar: its choices are read by statements compiled once per process, and the
+# queues and reasons are built again only when their rows change (``core.rowcache``).
+_PEOPLE = Precompiled(lambda: ticket_selectors.people().values_list("pk", "profile__display_name", "username"))
+_REASONS = RowCheckedCache(ticket_selectors.active_reasons)
+_QUEUES = RowCheckedCache(ticket_selectors.active_queues)
 
 
 def _filter_ids(request, source: str, query: str) -> list[int]:
