@@ -2,7 +2,9 @@
 
 Every signed-in request reads its session first. Django compiles that lookup anew each time; this engine
 (``SESSION_ENGINE = "core.sessions"``) runs the same ``SELECT`` compiled once (``core.rowcache.Precompiled``).
-Sessions are stored in Django's own table and format: switching the engine signs nobody out.
+Sessions are stored in Django's own table and format: switching the engine signs nobody out. Expired sessions
+are deleted every night (:func:`clear_expired_task`, a django-q2 schedule in ``opsdesk.schedules``), what
+Django's ``clearsessions`` command does.
 """
 
 from __future__ import annotations
@@ -33,3 +35,9 @@ _SESSION = Precompiled(
     "opsdesk-placeholder-session-key",
     datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC),
 )
+
+
+def clear_expired_task() -> int:
+    """Delete the sessions that have expired (a nightly schedule); returns how many."""
+    deleted, _by_model = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted

@@ -47,3 +47,18 @@ def test_an_expired_or_unknown_session_is_empty_and_its_key_forgotten():
 
 def test_it_is_the_configured_engine(settings):
     assert settings.SESSION_ENGINE == "core.sessions"
+
+
+def test_the_nightly_task_deletes_expired_sessions_only():
+    from django_q.models import Schedule
+
+    from core.sessions import clear_expired_task
+
+    live, expired = SessionStore(), SessionStore()
+    for store in (live, expired):
+        store["answer"] = 42
+        store.save()
+    Session.objects.filter(session_key=expired.session_key).update(expire_date=timezone.now() - timedelta(days=1))
+    assert clear_expired_task() == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
+    assert Schedule.objects.get(name="sessions.clear_expired").func == "core.sessions.clear_expired_task"
