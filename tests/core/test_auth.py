@@ -62,3 +62,17 @@ def test_nobody_for_an_unknown_inactive_or_impossible_key(engineer):
     engineer.save()
     assert backend.get_user(engineer.pk) is None
     assert backends.ModelBackend().get_user(engineer.pk) is None  # as Django's backend answers
+
+
+def test_a_person_without_a_profile_is_read_and_served(client, db):
+    from django.contrib.auth import get_user_model
+
+    from tickets.models import Profile
+
+    person = get_user_model().objects.create_user("noprofile", password="x" * 12)
+    Profile.objects.filter(user=person).delete()
+    user = ModelBackend().get_user(person.pk)
+    assert user == person and getattr(user, "profile", None) is None
+    client.force_login(person)
+    response = client.get("/tickets/")
+    assert response.status_code == 200 and response.wsgi_request.user == person  # signed in, page drawn
