@@ -3,7 +3,8 @@
 Every portal request loads its user from the session and asks ``has_perm`` (through ``tickets.access``).
 Django compiles both queries anew each time, and reads permissions in two queries, the person's own and their
 groups'. :class:`ModelBackend` reads the user with the relations every page uses (``AUTH_USER_SELECT_RELATED``
-in the settings: the profile with the person's time zone and language) in one query, and both kinds of
+in the settings, none if it is not set: OpsDesk names the profile with the person's time zone and language) in
+one query, and both kinds of
 permission in one ``UNION`` into the same cache (``user._perm_cache``); each statement is compiled once per
 process (``core.rowcache.Precompiled``). Everything else is Django's. Django's own class stays listed after it
 in ``AUTHENTICATION_BACKENDS``: sessions signed in through it before stay signed in, and its permission checks
@@ -45,7 +46,9 @@ class ModelBackend(backends.ModelBackend):
 
 # Stand for the person while the SQL is compiled: nobody has them.
 _USER = Precompiled(
-    lambda pk: get_user_model()._default_manager.select_related(*settings.AUTH_USER_SELECT_RELATED).filter(pk=pk),
+    lambda pk: get_user_model()
+    ._default_manager.select_related(*getattr(settings, "AUTH_USER_SELECT_RELATED", ()))
+    .filter(pk=pk),
     -7_100_903,
 )
 _COLUMNS = ("content_type__app_label", "codename")
