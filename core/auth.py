@@ -1,14 +1,13 @@
 """Django's ``ModelBackend`` with the signed-in person and their permissions read by statements compiled once.
 
-Every portal request loads its user from the session and asks ``has_perm`` (through ``tickets.access``).
-Django compiles both queries anew each time, and reads permissions in two queries, the person's own and their
-groups'. :class:`ModelBackend` reads the user with the relations every page uses (``AUTH_USER_SELECT_RELATED``
-in the settings, none if it is not set: OpsDesk names the profile with the person's time zone and language) in
-one query, and both kinds of
-permission in one ``UNION`` into the same cache (``user._perm_cache``); each statement is compiled once per
-process (``core.rowcache.Precompiled``). Everything else is Django's. Django's own class stays listed after it
-in ``AUTHENTICATION_BACKENDS``: sessions signed in through it before stay signed in, and its permission checks
-answer from the cache this one filled.
+Every portal request loads its user from the session and asks ``has_perm`` (through ``tickets.access``). Django
+compiles both queries anew each time, and reads permissions in two queries, the person's own and their groups'.
+:class:`ModelBackend` reads the user with the relations every page uses (``AUTH_USER_SELECT_RELATED`` in the
+settings, none if it is not set: OpsDesk names the profile with the person's time zone and language) in one query,
+and both kinds of permission in one ``UNION`` into the same cache (``user._perm_cache``); each statement is
+compiled once per process (``core.rowcache.Precompiled``). Everything else is Django's. Django's own class stays
+listed after it in ``AUTHENTICATION_BACKENDS``: sessions signed in through it before stay signed in, and its
+permission checks answer from the cache this one filled.
 """
 
 from __future__ import annotations
