@@ -1,5 +1,6 @@
 """Admin for routing and VIP data: skills (also inline on users and ticket types), keyword classification
-rules, VIP rules, the tier history (inline on customers), turnover with its CSV import, skipped tickets.
+rules, VIP tiers and rules, the tier history (inline on customers), turnover with its CSV import, skipped
+tickets.
 
 The strategy choice is ``routing.strategies``, applied by ``routing.assignment``; VIP tiers are
 ``routing.vip``. The ticket-side admins (users, customers, ticket types) live in ``tickets.admin``; this
@@ -33,8 +34,9 @@ from routing.models import (
 from routing.vip import TIER_INPUTS, evaluate_customers, import_turnover
 from tickets import admin as tickets_admin
 from tickets.admin import TicketTypeAdmin, UserAdmin, ViewOnlyAdmin
-from tickets.models import INHERITED_FIELDS, Customer, Organisation
+from tickets.models import INHERITED_FIELDS, Customer, Organisation, VipTier
 from tickets.organisations import organisation_sync_contacts
+from tickets.queue_priority import refresh_queue_priority
 
 
 class TicketTypeSkillInline(admin.TabularInline):
@@ -80,6 +82,37 @@ class ClassificationRuleAdmin(admin.ModelAdmin):
     search_fields = ["keywords"]
     readonly_fields = ["hits", "corrections"]
     list_select_related = ["ticket_type"]
+
+
+@admin.register(VipTier)
+class VipTierAdmin(admin.ModelAdmin):
+    """VIP tiers: a change of a tier's queue priority, or a tier deleted, reaches its customers' tickets (the
+    queue order's first key, ``tickets.queue_priority``)."""
+
+    list_display = ["name", "rank", "queue_priority", "account_manager_direct", "escalate_on_threat",
+                    "downgrade_grace_days", "customer_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_customers=Count("customers"))
+
+    @admin.display(description=_("customers"), ordering="_customers")
+    def customer_count(self, obj):
+        return obj._customers
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "queue_priority" in form.changed_data:
+            refresh_queue_priority(tier=obj)  # the queue order's first key, on its customers' tickets
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, VipTier.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        """Its customers lose the tier (``SET_NULL``), and their tickets its queue priority."""
+        customers = list(Customer.objects.filter(vip_tier__in=queryset).values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        refresh_queue_priority(customers=customers)
 
 
 @admin.register(VipRule)

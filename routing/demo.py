@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from routing.models import AgentSkill, ClassificationRule, Skill, TicketTypeSkill, VipRule
 from tickets.models import QueueMembership, RoutingStrategy, VipTier
+from tickets.queue_priority import refresh_queue_priority
 
 SKILLS = [("network", "Network", "Сети"), ("billing", "Billing", "Биллинг"), ("returns", "Returns", "Возвраты")]
 AGENT_SKILLS = {"bekzat": {"network": 4}, "timur": {"network": 2, "billing": 3}, "sergey": {"returns": 4},
@@ -52,6 +53,7 @@ def seed_demo_routing(ctx) -> None:
     for name, priority in TIER_SETTINGS.items():
         VipTier.objects.filter(name=name).update(queue_priority=priority, escalate_on_threat=priority >= 2,
                                                  account_manager_direct=name == "Diamond")
+    refresh_queue_priority()  # the demo tickets carry their customers' new tier priorities
     tiers = {t.name: t for t in VipTier.objects.filter(name__in=TIER_SETTINGS)}
     if "Gold" in tiers and not VipRule.objects.exists():
         VipRule.objects.create(tier=tiers["Gold"], kind=VipRule.Kind.TOP_PERCENT, months=12, percent=20)

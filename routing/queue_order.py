@@ -8,28 +8,24 @@ queue monitor counts the waiting tickets (``routing.queue_monitor``).
 
 from __future__ import annotations
 
-from django.db import connections
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 
-from tickets.models import Customer, Status, Ticket
+from tickets.models import Status, Ticket
 
 
 def in_queue_order(tickets: QuerySet) -> QuerySet:
     """``tickets`` in queue order: VIP queue priority desc, earliest running SLA due first (none last),
-    priority desc, oldest first."""
-    vip = F("customer__vip_tier__queue_priority")
-    if connections[tickets.db].vendor == "sqlite":
-        # The same value read per ticket: joined instead, SQLite's planner walks every customer first and each
-        # one's tickets after (28 ms for the intake board at 100,000 tickets, 6 ms this way); PostgreSQL hashes
-        # the join, cheaper than a lookup per waiting ticket.
-        vip = Subquery(
-            Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("vip_tier__queue_priority")[:1]
-        )
-    # The earliest running SLA clock's due instant, stored on the ticket by the SLA (``sla.clocks.store_next_due``):
-    # a column of the intake's index, not a subquery per waiting ticket (10,000 lookups at 1,000,000 tickets).
-    return tickets.annotate(queue_vip=vip, queue_due=F("sla_next_due")).order_by(
-        F("queue_vip").desc(nulls_last=True),
-        F("queue_due").asc(nulls_last=True),
+    priority desc, oldest first.
+
+    The first two keys are stored on the ticket: its customer's tier priority (``vip_queue_priority``, kept by
+    ``tickets.queue_priority``) and the earliest running SLA clock's due instant (``sla_next_due``, kept by
+    ``sla.clocks.store_next_due``). The index ``ticket_queue_order`` follows this order over the waiting tickets,
+    so the first page of the intake board is read off it: joined to customer and tier, PostgreSQL sorted all
+    10,000 waiting tickets of 1,000,000 for it (6.7 ms of planning and execution).
+    """
+    return tickets.order_by(
+        F("vip_queue_priority").desc(),  # never NULL: without a tier, below every tier
+        F("sla_next_due").asc(nulls_last=True),
         "-priority",
         "created_at",
         "pk",

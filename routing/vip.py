@@ -51,6 +51,7 @@ from notifications.service import notify
 from routing.models import CustomerTierChange, CustomerTurnover, VipRule
 from sla.lifecycle import sla_rematch
 from tickets.models import Customer, Organisation, Ticket, TierSource, VipTier
+from tickets.queue_priority import refresh_queue_priority
 
 CHUNK = 2000
 Kind = VipRule.Kind
@@ -269,6 +270,8 @@ def evaluate_customers(today: date | None = None, *, customer_ids=None, actor=No
         batch_size=CHUNK,
     )
     _follow_organisations([c.customer_id for c in result.changes])
+    for chunk in _chunks([c.customer_id for c in result.changes]):
+        refresh_queue_priority(customers=chunk)  # the queue order's first key, on their tickets
     result.rematched_tickets = _rematch([c.customer_id for c in result.changes], actor=actor)
     transaction.on_commit(lambda: _notify_managers(result.changes, today))
     return result

@@ -43,7 +43,6 @@ from tickets.models import (
     Ticket,
     TicketEvent,
     TicketType,
-    VipTier,
     display_name,
 )
 
@@ -102,20 +101,6 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 # --- Customers ----------------------------------------------------------------------------
-
-
-@admin.register(VipTier)
-class VipTierAdmin(admin.ModelAdmin):
-    list_display = ["name", "rank", "queue_priority", "account_manager_direct", "escalate_on_threat",
-                    "downgrade_grace_days", "customer_count"]
-    search_fields = ["name"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_customers=Count("customers"))
-
-    @admin.display(description=_("customers"), ordering="_customers")
-    def customer_count(self, obj):
-        return obj._customers
 
 
 class RelatedObjectInline(admin.TabularInline):

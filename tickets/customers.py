@@ -70,13 +70,16 @@ def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
         found = _BY_EMAIL.objects(email)
         customer = found[0] if found else None
     if customer is None and phone:
-        customer = Customer.objects.filter(phone=phone).first()
+        customer = Customer.objects.filter(phone=phone).select_related("vip_tier").first()
     return customer
 
 
 _BY_EMAIL = Precompiled(
     lambda email: (
-        Customer.objects.alias(email_upper=Upper("email")).filter(email_upper=Upper(Value(email))).order_by("pk")[:1]
+        Customer.objects.alias(email_upper=Upper("email"))
+        .filter(email_upper=Upper(Value(email)))
+        .select_related("vip_tier")  # a new ticket copies the tier's queue priority (tickets.queue_priority)
+        .order_by("pk")[:1]
     ),
     "\x00opsdesk-placeholder-email",
 )
@@ -88,3 +91,4 @@ def normalize_phone(phone: str) -> str:
         return ""
     digits = "".join(ch for ch in phone if ch.isdigit())
     return ("+" + digits) if digits else ""
+

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from core import fastinsert
 from tickets.models import INHERITED_FIELDS, Customer, Organisation
+from tickets.queue_priority import refresh_queue_priority
 
 
 def organisation_for_new_customer(customer: Customer) -> Organisation:
@@ -37,4 +38,7 @@ def organisation_for_new_customer(customer: Customer) -> Organisation:
 def organisation_sync_contacts(organisation: Organisation) -> int:
     """Copy the organisation's inherited fields and tier onto all its contacts; returns how many changed."""
     values = {field: getattr(organisation, field) for field in INHERITED_FIELDS}
-    return Customer.objects.filter(organisation=organisation).update(vip_tier_id=organisation.vip_tier_id, **values)
+    contacts = Customer.objects.filter(organisation=organisation)
+    changed = contacts.update(vip_tier_id=organisation.vip_tier_id, **values)
+    refresh_queue_priority(customers=contacts.values("pk"))  # the queue order's first key, on their tickets
+    return changed

@@ -54,6 +54,7 @@ from tickets.models import (
     TicketKind,
     TicketType,
 )
+from tickets.queue_priority import queue_priority_of
 
 
 class AttachmentsRefused(TicketError):
@@ -188,6 +189,7 @@ def ticket_create(
             created_by=actor,
             created_at=now,
             status_changed_at=now,
+            vip_queue_priority=queue_priority_of(customer),
         )
         if observers:
             ticket.observers.set(observers)

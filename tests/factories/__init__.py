@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from tickets import models as m
+from tickets.queue_priority import queue_priority_of
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -85,6 +86,8 @@ class TicketFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     queue = factory.SubFactory(QueueFactory)
     ticket_type = factory.SubFactory(TicketTypeFactory)
+    # What the ticket service copies from the customer's tier (tickets.queue_priority).
+    vip_queue_priority = factory.LazyAttribute(lambda ticket: queue_priority_of(ticket.customer))
 
 
 class IntakeChannelFactory(factory.django.DjangoModelFactory):

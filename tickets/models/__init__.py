@@ -30,6 +30,7 @@ from tickets.models.people import Absence, Profile, display_name
 from tickets.models.satisfaction import Rating, SatisfactionRating, SatisfactionSurvey
 from tickets.models.tickets import (
     CLOSED_STATUSES,
+    NO_TIER_PRIORITY,
     OPEN_STATUSES,
     Attachment,
     Channel,
@@ -48,6 +49,7 @@ from tickets.models.tools import BulkJob, CannedReply
 __all__ = [
     "CLOSED_STATUSES",
     "INHERITED_FIELDS",
+    "NO_TIER_PRIORITY",
     "OPEN_STATUSES",
     "Absence",
     "AppendOnlyModel",
