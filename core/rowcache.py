@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
@@ -58,6 +59,11 @@ class Precompiled:
     no real call uses) must reach the SQL as one parameter of its own. Django compiles a query on every
     evaluation, which costs more than SQLite takes to run a lookup by index; this compiles it once. The
     objects are built as the ORM builds them (converters, ``select_related``), so the answer is the same.
+
+    What is kept is plain data: the SQL, its parameters, how rows become objects, and the column converters as
+    functions to bind to the connection that runs the query. Never the compiler, nor a converter bound to the
+    connection that compiled: a module-level cache would keep that connection (a thread's, a finished one's)
+    open for the life of the process.
     """
 
     def __init__(self, queryset: Callable[..., QuerySet], *placeholders):
@@ -73,13 +79,14 @@ class Precompiled:
             sql, params = compiler.as_sql()
             params = list(params)
             positions = _placeholder_positions(params, self._placeholders, connections[using].ops)
-            compiled = self._compiled[using] = (compiler, sql, params, positions)
+            compiled = (sql, params, positions, bool(compiler.query.select_for_update))
+            self._builders[using] = self._builder(compiler, using)
+            self._compiled[using] = compiled
         return compiled
 
     def rows(self, *values, using: str = "default") -> list[tuple]:
         """The raw rows (no converters): for counts and existence checks."""
-        compiler, sql, params, positions = self._compile(using)
-        return self._run(using, compiler, sql, params, positions, values)
+        return self._run(using, *self._compile(using), values)
 
     def value(self, *values, default=None, using: str = "default"):
         """The first column of the first row, or ``default`` without rows (a count grouped on a filtered column)."""
@@ -88,13 +95,12 @@ class Precompiled:
 
     def objects(self, *values, using: str = "default") -> list:
         """The model instances with their ``select_related`` objects and annotations: ``list(queryset(*values))``."""
-        compiler, sql, params, positions = self._compile(using)
-        rows = self._run(using, compiler, sql, params, positions, values)
+        rows = self._run(using, *self._compile(using), values)
         if not rows:
             return []
-        model, start, end, init_list, populators, annotations, converters = self._builder(using)
+        model, start, end, init_list, populators, annotations, converters = self._builders[using]
         if converters:
-            rows = compiler.apply_converters(rows, converters)
+            rows = _convert(rows, converters, connections[using])
         found = []
         for row in rows:
             instance = model.from_db(using, init_list, row[start:end])
@@ -105,40 +111,76 @@ class Precompiled:
             found.append(instance)
         return found
 
-    def _builder(self, using: str) -> tuple:
+    @staticmethod
+    def _builder(compiler, using: str) -> tuple:
         """How ``ModelIterable`` turns the rows into objects, worked out once (Django does it on every query)."""
-        builder = self._builders.get(using)
-        if builder is None:
-            from django.db.models.query import get_related_populators
+        from django.db.models.query import get_related_populators
 
-            compiler = self._compile(using)[0]
-            select, klass_info = compiler.select, compiler.klass_info
-            fields = klass_info["select_fields"]
-            start, end = fields[0], fields[-1] + 1
-            builder = self._builders[using] = (
-                klass_info["model"],
-                start,
-                end,
-                [column[0].target.attname for column in select[start:end]],
-                get_related_populators(klass_info, select, using),
-                tuple(compiler.annotation_col_map.items()),
-                compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
-            )
-        return builder
+        select, klass_info = compiler.select, compiler.klass_info
+        if klass_info is None:  # values(), values_list(): rows only
+            return None, 0, 0, [], [], (), []
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
+        return (
+            klass_info["model"],
+            start,
+            end,
+            [column[0].target.attname for column in select[start:end]],
+            get_related_populators(klass_info, select, using),
+            tuple(compiler.annotation_col_map.items()),
+            [(position, _unbound(functions, compiler.connection), expression)
+             for position, (functions, expression) in converters.items()],
+        )
 
     @staticmethod
-    def _run(using, compiler, sql, params, positions, values) -> list[tuple]:
+    def _run(using, sql, params, positions, select_for_update, values) -> list[tuple]:
         connection = connections[using]
-        if (
-            compiler.query.select_for_update
-            and connection.features.has_select_for_update
-            and connection.get_autocommit()
-        ):
+        if select_for_update and connection.features.has_select_for_update and connection.get_autocommit():
             # What the ORM says for ``select_for_update()`` outside a transaction (it checks when it compiles).
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         with connection.cursor() as cursor:
             cursor.execute(sql, _bind(params, positions, values, connection.ops))
             return cursor.fetchall()
+
+
+def _unbound(functions, connection) -> list[tuple[str, Callable]]:
+    """A column's converters, each with what to bind it to when it runs: the backend's converters are methods of
+    the compiling connection's ``ops`` (or of the connection), the fields' are not tied to any connection."""
+    found = []
+    for function in functions:
+        owner = getattr(function, "__self__", None)
+        if owner is connection.ops:
+            found.append(("ops", function.__func__))
+        elif owner is connection:
+            found.append(("connection", function.__func__))
+        elif isinstance(owner, BaseDatabaseWrapper) or getattr(owner, "connection", None) is connection:
+            raise ValueError(f"a converter bound to another part of the connection: {function!r}")
+        else:
+            found.append(("", function))
+    return found
+
+
+def _convert(rows: list[tuple], converters: list, connection) -> list[list]:
+    """``SQLCompiler.apply_converters`` with the converters bound to ``connection``, the one that ran the query."""
+    bound = [
+        (
+            position,
+            [function.__get__(connection.ops) if kind == "ops" else function.__get__(connection) if kind else function
+             for kind, function in functions],
+            expression,
+        )
+        for position, functions, expression in converters
+    ]
+    converted = []
+    for row in map(list, rows):
+        for position, functions, expression in bound:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        converted.append(row)
+    return converted
 
 
 class PrecompiledUpdate:
