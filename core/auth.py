@@ -17,9 +17,8 @@ from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Permission
 from django.db import router
 
+from core.forms import PK_MAX
 from core.rowcache import Precompiled
-
-_MAX_KEY = 2**63 - 1
 
 
 class ModelBackend(backends.ModelBackend):
@@ -30,7 +29,7 @@ class ModelBackend(backends.ModelBackend):
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        found = _USER.objects(pk, using=router.db_for_read(model)) if abs(pk) <= _MAX_KEY else []
+        found = _USER.objects(pk, using=router.db_for_read(model)) if abs(pk) <= PK_MAX else []
         return found[0] if found and self.user_can_authenticate(found[0]) else None
 
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import router
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 
+from core.forms import PK_MAX  # a bigger number in the URL is no ticket (and SQLite refuses to bind it)
 from core.rowcache import Precompiled, set_prefetched
 from escalations.models import TicketEscalationState
 from routing.queue_order import in_queue_order
@@ -105,7 +106,7 @@ def ticket_detail(user, pk: int) -> Ticket:
     ``visible_to(user)``, its SQL was compiled anew on every view, with the viewer's rule inside (3.6 ms of the
     page's time on PostgreSQL).
     """
-    found = _TICKET.objects(pk, using=router.db_for_read(Ticket)) if 0 < pk <= _MAX_KEY else []
+    found = _TICKET.objects(pk, using=router.db_for_read(Ticket)) if 0 < pk <= PK_MAX else []
     if not found or not visibility.sees(user, found[0]):
         raise Ticket.DoesNotExist
     ticket = found[0]
@@ -115,7 +116,6 @@ def ticket_detail(user, pk: int) -> Ticket:
     return access.mark_visible(ticket, user)  # the page's access checks and panels ask again: no query
 
 
-_MAX_KEY = 2**63 - 1  # a bigger number in the URL is no ticket (and SQLite refuses to bind it)
 _TICKET = Precompiled(
     lambda pk: Ticket.objects.select_related(
         "customer__vip_tier",

@@ -269,10 +269,11 @@ def evaluate_customers(today: date | None = None, *, customer_ids=None, actor=No
                             reason=c.reason[:300], actor=actor, created_at=now) for c in result.changes],
         batch_size=CHUNK,
     )
-    _follow_organisations([c.customer_id for c in result.changes])
-    for chunk in _chunks([c.customer_id for c in result.changes]):
+    changed = [c.customer_id for c in result.changes]
+    _follow_organisations(changed)
+    for chunk in _chunks(changed):
         refresh_queue_priority(customers=chunk)  # the queue order's first key, on their tickets
-    result.rematched_tickets = _rematch([c.customer_id for c in result.changes], actor=actor)
+    result.rematched_tickets = _rematch(changed, actor=actor)
     transaction.on_commit(lambda: _notify_managers(result.changes, today))
     return result
 

@@ -111,16 +111,16 @@ def attach_clocks(tickets: list) -> None:
     tickets = [ticket for ticket in tickets if "sla_clocks" not in getattr(ticket, "_prefetched_objects_cache", {})]
     if not tickets:
         return
-    if len(tickets) > ATTACHED_AT_MOST:
+    by_ticket: dict[int, list[SLAClock]] = {ticket.pk: [] for ticket in tickets}  # one placeholder per ticket id
+    if len(by_ticket) > ATTACHED_AT_MOST:
         prefetch_related_objects(tickets, Prefetch("sla_clocks", queryset=_clocks()))
         return
-    statement = _ATTACHED.get(len(tickets))
+    statement = _ATTACHED.get(len(by_ticket))
     if statement is None:
-        placeholders = [-7_100_800 - n for n in range(len(tickets))]  # no ticket has these ids
-        statement = _ATTACHED[len(tickets)] = Precompiled(
+        placeholders = [-7_100_800 - n for n in range(len(by_ticket))]  # no ticket has these ids
+        statement = _ATTACHED[len(by_ticket)] = Precompiled(
             lambda *ids: _clocks().filter(ticket_id__in=ids).order_by("ticket_id", "started_at", "pk"), *placeholders
         )
-    by_ticket: dict[int, list[SLAClock]] = {ticket.pk: [] for ticket in tickets}
     for clock in statement.objects(*by_ticket, using=router.db_for_read(SLAClock)):
         by_ticket[clock.ticket_id].append(clock)
     for ticket in tickets:

@@ -91,4 +91,3 @@ def normalize_phone(phone: str) -> str:
         return ""
     digits = "".join(ch for ch in phone if ch.isdigit())
     return ("+" + digits) if digits else ""
-
