@@ -475,30 +475,34 @@ def _open_ticket(channel: IntakeChannel, data: IntakePayload, plan: _Plan, custo
 
 def intake_receive(channel: IntakeChannel, payload: Any) -> IntakeResult:
     """Accept one customer message from ``channel``'s gateway, or raise ``IntakeError`` having changed nothing."""
-    return intake_accept(channel, clean_payload(payload))
+    data = clean_payload(payload)
+    # A gateway's retry is rare, so the unique constraint on (channel, message id) answers it, after a rollback,
+    # instead of a lookup before every message (one query each). A payload with files is looked up first: a retry
+    # must not write files that the rollback would leave behind.
+    return intake_accept(channel, data, look_up_delivered=bool(data.attachments))
 
 
 def intake_accept(
-    channel: IntakeChannel, data: IntakePayload, *, thread: Ticket | None = None, delivered_checked: bool = False
+    channel: IntakeChannel, data: IntakePayload, *, thread: Ticket | None = None, look_up_delivered: bool = True
 ) -> IntakeResult:
     """Steps 2 and 3 for a payload already checked: what the API and the mailboxes (``channels``) share.
 
     ``thread``: the ticket the channel itself found the message belongs to (an email's ``In-Reply-To``);
     it is taken whoever the sender is. Without it, ``data.ticket_ref`` / ``data.subject_ref`` must name a
-    ticket of the sender's. ``delivered_checked``: the caller has just called :func:`find_delivered` for
-    this message id and found nothing, so it is not looked up again (a concurrent twin still loses on the
-    unique constraint and is answered as a duplicate).
+    ticket of the sender's. ``look_up_delivered=False``: the message id is not looked up before the writes (the
+    caller has just looked, or the message carries no file): a delivery already made, or a concurrent twin, loses on
+    the unique constraint and is answered as a duplicate all the same.
     """
-    # One transaction (a savepoint inside a caller's): the duplicate check, the plan's row locks and the writes.
-    # A concurrent twin that wins the unique constraint on (channel, external id) rolls all of it back; its ids
-    # are read afterwards, outside the failed block.
+    # One transaction (a savepoint inside a caller's): the duplicate check, if any, the plan's row locks and the
+    # writes. A delivery that loses the unique constraint on (channel, external id), to a concurrent twin or to a
+    # delivery made before, rolls all of it back; the delivered message is read afterwards, outside the failed block.
     # The history rows of the whole intake (created, classified, assigned, routed…) are written in one insert at its
     # end, inside its transaction.
     try:
         with transaction.atomic(), history.deferred():
-            delivered = None if delivered_checked else find_delivered(channel, data.message_id)
+            delivered = find_delivered(channel, data.message_id) if look_up_delivered else None
             if delivered is not None:
-                return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
+                return _duplicate(delivered)
             plan = _plan(channel, data, thread)
             if plan.append_to is not None:
                 message = services.ticket_receive_customer_message(
@@ -515,13 +519,23 @@ def intake_accept(
             # Only a new ticket needs the sender as a customer (a colleague may answer on a thread).
             message = _open_ticket(channel, data, plan, plan.customer or _customer(data))
             return IntakeResult(message.ticket, message, created_ticket=True, duplicate=False)
-    except services.AttachmentsRefused as refused:
-        raise validation_error({"attachments": str(refused)}) from refused
-    except services.TicketError as error:
-        raise IntakeError("validation_error", str(error), 422) from error
     except IntegrityError:
-        # A concurrent delivery of the same message won the unique constraint: answer with its ids.
         delivered = find_delivered(channel, data.message_id)
         if delivered is None:
             raise
-        return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)
+        return _duplicate(delivered)
+    except (IntakeError, services.TicketError) as error:
+        # Not looked up before: a retry of a message delivered earlier is answered with its ids, whatever the
+        # rest of its payload would meet now (a type deactivated since, a ticket closed since).
+        delivered = None if look_up_delivered else find_delivered(channel, data.message_id)
+        if delivered is not None:
+            return _duplicate(delivered)
+        if isinstance(error, services.AttachmentsRefused):
+            raise validation_error({"attachments": str(error)}) from error
+        if isinstance(error, services.TicketError):
+            raise IntakeError("validation_error", str(error), 422) from error
+        raise
+
+
+def _duplicate(delivered: Message) -> IntakeResult:
+    return IntakeResult(delivered.ticket, delivered, created_ticket=False, duplicate=True)

@@ -156,7 +156,9 @@ def notify_many(notices: Sequence[Notice], *, results: bool = True) -> list[Noti
         n = notices[i]
         rows[i] = (n.recipient.pk, n.kind, urgencies[i], title, body, n.url, _pk(n.ticket), _pk(n.actor),
                    n.dedupe_key or None, in_app in channels, now)
-    with transaction.atomic():
+    # The caller's transaction, with no savepoint of its own (two of every notice's queries): every caller that goes
+    # on after an error holds a savepoint of its own around the call (the sweep's fallback, the deferral services).
+    with transaction.atomic(savepoint=False):
         created = _insert_notifications(rows)
         if not created:
             return result

@@ -324,7 +324,9 @@ def on_public_reply(ticket: Ticket, *, at: datetime | None = None, actor=None) -
             save_clock(clock, op_stop(clock, at=at, actor=actor, cause="reply"))
 
 
-@transaction.atomic
+# No savepoint: called only by the handler of CustomerWrote, inside ticket_receive_customer_message's transaction,
+# which rolls back with it (a savepoint pair here was two of every appended message's queries).
+@transaction.atomic(savepoint=False)
 def on_customer_message(ticket: Ticket, *, at: datetime | None = None) -> SLAClock | None:
     """A customer message on an open, already answered ticket starts a next-reply clock.
 

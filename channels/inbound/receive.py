@@ -252,7 +252,7 @@ def _take(channel: IntakeChannel, parsed: ParsedEmail, raw: bytes, mailbox: Mail
     with transaction.atomic():
         thread = find_thread(channel, parsed)
         # email_receive has just looked for a delivery of this Message-ID.
-        result = intake_accept(channel, _payload(parsed, thread), thread=thread, delivered_checked=True)
+        result = intake_accept(channel, _payload(parsed, thread), thread=thread, look_up_delivered=False)
         if result.duplicate:  # a concurrent delivery of the same email won
             return _duplicate(result.message), False  # recorded by the caller
         message = result.message

@@ -3,6 +3,7 @@ idempotent deliveries. Refusals: test_intake_refusals.py; the intake_token comma
 
 from __future__ import annotations
 
+import base64
 import threading
 
 import pytest
@@ -26,7 +27,10 @@ def test_a_first_time_sender_by_email_becomes_a_customer_with_a_new_ticket(clien
     assert body == {"ticket": ticket.pk, "message": msg.pk, "created_ticket": True, "duplicate": False}
     customer = ticket.customer
     assert (customer.name, customer.email, customer.phone, customer.language) == (
-        "Anna Ivanova", "anna@client.example", "", "en",
+        "Anna Ivanova",
+        "anna@client.example",
+        "",
+        "en",
     )
     assert ticket.title == "Printer jams on page two"
     assert ticket.status == Status.NEW and ticket.queue == queue and ticket.channel == Channel.EMAIL
@@ -114,8 +118,9 @@ def test_without_a_type_the_channel_default_type_and_queue_apply(client, queue):
     ids=["number", "hash-string", "number-without-subject", "subject-re", "subject-only-reference"],
 )
 def test_a_message_with_a_reference_is_appended_to_the_customers_ticket(client, mail, annas_ticket, reference):
-    payload = message(**{k: (v.replace("PK", str(annas_ticket.pk)) if isinstance(v, str) else v)
-                         for k, v in reference.items()})
+    payload = message(
+        **{k: (v.replace("PK", str(annas_ticket.pk)) if isinstance(v, str) else v) for k, v in reference.items()}
+    )
     if payload.get("ticket", "").isdigit():
         payload["ticket"] = int(payload["ticket"])
     before = counts()
@@ -124,13 +129,19 @@ def test_a_message_with_a_reference_is_appended_to_the_customers_ticket(client, 
 
     assert response.status_code == 201
     msg = Message.objects.get(pk=response.json()["message"])
-    assert response.json() == {"ticket": annas_ticket.pk, "message": msg.pk, "created_ticket": False,
-                               "duplicate": False}
+    assert response.json() == {
+        "ticket": annas_ticket.pk,
+        "message": msg.pk,
+        "created_ticket": False,
+        "duplicate": False,
+    }
     assert msg.ticket == annas_ticket and msg.customer == annas_ticket.customer
     assert msg.intake_channel == mail.channel
     after = counts()
     assert (after["customers"], after["tickets"], after["messages"]) == (
-        before["customers"], before["tickets"], before["messages"] + 1,
+        before["customers"],
+        before["tickets"],
+        before["messages"] + 1,
     )
     assert annas_ticket.events.last().kind == "ticket.customer_wrote"
 
@@ -250,14 +261,41 @@ def test_the_same_message_id_on_another_channel_is_another_message(client, mail,
 
 
 @pytest.mark.parametrize("append", [False, True], ids=["new-ticket", "append"])
-def test_a_concurrent_twin_that_loses_the_unique_constraint_gets_the_winners_ids(client, mail, monkeypatch, append):
+def test_a_retry_loses_the_unique_constraint_and_gets_the_first_deliverys_ids(client, mail, monkeypatch, append):
     first = send(client, mail.token, message())
     payload = message(ticket=first.json()["ticket"]) if append else message()
     real = intake.find_delivered
     calls = []
 
+    def counted(channel, message_id):
+        calls.append(message_id)
+        return real(channel, message_id)
+
+    monkeypatch.setattr(intake, "find_delivered", counted)
+    before = counts()
+
+    again = send(client, mail.token, payload)
+
+    assert len(calls) == 1  # not looked up before the writes: only after the constraint refused the message
+    assert again.status_code == 200
+    assert again.json() == {**first.json(), "created_ticket": False, "duplicate": True}
+    assert counts() == before
+
+
+@pytest.mark.parametrize("append", [False, True], ids=["new-ticket", "append"])
+def test_a_concurrent_twin_with_files_that_loses_the_unique_constraint_gets_the_winners_ids(
+    client, mail, monkeypatch, append
+):
+    files = [
+        {"filename": "notes.txt", "content_type": "text/plain", "data_base64": base64.b64encode(b"notes").decode()}
+    ]
+    first = send(client, mail.token, message(attachments=files))
+    payload = message(ticket=first.json()["ticket"], attachments=files) if append else message(attachments=files)
+    real = intake.find_delivered
+    calls = []
+
     def blind_first_look(channel, message_id):
-        # The twin's first look happens before the winner commits: it sees nothing.
+        # A message with files is looked up first; the twin's look happens before the winner commits: it sees nothing.
         calls.append(message_id)
         return None if len(calls) == 1 else real(channel, message_id)
 
@@ -274,27 +312,26 @@ def test_a_concurrent_twin_that_loses_the_unique_constraint_gets_the_winners_ids
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("first_time_sender", [True, False], ids=["new-customer", "known-customer"])
-def test_two_simultaneous_deliveries_of_one_message_create_it_once(transactional_db, queue, monkeypatch,
-                                                                    first_time_sender):
+def test_two_simultaneous_deliveries_of_one_message_create_it_once(
+    transactional_db, queue, monkeypatch, first_time_sender
+):
     from django.db import connection
     from django.test import Client
 
     gateway = make_gateway("Mail bridge", queue)
     if not first_time_sender:
         CustomerFactory(email="anna@client.example")
-    real = intake.find_delivered
-    both_looked = threading.Barrier(2, timeout=10)
-    seen = threading.local()
+    real = intake._plan
+    both_planned = threading.Barrier(2, timeout=10)
 
-    def look_together(channel, message_id):
-        # Both requests check for a duplicate before either writes: the database must settle it.
-        found = real(channel, message_id)
-        if not getattr(seen, "looked", False):
-            seen.looked = True
-            both_looked.wait()
-        return found
+    def plan_together(*args, **kwargs):
+        # Both requests have planned (found no ticket to append to, the customer or nobody) before either writes:
+        # the database must settle it.
+        plan = real(*args, **kwargs)
+        both_planned.wait()
+        return plan
 
-    monkeypatch.setattr(intake, "find_delivered", look_together)
+    monkeypatch.setattr(intake, "_plan", plan_together)
     responses = []
 
     def deliver():
