@@ -38,6 +38,21 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def playwright(playwright):
+    """pytest-playwright's, closing Django's connections before it stops.
+
+    While Playwright's sync API is started its event loop counts as running in this thread, so asgiref's Local keeps
+    the connections Django opens from then on in a context variable instead of the thread's storage. Once Playwright
+    stops they are out of sight of ``connections.close_all()``, and the test database's teardown found one of them
+    still open ("database test_test is being accessed by other users").
+    """
+    yield playwright
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
