@@ -4,7 +4,8 @@ Goal: no critical or serious violation of the WCAG 2.1 A/AA rules, in both langu
 and a phone (390 px); on the phone no page scrolls sideways and the ticket's conversation comes before its SLA
 panel. One seeded database and one browser serve all of it: the demo data, crawled with the test client as
 every demo role (one page of each URL shape, first role that reaches it), then each page loaded once per
-language and width. axe is vendored in tests/browser/vendor (see its README) and injected only here.
+language and width; then every demo ticket's page once (the page that changes most with the hour the demo was
+seeded at). axe is vendored in tests/browser/vendor (see its README) and injected only here.
 
 ``AXE_SCREENSHOTS=1`` also saves a full-page screenshot of every page into test-artifacts/axe/ to look at.
 """
@@ -172,6 +173,23 @@ def test_every_portal_page_and_customised_admin_page_passes_axe_in_both_language
     for width in WIDTHS:
         for page, found in check(browser, live_server, pages, language, width).items():
             problems[f"{language} {width} {page}"] = found
+    assert not problems, report(problems)
+
+
+# The ticket page changes most with the hour the demo was seeded at (overdue, paused, waiting, closed siblings…):
+# every demo ticket's page once, as the admin who sees them all, at the desktop width (colours do not change with it).
+@pytest.mark.parametrize(
+    "language", [pytest.param("ru", marks=pytest.mark.pg_pass), pytest.param("en", marks=pytest.mark.once)]
+)
+def test_every_demo_tickets_page_passes_axe(browser, live_server, language):
+    seed()
+    pages = {
+        "admin": [
+            reverse("tickets:detail", args=[pk]) for pk in Ticket.objects.order_by("pk").values_list("pk", flat=True)
+        ]
+    }
+    assert len(pages["admin"]) >= 40
+    problems = check(browser, live_server, pages, language, "desktop")
     assert not problems, report(problems)
 
 
