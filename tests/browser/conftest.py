@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -47,8 +48,6 @@ def playwright(playwright):
     still open ("database test_test is being accessed by other users").
     """
     yield playwright
-    from django.db import connections
-
     connections.close_all()
 
 
