@@ -250,6 +250,39 @@ def _workers_cpu(master: int) -> float:
         return float("nan")
 
 
+def _postgres_cpu() -> float:
+    """CPU seconds the local PostgreSQL server has used so far: its postmaster with every process it started, the
+    exited ones included (their time is added to the parent's ``cutime``/``cstime`` when it reaps them), read from
+    Linux /proc; NaN where the server is not a local process this user can read."""
+    clk = os.sysconf("SC_CLK_TCK")
+    try:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+            if name != "postgres":
+                continue
+            parent = Path(f"/proc/{fields[1]}/stat")
+            if parent.exists() and "(postgres)" in parent.read_text():
+                continue  # a child of the postmaster: counted below
+            children = (entry / "task" / entry.name / "children").read_text().split()
+            total = sum(int(f) for f in fields[11:15])  # utime, stime and the reaped children's cutime, cstime
+            for pid in children:
+                try:
+                    child = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # exited meanwhile: its time moved to cutime, read a moment ago
+                total += int(child[11]) + int(child[12])
+            return total / clk
+    except (OSError, ValueError, IndexError):
+        pass
+    return float("nan")
+
+
 def _wait_ready(port: int, token: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -316,9 +349,9 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
         _wait_ready(port, token, proc)
         # Warm up both workers (imports, connections, caches) before anything is timed.
         _drive(port, token, _ticket_payloads(run, 4 * args.clients, args.known, "warm"), args.clients)
-        cpu = _workers_cpu(proc.pid)
+        cpu, db_cpu = _workers_cpu(proc.pid), _postgres_cpu()
         t_elapsed, created = _drive(port, token, _ticket_payloads(run, args.tickets, args.known, "t"), args.clients)
-        t_cpu = _workers_cpu(proc.pid) - cpu
+        t_cpu, t_db_cpu = _workers_cpu(proc.pid) - cpu, _postgres_cpu() - db_cpu
         tickets = [r["ticket"] for r in created]
         assert all(r["created_ticket"] for r in created)
         originals = _ticket_payloads(run, args.tickets, args.known, "t")
@@ -333,9 +366,9 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
                     "body": f"One more detail, number {i}.",
                 }
             )
-        cpu = _workers_cpu(proc.pid)
+        cpu, db_cpu = _workers_cpu(proc.pid), _postgres_cpu()
         m_elapsed, appended = _drive(port, token, messages, args.clients)
-        m_cpu = _workers_cpu(proc.pid) - cpu
+        m_cpu, m_db_cpu = _workers_cpu(proc.pid) - cpu, _postgres_cpu() - db_cpu
         assert not any(r["created_ticket"] for r in appended)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -353,6 +386,9 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
         # CPU of the web workers per request (the database server's and the clients' time are not in it)
         "app_cpu_ms_per_ticket": round(1000 * t_cpu / args.tickets, 2),
         "app_cpu_ms_per_message": round(1000 * m_cpu / args.messages, 2),
+        # CPU of the PostgreSQL server per request (all its processes; NaN where it is not local)
+        "db_cpu_ms_per_ticket": round(1000 * t_db_cpu / args.tickets, 2),
+        "db_cpu_ms_per_message": round(1000 * m_db_cpu / args.messages, 2),
     }
 
 
@@ -415,17 +451,18 @@ def markdown(payload: dict[str, Any]) -> str:
         f"{payload['agents']} agents in the least-loaded queue; load average before the run "
         f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
         "",
-        "| workers | phase | requests | per second | target | web worker CPU per request, ms |",
-        "|---|---|---:|---:|---:|---:|",
+        "| workers | phase | requests | per second | target | web worker CPU per request, ms "
+        "| database server CPU per request, ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         threads = run.get("threads", 1)
         kind = "sync" if threads == 1 else f"gthread, {threads} threads each"
         lines += [
             f"| {kind} | new tickets | {run['tickets']:,} | {run['tickets_per_s']} | 200 "
-            f"| {run.get('app_cpu_ms_per_ticket', '—')} |",
+            f"| {run.get('app_cpu_ms_per_ticket', '—')} | {run.get('db_cpu_ms_per_ticket', '—')} |",
             f"| {kind} | appended customer messages | {run['messages']:,} | {run['messages_per_s']} | 500 "
-            f"| {run.get('app_cpu_ms_per_message', '—')} |",
+            f"| {run.get('app_cpu_ms_per_message', '—')} | {run.get('db_cpu_ms_per_message', '—')} |",
         ]
     return "\n".join(lines)
 

@@ -101,16 +101,17 @@ def _measure(app, token, payloads, label, top, profile, sql=False):
     if profile:  # CPU time by default (the database server's time is not ours); PROFILE_WALL=1 for wall time
         profiler = cProfile.Profile() if os.environ.get("PROFILE_WALL") else cProfile.Profile(time.process_time)
     with connection.execute_wrapper(count):
-        started = time.process_time()
+        started, db_started = time.process_time(), bench._postgres_cpu()
         if profiler:
             profiler.enable()
         for payload in payloads:
             results.append(_call(app, token, payload))
         if profiler:
             profiler.disable()
-        cpu = time.process_time() - started
+        cpu, db_cpu = time.process_time() - started, bench._postgres_cpu() - db_started
     n = len(payloads)
-    print(f"{label}: {n} requests, {1000 * cpu / n:.2f} ms CPU/request, {queries / n:.2f} queries/request")
+    print(f"{label}: {n} requests, {1000 * cpu / n:.2f} ms CPU/request, {queries / n:.2f} queries/request, "
+          f"{1000 * db_cpu / n:.2f} ms database server CPU/request")
     if profiler:  # a deterministic proxy of the CPU time, unaffected by the machine's load
         calls = pstats.Stats(profiler).total_calls
         print(f"{label}: {calls / n:,.0f} Python function calls/request")
