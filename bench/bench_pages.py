@@ -204,6 +204,17 @@ of SQL at 10,000 tickets, growing with the table), then in the filter form. What
   (`tests/tickets/test_queue_priority.py` checks each writer against the join, and that PostgreSQL's plan uses
   the index without a sort). The dispatcher's board (one queue) reads its tickets off `ticket_waiting`, which now
   carries the column too: index-only, 2.4 → 0.45 ms. The page's query, compiling included, 4.9 → 2.5 ms.
+- **Prepared statements where the plan does not depend on the values (2026-12-07, evening).** The lookups every
+  signed-in request makes (the session, the user with their profile, their roles and permissions) and the ticket
+  page's ticket are prepared on the server and planned once per connection (`core.rowcache.Precompiled(…,
+  prepare=True)`, `DB_PREPARED_STATEMENTS`); it is the intake API that gains (`bench_intake.py`). The pages' ORM
+  queries are not prepared, and must not be: with every statement prepared (Django's `server_side_binding` with a
+  `prepare_threshold`), PostgreSQL kept generic plans for some of them after five runs, and a generic plan cannot
+  use a partial index whose condition a parameter stands in for. The admin's intake board at 1,000,000 tickets
+  went from a median of 83 to 130 ms (p95 100 → 201 ms) in the same hour; the other pages showed no change beyond
+  the noise. With only the marked lookups prepared, the same database right after: the admin's intake board at a
+  median of 54.5 ms (p95 74.0), the other pages as before within the noise of a slow hour (the figures of the
+  tables below were taken at the machine's usual speed).
 
 How to read the figures below: measured on 2026-12-07 on a machine at its usual speed (a fixed 20M-step Python loop
 in 1.2 s; PostgreSQL's 1,000,000 tickets seeded in about 95 s), after a session on the same machine at half speed

@@ -48,6 +48,7 @@ _USER = Precompiled(
     ._default_manager.select_related(*getattr(settings, "AUTH_USER_SELECT_RELATED", ()))
     .filter(pk=pk),
     -7_100_903,
+    prepare=True,
 )
 _COLUMNS = ("content_type__app_label", "codename")
 _PERMISSIONS = Precompiled(
@@ -57,4 +58,5 @@ _PERMISSIONS = Precompiled(
     .union(Permission.objects.filter(group__user__pk=grouped).order_by().values_list(*_COLUMNS)),
     -7_100_904,
     -7_100_905,
+    prepare=True,
 )

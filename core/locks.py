@@ -15,7 +15,7 @@ def _locking_read(model: type[models.Model]) -> Precompiled:
     read = _compiled.get(model)
     if read is None:
         read = _compiled[model] = Precompiled(
-            lambda pk: model._default_manager.select_for_update().filter(pk=pk), _PLACEHOLDER_PK
+            lambda pk: model._default_manager.select_for_update().filter(pk=pk), _PLACEHOLDER_PK, prepare=True
         )
     return read
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
@@ -64,11 +65,16 @@ class Precompiled:
     functions to bind to the connection that runs the query. Never the compiler, nor a converter bound to the
     connection that compiled: a module-level cache would keep that connection (a thread's, a finished one's)
     open for the life of the process.
+
+    ``prepare=True``: on PostgreSQL the statement is prepared on the server (:func:`cursor`), so it is planned once
+    per connection. For a statement whose plan does not depend on its values: a generic plan cannot use a partial
+    index whose condition a placeholder stands in for.
     """
 
-    def __init__(self, queryset: Callable[..., QuerySet], *placeholders):
+    def __init__(self, queryset: Callable[..., QuerySet], *placeholders, prepare: bool = False):
         self._queryset = queryset
         self._placeholders = placeholders
+        self._prepare = prepare
         self._compiled: dict[str, tuple] = {}
         self._builders: dict[str, tuple] = {}
 
@@ -86,7 +92,7 @@ class Precompiled:
 
     def rows(self, *values, using: str = "default") -> list[tuple]:
         """The raw rows (no converters): for counts and existence checks."""
-        return self._run(using, *self._compile(using), values)
+        return self._run(using, *self._compile(using), values, prepare=self._prepare)
 
     def value(self, *values, default=None, using: str = "default"):
         """The first column of the first row, or ``default`` without rows (a count grouped on a filtered column)."""
@@ -95,7 +101,7 @@ class Precompiled:
 
     def objects(self, *values, using: str = "default") -> list:
         """The model instances with their ``select_related`` objects and annotations: ``list(queryset(*values))``."""
-        rows = self._run(using, *self._compile(using), values)
+        rows = self._run(using, *self._compile(using), values, prepare=self._prepare)
         if not rows:
             return []
         model, start, end, init_list, populators, annotations, converters = self._builders[using]
@@ -134,14 +140,14 @@ class Precompiled:
         )
 
     @staticmethod
-    def _run(using, sql, params, positions, select_for_update, values) -> list[tuple]:
+    def _run(using, sql, params, positions, select_for_update, values, *, prepare: bool) -> list[tuple]:
         connection = connections[using]
         if select_for_update and connection.features.has_select_for_update and connection.get_autocommit():
             # What the ORM says for ``select_for_update()`` outside a transaction (it checks when it compiles).
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, _bind(params, positions, values, connection.ops))
-            return cursor.fetchall()
+        with cursor(connection, prepare=prepare) as db_cursor:
+            db_cursor.execute(sql, _bind(params, positions, values, connection.ops))
+            return db_cursor.fetchall()
 
 
 def _unbound(functions, connection) -> list[tuple[str, Callable]]:
@@ -191,10 +197,12 @@ class PrecompiledUpdate:
     with a subquery costs the ORM about half a millisecond, thirty times what SQLite takes to run it.
     """
 
-    def __init__(self, queryset: Callable[..., QuerySet], values: Callable[[], dict], *placeholders):
+    def __init__(self, queryset: Callable[..., QuerySet], values: Callable[[], dict], *placeholders,
+                 prepare: bool = False):
         self._queryset = queryset
         self._values = values
         self._placeholders = placeholders
+        self._prepare = prepare
         self._compiled: dict[str, tuple[str, list, list[int]]] = {}
 
     def _compile(self, using: str) -> tuple[str, list, list[int]]:
@@ -214,9 +222,34 @@ class PrecompiledUpdate:
         """Run the ``UPDATE`` for these placeholder values; returns the number of rows it changed."""
         sql, params, positions = self._compile(using)
         connection = connections[using]
-        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(sql, _bind(params, positions, values, connection.ops))
-            return cursor.rowcount
+        with transaction.mark_for_rollback_on_error(using), cursor(connection, prepare=self._prepare) as db_cursor:
+            db_cursor.execute(sql, _bind(params, positions, values, connection.ops))
+            return db_cursor.rowcount
+
+
+def cursor(connection, *, prepare: bool = False):
+    """``connection.cursor()``; with ``prepare`` on PostgreSQL (and ``DB_PREPARED_STATEMENTS`` on), a cursor whose
+    statements are prepared on the server: the values are bound there, not written into the text, and the
+    connection plans each statement once instead of on every run. Planning the wide joins of the hot lookups cost
+    PostgreSQL several times what running them did (``bench/bench_intake.py``, the database server's CPU).
+
+    Only for statements marked one by one (``Precompiled(…, prepare=True)``): after five runs PostgreSQL may keep a
+    generic plan, which cannot use a partial index whose condition a placeholder stands in for; the ORM's queries
+    (the lists, the boards) rely on such indexes and stay on Django's client-side binding. The cursor is Django's
+    wrapper (error translation, ``execute_wrapper``, query logging) around psycopg's server-binding cursor.
+    """
+    if not (prepare and connection.vendor == "postgresql" and getattr(settings, "DB_PREPARED_STATEMENTS", True)):
+        return connection.cursor()
+    from core.prepared_cursor import PreparingCursor  # psycopg is imported only where PostgreSQL is used
+
+    # What connection.cursor() does before it creates its cursor (CONN_HEALTH_CHECKS: often the request's first query)
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = PreparingCursor(connection.connection)
+        PreparingCursor.follow_time_zone(raw, connection)
+    connection.validate_thread_sharing()
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
 def _placeholder_positions(params: list, placeholders: tuple, ops) -> list[int]:

@@ -34,6 +34,7 @@ _SESSION = Precompiled(
     lambda key, now: Session.objects.filter(session_key=key, expire_date__gt=now),
     "opsdesk-placeholder-session-key",
     datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC),
+    prepare=True,
 )
 
 

@@ -51,6 +51,7 @@ _CHANNEL_BY_TOKEN = Precompiled(
         .order_by()[:1]
     ),
     "\x00opsdesk-placeholder-token-hash",
+    prepare=True,
 )
 
 

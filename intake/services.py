@@ -341,8 +341,8 @@ def _locked_ticket(pk: int, customer_id: int | None = None):
 
 
 _RECIPIENT_RELATIONS = ("profile__work_calendar", "notification_settings")
-_LOCKED_THREAD = Precompiled(_locked_ticket, -7_100_301)
-_LOCKED_REFERENCE = Precompiled(_locked_ticket, -7_100_301, -7_100_302)
+_LOCKED_THREAD = Precompiled(_locked_ticket, -7_100_301, prepare=True)
+_LOCKED_REFERENCE = Precompiled(_locked_ticket, -7_100_301, -7_100_302, prepare=True)
 
 
 @dataclass(frozen=True)

@@ -112,16 +112,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Prepared statements: psycopg prepares a statement on the server once a connection has run it
-    # DB_PREPARE_THRESHOLD times, and PostgreSQL then plans it once per connection instead of on every run
-    # (planning the wide joins of a ticket's locking read cost the server ten times running them). Prepared
-    # statements need server-side parameter binding. Turn both off (DB_PREPARED_STATEMENTS=false) behind a
-    # connection pooler in transaction mode that does not track them (PgBouncer before 1.21).
-    if env.bool("DB_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5)
-        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL: the hot lookups compiled once per process (core.rowcache, each marked ``prepare=True``) are prepared
+# on the server and planned once per connection; planning their wide joins cost the server several times running
+# them. Turn off behind a connection pooler in transaction mode that does not keep prepared statements per client
+# (PgBouncer before 1.21, or without max_prepared_statements). docs/operations.md.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # reports.ClockFact's covering index (Index(include=...)) is for PostgreSQL; SQLite builds it without the
     # included columns, which is fine. Without this, every command that checks the database (migrate, ...)

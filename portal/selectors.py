@@ -130,6 +130,7 @@ _TICKET = Precompiled(
     .annotate(urgent_since=F("escalation_state__urgent_since"))  # the escalation panel's mark: no query
     .filter(pk=pk),
     -7_100_902,
+    prepare=True,
 )
 
 

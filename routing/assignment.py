@@ -145,7 +145,7 @@ def _user_query(user_id: int):
     return _with_roles(get_user_model().objects.filter(pk=user_id))[:1]
 
 
-_USER_WITH_ROLES = Precompiled(_user_query, -7_100_201)
+_USER_WITH_ROLES = Precompiled(_user_query, -7_100_201, prepare=True)
 
 
 def _users(user_ids: Iterable[int]) -> dict[int, object]:
@@ -236,6 +236,7 @@ def route_ticket(ticket: Ticket, *, trigger: str, exclude: Iterable[int] = (), n
 _QUEUE_CURSOR = Precompiled(
     lambda queue_id: Queue.objects.select_for_update().filter(pk=queue_id).values_list("routing_cursor").order_by(),
     -7_100_202,
+    prepare=True,
 )
 
 

@@ -393,6 +393,7 @@ _STORE_NEXT_DUE = PrecompiledUpdate(
     lambda ticket_id: Ticket.objects.filter(pk=ticket_id),
     lambda: {"sla_next_due": next_due_subquery()},
     -7_100_203,  # stands for the ticket while the SQL is compiled: no ticket has it
+    prepare=True,
 )
 
 
@@ -424,6 +425,7 @@ _LOCKED_CLOCKS = Precompiled(
         .order_by("pk")
     ),
     -7_100_202,  # stands for the ticket while the SQL is compiled: no ticket has it
+    prepare=True,
 )
 
 

@@ -79,6 +79,7 @@ def roles_of(user) -> frozenset[str]:
 _ROLE_NAMES = Precompiled(
     lambda user_id: Group.objects.filter(user__pk=user_id, name__in=ROLES).values_list("name", flat=True),
     -7_100_906,
+    prepare=True,
 )
 
 

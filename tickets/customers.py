@@ -82,6 +82,7 @@ _BY_EMAIL = Precompiled(
         .order_by("pk")[:1]
     ),
     "\x00opsdesk-placeholder-email",
+    prepare=True,
 )
 
 
