@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.psycopg_any import register_tzloader
+from psycopg import ClientCursor
 from psycopg.pq import Format
 
 
@@ -22,9 +23,12 @@ class PreparingCursor(ServerBindingCursor):
         if previous is None:
             connection.prepare_threshold = 1
         try:
-            return super().execute(query, params, prepare=True, binary=binary)
+            result = super().execute(query, params, prepare=True, binary=binary)
         finally:
             connection.prepare_threshold = previous
+        if self._query is None:  # psycopg keeps no query text for a prepared run; Django's query log reads one
+            self._query = _LoggedQuery(connection, query, params)
+        return result
 
     @staticmethod
     def follow_time_zone(cursor, connection) -> None:
@@ -33,3 +37,16 @@ class PreparingCursor(ServerBindingCursor):
         loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, cursor)
+
+
+class _LoggedQuery:
+    """What Django's ``last_executed_query`` reads of a psycopg cursor (``cursor._query.query``, bytes) for a prepared
+    run: the statement with its values written in, as a client-side binding cursor would have sent it; worked out
+    only when read (``DEBUG``, ``CaptureQueriesContext``)."""
+
+    def __init__(self, connection, query, params):
+        self._connection, self._sql, self._params = connection, query, params
+
+    @property
+    def query(self) -> bytes:
+        return ClientCursor(self._connection).mogrify(self._sql, self._params).encode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from core.rowcache import Precompiled, PrecompiledUpdate
 from tests.factories import CustomerFactory, TicketFactory
@@ -85,3 +86,12 @@ def test_an_error_of_a_prepared_statement_is_djangos_and_marks_the_transaction(p
         same_email.run(b.pk)
     b.refresh_from_db()
     assert (a.email, b.email) == ("a@example.com", "b@example.com")
+
+
+def test_the_query_log_shows_a_prepared_statement_with_its_values(postgresql):
+    CustomerFactory(name="logged")
+    with CaptureQueriesContext(connection) as queries:
+        _BY_NAME.objects("logged")
+        _BY_NAME.objects("logged again")  # the second run executes the prepared statement
+    assert [q["sql"].count("'logged") for q in queries.captured_queries] == [1, 1]
+    assert all(q["sql"].startswith('SELECT "tickets_customer"."id"') for q in queries.captured_queries)
