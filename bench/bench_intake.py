@@ -262,15 +262,28 @@ def _ticket_payloads(run: str, n: int, known: int, tag: str) -> list[dict]:
     return payloads
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (Linux): [11], [12] are utime and stime, [13], [14]
+    the reaped children's cutime and cstime, in clock ticks."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _children_ticks(pid: int | str) -> int:
+    """utime + stime of the live children of ``pid`` (one that exits meanwhile is skipped)."""
+    total = 0
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            fields = _stat(child)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def _workers_cpu(master: int) -> float:
     """CPU seconds (user + system) the gunicorn workers of ``master`` have used so far (Linux /proc)."""
     try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        total = 0
-        for pid in children:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
+        return _children_ticks(master) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return float("nan")
 
@@ -279,30 +292,20 @@ def _postgres_cpu() -> float:
     """CPU seconds the local PostgreSQL server has used so far: its postmaster with every process it started, the
     exited ones included (their time is added to the parent's ``cutime``/``cstime`` when it reaps them), read from
     Linux /proc; NaN where the server is not a local process this user can read."""
-    clk = os.sysconf("SC_CLK_TCK")
     try:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                stat = (entry / "stat").read_text()
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
+                fields = _stat(entry.name)
+                if (Path(f"/proc/{fields[1]}/comm")).read_text().strip() == "postgres":
+                    continue  # a child of the postmaster: counted with it
             except OSError:
                 continue
-            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
-            if name != "postgres":
-                continue
-            parent = Path(f"/proc/{fields[1]}/stat")
-            if parent.exists() and "(postgres)" in parent.read_text():
-                continue  # a child of the postmaster: counted below
-            children = (entry / "task" / entry.name / "children").read_text().split()
-            total = sum(int(f) for f in fields[11:15])  # utime, stime and the reaped children's cutime, cstime
-            for pid in children:
-                try:
-                    child = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue  # exited meanwhile: its time moved to cutime, read a moment ago
-                total += int(child[11]) + int(child[12])
-            return total / clk
+            ticks = sum(int(f) for f in fields[11:15]) + _children_ticks(entry.name)
+            return ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         pass
     return float("nan")

@@ -30,13 +30,15 @@ class PreparingCursor(ServerBindingCursor):
             self._query = _LoggedQuery(connection, query, params)
         return result
 
-    @staticmethod
-    def follow_time_zone(cursor, connection) -> None:
-        """What Django's ``create_cursor`` does: read ``timestamptz`` in the connection's time zone when the
-        connection's loader was set up for another one."""
+    @classmethod
+    def on(cls, connection) -> PreparingCursor:
+        """A cursor on Django ``connection``'s open psycopg connection, reading ``timestamptz`` in the connection's
+        time zone as Django's ``create_cursor`` makes its cursors do when the connection was set up for another."""
+        cursor = cls(connection.connection)
         loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, cursor)
+        return cursor
 
 
 class _LoggedQuery:

@@ -246,8 +246,7 @@ def cursor(connection, *, prepare: bool = False):
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = PreparingCursor(connection.connection)
-        PreparingCursor.follow_time_zone(raw, connection)
+        raw = PreparingCursor.on(connection)
     connection.validate_thread_sharing()
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 

@@ -32,10 +32,10 @@ def _prepared(fragment: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-# Each test's statement names a column in its WHERE that no other statement of the suite filters on there.
-_BY_NAME = Precompiled(lambda note: Customer.objects.filter(name=note).order_by("pk"), "\x00placeholder-name",
+# The statements of these tests, told apart from the suite's others by their WHERE and ORDER BY.
+_BY_NAME = Precompiled(lambda name: Customer.objects.filter(name=name).order_by("pk"), "\x00placeholder-name",
                        prepare=True)
-_BY_NAME_UNPREPARED = Precompiled(lambda note: Customer.objects.filter(name=note).order_by("-pk"),
+_BY_NAME_UNPREPARED = Precompiled(lambda name: Customer.objects.filter(name=name).order_by("-pk"),
                                   "\x00placeholder-name", prepare=False)
 
 
