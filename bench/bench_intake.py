@@ -189,7 +189,44 @@ def _setup(args) -> dict[str, Any]:
     channel = IntakeChannel(name=f"Bench gateway {run}", channel="email", default_queue=queue)
     token = channel.set_token()
     channel.save()
+    _open_work(queue, users, args.open_work)
     return {"token": token}
+
+
+def _open_work(queue, users: list, per_agent: int) -> None:
+    """``per_agent`` open tickets for every agent when the run starts, as in a helpdesk at work (written in bulk,
+    then vacuumed and analysed, as autovacuum would leave them)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from tickets import workload
+    from tickets.models import Customer, Status, Ticket
+
+    if not per_agent:
+        return
+    customer = Customer.objects.create(name=f"Open work {queue.slug}", email=f"open-{queue.slug}@bench.example")
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                title="Open work",
+                customer=customer,
+                queue=queue,
+                performer=u,
+                owner=u,
+                status=Status.IN_PROGRESS,
+                created_at=now,
+                status_changed_at=now,
+            )
+            for u in users
+            for _ in range(per_agent)
+        ],
+        batch_size=2000,
+    )
+    workload.recount()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {Ticket._meta.db_table}")
 
 
 # --- load ----------------------------------------------------------------------------------------------------
@@ -343,6 +380,8 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
             str(args.agents),
             "--known",
             str(args.known),
+            "--open-work",
+            str(args.open_work),
         ],
         cwd=ROOT,
         env=env,
@@ -439,6 +478,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="threads per worker, one run each (1: sync workers; above 1: gunicorn's gthread worker)",
     )
     parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument(
+        "--open-work", type=int, default=20, help="open tickets each agent performs when the run starts"
+    )
     parser.add_argument("--known", type=int, default=1000, help="existing customers half of the senders match")
     parser.add_argument("--verbose", action="store_true", help="gunicorn access log into the log file")
     parser.add_argument("--run", default=str(time.time_ns()), help=argparse.SUPPRESS)
@@ -461,6 +503,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "clients": args.clients,
         "workers": args.workers,
         "agents": args.agents,
+        "open_work": args.open_work,
     }
     runs = [run_bench(args, threads) for threads in args.threads]
     payload.update(runs[0])  # the first run's figures at the top level, as before
@@ -474,9 +517,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def markdown(payload: dict[str, Any]) -> str:
     runs = payload.get("runs") or [payload]
+    opening = f", each performing {payload['open_work']} open tickets at the start" if payload.get("open_work") else ""
     lines = [
         f"gunicorn {payload['workers']} workers, {payload['clients']} clients, PostgreSQL, "
-        f"{payload['agents']} agents in the least-loaded queue; load average before the run "
+        f"{payload['agents']} agents in the least-loaded queue{opening}; load average before the run "
         f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
         "",
         "| workers | phase | requests | per second | target | web worker CPU per request, ms "

@@ -42,7 +42,9 @@ PostgreSQL.
 
 What makes a decision cheap: the whole team is read in **one query** whatever
 its size: memberships with each agent's profile columns, open-ticket count
-(a correlated count on the `(performer, status)` index) and today's absence
+(stored: `tickets.Workload`, one row per person kept by the ticket services as
+tickets move; before, a correlated count of the agent's open tickets, which
+grew with open work) and today's absence
 and substitute (correlated subqueries) come back as plain tuples, not model
 instances; the statement is compiled once per process (`routing/team.py`:
 building and compiling it cost three times what running it does) and run
@@ -59,7 +61,8 @@ are planned in memory with each one fed back (one more open ticket, the
 assignment time, the round-robin cursor) exactly as the next read would see
 it, the chosen people are read in one query with their roles, profiles and
 notification settings (what `ticket_assign`'s role check and the notice read),
-and the last assignment times are written once at the end. The history rows
+and the open-ticket counts (`tickets.workload.deferred`: one upsert) and the
+last assignment times are written once at the end. The history rows
 (`ticket.assigned`, the status change, `ticket.routed`) and the performers'
 notices of the whole burst are collected while it assigns
 (`tickets.history.deferred`, `notifications.service.deferred`) and written
@@ -69,7 +72,8 @@ assignment refused after it recorded something drops what it left. What
 remains per ticket is `ticket_assign`'s savepoint, its ticket lock and the
 ticket update: 4 queries (12 before; the SLA handlers read nothing for a move
 from new to assigned). One ticket (`route_ticket`) writes its three history
-rows in one insert too: 13 queries (15 before).
+rows in one insert too: 12 queries (15 before; 11 before the stored
+open-ticket count added its upsert and took the counting out of the team read).
 
 The SQLite figures before this change also paid for django-q's ORM broker
 closing the connection after every commit that enqueued a delivery (SQLite

@@ -56,6 +56,8 @@ SCHEDULES: list[dict] = [
     # The nightly VIP tier evaluation (routing.vip) and the weekly causes-of-delay digest (reports.digest).
     daily("vip.evaluate_nightly", "routing.vip.evaluate_nightly_task", at=time(2, 0)),
     daily("reports.weekly_digest", "reports.digest.weekly_digest_task", at=time(8, 0), weekday=0),
+    # The stored open-ticket counts routing reads, checked against the tickets and corrected (tickets.workload).
+    daily("tickets.recount_workload", "tickets.workload.recount_task", at=time(3, 45)),
     # Expired browser sessions (core.sessions): the table would otherwise keep every session ever opened.
     daily("sessions.clear_expired", "core.sessions.clear_expired_task", at=time(3, 30)),
 ]

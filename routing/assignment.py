@@ -38,7 +38,7 @@ from routing.models import ClassificationRule, TicketSkip, TicketTypeSkill
 from routing.queue_order import in_queue_order, waiting
 from routing.strategies import Agent, Decision, Requirement
 from routing.team import agent_states, on_shift
-from tickets import history, services
+from tickets import history, services, workload
 from tickets.access import ADMIN, ROLES
 from tickets.history import record
 from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
@@ -302,9 +302,9 @@ def route_waiting(
     One transaction for the burst: the queue is locked and its team read once; the decisions are planned in memory,
     each fed back into the team (one more open ticket and this assignment time for whoever got it, the
     round-robin cursor); the chosen people are read in one query; each ticket is assigned through
-    ``ticket_assign``; the ``ticket.routed`` rows, the last assignment times and the cursor are written once at
-    the end. A refused assignment plans the rest again from what really happened. A VIP ticket for an account
-    manager takes ``route_ticket``'s manager path. The burst stops at the first ticket nobody can take
+    ``ticket_assign``; the ``ticket.routed`` rows, the open-ticket counts, the last assignment times and the cursor
+    are written once at the end. A refused assignment plans the rest again from what really happened. A VIP ticket
+    for an account manager takes ``route_ticket``'s manager path. The burst stops at the first ticket nobody can take
     (``R_NO_AGENT``): one decision (or None) per ticket looked at. The query count does not grow with the team.
     """
     now = now or timezone.now()
@@ -338,7 +338,7 @@ def route_waiting(
         rows: list[TicketEvent] = []
         chosen: set[int] = set()
         # The history rows and the notices of the burst's assignments are each written in one go when it ends.
-        with history.deferred() as history_rows, notices_deferred() as notices:
+        with history.deferred() as history_rows, notices_deferred() as notices, workload.deferred() as moves:
             stop = False
             while len(decisions) < len(tickets) and not stop:
                 ticket = tickets[len(decisions)]
@@ -367,7 +367,13 @@ def route_waiting(
                         continue
                     user = users.get(decision.user_id)
                     row = _assign(
-                        ticket, user, decision, trigger=trigger, now=now, users=users, deferred=(history_rows, notices)
+                        ticket,
+                        user,
+                        decision,
+                        trigger=trigger,
+                        now=now,
+                        users=users,
+                        deferred=(history_rows, notices, moves),
                     )
                     if row is None:  # refused: nobody got it; plan the rest again
                         decisions.append(None)

@@ -2,8 +2,8 @@
 
 ``agent_states`` serves routing (``routing.assignment``: plain columns, no user objects) and the queue monitor
 (``routing.queue_monitor``: with the users). The routing read is one statement whatever the team's size:
-memberships with each agent's profile columns, their open-ticket count and today's absence and substitute; working
-calendars come in one more query only when someone has one, skills only when asked.
+memberships with each agent's profile columns, their open-ticket count (stored: ``tickets.workload``) and today's
+absence and substitute; working calendars come in one more query only when someone has one, skills only when asked.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from routing.models import AgentSkill
 from routing.strategies import Agent
 from sla.models import Calendar
-from tickets.models import Absence, Profile, QueueMembership, Ticket
+from tickets.models import Absence, Profile, QueueMembership, Workload
 
 
 @dataclass
@@ -56,13 +56,7 @@ def agent_states(
             .select_related("user__profile__work_calendar")
         )
         user_ids = {m.user_id for m in memberships}
-        open_counts = dict(
-            Ticket.objects.open()
-            .filter(performer_id__in=user_ids)
-            .values("performer_id")
-            .annotate(n=Count("pk"))
-            .values_list("performer_id", "n")
-        )
+        open_counts = dict(Workload.objects.filter(user_id__in=user_ids).values_list("user_id", "open_tickets"))
         absences = {
             a.user_id: a.substitute_id
             for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
@@ -70,8 +64,8 @@ def agent_states(
             )
         }
     else:
-        # Routing: one query for the members, their load and today's absence (correlated subqueries on the
-        # (performer, status) and (user, dates) indexes), whatever the number of agents.
+        # Routing: one query for the members, their stored open-ticket count (``tickets.workload``) and today's
+        # absence (correlated subqueries on the (user, dates) index), whatever the number of agents.
         rows = _team_rows(list(queue_ids), today)
         calendars = _calendars({row[4] for row in rows if row[4] is not None})
         memberships = [
@@ -136,14 +130,7 @@ def _team_query(queue_ids: list[int], today: date):
         QueueMembership.objects.filter(queue_id__in=queue_ids, user__is_active=True)
         .order_by("queue_id", "user_id")
         .annotate(
-            open_n=Subquery(
-                Ticket.objects.open()
-                .filter(performer_id=OuterRef("user_id"))
-                .order_by()
-                .values("performer_id")
-                .annotate(n=Count("pk"))
-                .values("n")[:1]
-            ),
+            open_n=F("user__workload__open_tickets"),
             absent=Exists(absence),
             substitute=Subquery(absence.order_by("-starts_on", "-pk").values("substitute_id")[:1]),
         )

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from core import fastinsert
 from core.locks import lock as _lock
 from core.people import user_ref as _user_ref
-from tickets import access, events, ports
+from tickets import access, events, ports, workload
 from tickets.attachments import IncomingFile, attach, check
 from tickets.attachments import history_names as _file_names
 from tickets.customers import (  # noqa: F401 (re-exported)
@@ -278,6 +278,7 @@ def _assign(ticket: Ticket, performer, actor) -> Ticket:
     if ticket.performer_id == performer.pk:
         return ticket
     previous = ticket.performer
+    workload.moved(ticket.performer_id, performer.pk)  # an open ticket (``_check_assign``)
     ticket.performer = performer
     fields = ["performer", "updated_at"]
     if ticket.owner_id is None:
@@ -301,6 +302,7 @@ def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
     if ticket.status in CLOSED_STATUSES:
         raise TicketError(_("A closed ticket cannot be returned to the queue."))
     previous = ticket.performer
+    workload.moved(previous.pk, None)
     ticket.performer = None
     record(ticket, "ticket.unassigned", actor, previous=_user_ref(previous), reason=reason)
     fields = ["performer", "updated_at"]
@@ -349,10 +351,12 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
 def _set_status(
     ticket: Ticket, status: str, *, actor, reason: BlockingReason | None = None, comment: str = "", cause: str = ""
 ) -> None:
-    """Apply a status change in memory and record it; the caller saves."""
-    old = ticket.status
+    """Apply a status change in memory and record it (and move the performer's open-ticket count when the ticket
+    opens or closes); the caller saves."""
+    old, counted = ticket.status, workload.holder(ticket)
     now = timezone.now()
     ticket.status = status
+    workload.moved(counted, workload.holder(ticket))
     ticket.status_changed_at = now
     ticket.blocking_reason = reason if status == Status.WAITING else None
     if status == Status.DONE:
@@ -415,6 +419,7 @@ def ticket_change_status(
         # Back to the queue: the performer lets go.
         let_go = ticket.performer
         record(ticket, "ticket.unassigned", actor, previous=_user_ref(ticket.performer), reason=comment)
+        workload.moved(workload.holder(ticket), None)  # none from a canceled ticket: it did not count
         ticket.performer = None
     _set_status(ticket, status, actor=actor, reason=reason, comment=comment, cause=cause)
     ticket.save()

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from tickets import models as m
+from tickets import workload
 from tickets.queue_priority import queue_priority_of
 
 
@@ -81,6 +82,7 @@ class TicketTypeFactory(factory.django.DjangoModelFactory):
 class TicketFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = m.Ticket
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Ticket {n}")
     customer = factory.SubFactory(CustomerFactory)
@@ -88,6 +90,12 @@ class TicketFactory(factory.django.DjangoModelFactory):
     ticket_type = factory.SubFactory(TicketTypeFactory)
     # What the ticket service copies from the customer's tier (tickets.queue_priority).
     vip_queue_priority = factory.LazyAttribute(lambda ticket: queue_priority_of(ticket.customer))
+
+    @factory.post_generation
+    def counted(ticket, create, extracted, **kwargs):
+        """What ``ticket_create`` and ``ticket_assign`` do: an open ticket counts for its performer."""
+        if create:
+            workload.moved(None, workload.holder(ticket))
 
 
 class IntakeChannelFactory(factory.django.DjangoModelFactory):

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from opsdesk import demo
-from tickets import access
+from tickets import access, workload
 from tickets.demo.customers import DEMO_TOKENS
 from tickets.demo.people import DEMO_PASSWORD, DEMO_USERS
 from tickets.models import (
@@ -29,6 +29,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
     TicketType,
+    Workload,
     hash_token,
 )
 
@@ -142,6 +143,11 @@ def test_working_tickets_are_performed_by_agents_of_their_queue(seeded):
         assert ticket.performer_id in agents[ticket.queue_id]
         assert ticket.owner_id is not None
     assert not Ticket.objects.filter(status=Status.NEW, performer__isnull=False).exists()
+
+
+def test_the_agents_stored_open_ticket_counts_are_their_open_tickets(seeded):
+    stored = {user_id: n for user_id, n in Workload.objects.values_list("user_id", "open_tickets") if n}
+    assert stored and stored == workload.real_counts()  # what least-loaded routing reads from the first minute
 
 
 def test_every_ticket_starts_with_the_customer_message_and_a_created_event(seeded):

@@ -26,7 +26,7 @@ from tickets.models.catalogue import (
 )
 from tickets.models.intake import IntakeChannel, hash_token
 from tickets.models.links import LinkKind, TicketLink
-from tickets.models.people import Absence, Profile, display_name
+from tickets.models.people import Absence, Profile, Workload, display_name
 from tickets.models.satisfaction import Rating, SatisfactionRating, SatisfactionSurvey
 from tickets.models.tickets import (
     CLOSED_STATUSES,
@@ -86,6 +86,7 @@ __all__ = [
     "TierSource",
     "VipTier",
     "WaitSegment",
+    "Workload",
     "closed_rank",
     "display_name",
     "hash_token",

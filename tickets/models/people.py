@@ -1,5 +1,5 @@
-"""People: portal preferences and reporting line (``Profile``), the name a person is shown under,
-and absences (who is away and who substitutes; read by routing and deferrals)."""
+"""People: portal preferences and reporting line (``Profile``), the name a person is shown under, how many open
+tickets each performs (``Workload``) and absences (who is away and who substitutes; read by routing and deferrals)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,23 @@ class Profile(models.Model):
             raise ValidationError({"time_zone": _("Unknown time zone.")}) from None
         if self.manager_id and self.manager_id == self.user_id:
             raise ValidationError({"manager": _("A user cannot be their own manager.")})
+
+
+class Workload(models.Model):
+    """How many open tickets a person performs now: kept by the ticket services in the transaction of each change
+    (``tickets.workload``), so routing reads one row instead of counting the person's open tickets."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="workload"
+    )
+    open_tickets = models.IntegerField(_("open tickets"), default=0)
+
+    class Meta:
+        verbose_name = _("workload")
+        verbose_name_plural = _("workloads")
+
+    def __str__(self) -> str:
+        return f"{display_name(self.user)}: {self.open_tickets}"
 
 
 class Absence(models.Model):
