@@ -223,7 +223,7 @@ def _open_work(queue, users: list, per_agent: int) -> None:
         ],
         batch_size=2000,
     )
-    workload.recount()
+    workload.recount(log=False)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {Ticket._meta.db_table}")

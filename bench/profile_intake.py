@@ -77,17 +77,35 @@ def _call(app, token: str, payload: dict) -> dict:
 DUMP = ""
 
 
-def _measure(app, token, payloads, label, top, profile, sql=False):
+def _backend_cpu(pid: int) -> int:
+    """Nanoseconds the database backend ``pid`` has run on a CPU (Linux schedstat: exact, unlike the ticks of stat)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def _measure(app, token, payloads, label, top, profile, sql=False, statements=False):
     from django.db import connection
 
     queries = 0
+    by_statement: dict[str, list] = {}  # statement's first words -> [runs, server CPU ns]
 
     def count(execute, statement, params, many, context):
         nonlocal queries
         queries += 1
         if sql:
             print("   ", statement[:300])
-        return execute(statement, params, many, context)
+        if not statements:
+            return execute(statement, params, many, context)
+        pid = connection.connection.info.backend_pid
+        before = _backend_cpu(pid)
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            words = statement.split()
+            shape = words[0] if words[0] in ("SAVEPOINT", "RELEASE") else " ".join(words[:6])[:90]
+            entry = by_statement.setdefault(shape, [0, 0])
+            entry[0] += 1
+            entry[1] += _backend_cpu(pid) - before
 
     first = []
     if sql:
@@ -115,6 +133,12 @@ def _measure(app, token, payloads, label, top, profile, sql=False):
     if profiler:  # a deterministic proxy of the CPU time, unaffected by the machine's load
         calls = pstats.Stats(profiler).total_calls
         print(f"{label}: {calls / n:,.0f} Python function calls/request")
+    if by_statement:  # the local server's backend, measured around each statement (psql would run on the same host)
+        print(f"{label}: database server CPU per request by statement (ms)")
+        for shape, (runs, ns) in sorted(by_statement.items(), key=lambda item: -item[1][1]):
+            print(f"  {ns / n / 1e6:6.3f}  {runs / n:4.1f}x  {shape}")
+        total = sum(ns for _runs, ns in by_statement.values())
+        print(f"  {total / n / 1e6:6.3f}  in all")
     if profiler and DUMP:
         profiler.dump_stats(f"{DUMP}-{label.replace(' ', '_')}.prof")
     if profiler:
@@ -131,11 +155,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--known", type=int, default=1000)
+    parser.add_argument("--open-work", type=int, default=20, help="open tickets each agent performs at the start")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--no-profile", action="store_true", help="CPU and queries only, without cProfile")
     parser.add_argument("--only", choices=("tickets", "messages"), default=None)
     parser.add_argument("--dump", default="", help="write the cProfile stats of each phase to DUMP-<phase>.prof")
     parser.add_argument("--sql", action="store_true", help="print the statements of one request of each type")
+    parser.add_argument(
+        "--statements", action="store_true", help="the database server's CPU per request by statement (local server)"
+    )
     args = parser.parse_args()
     global DUMP
     DUMP = args.dump
@@ -155,7 +183,14 @@ def main() -> None:
     profile = not args.no_profile
     originals = bench._ticket_payloads(run, args.n, args.known, "t")
     created = _measure(
-        application, token, originals, "new tickets", args.top, profile and args.only in (None, "tickets"), args.sql
+        application,
+        token,
+        originals,
+        "new tickets",
+        args.top,
+        profile and args.only in (None, "tickets"),
+        args.sql,
+        args.statements,
     )
     if args.only == "tickets":
         return
@@ -169,7 +204,7 @@ def main() -> None:
         for i in range(args.n)
     ]
     _measure(application, token, messages[:20], "warm messages", 0, False)
-    _measure(application, token, messages[20:], "appended messages", args.top, profile, args.sql)
+    _measure(application, token, messages[20:], "appended messages", args.top, profile, args.sql, args.statements)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import NOT_PROVIDED
 from django.utils.duration import duration_microseconds
 
+from core import rowcache
+
 
 def reserve_ids(model, count: int) -> list[int]:
     """``count`` primary keys nobody else will use.
@@ -191,10 +193,12 @@ def insert_rows(
         else:
             rows = [(*row, *plan.constant) for row in rows]
     fields = plan.fields
-    with connection.cursor() as cursor:
-        if plan.select is not None:
+    if plan.select is not None:
+        # One statement whatever the number of rows: prepared on PostgreSQL (``core.rowcache.cursor``).
+        with rowcache.cursor(connection, prepare=True) as cursor:
             cursor.execute(plan.sql, [_jsonb_param(plan, rows)])
             return cursor.fetchall() if returning else []
+    with connection.cursor() as cursor:
         found: list[tuple] = []
         per_chunk = max(1, (connection.features.max_query_params or 30000) // len(fields))
         placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"

@@ -26,6 +26,7 @@ from django.db.models import AutoField, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
+from core import rowcache
 from core.models import AppendOnlyModel
 
 # ``save()`` methods that do nothing more for a new row than Django's (the append-only one only refuses updates).
@@ -60,7 +61,9 @@ def insert(objs: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Mode
     ]
     # PostgreSQL's several-row form takes one array per column (``INSERT … SELECT * FROM UNNEST(…)``).
     params = [list(column) for column in zip(*rows, strict=True)] if columns else [v for row in rows for v in row]
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+    # Prepared on PostgreSQL (``core.rowcache.cursor``): an insert's plan does not depend on its values, and its text
+    # is the same for any number of rows (one array per column).
+    with transaction.mark_for_rollback_on_error(using), rowcache.cursor(connection, prepare=True) as cursor:
         cursor.execute(sql, params)
         if len(objs) == 1:
             keys = [connection.ops.fetch_returned_insert_columns(cursor, returning)]

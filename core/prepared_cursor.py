@@ -23,12 +23,12 @@ class PreparingCursor(ServerBindingCursor):
         if previous is None:
             connection.prepare_threshold = 1
         try:
-            result = super().execute(query, params, prepare=True, binary=binary)
+            return super().execute(query, params, prepare=True, binary=binary)
         finally:
             connection.prepare_threshold = previous
-        if self._query is None:  # psycopg keeps no query text for a prepared run; Django's query log reads one
-            self._query = _LoggedQuery(connection, query, params)
-        return result
+            # psycopg keeps no query text for a prepared run; Django's query log reads one, of a failed run too.
+            if self._query is None:
+                self._query = _LoggedQuery(connection, query, params)
 
     @classmethod
     def on(cls, connection) -> PreparingCursor:

@@ -24,8 +24,12 @@ from django.db.transaction import TransactionManagementError
 
 
 class RowCheckedCache:
-    def __init__(self, queryset: Callable[[], QuerySet]):
+    """``prepare=True``: the SQL is prepared on PostgreSQL (:func:`cursor`; for a statement whose plan does not
+    depend on its values, as for ``Precompiled``)."""
+
+    def __init__(self, queryset: Callable[[], QuerySet], *, prepare: bool = False):
         self._queryset = queryset
+        self._prepare = prepare
         self._sql: dict[str, tuple] = {}  # database alias -> (sql, params)
         self._seen: dict[str, tuple[list, list]] = {}  # database alias -> (rows, objects)
         self._lock = threading.Lock()
@@ -35,9 +39,9 @@ class RowCheckedCache:
         if sql is None:
             sql = self._queryset().using(using).query.get_compiler(using).as_sql()
             self._sql[using] = sql
-        with connections[using].cursor() as cursor:
-            cursor.execute(*sql)
-            rows = cursor.fetchall()
+        with cursor(connections[using], prepare=self._prepare) as db:
+            db.execute(*sql)
+            rows = db.fetchall()
         seen = self._seen.get(using)
         if seen is not None and seen[0] == rows:
             return list(seen[1])

@@ -56,7 +56,9 @@ def _links():
     )
 
 
-_LINKS_OF_ONE = Precompiled(lambda sla_policy_id: _links().filter(slapolicy_id=sla_policy_id), -7_100_000_001)
+_LINKS_OF_ONE = Precompiled(
+    lambda sla_policy_id: _links().filter(slapolicy_id=sla_policy_id), -7_100_000_001, prepare=True
+)
 
 
 @dataclass

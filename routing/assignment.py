@@ -521,7 +521,8 @@ _ACTIVE_RULES = RowCheckedCache(
         .select_related("ticket_type__default_queue")
         .defer("hits", "corrections")  # counters bumped on each hit: not part of what the cache compares
         .order_by("position", "pk")
-    )
+    ),
+    prepare=True,  # read on every new ticket; one plan whatever the rows
 )
 
 

@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
+from core import rowcache
 from routing.models import AgentSkill
 from routing.strategies import Agent
 from sla.models import Calendar
@@ -157,7 +158,8 @@ def _team_rows(queue_ids: list[int], today: date, using: str = DEFAULT_DB_ALIAS)
     sql, slots = compiled
     day = connection.ops.adapt_datefield_value(today)
     params = [day if kind == "day" else queue_ids[value] if kind == "queue" else value for kind, value in slots]
-    with connection.cursor() as cursor:
+    # Prepared on PostgreSQL: no partial index's condition among its values, so one plan serves every queue and day.
+    with rowcache.cursor(connection, prepare=True) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

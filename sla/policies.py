@@ -54,7 +54,7 @@ def active_policies() -> list[SLAPolicy]:
 
 
 _ACTIVE_POLICIES = RowCheckedCache(
-    lambda: SLAPolicy.objects.filter(is_active=True).select_related("calendar").order_by("precedence")
+    lambda: SLAPolicy.objects.filter(is_active=True).select_related("calendar").order_by("precedence"), prepare=True
 )
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from core import bulk, fastinsert
 from core.rowcache import Precompiled, PrecompiledUpdate
 from tests.factories import CustomerFactory, TicketFactory
 from tickets.models import Customer, Ticket
@@ -95,3 +96,26 @@ def test_the_query_log_shows_a_prepared_statement_with_its_values(postgresql):
         _BY_NAME.objects("logged again")  # the second run executes the prepared statement
     assert [q["sql"].count("'logged") for q in queries.captured_queries] == [1, 1]
     assert all(q["sql"].startswith('SELECT "tickets_customer"."id"') for q in queries.captured_queries)
+
+
+def test_the_query_log_shows_a_prepared_statement_that_failed(postgresql):
+    CustomerFactory(email="a@example.com")
+    b = CustomerFactory(email="b@example.com")
+    same_email = PrecompiledUpdate(lambda pk: Customer.objects.filter(pk=pk), lambda: {"email": "a@example.com"},
+                                   -7_999_002, prepare=True)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(IntegrityError), transaction.atomic():
+        same_email.run(b.pk)
+    failed = [q["sql"] for q in queries.captured_queries if "UPDATE" in (q["sql"] or "")]
+    assert len(failed) == 1 and f"= {b.pk}" in failed[0] and "'a@example.com'" in failed[0]
+
+
+def test_new_rows_and_bulk_rows_are_inserted_by_prepared_statements(postgresql):
+    # fastinsert: one statement for any number of rows (an array per column), prepared once.
+    fastinsert.insert([Customer(name="One", email="one@example.com"), Customer(name="Two", email="two@example.com")])
+    fastinsert.insert([Customer(name=f"N{i}", email=f"n{i}@example.com") for i in range(3)])
+    (unnest,) = _prepared('INSERT INTO "tickets_customer"')
+    assert "UNNEST" in unnest and "$1" in unnest
+    # insert_rows: all the rows as one jsonb parameter.
+    bulk.insert_rows(Customer, ["name", "email"], [("Three", "three@example.com"), ("Four", "four@example.com")])
+    assert any("jsonb_array_elements" in s for s in _prepared('"tickets_customer"'))
+    assert set(Customer.objects.values_list("name", flat=True)) >= {"One", "Two", "N0", "N2", "Three", "Four"}

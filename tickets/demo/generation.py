@@ -345,7 +345,7 @@ def seed_tickets(ctx: DemoContext, *, count: int, seed: int) -> tuple[int, int]:
         for start in range(0, len(missing), CHUNK):
             stories = [_build_ticket(ctx, refs, seed, i) for i in missing[start : start + CHUNK]]
             _write(stories, writers)
-    workload.recount()  # the stories wrote their tickets directly: the open-ticket counts follow them
+    workload.recount(log=False)  # the stories wrote their tickets directly: the open-ticket counts follow them
     return len(missing), len([i for i in present if i < count])
 
 
