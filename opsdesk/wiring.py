@@ -29,8 +29,6 @@ from tickets import events
 from tickets import ports as ticket_ports
 
 SUBSCRIBERS: list[tuple[type, list]] = [
-    # A ticket exists: the SLA starts its clocks and gives the default deadline.
-    (events.TicketCreated, [sla.start_clocks]),
     # A keyword rule typed it: the rule's hit is counted and told in the history.
     (events.TicketClassified, [routing.record_classification]),
     # It waits in its queue with no performer (new, or handed back): the queue's strategy may assign it.
@@ -65,6 +63,8 @@ SUBSCRIBERS: list[tuple[type, list]] = [
 ]
 
 PROVIDERS: list[tuple[object, object]] = [
+    # tickets asks sla: the clocks of a new ticket, its default deadline and earliest due (written with its row).
+    (ticket_ports.plan_clocks, sla.plan_clocks),
     # tickets asks routing: the keyword rule that types a new ticket.
     (ticket_ports.classify, assignment.classify_text),
     # sla asks escalations: when must the sweep look at a clock next.
@@ -87,7 +87,8 @@ def install() -> None:
 
 
 def table() -> list[tuple[str, list[str]]]:
-    """The table as names: ``[("TicketCreated", ["sla.handlers.start_clocks"]), …]`` (docs and the pinning test)."""
+    """The table as names: ``[("TicketClassified", ["routing.handlers.record_classification"]), …]`` (docs and the
+    pinning test)."""
     return [
         (event_type.__name__, [f"{h.__module__}.{h.__qualname__}" for h in handlers])
         for event_type, handlers in SUBSCRIBERS

@@ -351,10 +351,11 @@ def save_clock(clock: SLAClock, events: list[SLAClockEvent]) -> None:
         store_next_due([clock.ticket_id])
 
 
-def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]]) -> None:
+def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]], *, store_due: bool = True) -> None:
     """Store new clocks and their events in two inserts: :func:`save_clock` for a batch of unsaved clocks.
 
     The next escalation instants are planned for the whole batch at once (one ladder lookup, not one per clock).
+    ``store_due=False``: the tickets' ``sla_next_due`` was written with their rows (:func:`earliest_due`).
     """
     clocks = [clock for clock, _events in built]
     ports.planner().plan(clocks)
@@ -362,7 +363,17 @@ def save_new_clocks(built: list[tuple[SLAClock, list[SLAClockEvent]]]) -> None:
         clock.red_at = red_at(clock)
     fastinsert.insert(clocks)
     fastinsert.insert([event for _clock, clock_events in built for event in clock_events])
-    store_next_due({clock.ticket_id for clock in clocks if clock.kind in SLAClock.SLA_KINDS})
+    if store_due:
+        store_next_due({clock.ticket_id for clock in clocks if clock.kind in SLAClock.SLA_KINDS})
+
+
+def earliest_due(clocks: Iterable[SLAClock]) -> datetime | None:
+    """What :func:`store_next_due` writes for a ticket whose clocks are all in ``clocks`` (a new ticket's, in
+    memory): the earliest due instant of its running SLA clocks."""
+    return min(
+        (c.due_at for c in clocks if c.kind in SLAClock.SLA_KINDS and c.state == State.RUNNING and c.due_at),
+        default=None,
+    )
 
 
 def next_due_subquery() -> Subquery:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from sla import lifecycle, waits
 from tickets import events
-from tickets import services as ticket_services
 from tickets.models import Status
 
 # Open statuses in which the clocks run and nothing is waited for: moving among them changes no clock.
@@ -16,14 +15,10 @@ _ALIKE = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS})
 _POLICY_FIELDS = frozenset({"priority", "queue", "ticket_type"})
 
 
-def start_clocks(event: events.TicketCreated) -> None:
-    """Start the matching policy's clocks; without a deadline from a person, the resolution due is the deadline."""
-    clocks = lifecycle.start_clocks(event.ticket, at=event.at, actor=event.actor, created=True,
-                                    default_deadline=not event.deadline_given)
-    default = None if event.deadline_given else lifecycle.default_deadline(clocks)
-    if default is not None:
-        ticket_services.ticket_move_deadline(event.ticket, deadline=default, actor=event.actor, cause="sla_default",
-                                             at=event.at)
+def plan_clocks(ticket, *, actor=None) -> lifecycle.NewTicketClocks | None:
+    """A new ticket's clocks, planned before its row is written; without a deadline from a person, the resolution
+    due is the deadline."""
+    return lifecycle.plan_new_ticket(ticket, actor=actor)
 
 
 def _alike(event) -> bool:
@@ -73,8 +68,8 @@ def rematch(event: events.Reclassified) -> None:
 def follow_deadline(event: events.DeadlineChanged) -> None:
     """The deadline clock follows ``Ticket.deadline`` (retargeted: a new escalation generation).
 
-    The SLA's default deadline at creation (cause ``sla_default``) needs nothing: :func:`start_clocks`
-    started its deadline clock with the ticket's other clocks.
+    The SLA's default deadline at creation (cause ``sla_default``) needs nothing: ``lifecycle.plan_new_ticket``
+    built its deadline clock with the ticket's other clocks.
     """
     if event.cause == "sla_default":
         return

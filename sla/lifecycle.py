@@ -1,7 +1,8 @@
 """The SLA side of a ticket's life: clocks start, pause, resume, stop and follow the policy and the deadline.
 
 The handlers in ``sla.handlers`` (subscribed to the ticket events in ``opsdesk/wiring.py``)
-call these at the points of the ticket lifecycle: creation (:func:`start_clocks`), public reply,
+call these at the points of the ticket lifecycle: creation (:func:`plan_new_ticket`, which ``ticket_create`` asks
+through ``tickets.ports.plan_clocks``), public reply,
 status or blocking-reason change (:func:`sync_clocks`), customer message, triage change
 (:func:`sla_rematch`) and a moved deadline (:func:`on_deadline_changed`). ``routing.vip``
 re-matches the tickets of a customer whose VIP tier changed; the demo seed and bulk data get
@@ -19,14 +20,14 @@ time from its start to the deadline. Whatever moves the deadline calls
 :func:`on_deadline_changed`, which retargets it (a ``retarget`` event of mode
 ``deadline``, a new generation, the breach recomputed), so the escalation
 levels bound to it fire again for the new deadline. The one exception is the
-SLA's own default deadline at creation: :func:`start_clocks` builds the
+SLA's own default deadline at creation: :func:`plan_new_ticket` builds the
 deadline clock with the ticket's other clocks, exactly as the deadline's
 arrival would have started it. See docs/sla.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -40,6 +41,7 @@ from sla.clocks import (
     Mode,
     State,
     due_in_force,
+    earliest_due,
     iso,
     locked_clocks,
     mirror_resolution,
@@ -120,45 +122,63 @@ def _built_deadline_clock(ticket: Ticket, res: SLAClock, res_events, *, actor=No
 # -------------------------------------------------------------- creation and the deadline
 
 
-# No savepoint: called only by the handler of TicketCreated, inside ticket_create's own atomic block, which
-# rolls back with it (a savepoint pair here was two of a new email's queries).
-@transaction.atomic(savepoint=False)
-def start_clocks(
-    ticket: Ticket, *, at: datetime | None = None, actor=None, created: bool = False, default_deadline: bool = False
-) -> list[SLAClock]:
-    """Match the ticket's policy and start its clocks at ``at`` (default: the ticket's creation).
+@dataclass
+class NewTicketClocks:
+    """The clocks of a ticket whose row is not written yet (:func:`plan_new_ticket`)."""
 
-    Idempotent: a ticket that already has clocks keeps them (``created``: the ticket was just inserted, so
-    it has none and they are not looked for). No matching policy → no clocks (no SLA).
+    built: list[tuple[SLAClock, list[SLAClockEvent]]]
+    deadline: datetime | None  # the default deadline (cause ``sla_default``), or None
+    next_due: datetime | None  # ``Ticket.sla_next_due``: what ``store_next_due`` would write
 
-    ``default_deadline``: the ticket has no deadline yet and will get the running resolution clock's due
-    instant (:func:`default_deadline`, cause ``sla_default``); its deadline clock is built here with the
-    others, as the deadline's arrival would start it, so creation writes every clock in one insert and the
-    deadline's move has nothing left to do (``sla.handlers.follow_deadline``).
+    def save(self) -> None:
+        """Store the clocks and their events (two inserts) once the ticket's row exists with ``next_due``."""
+        for clock, _events in self.built:
+            clock.ticket_id = clock.ticket.pk
+        save_new_clocks(self.built, store_due=False)
+
+
+def plan_new_ticket(ticket: Ticket, *, actor=None) -> NewTicketClocks | None:
+    """The clocks of a new ticket, planned before its row is written (``tickets.ports.plan_clocks``); None when no
+    policy applies (no SLA).
+
+    They start at the ticket's creation. Without a deadline from a person, the running resolution clock's due
+    instant is the default deadline (cause ``sla_default``): its deadline clock is built here with the others, as
+    the deadline's arrival would start it, and the deadline and the earliest due are written with the ticket's row,
+    so creation writes the row once and every clock in one insert.
     """
-    if not created:
-        existing = list(ticket.sla_clocks.all())
-        if existing:
-            return existing
+    policy = policy_match(ticket)
+    if policy is None:
+        return None
+    built = _build_clocks(ticket, policy, start_at=ticket.created_at, actor=actor)
+    deadline = None
+    if ticket.deadline is None:
+        _fr, (res, res_events) = built[0], built[1]
+        if res.state == State.RUNNING and res.due_at is not None:
+            deadline = res.due_at
+            clock = SLAClock(ticket=ticket, kind=Kind.DEADLINE)
+            reasons = {res.pause_reason.pk: res.pause_reason} if res.pause_reason is not None else {}
+            events = mirror_resolution(clock, res, res_events, deadline, reasons=reasons, actor=actor,
+                                       cause="sla_default", from_deadline=None, fixed=False)
+            built.append((clock, events))
+    return NewTicketClocks(built, deadline, earliest_due(clock for clock, _events in built))
+
+
+@transaction.atomic
+def start_clocks(ticket: Ticket, *, at: datetime | None = None, actor=None) -> list[SLAClock]:
+    """Match the ticket's policy and start the clocks of a ticket written without them at ``at`` (default: its
+    creation); a new ticket gets them from :func:`plan_new_ticket`.
+
+    Idempotent: a ticket that already has clocks keeps them. No matching policy → no clocks (no SLA).
+    """
+    existing = list(ticket.sla_clocks.all())
+    if existing:
+        return existing
     policy = policy_match(ticket)
     if policy is None:
         return []
     built = _build_clocks(ticket, policy, start_at=at or ticket.created_at, actor=actor)
-    if default_deadline and ticket.deadline is None:
-        _fr, (res, res_events) = built[0], built[1]
-        if res.state == State.RUNNING and res.due_at is not None:
-            clock = SLAClock(ticket=ticket, kind=Kind.DEADLINE)
-            reasons = {res.pause_reason.pk: res.pause_reason} if res.pause_reason is not None else {}
-            events = mirror_resolution(clock, res, res_events, res.due_at, reasons=reasons, actor=actor,
-                                       cause="sla_default", from_deadline=None, fixed=False)
-            built.append((clock, events))
     save_new_clocks(built)
     return [clock for clock, _events in built]
-
-
-def default_deadline(clocks: Iterable[SLAClock]) -> datetime | None:
-    """The due instant of the running resolution clock among ``clocks`` (the ticket's default deadline)."""
-    return next((c.due_at for c in clocks if c.kind == Kind.RESOLUTION and c.state == State.RUNNING), None)
 
 
 # Why the deadline in force followed the resolution clock (``ticket.deadline_followed``'s ``why``).

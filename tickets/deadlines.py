@@ -59,7 +59,8 @@ def ticket_move_deadline(
     """The one way ``Ticket.deadline`` changes once a ticket exists; returns the previous deadline.
 
     Callers check who may do it and hold the ticket's row lock. ``cause``: ``sla_default`` (the SLA's
-    resolution due at creation), ``sla`` (it moved: a pause, a resume, another policy; a quiet
+    resolution due given to a ticket without a deadline; a new ticket's is written with its row instead,
+    ``tickets.ports.plan_clocks``), ``sla`` (it moved: a pause, a resume, another policy; a quiet
     history row, no notice), ``override`` (an admin), ``deferral`` (a manager's decision)… The SLA's
     causes never move a deadline a person set (``Ticket.deadline_set_by_person``, which any other cause
     sets). A move is one history row (``history``: what it adds to the old and new deadline);

@@ -32,23 +32,9 @@ __all__ = [
     "SatisfactionRated",
     "StatusChanged",
     "TicketClassified",
-    "TicketCreated",
     "TicketQueued",
     "publish",
 ]
-
-
-@dataclass(frozen=True)
-class TicketCreated:
-    """A ticket row exists (observers set), before its "ticket.created" history row is written.
-
-    ``deadline_given``: a person set the deadline on creation (else the SLA may give one).
-    """
-
-    ticket: Any
-    actor: Any
-    at: datetime
-    deadline_given: bool
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,17 @@ def _no_classification(title: str, description: str):
 classify = Port("tickets.classify", default=_no_classification)
 
 
+def _no_sla(ticket, *, actor):
+    return None
+
+
+# The SLA of a new ticket, planned before its row is written (``ticket_create``): None when no policy applies, else
+# an object with ``deadline`` (the default deadline: the resolution due, None when the ticket has a deadline or the
+# clock does not run), ``next_due`` (the earliest running due, ``Ticket.sla_next_due``), both written with the row,
+# and ``save()``, which stores the clocks once the row has its key. Answered by ``sla``.
+plan_clocks = Port("tickets.plan_clocks", default=_no_sla)
+
+
 def _stored_only(ticket) -> str:
     return "stored"
 

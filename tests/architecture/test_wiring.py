@@ -29,7 +29,6 @@ APPS = ("core", "tickets", "sla", "notifications", "routing", "deferrals", "esca
         "channels", "portal", "opsdesk")
 
 EXPECTED_TABLE = [
-    ("TicketCreated", ["sla.handlers.start_clocks"]),
     ("TicketClassified", ["routing.handlers.record_classification"]),
     ("TicketQueued", ["routing.handlers.route", "routing.handlers.announce_waiting"]),
     ("PerformerChanged", ["notifications.handlers.performer_changed"]),
@@ -48,6 +47,7 @@ EXPECTED_TABLE = [
 ]
 
 EXPECTED_PROVIDERS = [
+    ("tickets.plan_clocks", "sla.handlers.plan_clocks"),
     ("tickets.classify", "routing.assignment.classify_text"),
     ("sla.escalation_planner", "escalations.planner.LadderPlanner"),
     ("tickets.reply_route", "channels.routes.reply_route"),

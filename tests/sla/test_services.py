@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from sla.calendars import calendar_generate_holidays
+from sla.clocks import store_next_due
 from sla.lifecycle import start_clocks
 from sla.models import SLAClock
 from sla.policies import policy_match
 from tests.factories import CustomerFactory, TicketFactory, TicketTypeFactory, VipTierFactory
 from tests.sla.clock_helpers import DL, FR, MIN, NR, RES, H, assert_replays, clocks, create
 from tickets import services
-from tickets.models import Priority, Status
+from tickets.models import Priority, Status, Ticket
 
 from .conftest import almaty
 
@@ -97,6 +101,28 @@ def test_the_deadline_defaults_to_the_resolution_due_and_is_in_the_creation_hist
     assert ticket.deadline == almaty(2026, 2, 18, 18, 0) == clocks(ticket)[RES].due_at
     created = ticket.events.get(kind="ticket.created")
     assert created.data["deadline"] == ticket.deadline.isoformat() and created.data["deadline_source"] == "sla"
+
+
+def test_a_new_ticket_is_written_once_with_its_default_deadline_and_earliest_due(make_policy, dispatcher, queue, at):
+    make_policy()
+    at(2026, 2, 16, 9, 0)
+    with CaptureQueriesContext(connection) as queries:
+        ticket = create(actor=dispatcher, queue=queue)
+    written = [q["sql"] for q in queries.captured_queries if '"tickets_ticket"' in q["sql"]]
+    assert len(written) == 1 and written[0].startswith('INSERT INTO "tickets_ticket"')  # no update after it
+    ticket.refresh_from_db()
+    c = clocks(ticket)
+    assert ticket.deadline == c[RES].due_at and not ticket.deadline_set_by_person
+    assert ticket.sla_next_due == c[FR].due_at == almaty(2026, 2, 16, 11, 0)
+    store_next_due([ticket.pk])  # what the column's owner computes from the stored clocks
+    assert Ticket.objects.get(pk=ticket.pk).sla_next_due == ticket.sla_next_due
+    assert c[DL].due_at == ticket.deadline and c[DL].events.get().data["cause"] == "sla_default"
+
+
+def test_a_ticket_without_an_sla_is_written_without_a_deadline_or_a_due(dispatcher, queue):
+    ticket = create(actor=dispatcher, queue=queue)
+    ticket.refresh_from_db()
+    assert (ticket.deadline, ticket.sla_next_due) == (None, None) and not ticket.sla_clocks.exists()
 
 
 def test_a_deadline_set_by_the_dispatcher_is_kept(make_policy, dispatcher, queue, at):
