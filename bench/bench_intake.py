@@ -128,10 +128,31 @@ prepared lookups: appended messages 124.6 and 134.8 → 185.4 and 208.3 per seco
 The largest part of a new ticket's server time is the routing team's read (2 ms of 9.7 at about seven open tickets
 per agent): each agent's open tickets are counted, an index-only scan that still visits the heap for rows written
 since the last vacuum (at 31 open tickets per agent, 1,532 heap fetches and 4.2 ms of execution per decision), so it
-grows with the open tickets and is what a stored per-agent count would remove. The table below is the full run that
-followed, on a machine slower than during the A/B runs (7.5 ms of web worker CPU per message against 5.9-6.6). The
-server's CPU per new ticket varies between runs (9-18 ms for the same code: more open tickets to count in the second
-run of the table, and more or fewer of them already marked all-visible by autovacuum).
+grows with the open tickets and is what a stored per-agent count would remove. The server's CPU per new ticket
+varied between runs (9-18 ms for the same code: more or fewer open tickets to count).
+Then (2026-12-07, night): three steps, each measured against the one before with alternating runs on fresh
+databases (sync workers; the machine ran about twice as fast as the evening before, so these figures are not
+comparable with the ones above). Every agent now performs ``--open-work`` open tickets (default 20) when the run
+starts, as in a helpdesk at work: with none, a routing decision had nothing to count and the bench hid what open
+work costs.
+1. Each person's open-ticket count is stored (``tickets.Workload``), moved by the ticket services in the
+   transaction of each change (one upsert), and read by the routing team read instead of counting every agent's
+   open tickets. At 30 open tickets per agent: new tickets 90.4 and 80.7 → 164.0 and 126.6 per second, database
+   server CPU per ticket 9.88 and 10.86 → 4.07 and 5.25 ms; with none it changed nothing measurable.
+2. More prepared statements where the plan does not depend on the values: the hot inserts (``core.fastinsert``, one
+   text for any number of rows; ``core.bulk.insert_rows``' jsonb form), the routing team read and the row-checked
+   reads of the SLA policies and classification rules. New tickets 155.9 and 153.1 → 175.1 and 185.4 per second
+   (server CPU 4.21 and 4.36 → 3.08 and 2.94 ms), appended messages 392.5 and 373.7 → 443.7 and 433.1 per second
+   (1.33 and 1.41 → 1.05 and 1.05 ms).
+3. A new ticket's row is written once: the SLA plans its clocks before the ``INSERT`` (``tickets.ports.plan_clocks``),
+   so the default deadline and the earliest due go in with the row instead of two ``UPDATE``s after it: 25.2 → 23.2
+   statements and 15,109 → 14,424 Python function calls per new ticket (``bench/profile_intake.py``; both
+   deterministic). The throughput A/B of this step drowned in the machine's swings: within one pair of runs the
+   unchanged appended-message phase moved from 303.7 to 467.5 per second.
+``bench/profile_intake.py --statements`` prints the database server's CPU per statement kind (the backend's
+``/proc/<pid>/schedstat`` around each execute). What is left of a new ticket's server time is spread over its 23
+statements, 0.05-0.26 ms each; the largest are the routing ``UPDATE`` of the ticket (its performer, owner and
+status) and the team read.
 """
 
 
