@@ -440,6 +440,30 @@ _LOCKED_CLOCKS = Precompiled(
 )
 
 
+def next_reply_may_start(ticket: Ticket) -> bool:
+    """Whether a customer message could start a next-reply clock on ``ticket`` now, from its clocks' kinds and
+    states alone (no lock, no objects): the resolution clock's policy has a next-reply target, and neither a first
+    response nor a next reply is still owed. The caller holds the ticket's row lock, so no clock changes before it
+    locks them to start one (:func:`locked_clocks`)."""
+    rows = _CLOCK_STATES.rows(ticket.pk, using=router.db_for_write(SLAClock))
+    return (
+        any(kind == Kind.RESOLUTION and target is not None for kind, _state, target in rows)
+        and not any(kind in (Kind.FIRST_RESPONSE, Kind.NEXT_REPLY) and state != State.STOPPED
+                    for kind, state, _target in rows)
+    )
+
+
+_CLOCK_STATES = Precompiled(
+    lambda ticket_id: (
+        SLAClock.objects.filter(ticket_id=ticket_id)
+        .order_by()
+        .values_list("kind", "state", "policy__next_reply_target")
+    ),
+    -7_100_204,  # stands for the ticket while the SQL is compiled: no ticket has it
+    prepare=True,
+)
+
+
 # ------------------------------------------------------------------------------ replay
 
 

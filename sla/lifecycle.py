@@ -45,6 +45,7 @@ from sla.clocks import (
     iso,
     locked_clocks,
     mirror_resolution,
+    next_reply_may_start,
     op_compliance,
     op_follow_deadline,
     op_pause,
@@ -353,8 +354,8 @@ def on_customer_message(ticket: Ticket, *, at: datetime | None = None) -> SLAClo
     Only when the policy has a next-reply target, and only one at a time: while one runs, later
     messages do not restart it (the agent owes an answer since the first unanswered message).
     """
-    if ticket.status in CLOSED_STATUSES:
-        return None
+    if ticket.status in CLOSED_STATUSES or not next_reply_may_start(ticket):
+        return None  # most messages: a glance at the clocks' states, nothing locked or built
     at = at or timezone.now()
     clocks = locked_clocks(ticket)
     resolution = next((c for c in clocks if c.kind == Kind.RESOLUTION), None)

@@ -346,6 +346,21 @@ def test_next_reply_runs_from_a_customer_message_after_the_first_answer_one_at_a
     assert_replays(ticket)
 
 
+def test_a_customer_message_that_starts_no_clock_locks_none(make_policy, dispatcher, engineer, queue, at):
+    make_policy(next_reply_target=H)
+    at(2026, 2, 16, 9, 0)
+    ticket = create(actor=dispatcher, queue=queue, performer=engineer)
+    for _ in range(2):  # first response still owed; then, after the reply, a next reply already running
+        with CaptureQueriesContext(connection) as queries:
+            services.ticket_receive_customer_message(ticket, body="Hello?", channel="email")
+        clock_reads = [q["sql"] for q in queries.captured_queries if 'FROM "sla_slaclock"' in q["sql"]]
+        assert len(clock_reads) == 1 and "FOR UPDATE" not in clock_reads[0]
+        if not SLAClock.objects.filter(ticket=ticket, kind=NR).exists():
+            services.ticket_reply(ticket, body="Hi", actor=engineer)
+            services.ticket_receive_customer_message(ticket, body="And?", channel="email")  # starts the next reply
+    assert SLAClock.objects.filter(ticket=ticket, kind=NR).count() == 1
+
+
 def test_no_next_reply_clock_without_a_next_reply_target(make_policy, dispatcher, engineer, queue, at):
     make_policy()
     at(2026, 2, 16, 9, 0)
