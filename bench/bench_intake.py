@@ -153,6 +153,13 @@ work costs.
 ``/proc/<pid>/schedstat`` around each execute). What is left of a new ticket's server time is spread over its 23
 statements, 0.05-0.26 ms each; the largest are the routing ``UPDATE`` of the ticket (its performer, owner and
 status) and the team read.
+4. A customer message that starts no next-reply clock (the usual case) decides from its clocks' kinds and states
+   (one read of three columns, no row locks) instead of locking and building every clock with its policy and
+   calendars: 5,727 → 5,152 Python calls per appended message, the clocks' read 0.2 → 0.1 ms of server CPU.
+The table below is the full run of the final code. The one before it, of step 3's code, gave 210.4 new tickets and
+444.8 appended messages per second on sync workers: between two such runs the figures move by about a tenth with
+the machine's speed, so the new-ticket target (200) is met in some runs and missed by a few per cent in others, and
+appended messages stay about a tenth short of 500.
 """
 
 
