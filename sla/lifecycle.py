@@ -111,12 +111,16 @@ def _build_clocks(
     return built
 
 
-def _built_deadline_clock(ticket: Ticket, res: SLAClock, res_events, *, actor=None, cause=""):
-    """A new (unsaved) deadline clock mirroring the just-built resolution clock: ``(clock, events)``."""
+def _built_deadline_clock(
+    ticket: Ticket, res: SLAClock, res_events, *, actor=None, cause="", default: datetime | None = None, **details
+):
+    """A new (unsaved) deadline clock mirroring the just-built resolution clock: ``(clock, events)``. It follows
+    the ticket's deadline, or ``default``: the SLA's default deadline, which nobody fixed."""
     clock = SLAClock(ticket=ticket, kind=Kind.DEADLINE)
     reasons = {res.pause_reason.pk: res.pause_reason} if res.pause_reason is not None else {}
-    events = mirror_resolution(clock, res, res_events, ticket.deadline, reasons=reasons, actor=actor, cause=cause,
-                               fixed=ticket.deadline_set_by_person)
+    deadline, fixed = (ticket.deadline, ticket.deadline_set_by_person) if default is None else (default, False)
+    events = mirror_resolution(clock, res, res_events, deadline, reasons=reasons, actor=actor, cause=cause,
+                               fixed=fixed, **details)
     return clock, events
 
 
@@ -156,11 +160,8 @@ def plan_new_ticket(ticket: Ticket, *, actor=None) -> NewTicketClocks | None:
         _fr, (res, res_events) = built[0], built[1]
         if res.state == State.RUNNING and res.due_at is not None:
             deadline = res.due_at
-            clock = SLAClock(ticket=ticket, kind=Kind.DEADLINE)
-            reasons = {res.pause_reason.pk: res.pause_reason} if res.pause_reason is not None else {}
-            events = mirror_resolution(clock, res, res_events, deadline, reasons=reasons, actor=actor,
-                                       cause="sla_default", from_deadline=None, fixed=False)
-            built.append((clock, events))
+            built.append(_built_deadline_clock(ticket, res, res_events, actor=actor, cause="sla_default",
+                                               default=deadline, from_deadline=None))
     return NewTicketClocks(built, deadline, earliest_due(clock for clock, _events in built))
 
 
