@@ -57,12 +57,7 @@ def max_attempts() -> int:
 
 def enqueue() -> None:
     """Ask a django-q2 worker to deliver now; failing loses nothing (the per-minute schedule delivers)."""
-    from django_q.tasks import async_task  # the broker loads only when something is enqueued
-
-    try:
-        async_task(TASK)
-    except Exception:
-        logger.exception("could not enqueue %s; the per-minute schedule will deliver", TASK)
+    outbox.enqueue_task(TASK)
 
 
 def enqueue_on_commit() -> None:

@@ -19,12 +19,16 @@ transaction of the change that causes them and sent after commit by a worker:
 
 from __future__ import annotations
 
+import logging
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 MAX_BACKOFF = timedelta(hours=6)
@@ -79,15 +83,45 @@ def reclaim_stale(queryset: QuerySet, *, now: datetime, timeout_seconds: int, ma
     return failed, reclaimed
 
 
+def enqueue_task(name: str) -> None:
+    """Ask a django-q2 worker to run the task ``name`` now. Failing loses nothing: the per-minute schedule runs it.
+
+    Any error is logged and swallowed but one: a database error while the caller's transaction is open on django-q's
+    ORM broker database. There the task row is written in that transaction (``enqueue_on_commit``), and on
+    PostgreSQL a failed statement aborts it: carried on, its commit would roll everything back without a word
+    (psycopg 3 reports no error), and the caller would answer that it stored what it did not. The error fails the
+    caller's change instead, and the caller's retry writes it again.
+
+    Outside a transaction the row is written in an atomic block of its own: in autocommit django-q's ORM broker
+    calls ``close_old_connections()``, which closes a SQLite connection (CONN_MAX_AGE 0) after every commit that
+    enqueued, and the last close checkpoints the WAL (20 ms of a routing decision).
+    """
+    from django_q.conf import Conf  # django-q's broker and settings load only when something is enqueued
+    from django_q.tasks import async_task
+
+    inside = bool(Conf.ORM) and transaction.get_connection(Conf.ORM).in_atomic_block
+    try:
+        with transaction.atomic(using=Conf.ORM) if Conf.ORM and not inside else nullcontext():
+            async_task(name)
+    except DatabaseError:
+        if inside:
+            raise
+        logger.exception("could not enqueue %s; the per-minute schedule will run it", name)
+    except Exception:
+        logger.exception("could not enqueue %s; the per-minute schedule will run it", name)
+
+
 def enqueue_on_commit(task, *, using: str | None = None) -> None:
-    """Have a worker run ``task``'s job (``task``: a no-argument callable that enqueues it) once this transaction
-    commits, once per transaction.
+    """Have a worker run ``task``'s job (``task``: a no-argument callable that enqueues it, through
+    ``enqueue_task``) once this transaction commits, once per transaction.
 
     With django-q's ORM broker on this same database (the default without Redis), the task row is written now,
-    inside the transaction, in a savepoint of its own (an error there is logged by ``task`` and loses nothing:
-    the per-minute schedule runs the same jobs): it becomes visible to the workers together with the rows it is
-    about, so no worker can take it earlier, it rolls back with them, and the request pays one commit instead of
-    a second transaction (and disk flush) after it. Any other broker, and django-q's synchronous mode (tests),
+    in the caller's transaction: it becomes visible to the workers together with the rows it is about, so no
+    worker can take it earlier, it rolls back with them (and so does the marker below, which Django drops with
+    the savepoint it was registered in), and the request pays one commit instead of a second transaction (and disk
+    flush) after it. It takes no savepoint of its own (two statements of an appended customer message's eleven):
+    an error that aborts the transaction is not swallowed (``enqueue_task``), and any other error is raised before
+    the row's insert, leaving the transaction as it was. Any other broker, and django-q's synchronous mode (tests),
     enqueue after the commit.
     """
     connection = transaction.get_connection(using)
@@ -98,8 +132,7 @@ def enqueue_on_commit(task, *, using: str | None = None) -> None:
     if any(entry[1] is task or entry[1] is marker for entry in connection.run_on_commit):
         return
     if _broker_writes_to(connection.alias):
-        with transaction.atomic(using=connection.alias):
-            task()
+        task()
         transaction.on_commit(marker, using=connection.alias)  # remembers, for this transaction, that it is done
         return
     transaction.on_commit(task, using=using, robust=True)

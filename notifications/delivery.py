@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -66,23 +65,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue() -> None:
-    """Ask a django-q2 worker to run ``deliver_pending`` now.
-
-    Failing to enqueue loses nothing: the per-minute schedule runs the same task.
-    """
-    from django_q.conf import Conf  # the broker and its queues load only when something is enqueued
-    from django_q.tasks import async_task
-
-    try:
-        # Inside an atomic block django-q's ORM broker leaves the caller's connection alone; in autocommit it
-        # calls close_old_connections(), which closes a SQLite connection (CONN_MAX_AGE 0) after every commit
-        # that enqueued, and the last close checkpoints the WAL: 20 ms of a routing decision. Within the caller's
-        # transaction (``core.outbox.enqueue_on_commit``) there is one already.
-        outside = Conf.ORM and not transaction.get_connection(Conf.ORM).in_atomic_block
-        with transaction.atomic(using=Conf.ORM) if outside else nullcontext():
-            async_task(TASK)
-    except Exception:
-        logger.exception("could not enqueue %s; the per-minute schedule will deliver", TASK)
+    """Ask a django-q2 worker to run ``deliver_pending`` now (``core.outbox.enqueue_task``: failing loses nothing,
+    the per-minute schedule runs the same task)."""
+    outbox.enqueue_task(TASK)
 
 
 def enqueue_on_commit(using: str | None = None) -> None:

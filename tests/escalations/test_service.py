@@ -155,6 +155,43 @@ def test_with_the_orm_broker_the_task_row_is_written_in_the_transaction_once(
     assert Delivery.objects.filter(status="pending").count() == 2 and mail.outbox == []
 
 
+def test_with_the_orm_broker_the_task_row_takes_no_savepoint_of_its_own(orm_broker, engineer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
+    statements = [q["sql"].split()[0] for q in ctx.captured_queries]
+    assert any("django_q_ormq" in q["sql"] for q in ctx.captured_queries)
+    assert "SAVEPOINT" not in statements and "RELEASE" not in statements
+
+
+def test_with_the_orm_broker_a_database_error_on_the_task_row_fails_the_change(orm_broker, engineer, monkeypatch):
+    """A real database error: on PostgreSQL it aborts the transaction, which a swallowed error would leave to be
+    rolled back in silence by its commit. It fails the change instead; nothing is stored."""
+    from django.db import DatabaseError
+    from django_q.models import OrmQ
+
+    monkeypatch.setattr(OrmQ._meta, "db_table", "django_q_no_such_table")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
+    assert Notification.objects.count() == 0 and Delivery.objects.count() == 0
+
+
+def test_with_the_orm_broker_a_database_error_outside_a_transaction_is_logged(
+    orm_broker, transactional_db, monkeypatch, caplog
+):
+    from django_q.models import OrmQ
+
+    from notifications import delivery
+
+    monkeypatch.setattr(OrmQ._meta, "db_table", "django_q_no_such_table")
+    delivery.enqueue()  # autocommit: logged, the per-minute schedule delivers
+    assert "could not enqueue escalations.tasks.deliver_pending" in caplog.text
+    monkeypatch.undo()
+    assert OrmQ.objects.count() == 0
+
+
 def test_with_the_orm_broker_a_rolled_back_notice_takes_its_task_row_with_it(orm_broker, engineer):
     from notifications import delivery
 
