@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 MANUAL = "manual"
 ROUND_ROBIN = "round_robin"
@@ -103,8 +103,7 @@ class Decision:
         return data
 
 
-@dataclass(frozen=True)
-class _Slot:
+class _Slot(NamedTuple):
     slot_id: int  # the member whose turn it is
     agent: Agent  # who actually gets the work (the member, or their substitute)
     substitute_for: int | None
@@ -114,29 +113,42 @@ def _available(agent: Agent, exclude: frozenset[int]) -> bool:
     return agent.present and agent.under_capacity and agent.user_id not in exclude
 
 
+def _user_id(agent: Agent) -> int:
+    return agent.user_id
+
+
 def slots(agents: Iterable[Agent], exclude: Iterable[int] = ()) -> list[_Slot]:
     """The members that can take work now, in user-id order, absent members served by their substitutes."""
     exclude = frozenset(exclude)
-    members = sorted(agents, key=lambda a: a.user_id)
-    by_id = {a.user_id: a for a in members}
+    members = sorted(agents, key=_user_id)
+    by_id = None
     result = []
-    for agent in members:
+    for agent in members:  # every decision walks the whole team: ``_available`` spelled out for the usual case
         if agent.absent:
+            if by_id is None:
+                by_id = {a.user_id: a for a in members}
             sub = by_id.get(agent.substitute_id) if agent.substitute_id is not None else None
             if sub is not None and _available(sub, exclude):
                 result.append(_Slot(agent.user_id, sub, agent.user_id))
-        elif _available(agent, exclude):
+        elif (
+            agent.on_shift
+            and not agent.away
+            and (agent.capacity is None or agent.open_tickets < agent.capacity)
+            and agent.user_id not in exclude
+        ):
             result.append(_Slot(agent.user_id, agent, None))
     return result
 
 
-def _idle_key(agent: Agent) -> tuple:
-    # Never assigned is the longest idle; otherwise the oldest last assignment.
-    return (0, 0.0) if agent.last_assigned_at is None else (1, agent.last_assigned_at.timestamp())
-
-
 def _load_key(slot: _Slot) -> tuple:
-    return (slot.agent.open_tickets, _idle_key(slot.agent), slot.agent.user_id)
+    agent = slot.agent
+    last = agent.last_assigned_at
+    # Fewest open tickets; then idle longest: never assigned first, then the oldest last assignment; then user id.
+    return (
+        (agent.open_tickets, 0, 0.0, agent.user_id)
+        if last is None
+        else (agent.open_tickets, 1, last.timestamp(), agent.user_id)
+    )
 
 
 def _unique(candidates: Sequence[_Slot]) -> list[_Slot]:

@@ -34,8 +34,14 @@ class Member:
 def on_shift(profile: Profile | None, now: datetime) -> bool:
     if profile is None or profile.work_calendar_id is None:
         return True
+    return _calendar_on_shift(profile.work_calendar, now)
+
+
+def _calendar_on_shift(calendar: Calendar | None, now: datetime) -> bool:
+    if calendar is None:  # deleted since the team was read: the profile's calendar is being cleared
+        return True
     try:
-        return profile.work_calendar.work_calendar().is_working(now)
+        return calendar.work_calendar().is_working(now)
     except ValueError:  # an invalid calendar: treat the person as off shift rather than crash routing
         return False
 
@@ -50,47 +56,25 @@ def agent_states(
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    if users:
-        memberships = list(
-            QueueMembership.objects.filter(queue_id__in=list(queue_ids), user__is_active=True)
-            .order_by("queue_id", "user_id")
-            .select_related("user__profile__work_calendar")
+    if not users:
+        return _routing_states(list(queue_ids), now, today, skills)
+    memberships = list(
+        QueueMembership.objects.filter(queue_id__in=list(queue_ids), user__is_active=True)
+        .order_by("queue_id", "user_id")
+        .select_related("user__profile__work_calendar")
+    )
+    user_ids = {m.user_id for m in memberships}
+    open_counts = dict(Workload.objects.filter(user_id__in=user_ids).values_list("user_id", "open_tickets"))
+    absences = {
+        a.user_id: a.substitute_id
+        for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
+            "starts_on", "pk"
         )
-        user_ids = {m.user_id for m in memberships}
-        open_counts = dict(Workload.objects.filter(user_id__in=user_ids).values_list("user_id", "open_tickets"))
-        absences = {
-            a.user_id: a.substitute_id
-            for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
-                "starts_on", "pk"
-            )
-        }
-    else:
-        # Routing: one query for the members, their stored open-ticket count (``tickets.workload``) and today's
-        # absence (correlated subqueries on the (user, dates) index), whatever the number of agents.
-        rows = _team_rows(list(queue_ids), today)
-        calendars = _calendars({row[4] for row in rows if row[4] is not None})
-        memberships = [
-            _Row(
-                queue_id,
-                user_id,
-                role,
-                capacity,
-                _ProfileRow(calendar_id, bool(away), _aware(last), calendars.get(calendar_id)),
-            )
-            for queue_id, user_id, role, capacity, calendar_id, away, last, *_rest in rows
-        ]
-        user_ids = {m.user_id for m in memberships}
-        open_counts = {row[1]: row[7] or 0 for row in rows}
-        absences = {row[1]: row[9] for row in rows if row[8]}  # EXISTS: True/False, or 1/0 on SQLite
-    agent_skills: dict[int, dict[str, int]] = defaultdict(dict)
-    if skills:
-        for user_id, code, level in AgentSkill.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "skill__code", "level"
-        ):
-            agent_skills[user_id][code] = level
+    }
+    agent_skills = _skills(user_ids) if skills else {}
     result: dict[int, list[Member]] = defaultdict(list)
     for m in memberships:
-        profile = getattr(m.user, "profile", None) if users else m.profile
+        profile = getattr(m.user, "profile", None)
         agent = Agent(
             user_id=m.user_id,
             on_shift=on_shift(profile, now),
@@ -102,8 +86,43 @@ def agent_states(
             last_assigned_at=profile.last_assigned_at if profile else None,
             skills=agent_skills.get(m.user_id, {}),
         )
-        result[m.queue_id].append(Member(m.user if users else None, m.role, agent))
+        result[m.queue_id].append(Member(m.user, m.role, agent))
     return result
+
+
+def _routing_states(queue_ids: list[int], now: datetime, today: date, skills: bool) -> dict[int, list[Member]]:
+    """Routing's read (``users=False``): one query for the members, their stored open-ticket count
+    (``tickets.workload``) and today's absence (correlated subqueries on the (user, dates) index), whatever the
+    number of agents; each row becomes its ``Agent`` at once (every decision reads the whole team)."""
+    rows = _team_rows(queue_ids, today)
+    calendars = _calendars({row[4] for row in rows if row[4] is not None})
+    agent_skills = _skills({row[1] for row in rows}) if skills else {}
+    agent_role = QueueMembership.Role.AGENT
+    no_skills: dict[str, int] = {}
+    result: dict[int, list[Member]] = defaultdict(list)
+    for queue_id, user_id, role, capacity, calendar_id, away, last, open_n, absent, substitute in rows:
+        agent = Agent(
+            user_id,
+            True if calendar_id is None else _calendar_on_shift(calendars.get(calendar_id), now),
+            bool(away),
+            bool(absent),  # EXISTS: True/False, or 1/0 on SQLite
+            substitute if absent else None,
+            open_n or 0,
+            capacity if role == agent_role else None,
+            _aware(last),
+            agent_skills.get(user_id, no_skills),
+        )
+        result[queue_id].append(Member(None, role, agent))
+    return result
+
+
+def _skills(user_ids: set[int]) -> dict[int, dict[str, int]]:
+    agent_skills: dict[int, dict[str, int]] = defaultdict(dict)
+    for user_id, code, level in AgentSkill.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "skill__code", "level"
+    ):
+        agent_skills[user_id][code] = level
+    return agent_skills
 
 
 # The team query of a routing decision is the same statement every time but for the queue and the day: it is
@@ -171,23 +190,6 @@ def _aware(value) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC)
-
-
-@dataclass
-class _ProfileRow:
-    work_calendar_id: int | None
-    is_away: bool
-    last_assigned_at: datetime | None
-    work_calendar: object = None
-
-
-@dataclass
-class _Row:
-    queue_id: int
-    user_id: int
-    role: str
-    capacity: int | None
-    profile: _ProfileRow
 
 
 def _calendars(ids: set[int]) -> dict:
