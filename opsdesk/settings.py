@@ -275,6 +275,7 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "core.taskqueue.OrmBroker"  # django-q's ORM broker, the task row written faster
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Q_CLUSTER["workers"] = min(Q_CLUSTER["workers"], 2)
 

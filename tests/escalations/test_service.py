@@ -172,7 +172,10 @@ def test_with_the_orm_broker_a_database_error_on_the_task_row_fails_the_change(o
     from django.db import DatabaseError
     from django_q.models import OrmQ
 
+    from core import fastinsert
+
     monkeypatch.setattr(OrmQ._meta, "db_table", "django_q_no_such_table")
+    monkeypatch.setattr(fastinsert, "_compiled", {})  # the task row's INSERT compiled afresh, for that table
     with pytest.raises(DatabaseError), transaction.atomic():
         notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
     assert Notification.objects.count() == 0 and Delivery.objects.count() == 0
@@ -183,9 +186,11 @@ def test_with_the_orm_broker_a_database_error_outside_a_transaction_is_logged(
 ):
     from django_q.models import OrmQ
 
+    from core import fastinsert
     from notifications import delivery
 
     monkeypatch.setattr(OrmQ._meta, "db_table", "django_q_no_such_table")
+    monkeypatch.setattr(fastinsert, "_compiled", {})  # the task row's INSERT compiled afresh, for that table
     delivery.enqueue()  # autocommit: logged, the per-minute schedule delivers
     assert "could not enqueue escalations.tasks.deliver_pending" in caplog.text
     monkeypatch.undo()
