@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import AutoField, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
@@ -56,9 +57,7 @@ def insert(objs: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Mode
     sql, returning, columns = compiled
     # After compiling (which runs them too): ``pre_save`` stamps ``auto_now`` fields on the objects.
     connection = connections[using]
-    rows = [
-        [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields] for obj in objs
-    ]
+    rows = [_row(obj, _preps(model, using), connection) for obj in objs]
     # PostgreSQL's several-row form takes one array per column (``INSERT … SELECT * FROM UNNEST(…)``).
     params = [list(column) for column in zip(*rows, strict=True)] if columns else [v for row in rows for v in row]
     # Prepared on PostgreSQL (``core.rowcache.cursor``): an insert's plan does not depend on its values, and its text
@@ -110,6 +109,63 @@ def _plain(model: type[Model], objs: list[Model]) -> bool:
 @functools.cache  # per model: every insert asks
 def _fields(model: type[Model]) -> list:
     return [f for f in model._meta.concrete_fields if not f.generated and not isinstance(f, AutoField)]
+
+
+def _row(obj: Model, preps: list, connection) -> list:
+    """The row's parameters: each field's ``get_db_prep_save(pre_save(…))``, taking ``_preps``' shortcut when the value
+    is of the type it is for (``None`` too: every such field writes it as NULL)."""
+    row = []
+    for field, kind, convert in preps:
+        value = field.pre_save(obj, True)
+        if value is None and kind is not None:
+            row.append(None)
+        elif type(value) is kind and (kind is not datetime or value.tzinfo is not None):
+            row.append(value if convert is None else convert(value))
+        else:
+            row.append(field.get_db_prep_save(value, connection=connection))
+    return row
+
+
+def _preps(model: type[Model], using: str) -> list[tuple]:
+    key = (using, model)
+    preps = _prepared_fields.get(key)
+    if preps is None:
+        connection = connections[using]
+        preps = _prepared_fields[key] = [(field, *_shortcut(field, connection)) for field in _fields(model)]
+    return preps
+
+
+def _shortcut(field, connection) -> tuple[type | None, object]:
+    """``(type, convert)``: for a value of exactly ``type`` (an aware one for datetimes), ``get_db_prep_save`` is
+    ``convert(value)`` (the value itself when ``None``), which skips the field's ``get_prep_value``/``to_python``
+    round (the identity for such a value) and does only what the database adapter adds. ``(None, None)``: no shortcut.
+    Exact field classes only: a subclass may prepare values its own way. ``tests/core/test_fastinsert.py`` compares
+    the two for every field of every model."""
+    ops = connection.ops
+    cls = type(field)
+    if cls in (models.CharField, models.TextField, models.EmailField, models.SlugField, models.URLField):
+        return str, None
+    if cls is models.BooleanField:
+        return bool, None
+    if cls is models.DateTimeField:
+        return datetime, ops.adapt_datetimefield_value
+    if cls in _INTEGER_FIELDS:
+        internal = field.get_internal_type()
+        return int, lambda value: ops.adapt_integerfield_value(value, internal)
+    if cls is models.ForeignKey and type(field.target_field) in (models.AutoField, models.BigAutoField):
+        return int, ops.validate_autopk_value
+    return None, None
+
+
+_INTEGER_FIELDS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.PositiveBigIntegerField,
+)
+_prepared_fields: dict[tuple[str, type], list[tuple]] = {}
 
 
 def _statement(model: type[Model], objs: list[Model], fields: list, using: str) -> tuple[str, tuple, bool] | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -12,6 +14,7 @@ from django.db.models.functions import Now
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core import fastinsert
 from sla.models import Calendar
@@ -162,3 +165,38 @@ def test_a_refused_row_raises_integrity_error_and_marks_the_transaction():
         with pytest.raises(IntegrityError), transaction.atomic():
             twin()
         assert Message.objects.filter(external_id="twin").count() == 1
+
+
+_SAMPLES = {
+    str: ["", "Printer on fire", "Принтер горит", "x" * 300],
+    int: [0, 1, -7, 2**31 - 1, 2**40],
+    bool: [True, False],
+    datetime: [
+        datetime(2026, 12, 7, 20, 31, 42, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(1, 1, 1, tzinfo=UTC) + timedelta(days=1),
+    ],
+}
+
+
+def test_the_shortcut_of_every_field_of_every_model_prepares_values_as_django_does():
+    """For each field that has one, in every installed model, on this database: the shortcut's parameter equals what
+    ``get_db_prep_save`` gives, of the same type (PostgreSQL's integer columns take psycopg's typed integers)."""
+    checked = set()
+    for model in apps.get_models():
+        for field, kind, convert in fastinsert._preps(model, "default"):
+            if kind is None:
+                continue
+            checked.add(type(field).__name__)
+            for value in [None, *_SAMPLES[kind]]:
+                expected = field.get_db_prep_save(value, connection=connection)
+                got = None if value is None else value if convert is None else convert(value)
+                assert (got, type(got)) == (expected, type(expected)), (model, field.name, value)
+    assert {"CharField", "TextField", "BooleanField", "DateTimeField", "ForeignKey"} <= checked
+    assert checked & {"IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField"}
+
+
+def test_values_outside_the_shortcut_take_djangos_way():
+    ticket = fastinsert.insert([Ticket(**_ticket_fields(title=gettext_lazy("Lazy title"), priority=True))])[0]
+    row = _row(ticket)
+    assert row["title"] == "Lazy title" and row["priority"] == 1
