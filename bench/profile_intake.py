@@ -83,6 +83,14 @@ def _backend_cpu(pid: int) -> int:
         return int(f.read().split()[0])
 
 
+def _wal_position() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
+
+
 def _measure(app, token, payloads, label, top, profile, sql=False, statements=False):
     from django.db import connection
 
@@ -119,6 +127,7 @@ def _measure(app, token, payloads, label, top, profile, sql=False, statements=Fa
     if profile:  # CPU time by default (the database server's time is not ours); PROFILE_WALL=1 for wall time
         profiler = cProfile.Profile() if os.environ.get("PROFILE_WALL") else cProfile.Profile(time.process_time)
     with connection.execute_wrapper(count):
+        wal_started = _wal_position()
         started, db_started = time.process_time(), bench._postgres_cpu()
         if profiler:
             profiler.enable()
@@ -127,9 +136,12 @@ def _measure(app, token, payloads, label, top, profile, sql=False, statements=Fa
         if profiler:
             profiler.disable()
         cpu, db_cpu = time.process_time() - started, bench._postgres_cpu() - db_started
+    wal = _wal_position() - wal_started
     n = len(payloads)
     print(f"{label}: {n} requests, {1000 * cpu / n:.2f} ms CPU/request, {queries / n:.2f} queries/request, "
           f"{1000 * db_cpu / n:.2f} ms database server CPU/request")
+    # Write-ahead log written: every row version and index entry written shows in it, whatever the machine's load.
+    print(f"{label}: {wal / n:,.0f} bytes of write-ahead log/request")
     if profiler:  # a deterministic proxy of the CPU time, unaffected by the machine's load
         calls = pstats.Stats(profiler).total_calls
         print(f"{label}: {calls / n:,.0f} Python function calls/request")

@@ -51,7 +51,11 @@ class Ticket(models.Model):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=TicketKind.choices, default=TicketKind.CUSTOMER)
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets")
+    # No index of its own (nor performer's and owner's): (customer, status) and the others below lead with it, and
+    # every index of this table is written again for each new version of a row.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     requester_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requested by"),
@@ -115,6 +119,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="owned_tickets",
+        db_index=False,  # (…, status) below leads with it
     )
     performer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -123,6 +128,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="performed_tickets",
+        db_index=False,  # (…, status) below leads with it
     )
     approver = models.ForeignKey(
         settings.AUTH_USER_MODEL,
