@@ -546,6 +546,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "load_before": round(os.getloadavg()[0], 2),
+        "reference_ms": _reference_ms(),
         "clients": args.clients,
         "workers": args.workers,
         "agents": args.agents,
@@ -561,13 +562,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return payload
 
 
+def _reference_ms() -> float:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from bench import reference_ms
+
+    return reference_ms()
+
+
 def markdown(payload: dict[str, Any]) -> str:
     runs = payload.get("runs") or [payload]
     opening = f", each performing {payload['open_work']} open tickets at the start" if payload.get("open_work") else ""
     lines = [
         f"gunicorn {payload['workers']} workers, {payload['clients']} clients, PostgreSQL, "
         f"{payload['agents']} agents in the least-loaded queue{opening}; load average before the run "
-        f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs:",
+        f"{payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs; the machine's reference loop "
+        f"(`bench.reference_ms`, lower is faster) {payload.get('reference_ms', 'not measured')} ms:",
         "",
         "| workers | phase | requests | per second | target | web worker CPU per request, ms "
         "| database server CPU per request, ms |",

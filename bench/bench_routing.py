@@ -345,6 +345,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "load_before": round(os.getloadavg()[0], 2),
+        "reference_ms": _reference_ms(),
         "agents": args.agents,
         "pure": {"tickets": args.tickets, **bench_pure(args.agents, args.tickets)},
         "db": {},
@@ -367,6 +368,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return payload
 
 
+def _reference_ms() -> float:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from bench import reference_ms
+
+    return reference_ms()
+
+
 def markdown(payload: dict[str, Any]) -> str:
     pure = payload["pure"]
     lines = [
@@ -383,7 +392,9 @@ def markdown(payload: dict[str, Any]) -> str:
         "",
         "Service and VIP evaluation on a scratch database:",
         "",
-        f"Load average before the run: {payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs.",
+        f"Load average before the run: {payload.get('load_before', '?')} on {payload.get('cpus', '?')} CPUs; the "
+        f"machine's reference loop (`bench.reference_ms`, lower is faster): "
+        f"{payload.get('reference_ms', 'not measured')} ms.",
         "",
         "| database | path | least-loaded, decisions/s | queries each | app CPU each, ms | hybrid, decisions/s "
         "| VIP first night, s (customers, changes) | VIP next night, s |",
