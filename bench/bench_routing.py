@@ -107,9 +107,11 @@ prepared insert (`core.taskqueue`): 13 statements per decision on PostgreSQL
 and 14 on SQLite. Alternating runs beside the code before, 1,000 tickets one by
 one on PostgreSQL: 102.5, 105.9 and 91.6 → 120.3, 118.2 and 118.9 decisions per
 second, Python CPU per decision 6.18, 6.02 and 7.07 → 4.96, 5.19 and 5.02 ms.
-The run below (10,000 tickets): 133.4 per second on PostgreSQL and 274.0 on
-SQLite one by one (145.0 and 289.5 in the run before, on the faster machine),
-bursts 547.3 and 984.2. One by one stays under 300 on PostgreSQL: what is left
+Two full runs (10,000 tickets) within the hour: 133.4 and 124.2 decisions per
+second on PostgreSQL and 274.0 and 247.8 on SQLite one by one (145.0 and 289.5
+in the run before, on the faster machine), bursts 547.3 and 368.8 on PostgreSQL,
+984.2 and 990.2 on SQLite; the second is the table below (reference loop 29.3
+ms). One by one stays under 300 on PostgreSQL: what is left
 is the assignment itself (its history rows, the performer's notice and its
 delivery, the ticket's update), not the choice.
 """
