@@ -171,15 +171,17 @@ web-worker CPU per appended message where it had spent 2.65): what every request
 3. django-csp's policy for a response without a nonce is built once per process (``core.csp``), and PostgreSQL's
    ``timestamptz`` is read by ``datetime.fromisoformat`` (``core.pgdatetime``).
 4. Four indexes fewer on ``tickets_ticket`` (a duplicate, and three single-column ones composites lead with).
-Deterministic figures (``bench/profile_intake.py``): statements per new ticket 23.2 → 21.2 and per appended message
-11 → 9; Python function calls 14,425 → 12,319 and 5,151 → 4,353; write-ahead log per new ticket 18,596 → 18,014
+5. Each person's last routing time moved from ``Profile`` to ``Workload``, written in the upsert of the open-ticket
+   count (``tickets.workload.routed``) instead of an ``UPDATE`` of the profile after it.
+Deterministic figures (``bench/profile_intake.py``): statements per new ticket 23.2 → 20.2 and per appended message
+11 → 9; Python function calls 14,425 → 12,217 and 5,151 → 4,343; write-ahead log per new ticket 18,596 → 18,014
 bytes (the new line of ``profile_intake``). Alternating runs on fresh databases beside the code before (``b42f8cb``),
 sync workers, 1,500 tickets and 3,000 messages: new tickets 100.8 and 116.6 → 127.0 and 146.1 per second (web CPU per
 ticket 11.69 and 9.68 → 9.16 and 7.92 ms), appended messages 268.4 and 264.2 → 313.7 and 354.8 per second (4.73 and
 4.65 → 3.88 and 3.43 ms; database server 1.66 and 1.74 → 1.42 and 1.29 ms). Three full runs of this code within the
 hour, sync workers: 153.2 new tickets and 362.0 appended messages per second, then 134.3 and 280.8 (reference loop
-29.8 ms), then 120.3 and 260.3 (45.9 ms; the table below): short of both targets on this machine, as the code before
-was by more, and a reminder that only same-hour alternating runs compare code.
+29.8 ms), then 120.3 and 260.3 (45.9 ms; the table below), all before step 5: short of both targets on this
+machine, as the code before was by more, and a reminder that only same-hour alternating runs compare code.
 """
 
 

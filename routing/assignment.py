@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,7 +41,7 @@ from routing.team import agent_states, on_shift
 from tickets import history, services, workload
 from tickets.access import ADMIN, ROLES
 from tickets.history import record
-from tickets.models import Absence, Profile, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
+from tickets.models import Absence, Queue, QueueMembership, Status, Ticket, TicketEvent, VipTier
 from tickets.services import TicketError
 
 OFFER_BATCH = 200  # waiting tickets offered per queue and run of the schedule
@@ -83,30 +83,22 @@ def _assign(
     return history.event(ticket, "ticket.routed", actor, at=now, **data)
 
 
-def _touch_last_assigned(user_ids: list[int], now: datetime) -> None:
-    """``Profile.objects.filter(user_id__in=user_ids).update(last_assigned_at=now)`` without building the ORM query
-    each decision (this runs on every routed ticket)."""
-    connection = connections[router.db_for_write(Profile)]
-    ops, meta = connection.ops, Profile._meta
-    column = ops.quote_name(meta.get_field("last_assigned_at").column)
-    user_column = ops.quote_name(meta.get_field("user").column)
-    marks = ", ".join(["%s"] * len(user_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ops.quote_name(meta.db_table)} SET {column} = %s WHERE {user_column} IN ({marks})",
-            [ops.adapt_datetimefield_value(now), *user_ids],
-        )
-
-
 def _apply(ticket: Ticket, user, decision: Decision, *, trigger: str, actor=None, now: datetime) -> bool:
     """Assign and record; False (nothing changed) if the assignment service refuses."""
-    # The assignment's history rows and the ``ticket.routed`` row: one insert (inside a burst, the burst's).
-    with transaction.atomic(savepoint=False), history.deferred() as history_rows, notices_deferred() as notices:
-        row = _assign(ticket, user, decision, trigger=trigger, now=now, actor=actor, deferred=(history_rows, notices))
+    # The assignment's history rows and the ``ticket.routed`` row: one insert; the performer's open-ticket count and
+    # last routing time: one upsert (inside a burst, the burst's).
+    with (
+        transaction.atomic(savepoint=False),
+        history.deferred() as history_rows,
+        notices_deferred() as notices,
+        workload.deferred() as moves,
+    ):
+        deferred = (history_rows, notices, moves)
+        row = _assign(ticket, user, decision, trigger=trigger, now=now, actor=actor, deferred=deferred)
         if row is None:
             return False
         history_rows.append(row)
-        _touch_last_assigned([user.pk], now)
+        workload.routed(user.pk, now)
     return True
 
 
@@ -382,10 +374,11 @@ def route_waiting(
                     chosen.add(decision.user_id)
                     burst.took(decision)
                     decisions.append(decision)
-            # The ``ticket.routed`` rows go in the same insert, after the assignments' own rows.
+            # The ``ticket.routed`` rows go in the same insert, after the assignments' own rows; the last routing
+            # times in the same upsert as the open-ticket counts.
             history_rows.extend(rows)
-        if chosen:
-            _touch_last_assigned(sorted(chosen), now)
+            for user_id in sorted(chosen):
+                workload.routed(user_id, now)
         if queue.strategy == routing.ROUND_ROBIN and burst.cursor != locked:
             Queue.objects.filter(pk=queue.pk).update(routing_cursor=burst.cursor)
             queue.routing_cursor = burst.cursor
@@ -467,18 +460,19 @@ def take_next(user, queue: Queue, *, now: datetime | None = None) -> Ticket:
         )
         if ticket is None:
             continue
-        services.ticket_assign(ticket, performer=user, actor=user)
-        record(
-            ticket,
-            "ticket.routed",
-            user,
-            at=now,
-            trigger="take_next",
-            performer=_ref(user),
-            strategy=routing.PULL,
-            reason=routing.R_TAKE_NEXT,
-        )
-        Profile.objects.filter(user=user).update(last_assigned_at=now)
+        with workload.deferred():  # the count's move and the routing time: one upsert
+            services.ticket_assign(ticket, performer=user, actor=user)
+            record(
+                ticket,
+                "ticket.routed",
+                user,
+                at=now,
+                trigger="take_next",
+                performer=_ref(user),
+                strategy=routing.PULL,
+                reason=routing.R_TAKE_NEXT,
+            )
+            workload.routed(user.pk, now)
         return ticket
     raise TicketError(_("Nothing is waiting in this queue."))
 

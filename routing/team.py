@@ -64,7 +64,12 @@ def agent_states(
         .select_related("user__profile__work_calendar")
     )
     user_ids = {m.user_id for m in memberships}
-    open_counts = dict(Workload.objects.filter(user_id__in=user_ids).values_list("user_id", "open_tickets"))
+    workloads = {
+        user_id: (n, last)
+        for user_id, n, last in Workload.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "open_tickets", "last_assigned_at"
+        )
+    }
     absences = {
         a.user_id: a.substitute_id
         for a in Absence.objects.filter(user_id__in=user_ids, starts_on__lte=today, ends_on__gte=today).order_by(
@@ -81,9 +86,9 @@ def agent_states(
             away=bool(profile and profile.is_away),
             absent=m.user_id in absences,
             substitute_id=absences.get(m.user_id),
-            open_tickets=open_counts.get(m.user_id, 0),
+            open_tickets=workloads.get(m.user_id, (0, None))[0],
             capacity=m.capacity if m.role == QueueMembership.Role.AGENT else None,
-            last_assigned_at=profile.last_assigned_at if profile else None,
+            last_assigned_at=workloads.get(m.user_id, (0, None))[1],
             skills=agent_skills.get(m.user_id, {}),
         )
         result[m.queue_id].append(Member(m.user, m.role, agent))
@@ -135,7 +140,7 @@ _TEAM_COLUMNS = (
     "capacity",
     "user__profile__work_calendar_id",
     "user__profile__is_away",
-    "user__profile__last_assigned_at",
+    "user__workload__last_assigned_at",
     "open_n",
     "absent",
     "substitute",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.models import Count
@@ -43,7 +44,17 @@ def moved(before: int | None, after: int | None) -> None:
     none inside :func:`deferred`."""
     if before == after:
         return
-    moves = [(user_id, delta) for user_id, delta in ((before, -1), (after, 1)) if user_id is not None]
+    _add([(user_id, delta, None) for user_id, delta in ((before, -1), (after, 1)) if user_id is not None])
+
+
+def routed(user_id: int, at: datetime) -> None:
+    """Routing gave ``user_id`` a ticket at ``at``: their ``last_assigned_at``, which least-loaded routing reads to
+    find who has been idle longest. Inside :func:`deferred` it goes in the same statement as the assignment's move
+    of the count (routing opens one around each assignment)."""
+    _add([(user_id, 0, at)])
+
+
+def _add(moves: list[tuple[int, int, datetime | None]]) -> None:
     pending = _collected.pending()
     if pending is not None:
         pending.extend(moves)
@@ -52,39 +63,47 @@ def moved(before: int | None, after: int | None) -> None:
 
 
 def deferred():
-    """Within the block, the moves are collected and written in one statement when it ends without an error (a
-    routing burst: one statement instead of one per assignment). Yields the list of moves still to write: a caller
-    that rolls back to a savepoint drops those made since (``core.collect``)."""
+    """Within the block, the moves (and the routing times) are collected and written in one statement when it ends
+    without an error (a routing burst: one statement instead of one per assignment). Yields the list of moves still
+    to write: a caller that rolls back to a savepoint drops those made since (``core.collect``)."""
     return _collected.block(_write)
 
 
 _collected = Collector("workload_deferred")
 
 
-def _write(moves: list[tuple[int, int]]) -> None:
-    """Add each move's +1 or -1 to its person's row, creating the row if needed. Rows go in user order, so two
-    transactions moving tickets between the same people lock their rows in the same order."""
-    totals: dict[int, int] = {}
-    for user_id, delta in moves:
-        totals[user_id] = totals.get(user_id, 0) + delta
-    deltas = sorted((user_id, delta) for user_id, delta in totals.items() if delta)
-    if not deltas:
+def _write(moves: list[tuple[int, int, datetime | None]]) -> None:
+    """Add each move's +1 or -1 to its person's row and set the latest routing time given, creating the row if
+    needed. Rows go in user order, so two transactions moving tickets between the same people lock their rows in the
+    same order."""
+    totals: dict[int, list] = {}
+    for user_id, delta, at in moves:
+        total = totals.setdefault(user_id, [0, None])
+        total[0] += delta
+        if at is not None and (total[1] is None or at > total[1]):
+            total[1] = at
+    rows = sorted((user_id, delta, at) for user_id, (delta, at) in totals.items() if delta or at is not None)
+    if not rows:
         return
     using = router.db_for_write(Workload)
     connection = connections[using]
-    key = (connection.vendor, len(deltas))
+    key = (connection.vendor, len(rows))
     sql = _sql.get(key)
     if sql is None:
         ops, meta = connection.ops, Workload._meta
         table = ops.quote_name(meta.db_table)
-        user, count = (ops.quote_name(meta.get_field(name).column) for name in ("user", "open_tickets"))
-        values = ", ".join(["(%s, %s)"] * len(deltas))
-        sql = _sql[key] = (
-            f"INSERT INTO {table} ({user}, {count}) VALUES {values} "
-            f"ON CONFLICT ({user}) DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}"
+        user, count, last = (
+            ops.quote_name(meta.get_field(name).column) for name in ("user", "open_tickets", "last_assigned_at")
         )
+        values = ", ".join(["(%s, %s, %s)"] * len(rows))
+        sql = _sql[key] = (
+            f"INSERT INTO {table} ({user}, {count}, {last}) VALUES {values} "
+            f"ON CONFLICT ({user}) DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}, "
+            f"{last} = COALESCE(EXCLUDED.{last}, {table}.{last})"
+        )
+    adapt = connection.ops.adapt_datetimefield_value
     with rowcache.cursor(connection, prepare=True) as cursor:
-        cursor.execute(sql, [value for pair in deltas for value in pair])
+        cursor.execute(sql, [value for user_id, delta, at in rows for value in (user_id, delta, adapt(at))])
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,21 @@ from tickets import services
 from tickets.models import Message, RoutingStrategy, Status, Ticket, TicketEvent
 
 # A routing decision: lock the queue, one query for the members with their stored load and absence, the chosen user
-# (with their roles and notification settings), then the assignment itself (ticket lock, the performer's open-ticket
-# count, update, notification and its delivery, last assignment) and its savepoint, and its history rows (assigned,
-# status, routed) in one insert (15 before they were three, 13 before the notices stopped opening a savepoint, 11
-# before the open-ticket count was stored instead of counted in the team read). New → assigned reads no SLA clock
-# and no wait segment: nothing about them changes.
-ROUTE_QUERIES = 12
+# (with their roles and notification settings), then the assignment itself (ticket lock, ticket update, notification
+# and its delivery) and its savepoint, its history rows (assigned, status, routed) in one insert,
+# and one upsert of the performer's open-ticket count with the last assignment time (15 before the history rows were
+# three, 13 before the notices stopped opening a savepoint, 11 before the open-ticket count was stored instead of
+# counted in the team read, 12 before the last assignment time went into the count's upsert). New → assigned reads
+# no SLA clock and no wait segment: nothing about them changes.
+ROUTE_QUERIES = 11
 # A new ticket through the API, routed (least loaded) to one of the queue's agents (33 before the routed person was
 # read with their roles, 31 before ticket creation stopped opening a savepoint inside the intake's transaction, 29
 # before the routing's three history rows were one insert, 27 before the intake wrote all its history rows at its end,
 # 26 before the intake stopped looking the message id up before writing (the unique constraint answers a retry), the
 # notices stopped opening a savepoint, and the assignment of a ticket being created stopped locking it again in a
-# savepoint of its own; 20 before the open-ticket count was stored instead of counted in the team read).
-INTAKE_NEW_QUERIES = 21
+# savepoint of its own; 20 before the open-ticket count was stored instead of counted in the team read; 21 before the
+# last assignment time went into the count's upsert).
+INTAKE_NEW_QUERIES = 20
 # A customer message appended to their ticket (read once under its row lock, with the people the notice goes to,
 # their profiles and notification settings); 17 before the message id was left to the unique constraint and the
 # message, its next-reply clock and its notice stopped opening savepoints inside the intake's transaction.

@@ -213,3 +213,23 @@ def test_the_recount_command_reports_what_it_corrected(engineer, queue, capsys):
 def test_the_recount_runs_every_night():
     (spec,) = [spec for spec in SCHEDULES if spec["name"] == "tickets.recount_workload"]
     assert spec["func"] == "tickets.workload.recount_task" and spec["schedule_type"] == "D"
+
+
+def test_a_routing_time_goes_in_the_same_statement_as_the_move_and_the_latest_wins(engineer, second):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    earlier = timezone.now() - timedelta(hours=1)
+    later = earlier + timedelta(minutes=30)
+    with CaptureQueriesContext(connection) as queries, workload.deferred():
+        workload.moved(None, engineer.pk)
+        workload.routed(engineer.pk, later)
+        workload.routed(engineer.pk, earlier)
+        workload.routed(second.pk, earlier)  # a time alone creates the row, with nothing open
+    assert len(queries) == 1
+    assert stored(engineer, second) == [1, 0]
+    times = dict(Workload.objects.values_list("user_id", "last_assigned_at"))
+    assert times[engineer.pk] == later and times[second.pk] == earlier
+    workload.moved(engineer.pk, None)  # a move without a time keeps the time
+    assert Workload.objects.get(user=engineer).last_assigned_at == later and stored(engineer) == [0]

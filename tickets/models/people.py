@@ -39,12 +39,11 @@ class Profile(models.Model):
         related_name="+",
         help_text=_("When this person is on shift; empty means always available."),
     )
-    # Routing (routing.assignment): an agent marked away receives no work; the last automatic assignment
-    # tells least-loaded routing who has been idle longest.
+    # Routing (routing.assignment): an agent marked away receives no work (the last automatic assignment, which tells
+    # least-loaded routing who has been idle longest, is kept with the open-ticket count: ``Workload``).
     is_away = models.BooleanField(
         _("away"), default=False, help_text=_("Marked away: routing gives this person no new tickets.")
     )
-    last_assigned_at = models.DateTimeField(_("last routed a ticket"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("profile")
@@ -63,13 +62,16 @@ class Profile(models.Model):
 
 
 class Workload(models.Model):
-    """How many open tickets a person performs now: kept by the ticket services in the transaction of each change
-    (``tickets.workload``), so routing reads one row instead of counting the person's open tickets."""
+    """How many open tickets a person performs now, and when routing last gave them one: kept by the ticket services
+    and routing in the transaction of each change (``tickets.workload``), so routing reads one row instead of
+    counting the person's open tickets."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="workload"
     )
     open_tickets = models.IntegerField(_("open tickets"), default=0)
+    # Set by routing in the statement that moves the count (``tickets.workload.routed``): who has been idle longest.
+    last_assigned_at = models.DateTimeField(_("last routed a ticket"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("workload")
