@@ -8,6 +8,11 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        connection_created.connect(_read_timestamps_in_c, dispatch_uid="core.pgdatetime")
+
+
+def _read_timestamps_in_c(sender, connection, **kwargs) -> None:
+    if connection.vendor == "postgresql":  # psycopg's loaders load only where PostgreSQL is used
         from core import pgdatetime
 
-        connection_created.connect(pgdatetime.install, dispatch_uid="core.pgdatetime")
+        pgdatetime.install(connection)

@@ -26,14 +26,15 @@ _POLICIES = (
     (HEADER, "CONTENT_SECURITY_POLICY", "_csp_exempt", False),
     (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", "_csp_exempt_ro", True),
 )
-_built: dict[bool, str] = {}
+_built: dict[str, tuple[str, tuple[str, ...]]] = {}  # setting -> (policy, excluded URL prefixes)
 
 
-def _policy(report_only: bool) -> str:
-    policy = _built.get(report_only)
-    if policy is None:
-        policy = _built[report_only] = build_policy(report_only=report_only)
-    return policy
+def _policy(setting: str, report_only: bool) -> tuple[str, tuple[str, ...]]:
+    built = _built.get(setting)
+    if built is None:
+        prefixes = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+        built = _built[setting] = (build_policy(report_only=report_only), prefixes)
+    return built
 
 
 @receiver(setting_changed)
@@ -52,8 +53,7 @@ class CSPMiddleware(BaseCSPMiddleware):
         if debug_page and settings.DEBUG:
             return response
         for header, setting, exempt, report_only in _POLICIES:
-            policy = _policy(report_only)
-            prefixes = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+            policy, prefixes = _policy(setting, report_only)
             if (
                 policy
                 and header not in response

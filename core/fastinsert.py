@@ -57,7 +57,8 @@ def insert(objs: Sequence[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Mode
     sql, returning, columns = compiled
     # After compiling (which runs them too): ``pre_save`` stamps ``auto_now`` fields on the objects.
     connection = connections[using]
-    rows = [_row(obj, _preps(model, using), connection) for obj in objs]
+    preps = _preps(model, using)
+    rows = [_row(obj, preps, connection) for obj in objs]
     # PostgreSQL's several-row form takes one array per column (``INSERT … SELECT * FROM UNNEST(…)``).
     params = [list(column) for column in zip(*rows, strict=True)] if columns else [v for row in rows for v in row]
     # Prepared on PostgreSQL (``core.rowcache.cursor``): an insert's plan does not depend on its values, and its text

@@ -151,7 +151,9 @@ _ENQUEUED: dict = {}
 
 def _broker_writes_to(alias: str) -> bool:
     """Whether django-q enqueues by writing a row to database ``alias`` (its ORM broker, not in synchronous mode)."""
-    from django_q.conf import Conf  # django-q's settings load only when something is enqueued
+    from django_q.conf import Conf  # django-q's settings and broker load only when something is enqueued
 
-    own = not Conf.BROKER_CLASS or Conf.BROKER_CLASS == "core.taskqueue.OrmBroker"  # django-q's ORM broker, or ours
+    from core import taskqueue
+
+    own = not Conf.BROKER_CLASS or Conf.BROKER_CLASS == taskqueue.PATH  # django-q's ORM broker, or ours
     return bool(Conf.ORM) and alias == Conf.ORM and not Conf.SYNC and own

@@ -39,8 +39,7 @@ def loader_for(tz) -> type[IsoTzLoader]:
     return loader
 
 
-def install(sender, connection, **kwargs) -> None:
-    """``connection_created``: read the new PostgreSQL connection's ``timestamptz`` values with ``IsoTzLoader``."""
-    if connection.vendor != "postgresql":
-        return
+def install(connection) -> None:
+    """Read the new PostgreSQL connection's ``timestamptz`` values with ``IsoTzLoader`` (``connection_created``,
+    connected in ``core.apps``)."""
     connection.connection.adapters.register_loader("timestamptz", loader_for(connection.timezone))

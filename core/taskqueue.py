@@ -19,6 +19,8 @@ from django_q.models import OrmQ
 
 from core import fastinsert
 
+PATH = f"{__name__}.OrmBroker"  # what Q_CLUSTER["broker_class"] names
+
 
 class OrmBroker(ORM):
     def enqueue(self, task):

@@ -377,7 +377,7 @@ def route_waiting(
             # The ``ticket.routed`` rows go in the same insert, after the assignments' own rows; the last routing
             # times in the same upsert as the open-ticket counts.
             history_rows.extend(rows)
-            for user_id in sorted(chosen):
+            for user_id in chosen:
                 workload.routed(user_id, now)
         if queue.strategy == routing.ROUND_ROBIN and burst.cursor != locked:
             Queue.objects.filter(pk=queue.pk).update(routing_cursor=burst.cursor)

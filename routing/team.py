@@ -80,15 +80,16 @@ def agent_states(
     result: dict[int, list[Member]] = defaultdict(list)
     for m in memberships:
         profile = getattr(m.user, "profile", None)
+        open_n, last = workloads.get(m.user_id, (0, None))
         agent = Agent(
             user_id=m.user_id,
             on_shift=on_shift(profile, now),
             away=bool(profile and profile.is_away),
             absent=m.user_id in absences,
             substitute_id=absences.get(m.user_id),
-            open_tickets=workloads.get(m.user_id, (0, None))[0],
+            open_tickets=open_n,
             capacity=m.capacity if m.role == QueueMembership.Role.AGENT else None,
-            last_assigned_at=workloads.get(m.user_id, (0, None))[1],
+            last_assigned_at=last,
             skills=agent_skills.get(m.user_id, {}),
         )
         result[m.queue_id].append(Member(m.user, m.role, agent))

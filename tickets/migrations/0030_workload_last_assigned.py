@@ -12,20 +12,22 @@ def copy_forward(apps, schema_editor):
     Profile = apps.get_model("tickets", "Profile")
     Workload = apps.get_model("tickets", "Workload")
     db = schema_editor.connection.alias
-    times = dict(
-        Profile.objects.using(db).filter(last_assigned_at__isnull=False).values_list("user_id", "last_assigned_at")
+    times = Profile.objects.using(db).filter(last_assigned_at__isnull=False).values_list("user_id", "last_assigned_at")
+    Workload.objects.using(db).bulk_create(
+        [Workload(user_id=user_id, last_assigned_at=at) for user_id, at in times],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=["last_assigned_at"],
+        batch_size=1000,
     )
-    Workload.objects.using(db).bulk_create([Workload(user_id=user_id) for user_id in times], ignore_conflicts=True)
-    for user_id, at in times.items():
-        Workload.objects.using(db).filter(user_id=user_id).update(last_assigned_at=at)
 
 
 def copy_back(apps, schema_editor):
     Profile = apps.get_model("tickets", "Profile")
     Workload = apps.get_model("tickets", "Workload")
     db = schema_editor.connection.alias
-    for user_id, at in Workload.objects.using(db).filter(last_assigned_at__isnull=False).values_list(
-        "user_id", "last_assigned_at"
+    for user_id, at in (
+        Workload.objects.using(db).filter(last_assigned_at__isnull=False).values_list("user_id", "last_assigned_at")
     ):
         Profile.objects.using(db).filter(user_id=user_id).update(last_assigned_at=at)
 
