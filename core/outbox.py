@@ -97,12 +97,13 @@ def enqueue_task(name: str) -> None:
     enqueued, and the last close checkpoints the WAL (20 ms of a routing decision).
     """
     from django_q.conf import Conf  # django-q's broker and settings load only when something is enqueued
-    from django_q.tasks import async_task
+
+    from core.taskqueue import enqueue
 
     inside = bool(Conf.ORM) and transaction.get_connection(Conf.ORM).in_atomic_block
     try:
         with transaction.atomic(using=Conf.ORM) if Conf.ORM and not inside else nullcontext():
-            async_task(name)
+            enqueue(name)
     except DatabaseError:
         if inside:
             raise
