@@ -13,6 +13,10 @@ Whenever the plain path might do more, :func:`insert` takes it instead (``bulk_c
 ``pre_save``/``post_save``, a value that is an expression, a field with a placeholder of its own, a
 database that cannot return the new keys, or returned columns that need converting. The result is the same
 row either way; only the cost differs (``tests/core/test_fastinsert.py`` compares them column by column).
+
+:func:`update` is ``save(update_fields=…)`` of a stored row the same way: the ``UPDATE`` of those columns by primary
+key, written once per model, field list and database, prepared on PostgreSQL (Django's ``save()`` spent about as much
+CPU building and compiling a routing assignment's update as the database took to run it).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 from django.db.models import AutoField, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
@@ -91,8 +95,90 @@ def plain_for_new_rows(save):
     return save
 
 
+def plain_for_update_fields(save):
+    """Mark a model's own ``save()`` that, given ``update_fields``, does nothing more than Django's: :func:`update` may
+    then write those fields itself."""
+    save.plain_for_update_fields = True
+    return save
+
+
 def _plain_save(model: type[Model]) -> bool:
     return model.save in _PLAIN_SAVES or getattr(model.save, "plain_for_new_rows", False)
+
+
+def update(obj: Model, update_fields: Sequence[str], *, using: str | None = None) -> None:
+    """``obj.save(update_fields=update_fields)`` for a stored row: the same columns written with the same values
+    (``auto_now`` stamps included), and the same error when no row has its key. Django's own ``save()`` runs instead
+    whenever it might do more: a model with its own ``save()`` (but a :func:`plain_for_update_fields` one), a listener
+    of ``pre_save``/``post_save``, a parent model, a value that is an expression, a field with a placeholder of its own,
+    a name that is not a concrete field."""
+    model = type(obj)
+    using = using or obj._state.db or DEFAULT_DB_ALIAS
+    names = tuple(update_fields)
+    compiled = None
+    if not obj._state.adding and obj.pk is not None and _plain_update(model):
+        compiled = _update_statement(model, names, using)
+    if compiled is None:
+        obj.save(update_fields=names, using=using)
+        return
+    sql, fields, preps = compiled
+    obj._prepare_related_fields_for_save(operation_name="save", fields=fields)
+    values = [field.pre_save(obj, False) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        obj.save(update_fields=names, using=using)
+        return
+    connection = connections[using]
+    params = []
+    for value, (field, kind, convert) in zip(values, preps, strict=True):  # as ``_row``
+        if value is None and kind is not None:
+            params.append(None)
+        elif type(value) is kind and (kind is not datetime or value.tzinfo is not None):
+            params.append(value if convert is None else convert(value))
+        else:
+            params.append(field.get_db_prep_save(value, connection=connection))
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    with transaction.mark_for_rollback_on_error(using), rowcache.cursor(connection, prepare=True) as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.db = using
+
+
+def _plain_update(model: type[Model]) -> bool:
+    return (
+        (model.save in _PLAIN_SAVES or getattr(model.save, "plain_for_update_fields", False))
+        and not model._meta.parents
+        and not pre_save.has_listeners(model)
+        and not post_save.has_listeners(model)
+    )
+
+
+_compiled_updates: dict[tuple[str, type, tuple[str, ...]], tuple[str, list, list] | None] = {}
+
+
+def _update_statement(model: type[Model], names: tuple[str, ...], using: str) -> tuple[str, list, list] | None:
+    """``UPDATE table SET col = %s, … WHERE pk = %s`` for the fields ``names``, their shortcuts; None: Django's save."""
+    key = (using, model, names)
+    if key in _compiled_updates:
+        return _compiled_updates[key]
+    opts = model._meta
+    by_name = {}
+    for field in _fields(model):
+        by_name[field.name] = by_name[field.attname] = field
+    fields = [by_name.get(name) for name in names]
+    compiled = None
+    if names and None not in fields and len(set(fields)) == len(fields) and not any(
+        field.primary_key or hasattr(field, "get_placeholder") for field in fields
+    ):
+        connection = connections[using]
+        qn = connection.ops.quote_name
+        assignments = ", ".join(f"{qn(field.column)} = %s" for field in fields)
+        sql = f"UPDATE {qn(opts.db_table)} SET {assignments} WHERE {qn(opts.pk.column)} = %s"
+        shortcuts = {field: (kind, convert) for field, kind, convert in _preps(model, using)}
+        compiled = (sql, fields, [(field, *shortcuts[field]) for field in fields])
+    with _lock:
+        _compiled_updates[key] = compiled
+    return compiled
 
 
 def _plain(model: type[Model], objs: list[Model]) -> bool:

@@ -296,7 +296,7 @@ def _assign(ticket: Ticket, performer, actor) -> Ticket:
     if ticket.status == Status.NEW:
         _set_status(ticket, Status.ASSIGNED, actor=actor)
         fields += ["status", "status_changed_at"]
-    ticket.save(update_fields=fields)
+    fastinsert.update(ticket, fields)  # ``save(update_fields=…)``, compiled once
     events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=previous))
     return ticket
 
@@ -317,7 +317,7 @@ def ticket_unassign(ticket: Ticket, *, actor, reason: str = "") -> Ticket:
     if ticket.status != Status.NEW:
         _set_status(ticket, Status.NEW, actor=actor, cause="returned_to_queue")
         fields += ["status", "status_changed_at", "blocking_reason"]
-    ticket.save(update_fields=fields)
+    fastinsert.update(ticket, fields)
     events.publish(events.PerformerChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=previous))
     events.publish(events.TicketQueued(ticket=ticket, actor=actor, at=timezone.now(), trigger="returned",
                                        exclude=frozenset({previous.pk})))  # someone else may take it
@@ -338,7 +338,7 @@ def ticket_set_people(ticket: Ticket, *, actor, owner=UNSET, approver=UNSET, obs
         setattr(ticket, name, value)
         fields.append(name)
     if fields:
-        ticket.save(update_fields=[*fields, "updated_at"])
+        fastinsert.update(ticket, [*fields, "updated_at"])
     added = []
     if observers is not UNSET:
         before = set(ticket.observers.values_list("pk", flat=True))
@@ -443,7 +443,7 @@ def ticket_change_status(
 def _change_reason(ticket: Ticket, *, reason: BlockingReason, actor, comment: str) -> Ticket:
     old = ticket.blocking_reason
     ticket.blocking_reason = reason
-    ticket.save(update_fields=["blocking_reason", "updated_at"])
+    fastinsert.update(ticket, ["blocking_reason", "updated_at"])
     record(ticket, "ticket.reason_changed", actor, previous=old.code if old else None, reason=reason.code,
            comment=comment)
     events.publish(events.BlockingReasonChanged(ticket=ticket, actor=actor, at=timezone.now(), previous=old))
@@ -498,7 +498,7 @@ def ticket_reply(
     if counts_as_response and ticket.status == Status.ASSIGNED and performer_replied:
         _set_status(ticket, Status.IN_PROGRESS, actor=actor, cause="reply")
         fields += ["status", "status_changed_at", "blocking_reason"]
-    ticket.save(update_fields=fields)
+    fastinsert.update(ticket, fields)
     return message
 
 

@@ -200,3 +200,100 @@ def test_values_outside_the_shortcut_take_djangos_way():
     ticket = fastinsert.insert([Ticket(**_ticket_fields(title=gettext_lazy("Lazy title"), priority=True))])[0]
     row = _row(ticket)
     assert row["title"] == "Lazy title" and row["priority"] == 1
+
+
+# --- update: save(update_fields=…) of a stored row ------------------------------------------------------------------
+
+
+def _changed(ticket: Ticket, performer, when: datetime) -> list[str]:
+    ticket.performer = performer
+    ticket.owner = performer
+    ticket.status = "assigned"
+    ticket.status_changed_at = when
+    ticket.blocking_reason = None
+    return ["performer", "owner", "status", "status_changed_at", "updated_at"]
+
+
+def test_update_writes_what_save_with_update_fields_writes_in_one_statement():
+    performer, when = UserFactory(), timezone.now() - timedelta(minutes=5)
+    fast, plain = TicketFactory(title="Same"), TicketFactory(title="Same")
+    before = _row(fast)
+    fields = _changed(fast, performer, when)
+    fast.title = "not in the fields: not written"
+    with CaptureQueriesContext(connection) as ctx:
+        fastinsert.update(fast, fields)
+    plain.save(update_fields=_changed(plain, performer, when))
+    assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["UPDATE"]
+    fast_row, plain_row = _row(fast), _row(plain)
+    assert fast_row["title"] == before["title"] == "Same"
+    # ``auto_now`` stamps the update as save() does, on the object too
+    assert fast_row.pop("updated_at") == fast.updated_at > before["updated_at"]
+    plain_row.pop("updated_at")
+    for column in ("customer_id", "queue_id", "ticket_type_id", "created_at", "deadline", "sla_next_due"):
+        fast_row.pop(column), plain_row.pop(column)
+    assert fast_row == plain_row and fast_row["performer_id"] == performer.pk
+    if connection.vendor == "postgresql":  # prepared: planned once per connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ['UPDATE "tickets_ticket" SET "performer_id" = $1, "owner_id" = $2%'])
+            assert cursor.fetchone()[0] == 1
+
+
+def test_update_of_a_row_that_is_gone_raises_as_save_does_and_marks_the_transaction():
+    ticket = TicketFactory()
+    Ticket.objects.filter(pk=ticket.pk).delete()
+    ticket.title = "Gone"
+    with transaction.atomic():
+        with pytest.raises(Exception, match="did not affect any rows") as fast:
+            fastinsert.update(ticket, ["title"])
+        assert transaction.get_rollback()
+        transaction.set_rollback(False)
+    with pytest.raises(type(fast.value), match="did not affect any rows"):
+        ticket.save(update_fields=["title"])
+
+
+@pytest.mark.parametrize("case", ["a listener", "an expression", "a name that is no field", "a new object"])
+def test_update_leaves_anything_else_to_save(case, monkeypatch):
+    ticket = TicketFactory(priority=1)
+    calls = []
+    original = Ticket.save
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.get("update_fields"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ticket, "save", spy)
+    monkeypatch.setattr(spy, "plain_for_update_fields", True, raising=False)
+    names = ["priority"]
+    ticket.priority = 3
+
+    def listener(**kwargs):
+        pass
+
+    if case == "a listener":
+        post_save.connect(listener, sender=Ticket)
+    elif case == "an expression":
+        ticket.priority = F("priority") + 2
+    elif case == "a name that is no field":
+        names = ["priority", "no_such_field"]
+    else:
+        ticket = Ticket(**_ticket_fields(priority=3))
+    try:
+        if case == "a name that is no field":
+            with pytest.raises(ValueError):
+                fastinsert.update(ticket, names)
+        elif case == "a new object":
+            with pytest.raises(ValueError):  # Django: a new object cannot be saved with update_fields
+                fastinsert.update(ticket, names)
+        else:
+            fastinsert.update(ticket, names)
+            assert Ticket.objects.get(pk=ticket.pk).priority == 3
+    finally:
+        post_save.disconnect(listener, sender=Ticket)
+    assert calls == [tuple(names)]
+
+
+def test_update_keeps_the_fast_path_only_for_a_save_marked_plain_for_update_fields(monkeypatch):
+    assert fastinsert._plain_update(Ticket)
+    monkeypatch.setattr(Ticket, "save", lambda self, *a, **k: None)  # an own save() that may do more
+    assert not fastinsert._plain_update(Ticket)

@@ -248,6 +248,7 @@ class Ticket(models.Model):
         return f"{self.reference} {self.title}"
 
     @fastinsert.plain_for_new_rows  # a new ticket is saved as Django saves it
+    @fastinsert.plain_for_update_fields  # and so are the fields a service names
     def save(self, *args, **kwargs):
         """A full save of a stored ticket writes every field but ``sla_next_due`` and ``vip_queue_priority``: those
         columns belong to the SLA and to the customers' tiers, which update them in the database while a service
