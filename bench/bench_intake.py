@@ -466,9 +466,10 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
         _wait_ready(port, token, proc)
         # Warm up both workers (imports, connections, caches) before anything is timed.
         _drive(port, token, _ticket_payloads(run, 4 * args.clients, args.known, "warm"), args.clients)
-        cpu, db_cpu = _workers_cpu(proc.pid), _postgres_cpu()
+        cpu, db_cpu, client_cpu = _workers_cpu(proc.pid), _postgres_cpu(), time.process_time()
         t_elapsed, created = _drive(port, token, _ticket_payloads(run, args.tickets, args.known, "t"), args.clients)
         t_cpu, t_db_cpu = _workers_cpu(proc.pid) - cpu, _postgres_cpu() - db_cpu
+        t_client_cpu = time.process_time() - client_cpu
         tickets = [r["ticket"] for r in created]
         assert all(r["created_ticket"] for r in created)
         originals = _ticket_payloads(run, args.tickets, args.known, "t")
@@ -483,9 +484,10 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
                     "body": f"One more detail, number {i}.",
                 }
             )
-        cpu, db_cpu = _workers_cpu(proc.pid), _postgres_cpu()
+        cpu, db_cpu, client_cpu = _workers_cpu(proc.pid), _postgres_cpu(), time.process_time()
         m_elapsed, appended = _drive(port, token, messages, args.clients)
         m_cpu, m_db_cpu = _workers_cpu(proc.pid) - cpu, _postgres_cpu() - db_cpu
+        m_client_cpu = time.process_time() - client_cpu
         assert not any(r["created_ticket"] for r in appended)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -506,6 +508,9 @@ def run_bench(args, threads: int = 1) -> dict[str, Any]:
         # CPU of the PostgreSQL server per request (all its processes; NaN where it is not local)
         "db_cpu_ms_per_ticket": round(1000 * t_db_cpu / args.tickets, 2),
         "db_cpu_ms_per_message": round(1000 * m_db_cpu / args.messages, 2),
+        # CPU of this process, the load generator, per request (it shares the machine with the server)
+        "client_cpu_ms_per_ticket": round(1000 * t_client_cpu / args.tickets, 2),
+        "client_cpu_ms_per_message": round(1000 * m_client_cpu / args.messages, 2),
     }
 
 
@@ -584,17 +589,19 @@ def markdown(payload: dict[str, Any]) -> str:
         f"(`bench.reference_ms`, lower is faster) {payload.get('reference_ms', 'not measured')} ms:",
         "",
         "| workers | phase | requests | per second | target | web worker CPU per request, ms "
-        "| database server CPU per request, ms |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| database server CPU per request, ms | load generator CPU per request, ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         threads = run.get("threads", 1)
         kind = "sync" if threads == 1 else f"gthread, {threads} threads each"
         lines += [
             f"| {kind} | new tickets | {run['tickets']:,} | {run['tickets_per_s']} | 200 "
-            f"| {run.get('app_cpu_ms_per_ticket', '—')} | {run.get('db_cpu_ms_per_ticket', '—')} |",
+            f"| {run.get('app_cpu_ms_per_ticket', '—')} | {run.get('db_cpu_ms_per_ticket', '—')} "
+            f"| {run.get('client_cpu_ms_per_ticket', '—')} |",
             f"| {kind} | appended customer messages | {run['messages']:,} | {run['messages_per_s']} | 500 "
-            f"| {run.get('app_cpu_ms_per_message', '—')} | {run.get('db_cpu_ms_per_message', '—')} |",
+            f"| {run.get('app_cpu_ms_per_message', '—')} | {run.get('db_cpu_ms_per_message', '—')} "
+            f"| {run.get('client_cpu_ms_per_message', '—')} |",
         ]
     return "\n".join(lines)
 
