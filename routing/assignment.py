@@ -20,7 +20,7 @@ round-robin cursor.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -260,7 +260,7 @@ class _Burst:
         i = self.slot_of.get(decision.user_id)
         if i is not None:
             agent = self.team[i]
-            self.team[i] = replace(agent, open_tickets=agent.open_tickets + 1, last_assigned_at=self.now)
+            self.team[i] = agent._replace(open_tickets=agent.open_tickets + 1, last_assigned_at=self.now)
         if self.strategy == routing.ROUND_ROBIN and decision.strategy == routing.ROUND_ROBIN:
             self.cursor = decision.cursor
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 MANUAL = "manual"
@@ -53,9 +54,13 @@ R_ACCOUNT_MANAGER_SUBSTITUTE = "account_manager_substitute"
 R_TAKE_NEXT = "take_next"
 
 
-@dataclass(frozen=True)
-class Agent:
-    """One queue member as routing sees them at the moment of the decision."""
+class Agent(NamedTuple):
+    """One queue member as routing sees them at the moment of the decision.
+
+    A named tuple, not a frozen dataclass: every decision builds one per member of the queue (200 in the bench), and
+    a frozen dataclass's constructor cost five times a tuple's (``object.__setattr__`` per field). Immutable all the
+    same: a change is a new agent (``agent._replace(…)``).
+    """
 
     user_id: int
     on_shift: bool = True
@@ -65,7 +70,7 @@ class Agent:
     open_tickets: int = 0
     capacity: int | None = None
     last_assigned_at: datetime | None = None
-    skills: Mapping[str, int] = field(default_factory=dict)
+    skills: Mapping[str, int] = MappingProxyType({})  # read-only: the default is shared
 
     @property
     def under_capacity(self) -> bool:

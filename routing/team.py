@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, F, OuterRef, Subquery
@@ -24,8 +24,7 @@ from sla.models import Calendar
 from tickets.models import Absence, Profile, QueueMembership, Workload
 
 
-@dataclass
-class Member:
+class Member(NamedTuple):
     user: object
     role: str
     agent: Agent

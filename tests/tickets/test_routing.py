@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -144,8 +143,8 @@ def _burst(strategy: str, team: list[Agent], tickets: int) -> Counter:
         assert decision.assigned
         cursor = decision.cursor
         agent = by_id[decision.user_id]
-        by_id[agent.user_id] = replace(agent, open_tickets=agent.open_tickets + 1,
-                                       last_assigned_at=T0 + timedelta(seconds=n))
+        by_id[agent.user_id] = agent._replace(open_tickets=agent.open_tickets + 1,
+                                              last_assigned_at=T0 + timedelta(seconds=n))
         given[agent.user_id] += 1
     return given
 
