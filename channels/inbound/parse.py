@@ -232,7 +232,7 @@ def _parsed(raw: bytes) -> Message:
     for part in message.walk():
         if part.get_content_maintype() == "message":
             return email.message_from_bytes(raw, policy=READ_POLICY)
-        payload = part.get_payload() if not part.is_multipart() else None
+        payload = _get_payload(part) if not part.is_multipart() else None
         if isinstance(payload, str) and payload.strip() in bodies:
             part.set_payload(bodies[payload.strip()])
             restored += 1
@@ -347,8 +347,8 @@ def _filename(part: Message) -> str:
 
 def _payload(part: Message) -> bytes:
     if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
-        raw = part.get_payload()
-        if isinstance(raw, str):
+        raw = _raw_payload(part)
+        if raw is not None:
             return _lenient_base64(raw)
     try:
         data = part.get_payload(decode=True)
@@ -356,8 +356,24 @@ def _payload(part: Message) -> bytes:
         data = None
     if isinstance(data, bytes):
         return data
-    raw = part.get_payload()
-    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    raw = _raw_payload(part)
+    return raw.encode("utf-8", "surrogateescape") if raw is not None else b""
+
+
+def _raw_payload(part: Message) -> str | None:
+    """The part's payload as undecoded text, or None (not text, or the library could not give it)."""
+    raw = _get_payload(part)
+    return raw if isinstance(raw, str) else None
+
+
+def _get_payload(part: Message):
+    """``part.get_payload()``, or None where the email library cannot give it: with 8-bit bytes in a text payload it
+    decodes them with the part's charset parameter, and a mangled one (a NUL byte in it) makes that raise
+    ``ValueError`` instead of the ``LookupError`` it handles."""
+    try:
+        return part.get_payload()
+    except Exception:
+        return None
 
 
 def _lenient_base64(text: str) -> bytes:
@@ -442,7 +458,7 @@ def _walk(part: Message, parsed: ParsedEmail, plain: list[str], html: list[str],
 
 
 def _attached_message(part: Message) -> bytes:
-    inner = part.get_payload()
+    inner = _get_payload(part)
     if isinstance(inner, list) and inner:
         try:
             return inner[0].as_bytes(policy=policy.default.clone(linesep="\r\n"))
@@ -452,7 +468,7 @@ def _attached_message(part: Message) -> bytes:
 
 
 def _attached_subject(part: Message) -> str:
-    inner = part.get_payload()
+    inner = _get_payload(part)
     if isinstance(inner, list) and inner and isinstance(inner[0], EmailMessage | Message):
         return re.sub(r'[\\/:*?"<>|]+', "_", header_text(inner[0], "Subject"))
     return ""
@@ -463,7 +479,7 @@ def _report(subparts: list, parsed: ParsedEmail) -> None:
     for sub in subparts:
         ctype = _content_type(sub)
         if ctype in ("message/rfc822", "message/rfc822-headers", "text/rfc822-headers"):
-            inner = sub.get_payload()
+            inner = _get_payload(sub)
             if isinstance(inner, list) and inner:
                 parsed.reported_message_ids += message_ids(header_text(inner[0], "Message-ID"))
             else:
