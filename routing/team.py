@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Subquery, When
 from django.utils import timezone
 
 from core import rowcache
@@ -157,7 +157,11 @@ def _team_query(queue_ids: list[int], today: date):
         .annotate(
             open_n=F("user__workload__open_tickets"),
             absent=Exists(absence),
-            substitute=Subquery(absence.order_by("-starts_on", "-pk").values("substitute_id")[:1]),
+            # Looked up only for someone absent (CASE evaluates its branch only when its condition holds): one index
+            # probe and sort per absent member instead of per member.
+            substitute=Case(
+                When(Exists(absence), then=Subquery(absence.order_by("-starts_on", "-pk").values("substitute_id")[:1]))
+            ),
         )
         .values_list(*_TEAM_COLUMNS)
     )
@@ -176,7 +180,7 @@ def _team_rows(queue_ids: list[int], today: date, using: str = DEFAULT_DB_ALIAS)
             ("day", None) if p == day else ("queue", placeholders.index(p)) if p in placeholders else ("value", p)
             for p in params
         )
-        if sum(kind == "day" for kind, _ in slots) != 4 or sum(kind == "queue" for kind, _ in slots) != len(queue_ids):
+        if sum(kind == "day" for kind, _ in slots) != 6 or sum(kind == "queue" for kind, _ in slots) != len(queue_ids):
             raise RuntimeError("the team query's placeholders did not compile as expected")  # pragma: no cover
         compiled = _compiled_team[key] = (sql, slots)
     sql, slots = compiled
