@@ -182,6 +182,25 @@ ticket 11.69 and 9.68 → 9.16 and 7.92 ms), appended messages 268.4 and 264.2 �
 hour, sync workers: 153.2 new tickets and 362.0 appended messages per second, then 134.3 and 280.8 (reference loop
 29.8 ms), then 120.3 and 260.3 (45.9 ms; the table below), all before step 5: short of both targets on this
 machine, as the code before was by more, and a reminder that only same-hour alternating runs compare code.
+Then (the next session, 2026-12-07, late; the machine's reference loop moved between 36 and 68 ms within the hour, so
+only alternating runs compare):
+1. The outboxes' django-q task is written by ``core.taskqueue.enqueue``: the signed package ``async_task`` builds, with
+   its human-readable name, through one broker per process instead of one per task, logged at DEBUG instead of an INFO
+   line per task on the web workers.
+2. The ticket services' saves of named fields (the assignment's above all) go through ``core.fastinsert.update``:
+   Django's ``save(update_fields=…)`` with its ``UPDATE`` written once per field list and prepared on PostgreSQL.
+3. The load generator builds every request before and reads the responses after the timed part, its threads only
+   sending and receiving on sockets: its CPU per request, now measured (the last column), went from about 0.6 to 0.33
+   ms, out of the two cores the server and PostgreSQL share.
+Python function calls per request (``bench/profile_intake.py``, deterministic): 12,195 → 11,843 per new ticket and
+4,336 → 4,212 per appended message. Alternating runs beside the code before (``b4d87eb``), fresh databases, sync
+workers, 1,200 tickets and 2,400 messages, both with the old load generator: new tickets 101.3 and 98.8 → 128.3 and
+114.3 per second (web CPU per ticket 11.5 and 11.56 → 8.94 and 10.05 ms; database server 4.63 and 4.65 → 3.78 and
+4.19 ms, the update now prepared); appended messages 233.9 and 215.4 → 228.0 and 247.8 per second (5.2 and 5.71 →
+5.15 and 4.91 ms), within the machine's swings. Two full runs of this code within the hour, sync workers: 94.7 new
+tickets and 214.6 appended messages per second (reference loop 64.2 ms), then 127.7 and 201.2 (47.3 ms at its start
+and 67.7 after it; the table below), against 120.3 and 260.3 in the run before at 45.9 ms. gthread workers gave 110.1
+and 248.3 in the first and 58.6 and 151.6 in the second: a run's halves differ by as much as its code could.
 """
 
 
