@@ -128,14 +128,7 @@ def update(obj: Model, update_fields: Sequence[str], *, using: str | None = None
         obj.save(update_fields=names, using=using)
         return
     connection = connections[using]
-    params = []
-    for value, (field, kind, convert) in zip(values, preps, strict=True):  # as ``_row``
-        if value is None and kind is not None:
-            params.append(None)
-        elif type(value) is kind and (kind is not datetime or value.tzinfo is not None):
-            params.append(value if convert is None else convert(value))
-        else:
-            params.append(field.get_db_prep_save(value, connection=connection))
+    params = _prepared(values, preps, connection)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     with transaction.mark_for_rollback_on_error(using), rowcache.cursor(connection, prepare=True) as cursor:
         cursor.execute(sql, params)
@@ -199,18 +192,22 @@ def _fields(model: type[Model]) -> list:
 
 
 def _row(obj: Model, preps: list, connection) -> list:
-    """The row's parameters: each field's ``get_db_prep_save(pre_save(…))``, taking ``_preps``' shortcut when the value
-    is of the type it is for (``None`` too: every such field writes it as NULL)."""
-    row = []
-    for field, kind, convert in preps:
-        value = field.pre_save(obj, True)
+    """The new row's parameters: each field's ``get_db_prep_save(pre_save(…))`` (:func:`_prepared`)."""
+    return _prepared([field.pre_save(obj, True) for field, _kind, _convert in preps], preps, connection)
+
+
+def _prepared(values: list, preps: list, connection) -> list:
+    """Each value's ``get_db_prep_save``, taking ``_preps``' shortcut when the value is of the type it is for (``None``
+    too: every such field writes it as NULL)."""
+    params = []
+    for value, (field, kind, convert) in zip(values, preps, strict=True):
         if value is None and kind is not None:
-            row.append(None)
+            params.append(None)
         elif type(value) is kind and (kind is not datetime or value.tzinfo is not None):
-            row.append(value if convert is None else convert(value))
+            params.append(value if convert is None else convert(value))
         else:
-            row.append(field.get_db_prep_save(value, connection=connection))
-    return row
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return params
 
 
 def _preps(model: type[Model], using: str) -> list[tuple]:
