@@ -14,7 +14,6 @@ Run: ``python bench/bench_intake.py --postgres postgres://postgres@127.0.0.1:543
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import signal
@@ -29,6 +28,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: ``bench`` is then the script's folder, not a package
+    sys.path.insert(0, str(ROOT))
+
+from bench import reference_ms  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results.json"
 PATH = "/api/intake/v1/messages"
 
@@ -185,7 +189,7 @@ machine, as the code before was by more, and a reminder that only same-hour alte
 Then (the next session, 2026-12-07, late; the machine's reference loop moved between 36 and 68 ms within the hour, so
 only alternating runs compare):
 1. The outboxes' django-q task is written by ``core.taskqueue.enqueue``: the signed package ``async_task`` builds, with
-   its human-readable name, through one broker per process instead of one per task, logged at DEBUG instead of an INFO
+   its human-readable name, without building a broker for each task, logged at DEBUG instead of an INFO
    line per task on the web workers.
 2. The ticket services' saves of named fields (the assignment's above all) go through ``core.fastinsert.update``:
    Django's ``save(update_fields=…)`` with its ``UPDATE`` written once per field list and prepared on PostgreSQL.
@@ -305,21 +309,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _post(port: int, token: str, payload: dict) -> tuple[int, dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request(
-            "POST",
-            PATH,
-            body=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        conn.close()
 
 
 def _request(port: int, token: str, payload: dict) -> bytes:
@@ -454,7 +443,7 @@ def _wait_ready(port: int, token: str, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
             raise SystemExit("gunicorn exited before it served")
         try:
-            _post(port, token, {})
+            _send(port, _request(port, token, {}))
             return
         except OSError:
             time.sleep(0.3)
@@ -604,7 +593,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "load_before": round(os.getloadavg()[0], 2),
-        "reference_ms": _reference_ms(),
+        "reference_ms": reference_ms(),
         "clients": args.clients,
         "workers": args.workers,
         "agents": args.agents,
@@ -618,14 +607,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
     print(markdown(payload))
     return payload
-
-
-def _reference_ms() -> float:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from bench import reference_ms
-
-    return reference_ms()
 
 
 def markdown(payload: dict[str, Any]) -> str:

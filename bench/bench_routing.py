@@ -26,6 +26,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: ``bench`` is then the script's folder, not a package
+    sys.path.insert(0, str(ROOT))
+
+from bench import reference_ms  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results.json"
 
 DESCRIPTION = """
@@ -374,7 +379,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "load_before": round(os.getloadavg()[0], 2),
-        "reference_ms": _reference_ms(),
+        "reference_ms": reference_ms(),
         "agents": args.agents,
         "pure": {"tickets": args.tickets, **bench_pure(args.agents, args.tickets)},
         "db": {},
@@ -395,14 +400,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
     print(markdown(payload))
     return payload
-
-
-def _reference_ms() -> float:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from bench import reference_ms
-
-    return reference_ms()
 
 
 def markdown(payload: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ whenever the ORM broker is in use.
 caller's transaction, on this broker. django-q's ``async_task`` builds a broker per call (its ORM broker's
 constructor looks up the connection), reads its options from the keywords and logs an INFO line on the web worker for
 every task: together about as much CPU as writing the row. :func:`enqueue` writes the same signed package (the task
-dictionary ``async_task`` builds, with its human-readable name) through one broker per process, and logs at DEBUG.
+dictionary ``async_task`` builds, with its human-readable name) without a broker object, and logs at DEBUG.
 """
 
 from __future__ import annotations
@@ -39,17 +39,21 @@ class OrmBroker(ORM):
     def enqueue(self, task):
         if transaction.get_autocommit(using=Conf.ORM):
             return super().enqueue(task)
-        row = OrmQ(key=self.list_key or Conf.CLUSTER_NAME, payload=task, lock=timezone.now())
-        return fastinsert.insert([row], using=Conf.ORM)[0].pk
+        return _write(self.list_key or Conf.CLUSTER_NAME, task)
+
+
+def _write(key: str, package: str) -> int:
+    """The task row django-q's ORM broker writes (due at once), by ``core.fastinsert``; its id."""
+    return fastinsert.insert([OrmQ(key=key, payload=package, lock=timezone.now())], using=Conf.ORM)[0].pk
 
 
 def enqueue(name: str) -> str:
     """``django_q.tasks.async_task(name)``: ask a worker to run the function ``name`` with no arguments; the task's id.
 
-    Inside a transaction on this broker, the package ``async_task`` would build is written here, without its per-call
-    broker, option parsing and INFO log line. Anything else goes to ``async_task`` itself: autocommit (django-q first
-    closes stale connections), another broker, django-q's synchronous mode (the tests), a receiver of django-q's
-    ``pre_enqueue`` signal.
+    Inside a transaction on this broker, the package ``async_task`` would build is written here as the broker writes
+    it, without its per-call broker, option parsing and INFO log line. Anything else goes to ``async_task`` itself:
+    autocommit (django-q first closes stale connections), another broker, django-q's synchronous mode (the tests), a
+    receiver of django-q's ``pre_enqueue`` signal.
     """
     if (
         Conf.BROKER_CLASS != PATH
@@ -69,17 +73,7 @@ def enqueue(name: str) -> str:
         task["ack_failure"] = Conf.ACK_FAILURES
     task["kwargs"] = {}
     task["started"] = timezone.now()
-    row = _broker().enqueue(SignedPackage.dumps(task))
+    row = _write(Conf.CLUSTER_NAME, SignedPackage.dumps(task))
     logger.debug("enqueued %s as %s (%s)", name, row, human)
     return task_id
 
-
-_brokers: dict[str, OrmBroker] = {}
-
-
-def _broker() -> OrmBroker:
-    """This process's broker for the cluster's queue (it holds no connection of its own: it writes through Django's)."""
-    broker = _brokers.get(Conf.CLUSTER_NAME)
-    if broker is None:
-        broker = _brokers[Conf.CLUSTER_NAME] = OrmBroker(list_key=Conf.CLUSTER_NAME)
-    return broker

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -53,6 +54,8 @@ R_ACCOUNT_MANAGER = "account_manager"
 R_ACCOUNT_MANAGER_SUBSTITUTE = "account_manager_substitute"
 R_TAKE_NEXT = "take_next"
 
+NO_SKILLS: Mapping[str, int] = MappingProxyType({})  # an agent's skills when none are read (read-only: shared)
+
 
 class Agent(NamedTuple):
     """One queue member as routing sees them at the moment of the decision.
@@ -70,7 +73,7 @@ class Agent(NamedTuple):
     open_tickets: int = 0
     capacity: int | None = None
     last_assigned_at: datetime | None = None
-    skills: Mapping[str, int] = MappingProxyType({})  # read-only: the default is shared
+    skills: Mapping[str, int] = NO_SKILLS
 
     @property
     def under_capacity(self) -> bool:
@@ -118,14 +121,13 @@ def _available(agent: Agent, exclude: frozenset[int]) -> bool:
     return agent.present and agent.under_capacity and agent.user_id not in exclude
 
 
-def _user_id(agent: Agent) -> int:
-    return agent.user_id
+_USER_ID = attrgetter("user_id")
 
 
 def slots(agents: Iterable[Agent], exclude: Iterable[int] = ()) -> list[_Slot]:
     """The members that can take work now, in user-id order, absent members served by their substitutes."""
     exclude = frozenset(exclude)
-    members = sorted(agents, key=_user_id)
+    members = sorted(agents, key=_USER_ID)
     by_id = None
     result = []
     for agent in members:  # every decision walks the whole team: ``_available`` spelled out for the usual case

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core import rowcache
 from routing.models import AgentSkill
-from routing.strategies import Agent
+from routing.strategies import NO_SKILLS, Agent
 from sla.models import Calendar
 from tickets.models import Absence, Profile, QueueMembership, Workload
 
@@ -89,7 +89,7 @@ def agent_states(
             open_tickets=open_n,
             capacity=m.capacity if m.role == QueueMembership.Role.AGENT else None,
             last_assigned_at=last,
-            skills=agent_skills.get(m.user_id, {}),
+            skills=agent_skills.get(m.user_id, NO_SKILLS),
         )
         result[m.queue_id].append(Member(m.user, m.role, agent))
     return result
@@ -103,7 +103,6 @@ def _routing_states(queue_ids: list[int], now: datetime, today: date, skills: bo
     calendars = _calendars({row[4] for row in rows if row[4] is not None})
     agent_skills = _skills({row[1] for row in rows}) if skills else {}
     agent_role = QueueMembership.Role.AGENT
-    no_skills: dict[str, int] = {}
     result: dict[int, list[Member]] = defaultdict(list)
     for queue_id, user_id, role, capacity, calendar_id, away, last, open_n, absent, substitute in rows:
         agent = Agent(
@@ -115,7 +114,7 @@ def _routing_states(queue_ids: list[int], now: datetime, today: date, skills: bo
             open_n or 0,
             capacity if role == agent_role else None,
             _aware(last),
-            agent_skills.get(user_id, no_skills),
+            agent_skills.get(user_id, NO_SKILLS),
         )
         result[queue_id].append(Member(None, role, agent))
     return result

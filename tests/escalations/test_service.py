@@ -212,12 +212,10 @@ def test_with_the_orm_broker_a_rolled_back_notice_takes_its_task_row_with_it(orm
 
 
 def test_with_the_orm_broker_a_failed_enqueue_keeps_the_transaction(orm_broker, engineer, monkeypatch):
-    from core.taskqueue import OrmBroker
-
     def broken(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(OrmBroker, "enqueue", broken)
+    monkeypatch.setattr("core.taskqueue._write", broken)  # where every task row of the broker is written
     with transaction.atomic():
         notify(engineer, kind="test", urgency=Urgency.IMPORTANT, title="Hi", body="")
         assert Notification.objects.count() == 1  # the transaction goes on

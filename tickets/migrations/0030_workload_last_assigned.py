@@ -6,6 +6,7 @@ for every routed ticket. The times are copied over first (a workload row is crea
 """
 
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
 
 
 def copy_forward(apps, schema_editor):
@@ -26,10 +27,8 @@ def copy_back(apps, schema_editor):
     Profile = apps.get_model("tickets", "Profile")
     Workload = apps.get_model("tickets", "Workload")
     db = schema_editor.connection.alias
-    for user_id, at in (
-        Workload.objects.using(db).filter(last_assigned_at__isnull=False).values_list("user_id", "last_assigned_at")
-    ):
-        Profile.objects.using(db).filter(user_id=user_id).update(last_assigned_at=at)
+    times = Workload.objects.using(db).filter(user_id=OuterRef("user_id")).values("last_assigned_at")[:1]
+    Profile.objects.using(db).update(last_assigned_at=Subquery(times))  # one statement, as forward
 
 
 class Migration(migrations.Migration):
